@@ -1,0 +1,64 @@
+import type { DType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Parameters of causal grouped-query attention over a KV cache (see kernels/assembly/attention.ts). */
+export interface AttentionParams {
+  /** query tokens in this call */
+  T: number;
+  nHeads: number;
+  nKVHeads: number;
+  headDim: number;
+  /** absolute position of the first query token; keys 0..pos0+T-1 must be in the cache */
+  pos0: number;
+  /** sliding-window length (Mistral); 0 = full causal */
+  window: number;
+  scale: number;
+}
+
+export interface RopeParams {
+  T: number;
+  heads: number;
+  headDim: number;
+  pos0: number;
+  /** true: Hugging Face rotate-half pairs (i, i + d/2); false: adjacent pairs (2i, 2i+1) as in Meta/llama2.c/GGUF */
+  neox: boolean;
+}
+
+/**
+ * What a compute backend provides. Model code is written against this interface only, so a WebGPU backend
+ * slots in without touching it. All kernels take float32 tensors unless stated; shapes are checked by ops/.
+ * Kernels are enqueued in order; `read` resolves once everything before it has finished.
+ */
+export interface Backend {
+  readonly name: string;
+  /** worker threads (CPU) or 1 */
+  readonly threads: number;
+  /** a description for benchmark records, e.g. "cpu wasm relaxed-simd, 2 threads" */
+  readonly description: string;
+
+  alloc(shape: readonly number[], dtype?: DType): Tensor;
+  free(t: Tensor): void;
+  /** copy host data into a tensor (element type must match the tensor's) */
+  write(t: Tensor, data: ArrayBufferView): void;
+  read(t: Tensor): Promise<Float32Array>;
+  readI32(t: Tensor): Promise<Int32Array>;
+
+  /** out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]) */
+  linear(x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor): void;
+  rmsnorm(x: Tensor, w: Tensor, eps: number, out: Tensor): void;
+  /** in place on x (token stride = x.shape[1]) */
+  rope(x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void;
+  attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams): void;
+  siluMul(g: Tensor, u: Tensor, out: Tensor): void;
+  addInPlace(a: Tensor, b: Tensor): void;
+  /** in place, per row (last axis) */
+  softmax(x: Tensor): void;
+  /** out[r] = log sum_i exp(x[r, i]) */
+  logsumexp(x: Tensor, out: Tensor): void;
+  /** out[t] = table[ids[t]]; ids is an i32 tensor */
+  embed(table: Tensor, ids: Tensor, out: Tensor): void;
+  /** f16 / bf16 -> f32 */
+  toF32(src: Tensor, out: Tensor): void;
+
+  dispose(): Promise<void>;
+}

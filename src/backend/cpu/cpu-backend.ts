@@ -1,0 +1,186 @@
+/**
+ * The CPU backend: tensors live in one shared WebAssembly.Memory; kernels are the AssemblyScript SIMD module
+ * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
+ * more than a 64-wide RMSNorm.
+ */
+import os from 'node:os';
+import type { AttentionParams, Backend, RopeParams } from '../backend.js';
+import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
+import { Storage, Tensor } from '../../tensor/tensor.js';
+import { Allocator, MAX_PAGES } from './allocator.js';
+import { WorkerPool } from './pool.js';
+import { HEAP_BASE, INITIAL_PAGES, loadKernelModule } from './wasm.js';
+
+const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
+  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32'] as const;
+type KernelName = (typeof KERNELS)[number];
+
+/** Below this many floating-point operations a kernel runs on the calling thread only. */
+const PARALLEL_MIN_WORK = 1 << 15;
+
+class CpuStorage implements Storage {
+  freed = false;
+  constructor(readonly ptr: number, readonly bytes: number) {}
+}
+
+export interface CpuBackendOptions {
+  /** total threads including the calling one; default: all cores */
+  threads?: number;
+  /** force the plain SIMD128 build (for comparisons) */
+  simd?: 'auto' | 'simd128';
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  private readonly alloc_: Allocator;
+  private readonly fn: Record<KernelName, number>;
+  private gemmScratch = 0;
+  private attnScratch = 0;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly pool: WorkerPool,
+    readonly variant: string,
+    private readonly instance: WebAssembly.Instance,
+  ) {
+    this.alloc_ = new Allocator(memory, HEAP_BASE);
+    this.fn = Object.fromEntries(KERNELS.map((k) => [k, pool.index.get(k)!])) as Record<KernelName, number>;
+    const ex = instance.exports as Record<string, () => number>;
+    this.gemmScratch = this.alloc_.alloc(ex['sgemm_scratch_bytes']!() * pool.threads);
+    this.attnScratch = this.alloc_.alloc(ex['attention_scratch_bytes']!() * pool.threads);
+  }
+
+  static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
+    const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
+    const { module, variant } = loadKernelModule(options.simd ?? 'auto');
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('kernel abort'); } } });
+    const pool = await WorkerPool.create(module, memory, instance, [...KERNELS], threads);
+    return new CpuBackend(memory, pool, variant, instance);
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  get description(): string {
+    return `cpu wasm ${this.variant}, ${this.threads} thread${this.threads > 1 ? 's' : ''}`;
+  }
+
+  get peakBytes(): number {
+    return this.alloc_.peak;
+  }
+
+  alloc(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const bytes = elementCount(shape) * DTYPE_BYTES[dtype];
+    return new Tensor(new CpuStorage(this.alloc_.alloc(bytes), bytes), dtype, shape);
+  }
+
+  free(t: Tensor): void {
+    const s = t.storage as CpuStorage;
+    if (s.freed) return;
+    s.freed = true;
+    this.alloc_.release(s.ptr, s.bytes);
+  }
+
+  /** Byte address of a tensor's first element. */
+  ptr(t: Tensor): number {
+    const s = t.storage as CpuStorage;
+    if (s.freed) throw new Error('use of a freed tensor');
+    return s.ptr + t.offset * DTYPE_BYTES[t.dtype];
+  }
+
+  /** Zero-copy view of a tensor's bytes (valid until the memory grows). */
+  bytes(t: Tensor): Uint8Array {
+    return new Uint8Array(this.memory.buffer, this.ptr(t), t.byteLength);
+  }
+
+  f32View(t: Tensor): Float32Array {
+    if (t.dtype !== 'f32') throw new Error(`f32View of a ${t.dtype} tensor`);
+    return new Float32Array(this.memory.buffer, this.ptr(t), t.size);
+  }
+
+  write(t: Tensor, data: ArrayBufferView): void {
+    if (data.byteLength !== t.byteLength) throw new Error(`write: ${data.byteLength} bytes into a tensor of ${t.byteLength}`);
+    this.bytes(t).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  async read(t: Tensor): Promise<Float32Array> {
+    return this.f32View(t).slice();
+  }
+
+  async readI32(t: Tensor): Promise<Int32Array> {
+    if (t.dtype !== 'i32') throw new Error(`readI32 of a ${t.dtype} tensor`);
+    return new Int32Array(this.memory.buffer, this.ptr(t), t.size).slice();
+  }
+
+  private run(k: KernelName, args: number[], work: number): void {
+    this.pool.run(this.fn[k], args, work >= PARALLEL_MIN_WORK ? this.pool.threads : 1);
+  }
+
+  linear(x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor): void {
+    const [N, K] = w.shape as [number, number];
+    const M = x.size / K;
+    if (!Number.isInteger(M) || out.size !== M * N || (bias && bias.size !== N)) {
+      throw new Error(`linear: x[${x.shape}] w[${w.shape}] out[${out.shape}] do not fit`);
+    }
+    const b = bias ? this.ptr(bias) : 0;
+    if (M === 1) this.run('gemv', [this.ptr(w), this.ptr(x), b, this.ptr(out), N, K], 2 * N * K);
+    else this.run('sgemm', [this.ptr(x), this.ptr(w), b, this.ptr(out), M, N, K, this.gemmScratch], 2 * M * N * K);
+  }
+
+  rmsnorm(x: Tensor, w: Tensor, eps: number, out: Tensor): void {
+    const n = w.size;
+    this.run('rmsnorm', [this.ptr(x), this.ptr(w), this.ptr(out), x.size / n, n, eps], 3 * x.size);
+  }
+
+  rope(x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void {
+    const stride = x.shape[x.shape.length - 1]!;
+    this.run('rope', [this.ptr(x), p.T, p.heads, p.headDim, stride, p.pos0, this.ptr(cos), this.ptr(sin), p.neox ? 1 : 0], 6 * p.T * p.heads * p.headDim);
+  }
+
+  attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams): void {
+    if (p.headDim % 4 !== 0) throw new Error(`attention: head_dim ${p.headDim} is not a multiple of 4`);
+    const keys = p.pos0 + p.T;
+    this.run('attention', [this.ptr(q), this.ptr(k), this.ptr(v), this.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim,
+      p.nHeads * p.headDim, p.nKVHeads * p.headDim, p.pos0, p.window, p.scale, this.attnScratch], 4 * p.T * keys * p.nHeads * p.headDim);
+  }
+
+  siluMul(g: Tensor, u: Tensor, out: Tensor): void {
+    this.run('silu_mul', [this.ptr(g), this.ptr(u), this.ptr(out), g.size], 8 * g.size);
+  }
+
+  addInPlace(a: Tensor, b: Tensor): void {
+    this.run('add_inplace', [this.ptr(a), this.ptr(b), a.size], a.size);
+  }
+
+  softmax(x: Tensor): void {
+    const n = x.shape[x.shape.length - 1]!;
+    this.run('softmax', [this.ptr(x), x.size / n, n], 8 * x.size);
+  }
+
+  logsumexp(x: Tensor, out: Tensor): void {
+    const n = x.shape[x.shape.length - 1]!;
+    this.run('logsumexp', [this.ptr(x), this.ptr(out), x.size / n, n], 8 * x.size);
+  }
+
+  embed(table: Tensor, ids: Tensor, out: Tensor): void {
+    const dim = table.shape[1]!;
+    this.run('embed', [this.ptr(table), this.ptr(ids), this.ptr(out), ids.size, dim], ids.size * dim);
+  }
+
+  toF32(src: Tensor, out: Tensor): void {
+    if (src.dtype === 'bf16') this.run('bf16_to_f32', [this.ptr(src), this.ptr(out), src.size], src.size);
+    else if (src.dtype === 'f16') this.run('f16_to_f32', [this.ptr(src), this.ptr(out), src.size], 4 * src.size);
+    else throw new Error(`toF32: unsupported source type ${src.dtype}`);
+  }
+
+  /** The kernels' own exp approximation, exposed for tests. */
+  expApprox(x: number): number {
+    return (this.instance.exports['exp_f32'] as (x: number) => number)(x);
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.terminate();
+  }
+}

@@ -1,0 +1,49 @@
+import { readText, splitBlocks } from '../../data/text.js';
+import { documentLoss, perplexity } from '../../eval/perplexity.js';
+import { OptionError } from '../../util/errors.js';
+import { createProgress } from '../progress.js';
+import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
+
+export interface PplFlags extends CommonFlags {
+  data: string;
+  seqlen?: number;
+  maxWindows?: number;
+  bosPerWindow?: boolean;
+  protocol: string;
+  field?: string;
+  maxDocs?: number;
+}
+
+export async function evalPplCommand(modelPath: string, flags: PplFlags, ctx: Context): Promise<void> {
+  if (flags.protocol !== 'windows' && flags.protocol !== 'documents') throw new OptionError('--protocol', `expected windows or documents, got "${flags.protocol}"`);
+  const text = readText(flags.data, { field: flags.field, maxDocs: flags.maxDocs });
+  const model = await openModel(modelPath, flags);
+  try {
+    const tok = requireTokenizer(model);
+    const seqlen = flags.seqlen ?? Math.min(2048, model.config.maxSeqLen);
+    const common = { model: modelPath, data: flags.data, backend: model.backend.description };
+    if (flags.protocol === 'documents') {
+      const docs = splitBlocks(text).slice(0, flags.maxDocs ?? Infinity);
+      const t0 = performance.now();
+      const bar = createProgress('eval ppl', docs.length, 'documents');
+      const r = await documentLoss(model, docs, { maxTokens: seqlen, signal: ctx.signal, onDocument: (d, _t, n) => bar.update(d, { value: n / ((performance.now() - t0) / 1000), unit: 'tok/s' }) });
+      bar.stop();
+      ctx.out.line(`perplexity ${r.ppl.toFixed(4)} (mean loss ${r.meanNll.toFixed(4)} nats/token) over ${r.predicted} predicted tokens in ${r.documents} documents; ${r.seconds.toFixed(1)} s, ${r.tokensPerSecond.toFixed(0)} tokens/s`);
+      ctx.out.result({ ...common, protocol: 'documents', ppl: r.ppl, mean_nll: r.meanNll, documents: r.documents, tokens: r.predicted, seconds: r.seconds, tokens_per_s: r.tokensPerSecond, max_tokens: seqlen });
+      return;
+    }
+    const t1 = performance.now();
+    const stream = tok.encode(text, { bos: !flags.bosPerWindow });
+    const tokenizeSeconds = (performance.now() - t1) / 1000;
+    const total = Math.min(Math.floor(stream.length / (flags.bosPerWindow ? seqlen - 1 : seqlen)), flags.maxWindows ?? Infinity);
+    const t0 = performance.now();
+    const bar = createProgress('eval ppl', Math.max(total, 0), 'windows');
+    const r = await perplexity(model, stream, { seqlen, maxWindows: flags.maxWindows, bosPerWindow: flags.bosPerWindow, signal: ctx.signal,
+      onWindow: (d, _t, n) => bar.update(d, { value: n / ((performance.now() - t0) / 1000), unit: 'tok/s' }) });
+    bar.stop();
+    ctx.out.line(`perplexity ${r.ppl.toFixed(4)} (mean window loss ${r.meanNll.toFixed(4)} nats) over ${r.windows} windows of ${seqlen} tokens (${r.tokens} tokens in the text); ${r.seconds.toFixed(1)} s, ${r.tokensPerSecond.toFixed(0)} tokens/s`);
+    ctx.out.result({ ...common, protocol: 'windows', ppl: r.ppl, mean_nll: r.meanNll, windows: r.windows, seqlen, tokens: r.tokens, predicted: r.predicted, seconds: r.seconds, tokenize_s: tokenizeSeconds, tokens_per_s: r.tokensPerSecond, bos_per_window: !!flags.bosPerWindow });
+  } finally {
+    await model.backend.dispose();
+  }
+}

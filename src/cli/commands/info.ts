@@ -1,0 +1,25 @@
+import { readModelFiles } from '../../io/load-model.js';
+import type { CommonFlags, Context } from './common.js';
+
+export async function infoCommand(modelPath: string, flags: CommonFlags, ctx: Context): Promise<void> {
+  const f = await readModelFiles(modelPath, { tokenizer: flags.tokenizer });
+  let params = 0;
+  const dtypes = new Map<string, number>();
+  for (const t of f.tensors.values()) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    params += n;
+    dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + n);
+  }
+  const c = f.config;
+  const rows: [string, string | number][] = [
+    ['path', f.source.path], ['format', f.source.format], ['architecture', c.arch], ['parameters', params.toLocaleString('en-US')],
+    ['storage', [...dtypes].map(([d, n]) => `${d} ${(100 * n / params).toFixed(1)}%`).join(', ')],
+    ['hidden size', c.dim], ['layers', c.nLayers], ['heads / kv heads / head dim', `${c.nHeads} / ${c.nKVHeads} / ${c.headDim}`],
+    ['intermediate size', c.hiddenDim], ['vocabulary', c.vocabSize], ['context', c.maxSeqLen],
+    ['rope', `theta ${c.ropeTheta}, ${c.neoxRope ? 'rotate-half' : 'adjacent pairs'}${c.ropeScaling ? `, ${c.ropeScaling.type} x${c.ropeScaling.factor}` : ''}`],
+    ['qkv bias', String(c.qkvBias)], ['tied embeddings', String(c.tiedEmbeddings)], ['sliding window', c.slidingWindow || 'none'],
+    ['tokenizer', f.tokenizer ? `${f.tokenizer.vocabSize} tokens, bos ${f.tokenizer.bosId}, eos ${f.tokenizer.eosIds.join(',')}` : 'none'],
+  ];
+  for (const [k, v] of rows) ctx.out.line(`${k.padEnd(28)} ${v}`);
+  ctx.out.result({ path: f.source.path, format: f.source.format, parameters: params, config: c, tokenizer_vocab: f.tokenizer?.vocabSize ?? null });
+}

@@ -1,0 +1,92 @@
+/**
+ * The `lithe` command line: thin wrappers over the library. Contract: `--json` makes the last stdout line one
+ * JSON object; exit codes 0 ok, 1 internal error, 2 bad input, 130 cancelled (Ctrl-C).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { CancelledError, LitheError } from '../util/errors.js';
+import { benchCommand } from './commands/bench.js';
+import type { Context } from './commands/common.js';
+import { demoCommand } from './commands/demo.js';
+import { evalPplCommand } from './commands/eval-ppl.js';
+import { generateCommand } from './commands/generate.js';
+import { infoCommand } from './commands/info.js';
+import { floatOption, intOption, threadsOption } from './options.js';
+import { Output } from './output.js';
+
+const abort = new AbortController();
+process.on('SIGINT', () => {
+  if (abort.signal.aborted) process.exit(130);
+  process.stderr.write('\ncancelling (Ctrl-C again to exit now)\n');
+  abort.abort();
+});
+
+function context(flags: { json?: boolean }): Context {
+  return { out: new Output(!!flags.json), signal: abort.signal };
+}
+
+const threads = () => new Option('--threads <n>', 'worker threads (default: all cores)').argParser(threadsOption);
+const json = () => new Option('--json', 'print one JSON object with the results as the last line of stdout');
+const tokenizer = () => new Option('--tokenizer <file>', 'tokenizer file (llama2.c tokenizer.bin or tokenizer.json)');
+
+const program = new Command('lithe')
+  .description('Make neural networks small and fast enough for devices, and measure it.')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.command('info').description('describe a model (format, architecture, sizes, tokenizer)')
+  .argument('<model>', 'Hugging Face folder, .safetensors, .gguf or llama2.c .bin')
+  .addOption(tokenizer()).addOption(json())
+  .action((model, flags) => infoCommand(model, flags, context(flags)));
+
+program.command('generate').description('generate text with a KV cache')
+  .argument('<model>')
+  .option('--prompt <text>', 'prompt text (default: start from BOS)', '')
+  .option('--max-tokens <n>', 'tokens to generate', intOption('--max-tokens', 1), 256)
+  .option('--greedy', 'argmax decoding (same as --temperature 0)')
+  .option('--temperature <t>', 'sampling temperature', floatOption('--temperature', 0, 100), 0.8)
+  .option('--top-p <p>', 'nucleus sampling mass', floatOption('--top-p', 0, 1), 0.9)
+  .option('--seed <n>', 'random seed', intOption('--seed', 0), 0)
+  .option('--no-bos', 'do not prepend BOS to the prompt')
+  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .action((model, flags) => generateCommand(model, flags, context(flags)));
+
+const evalCmd = program.command('eval').description('evaluate a model');
+evalCmd.command('ppl').description('perplexity on a text file (reference protocol: non-overlapping windows)')
+  .argument('<model>')
+  .requiredOption('--data <file>', 'text file, or .jsonl with a "text" field (documents joined by blank lines)')
+  .option('--seqlen <n>', 'window length in tokens (default: min(2048, context))', intOption('--seqlen', 2))
+  .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
+  .option('--bos-per-window', 'start every window with BOS (default: one BOS at the start of the stream)')
+  .option('--protocol <p>', 'windows (GPTQ/Wanda protocol) or documents (llama2.c: each blank-line block with BOS, loss over all tokens)', 'windows')
+  .option('--field <name>', 'JSONL field holding the text', 'text')
+  .option('--max-docs <n>', 'JSONL: first n documents only', intOption('--max-docs', 1))
+  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .action((model, flags) => evalPplCommand(model, flags, context(flags)));
+
+program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
+  .argument('<name>', 'benchmark name: gemm')
+  .addOption(threads()).addOption(json())
+  .action((name, flags) => benchCommand(name, flags, context(flags)));
+
+program.command('demo').description('run the embedded stories260K model: a story and its perplexity')
+  .option('--max-tokens <n>', 'story length in tokens', intOption('--max-tokens', 1, 511), 200)
+  .addOption(threads()).addOption(json())
+  .action((flags) => demoCommand(flags, context(flags)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  if (e instanceof CancelledError) {
+    process.stderr.write('lithe: cancelled\n');
+    process.exit(130);
+  }
+  if (e instanceof LitheError) {
+    process.stderr.write(`lithe: ${e.message}\n`);
+    process.exit(e.exitCode);
+  }
+  process.stderr.write(`lithe: internal error: ${(e as Error)?.stack ?? e}\n`);
+  process.exit(1);
+}

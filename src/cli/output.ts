@@ -1,0 +1,28 @@
+/**
+ * Where command output goes. Human-readable lines go to stdout; under --json they go to stderr and stdout
+ * carries exactly one JSON object, printed last.
+ */
+export class Output {
+  constructor(readonly json: boolean) {}
+
+  line(s = ''): void {
+    (this.json ? process.stderr : process.stdout).write(`${s}\n`);
+  }
+
+  /** raw text without a newline (streamed tokens) */
+  write(s: string): void {
+    (this.json ? process.stderr : process.stdout).write(s);
+  }
+
+  result(obj: Record<string, unknown>): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(obj)}\n`);
+  }
+}
+
+/** A Markdown table (also readable in a terminal). */
+export function markdownTable(headers: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [fmt(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(fmt)].join('\n');
+}

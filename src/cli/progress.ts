@@ -1,0 +1,39 @@
+/**
+ * Progress for long work: a bar with ETA and rate on a TTY (cli-progress), a line every few seconds otherwise
+ * (logs, CI). Always on stderr, so stdout stays clean for results and --json.
+ */
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(done: number, rate?: { value: number; unit: string }): void;
+  stop(): void;
+}
+
+export function createProgress(label: string, total: number, unit: string, quiet = false): Progress {
+  if (quiet) return { update() {}, stop() {} };
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      format: `${label} [{bar}] {value}/{total} ${unit} | {rate} | ETA {eta_formatted}`,
+      stream: process.stderr, hideCursor: true, etaBuffer: 20,
+    }, cliProgress.Presets.shades_classic);
+    bar.start(total, 0, { rate: '' });
+    return {
+      update(done, rate) { bar.update(done, { rate: rate ? `${rate.value.toFixed(1)} ${rate.unit}` : '' }); },
+      stop() { bar.stop(); },
+    };
+  }
+  const t0 = Date.now();
+  let last = 0;
+  return {
+    update(done, rate) {
+      const now = Date.now();
+      if (now - last < 5000 && done < total) return;
+      last = now;
+      const elapsed = (now - t0) / 1000;
+      const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
+      const r = rate ? `, ${rate.value.toFixed(1)} ${rate.unit}` : '';
+      process.stderr.write(`${label}: ${done}/${total} ${unit}${r}, ${elapsed.toFixed(0)} s elapsed${done < total && Number.isFinite(eta) ? `, ETA ${eta.toFixed(0)} s` : ''}\n`);
+    },
+    stop() {},
+  };
+}

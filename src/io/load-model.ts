@@ -1,0 +1,102 @@
+/**
+ * Opens a model by path: a Hugging Face folder (config.json + model.safetensors or a sharded index), a
+ * .safetensors file with a config.json beside it, a .gguf file, or a llama2.c .bin (tokenizer from
+ * `tokenizer`, else tokenizer.bin or a single tok*.bin beside it).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import { FormatError, InputError } from '../util/errors.js';
+import { LlamaModel, ModelSource } from '../models/llama/model.js';
+import type { LlamaConfig } from '../models/llama/config.js';
+import { uploadLlamaWeights } from '../models/llama/weights.js';
+import { isDirectory, readJson } from './files.js';
+import { readGguf } from './gguf.js';
+import { parseHfConfig } from './hf-config.js';
+import { readLlama2c } from './llama2c.js';
+import type { TensorMap } from './raw-tensor.js';
+import { readSafetensors } from './safetensors.js';
+import type { TextTokenizer } from './tokenizer.js';
+import { HfTokenizer } from './tokenizer-hf.js';
+import { Llama2cTokenizer } from './tokenizer-llama2c.js';
+
+export interface LoadOptions {
+  /** tokenizer file for llama2.c checkpoints (tokenizer.bin format) or an HF tokenizer.json */
+  tokenizer?: string;
+}
+
+export interface LoadedFiles {
+  config: LlamaConfig;
+  tensors: TensorMap;
+  tokenizer: TextTokenizer | null;
+  source: ModelSource;
+}
+
+/** Reads and validates the files of a model without touching a backend. */
+export async function readModelFiles(modelPath: string, options: LoadOptions = {}): Promise<LoadedFiles> {
+  if (!existsSync(modelPath)) throw new InputError(`${modelPath}: no such file or directory`);
+  if (isDirectory(modelPath)) return readHfFolder(modelPath, options);
+  const ext = path.extname(modelPath).toLowerCase();
+  if (ext === '.gguf') {
+    const g = await readGguf(modelPath);
+    const tokenizer = options.tokenizer ? openTokenizer(options.tokenizer, g.config) : g.tokenizer;
+    return { config: g.config, tensors: g.tensors, tokenizer, source: { path: modelPath, format: 'gguf' } };
+  }
+  if (ext === '.safetensors') return readHfFolder(path.dirname(modelPath), options, modelPath);
+  if (ext === '.bin') {
+    const { config, tensors } = readLlama2c(modelPath);
+    const tokFile = options.tokenizer ?? findLlama2cTokenizer(modelPath);
+    return { config, tensors, tokenizer: tokFile ? openTokenizer(tokFile, config) : null, source: { path: modelPath, format: 'llama2c' } };
+  }
+  throw new InputError(`${modelPath}: unknown model format (expected a Hugging Face folder, .safetensors, .gguf or a llama2.c .bin)`);
+}
+
+export async function loadModel(backend: Backend, modelPath: string, options: LoadOptions = {}): Promise<LlamaModel> {
+  const f = await readModelFiles(modelPath, options);
+  const weights = uploadLlamaWeights(backend, f.config, f.tensors, f.source.path);
+  return new LlamaModel(backend, f.config, weights, f.tokenizer, f.source);
+}
+
+function findLlama2cTokenizer(modelPath: string): string | undefined {
+  const dir = path.dirname(modelPath);
+  if (existsSync(path.join(dir, 'tokenizer.bin'))) return path.join(dir, 'tokenizer.bin');
+  const toks = readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(f));
+  return toks.length === 1 ? path.join(dir, toks[0]!) : undefined;
+}
+
+function openTokenizer(file: string, config: LlamaConfig): TextTokenizer {
+  if (file.endsWith('.json')) {
+    const cfg = path.join(path.dirname(file), 'tokenizer_config.json');
+    return HfTokenizer.fromFiles(file, existsSync(cfg) ? cfg : undefined, { bos: config.bosId, eos: config.eosIds });
+  }
+  return Llama2cTokenizer.fromFile(file, config.vocabSize);
+}
+
+function readHfFolder(dir: string, options: LoadOptions, weightsFile?: string): LoadedFiles {
+  const configFile = path.join(dir, 'config.json');
+  if (!existsSync(configFile)) throw new InputError(`${dir}: no config.json (expected a Hugging Face model folder)`);
+  const config = parseHfConfig(readJson(configFile), configFile);
+  const tensors: TensorMap = new Map();
+  const single = weightsFile ?? path.join(dir, 'model.safetensors');
+  const index = path.join(dir, 'model.safetensors.index.json');
+  if (existsSync(single)) {
+    for (const [k, v] of readSafetensors(single).tensors) tensors.set(k, v);
+  } else if (existsSync(index)) {
+    const idx = readJson(index) as { weight_map?: Record<string, string> };
+    if (typeof idx?.weight_map !== 'object' || idx.weight_map === null) throw new FormatError(index, 'field "weight_map" is missing (expected {tensor: shard file})');
+    const shards = [...new Set(Object.values(idx.weight_map))];
+    for (const shard of shards) {
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new FormatError(index, `weight_map names an invalid shard ${JSON.stringify(shard)}`);
+      const shardPath = path.join(dir, shard);
+      if (!existsSync(shardPath)) throw new FormatError(index, `shard ${shard} is listed but missing`);
+      for (const [k, v] of readSafetensors(shardPath).tensors) tensors.set(k, v);
+    }
+  } else {
+    throw new InputError(`${dir}: no model.safetensors or model.safetensors.index.json`);
+  }
+  if (!tensors.has('lm_head.weight') && !config.tiedEmbeddings) config.tiedEmbeddings = true;
+  let tokenizer: TextTokenizer | null = null;
+  const tokFile = options.tokenizer ?? path.join(dir, 'tokenizer.json');
+  if (existsSync(tokFile)) tokenizer = openTokenizer(tokFile, config);
+  return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' } };
+}

@@ -1,0 +1,22 @@
+/** A tensor as stored in a file: element type, shape (PyTorch order, outermost first) and its bytes. */
+export type FileDType = 'f32' | 'f16' | 'bf16';
+
+export interface RawTensor {
+  dtype: FileDType;
+  shape: number[];
+  /** little-endian element bytes (a view into the file buffer; not necessarily aligned) */
+  data: Uint8Array;
+}
+
+/** Tensors by Hugging Face name (model.layers.0.self_attn.q_proj.weight, ...): every reader maps to these names. */
+export type TensorMap = Map<string, RawTensor>;
+
+export const FILE_DTYPE_BYTES: Record<FileDType, number> = { f32: 4, f16: 2, bf16: 2 };
+
+/** Copies a raw f32 tensor's bytes into an aligned Float32Array. */
+export function rawToF32(t: RawTensor): Float32Array {
+  if (t.dtype !== 'f32') throw new Error(`rawToF32 on a ${t.dtype} tensor`);
+  const out = new Float32Array(t.data.byteLength / 4);
+  new Uint8Array(out.buffer).set(t.data);
+  return out;
+}

@@ -1,0 +1,84 @@
+// Element-wise kernels: residual add, SwiGLU gate (SiLU(g) * u), dtype conversion to f32.
+import { exp4, exp1, chunkStart, chunkEnd } from './simd';
+
+/** a += b over n floats. */
+export function add_inplace(a: usize, b: usize, n: i32, tid: i32, nt: i32): void {
+  const i0 = chunkStart(n, 4, tid, nt), i1 = chunkEnd(n, 4, tid, nt);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < i1; i++) { const o = <usize>i << 2; store<f32>(a + o, load<f32>(a + o) + load<f32>(b + o)); }
+}
+
+/** out = g * sigmoid(g) * u (LLaMA MLP gate). */
+export function silu_mul(g: usize, u: usize, out: usize, n: i32, tid: i32, nt: i32): void {
+  const i0 = chunkStart(n, 4, tid, nt), i1 = chunkEnd(n, 4, tid, nt);
+  const one = f32x4.splat(1.0);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o);
+    const sig = f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(gv))));
+    v128.store(out + o, f32x4.mul(f32x4.mul(gv, sig), v128.load(u + o)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const gv = load<f32>(g + o);
+    store<f32>(out + o, gv / (1.0 + exp1(-gv)) * load<f32>(u + o));
+  }
+}
+
+/** bfloat16 -> float32 (the upper half of the f32 bits). */
+export function bf16_to_f32(src: usize, dst: usize, n: i32, tid: i32, nt: i32): void {
+  const i0 = chunkStart(n, 8, tid, nt), i1 = chunkEnd(n, 8, tid, nt);
+  let i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const h = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+  }
+  for (; i < i1; i++) store<u32>(dst + (<usize>i << 2), <u32>load<u16>(src + (<usize>i << 1)) << 16);
+}
+
+@inline function halfToFloat4(h: v128): v128 {
+  // h: four u32 lanes holding f16 bits. Normal and subnormal values: shift the exponent/mantissa into f32
+  // position and multiply by 2^112 (rebias 15 -> 127). Inf/NaN: force the f32 exponent to all ones.
+  const mag = v128.and(h, i32x4.splat(0x7fff));
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+  const scaled = f32x4.mul(i32x4.shl(mag, 13), f32x4.splat(5.192296858534828e33));
+  const special = i32x4.ge_u(mag, i32x4.splat(0x7c00));
+  const infnan = v128.or(i32x4.shl(mag, 13), i32x4.splat(0x7f800000));
+  return v128.or(v128.bitselect(infnan, scaled, special), sign);
+}
+
+/** IEEE half -> float32 (exact for every value, subnormals, infinities and NaN included). */
+export function f16_to_f32(src: usize, dst: usize, n: i32, tid: i32, nt: i32): void {
+  const i0 = chunkStart(n, 8, tid, nt), i1 = chunkEnd(n, 8, tid, nt);
+  let i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const h = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), halfToFloat4(i32x4.extend_low_i16x8_u(h)));
+    v128.store(dst + (<usize>i << 2), halfToFloat4(i32x4.extend_high_i16x8_u(h)), 16);
+  }
+  for (; i < i1; i++) {
+    const h = i32x4.splat(<i32>load<u16>(src + (<usize>i << 1)));
+    store<f32>(dst + (<usize>i << 2), f32x4.extract_lane(halfToFloat4(h), 0));
+  }
+}
+
+/** out[t] = table[ids[t]] (rows of dim floats). ids are validated by the caller. */
+export function embed(table: usize, ids: usize, out: usize, T: i32, dim: i32, tid: i32, nt: i32): void {
+  const t0 = chunkStart(T, 1, tid, nt), t1 = chunkEnd(T, 1, tid, nt);
+  const rowBytes = <usize>dim << 2;
+  for (let t = t0; t < t1; t++) {
+    const id = load<i32>(ids + (<usize>t << 2));
+    memory.copy(out + <usize>t * rowBytes, table + <usize>id * rowBytes, rowBytes);
+  }
+}
+
+// exp1 is re-exported for the unit tests of the approximation.
+export function exp_f32(x: f32): f32 {
+  return exp1(x);
+}

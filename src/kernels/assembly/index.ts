@@ -1,0 +1,8 @@
+// Entry point of the Lithe WebAssembly kernel module. Every export is a pure function over raw pointers into
+// the shared linear memory; the last two parameters of each kernel are (thread id, thread count) and each
+// kernel computes its own slice. Pointers and sizes are in bytes/elements as documented per kernel.
+export { sgemm, sgemm_scratch_bytes, gemv } from './gemm';
+export { rmsnorm, softmax, logsumexp } from './rowwise';
+export { add_inplace, silu_mul, bf16_to_f32, f16_to_f32, embed, exp_f32 } from './elementwise';
+export { rope } from './rope';
+export { attention, attention_scratch_bytes } from './attention';

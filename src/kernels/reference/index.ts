@@ -1,0 +1,123 @@
+/**
+ * Plain TypeScript twins of the WebAssembly kernels (src/kernels/assembly). They are the readable definition
+ * of what each kernel computes; tests compare the SIMD versions against them on fresh random inputs.
+ * Accumulation is float64 here, so they double as a precision reference.
+ */
+import { bf16BitsToF32, f16BitsToF32 } from '../../tensor/dtype.js';
+import type { AttentionParams, RopeParams } from '../../backend/backend.js';
+
+/** out[M,N] = a[M,K] . w[N,K]^T + bias */
+export function linearRef(a: Float32Array, w: Float32Array, bias: Float32Array | null, M: number, N: number, K: number): Float32Array {
+  const out = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = bias ? bias[j]! : 0;
+      for (let k = 0; k < K; k++) s += a[i * K + k]! * w[j * K + k]!;
+      out[i * N + j] = s;
+    }
+  }
+  return out;
+}
+
+export function rmsnormRef(x: Float32Array, w: Float32Array, eps: number): Float32Array {
+  const n = w.length;
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length / n; r++) {
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += x[r * n + i]! ** 2;
+    const inv = 1 / Math.sqrt(ss / n + eps);
+    for (let i = 0; i < n; i++) out[r * n + i] = w[i]! * x[r * n + i]! * inv;
+  }
+  return out;
+}
+
+export function softmaxRef(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length / n; r++) {
+    let m = -Infinity;
+    for (let i = 0; i < n; i++) m = Math.max(m, x[r * n + i]!);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Math.exp(x[r * n + i]! - m);
+    for (let i = 0; i < n; i++) out[r * n + i] = Math.exp(x[r * n + i]! - m) / s;
+  }
+  return out;
+}
+
+export function logsumexpRef(x: Float32Array, n: number): Float64Array {
+  const rows = x.length / n;
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let m = -Infinity;
+    for (let i = 0; i < n; i++) m = Math.max(m, x[r * n + i]!);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Math.exp(x[r * n + i]! - m);
+    out[r] = m + Math.log(s);
+  }
+  return out;
+}
+
+export function siluMulRef(g: Float32Array, u: Float32Array): Float32Array {
+  return g.map((v, i) => (v / (1 + Math.exp(-v))) * u[i]!);
+}
+
+/** In place on x[T, stride]. */
+export function ropeRef(x: Float32Array, stride: number, cos: Float32Array, sin: Float32Array, p: RopeParams): void {
+  const half = p.headDim / 2;
+  for (let t = 0; t < p.T; t++) {
+    for (let h = 0; h < p.heads; h++) {
+      const base = t * stride + h * p.headDim;
+      for (let i = 0; i < half; i++) {
+        const c = cos[(p.pos0 + t) * half + i]!;
+        const s = sin[(p.pos0 + t) * half + i]!;
+        const ia = p.neox ? base + i : base + 2 * i;
+        const ib = p.neox ? base + i + half : base + 2 * i + 1;
+        const a = x[ia]!, b = x[ib]!;
+        x[ia] = a * c - b * s;
+        x[ib] = b * c + a * s;
+      }
+    }
+  }
+}
+
+/** Causal GQA attention with a full (not online) softmax in float64. q/out [T, nH*hd]; k/v [S, nKV*hd]. */
+export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): Float32Array {
+  const { T, nHeads, nKVHeads, headDim: hd, pos0, window, scale } = p;
+  const out = new Float32Array(T * nHeads * hd);
+  const group = nHeads / nKVHeads;
+  for (let t = 0; t < T; t++) {
+    for (let h = 0; h < nHeads; h++) {
+      const kvh = Math.floor(h / group);
+      const last = pos0 + t;
+      const first = window > 0 ? Math.max(0, last - window + 1) : 0;
+      const scores: number[] = [];
+      for (let j = first; j <= last; j++) {
+        let s = 0;
+        for (let d = 0; d < hd; d++) s += q[(t * nHeads + h) * hd + d]! * k[(j * nKVHeads + kvh) * hd + d]!;
+        scores.push(s * scale);
+      }
+      const m = Math.max(...scores);
+      const e = scores.map((s) => Math.exp(s - m));
+      const z = e.reduce((a, b) => a + b, 0);
+      for (let d = 0; d < hd; d++) {
+        let acc = 0;
+        for (let j = first; j <= last; j++) acc += e[j - first]! * v[(j * nKVHeads + kvh) * hd + d]!;
+        out[(t * nHeads + h) * hd + d] = acc / z;
+      }
+    }
+  }
+  return out;
+}
+
+export function embedRef(table: Float32Array, dim: number, ids: Int32Array): Float32Array {
+  const out = new Float32Array(ids.length * dim);
+  ids.forEach((id, t) => out.set(table.subarray(id * dim, (id + 1) * dim), t * dim));
+  return out;
+}
+
+export function bf16ToF32Ref(bits: Uint16Array): Float32Array {
+  return Float32Array.from(bits, bf16BitsToF32);
+}
+
+export function f16ToF32Ref(bits: Uint16Array): Float32Array {
+  return Float32Array.from(bits, f16BitsToF32);
+}

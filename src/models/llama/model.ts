@@ -1,0 +1,201 @@
+/**
+ * LLaMA-family decoder (LLaMA, Qwen2, Mistral, llama2.c) as block-wise executables, so calibration can run one
+ * block at a time:
+ *   h = embed(ids);  for i: block(i, h, {pos0, cache});  logits = head(h)
+ * block: h += Wo . attn(rope(Wq x), rope(Wk x), Wv x) with x = rmsnorm(h); h += Wdown (silu(Wgate x) * Wup x)
+ * with x = rmsnorm(h). Keys/values are written straight into the KV cache rows [pos0, pos0 + T).
+ */
+import type { Backend } from '../../backend/backend.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { InputError } from '../../util/errors.js';
+import type { TextTokenizer } from '../../io/tokenizer.js';
+import type { LlamaConfig } from './config.js';
+import { ropeTables } from './rope.js';
+import type { LlamaWeights } from './weights.js';
+
+export class KVCache {
+  readonly k: Tensor[] = [];
+  readonly v: Tensor[] = [];
+  /** tokens already in the cache */
+  length = 0;
+
+  constructor(private readonly backend: Backend, config: LlamaConfig, readonly capacity: number) {
+    const kvDim = config.nKVHeads * config.headDim;
+    for (let i = 0; i < config.nLayers; i++) {
+      this.k.push(backend.alloc([capacity, kvDim]));
+      this.v.push(backend.alloc([capacity, kvDim]));
+    }
+  }
+
+  /** bytes of key/value storage per cached token over all layers */
+  get bytesPerToken(): number {
+    return (2 * this.k.length * this.k[0]!.size * 4) / this.capacity;
+  }
+
+  free(): void {
+    for (const t of [...this.k, ...this.v]) this.backend.free(t);
+  }
+}
+
+export interface BlockState {
+  /** absolute position of the first token of h */
+  pos0: number;
+  /** with a cache, keys/values go to (and attention reads from) it; without, a scratch cache holds this call's tokens */
+  cache?: KVCache;
+}
+
+interface Scratch {
+  cap: number;
+  ids: Tensor; xb: Tensor; q: Tensor; att: Tensor; o: Tensor; gate: Tensor; up: Tensor; k: Tensor; v: Tensor;
+}
+
+export interface ModelSource {
+  /** the path the model was loaded from */
+  path: string;
+  format: 'huggingface' | 'gguf' | 'llama2c';
+}
+
+export class LlamaModel {
+  private scratch: Scratch | null = null;
+  private logits: Tensor | null = null;
+  private rope: { cos: Tensor; sin: Tensor; len: number } | null = null;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: LlamaConfig,
+    readonly weights: LlamaWeights,
+    readonly tokenizer: TextTokenizer | null,
+    readonly source: ModelSource,
+  ) {}
+
+  get parameterCount(): number {
+    const w = this.weights;
+    let n = w.embed.size + w.norm.size + (w.lmHead === w.embed ? 0 : w.lmHead.size);
+    for (const l of w.layers) {
+      for (const t of Object.values(l)) if (t) n += (t as Tensor).size;
+    }
+    return n;
+  }
+
+  newCache(capacity = this.config.maxSeqLen): KVCache {
+    return new KVCache(this.backend, this.config, capacity);
+  }
+
+  private ensureScratch(T: number): Scratch {
+    if (this.scratch && this.scratch.cap >= T) return this.scratch;
+    this.freeScratch();
+    const c = this.config, be = this.backend;
+    const qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
+    this.scratch = {
+      cap: T, ids: be.alloc([T], 'i32'), xb: be.alloc([T, c.dim]), q: be.alloc([T, qDim]), att: be.alloc([T, qDim]),
+      o: be.alloc([T, c.dim]), gate: be.alloc([T, c.hiddenDim]), up: be.alloc([T, c.hiddenDim]), k: be.alloc([T, kvDim]), v: be.alloc([T, kvDim]),
+    };
+    return this.scratch;
+  }
+
+  private ensureRope(len: number): { cos: Tensor; sin: Tensor } {
+    if (len > this.config.maxSeqLen) {
+      throw new InputError(`sequence of ${len} tokens exceeds the model's context length (${this.config.maxSeqLen})`);
+    }
+    if (this.rope && this.rope.len >= len) return this.rope;
+    const n = Math.min(this.config.maxSeqLen, Math.max(len, 2 * (this.rope?.len ?? 0), 256));
+    const { cos, sin } = ropeTables(n, this.config.headDim, this.config.ropeTheta, this.config.ropeScaling);
+    if (this.rope) { this.backend.free(this.rope.cos); this.backend.free(this.rope.sin); }
+    const half = this.config.headDim / 2;
+    const tc = this.backend.alloc([n, half]), ts = this.backend.alloc([n, half]);
+    this.backend.write(tc, cos);
+    this.backend.write(ts, sin);
+    this.rope = { cos: tc, sin: ts, len: n };
+    return this.rope;
+  }
+
+  /** Hidden states [T, dim] of token ids (a new tensor; the caller frees it). */
+  embed(ids: ArrayLike<number>): Tensor {
+    const T = ids.length, V = this.config.vocabSize;
+    for (let i = 0; i < T; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new InputError(`token id ${id} at position ${i} is outside the vocabulary (0..${V - 1})`);
+    }
+    const s = this.ensureScratch(T);
+    const idsT = s.ids.view([T]);
+    this.backend.write(idsT, Int32Array.from(ids));
+    const h = this.backend.alloc([T, this.config.dim]);
+    this.backend.embed(this.weights.embed, idsT, h);
+    return h;
+  }
+
+  /** Runs decoder block i on h [T, dim] in place. */
+  block(i: number, h: Tensor, state: BlockState): void {
+    const c = this.config, be = this.backend, w = this.weights.layers[i]!;
+    const T = h.shape[0]!;
+    const { pos0, cache } = state;
+    const s = this.ensureScratch(T);
+    const rope = this.ensureRope(pos0 + T);
+    const qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
+    const xb = s.xb.view([T, c.dim]), q = s.q.view([T, qDim]), att = s.att.view([T, qDim]), o = s.o.view([T, c.dim]);
+    let kAll: Tensor, vAll: Tensor, kNew: Tensor, vNew: Tensor;
+    if (cache) {
+      if (pos0 + T > cache.capacity) throw new InputError(`KV cache holds ${cache.capacity} tokens; ${pos0 + T} needed`);
+      kAll = cache.k[i]!; vAll = cache.v[i]!;
+      kNew = kAll.rows(pos0, T); vNew = vAll.rows(pos0, T);
+    } else {
+      if (pos0 !== 0) throw new Error('block without a cache must start at position 0');
+      kAll = kNew = s.k.view([T, kvDim]); vAll = vNew = s.v.view([T, kvDim]);
+    }
+    be.rmsnorm(h, w.attnNorm, c.normEps, xb);
+    be.linear(xb, w.wq, w.bq, q);
+    be.linear(xb, w.wk, w.bk, kNew);
+    be.linear(xb, w.wv, w.bv, vNew);
+    be.rope(q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
+    be.rope(kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
+    be.attention(q, kAll, vAll, att, { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) });
+    be.linear(att, w.wo, null, o);
+    be.addInPlace(h, o);
+    be.rmsnorm(h, w.ffnNorm, c.normEps, xb);
+    const gate = s.gate.view([T, c.hiddenDim]), up = s.up.view([T, c.hiddenDim]);
+    be.linear(xb, w.wGate, null, gate);
+    be.linear(xb, w.wUp, null, up);
+    be.siluMul(gate, up, gate);
+    be.linear(gate, w.wDown, null, o);
+    be.addInPlace(h, o);
+  }
+
+  /** Final norm + output projection: logits [T, vocab] in a model-owned buffer, valid until the next head() call. */
+  head(h: Tensor): Tensor {
+    const c = this.config, T = h.shape[0]!;
+    const s = this.ensureScratch(T);
+    if (!this.logits || this.logits.shape[0]! < T) {
+      if (this.logits) this.backend.free(this.logits);
+      this.logits = this.backend.alloc([T, c.vocabSize]);
+    }
+    const xb = s.xb.view([T, c.dim]);
+    this.backend.rmsnorm(h, this.weights.norm, c.normEps, xb);
+    const out = this.logits.view([T, c.vocabSize]);
+    this.backend.linear(xb, this.weights.lmHead, null, out);
+    return out;
+  }
+
+  /**
+   * Logits of ids placed at positions [pos0, pos0 + T). With a cache, keys/values are appended to it (its
+   * length must equal pos0). lastOnly computes the output projection for the final position only.
+   */
+  forward(ids: ArrayLike<number>, options: { cache?: KVCache; lastOnly?: boolean } = {}): Tensor {
+    const { cache } = options;
+    const pos0 = cache ? cache.length : 0;
+    const h = this.embed(ids);
+    try {
+      for (let i = 0; i < this.config.nLayers; i++) this.block(i, h, { pos0, cache });
+      if (cache) cache.length = pos0 + ids.length;
+      return this.head(options.lastOnly ? h.rows(ids.length - 1, 1) : h);
+    } finally {
+      this.backend.free(h);
+    }
+  }
+
+  private freeScratch(): void {
+    if (!this.scratch) return;
+    const { cap: _cap, ...tensors } = this.scratch;
+    for (const t of Object.values(tensors)) this.backend.free(t);
+    this.scratch = null;
+  }
+}

@@ -1,0 +1,57 @@
+// Test helpers: fresh random data (seed printed so a failure can be replayed), relative error, shared-data lookup.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SEED = Number(process.env.LITHE_TEST_SEED ?? (Date.now() % 2 ** 31));
+
+export function rng(seed = SEED): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+export function randn(n: number, r: () => number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.max(r(), 1e-12), v = r();
+    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+  return out;
+}
+
+/** ||a - b|| / ||b|| (L2). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** ../shared/data next to the checkout, if this machine has it (CI and developers do; users do not). */
+export function sharedData(rel: string): string | undefined {
+  const candidates = [process.env.LITHE_SHARED_DATA, path.resolve(repoRoot, '../shared/data')].filter(Boolean) as string[];
+  for (const c of candidates) {
+    const p = path.join(c, rel);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function seedNote(): string {
+  return `(LITHE_TEST_SEED=${SEED})`;
+}
