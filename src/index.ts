@@ -1,0 +1,22 @@
+/** Lithe's public library API (what the CLI uses). */
+export type { Backend, AttentionParams, RopeParams } from './backend/backend.js';
+export { CpuBackend } from './backend/cpu/cpu-backend.js';
+export type { CpuBackendOptions } from './backend/cpu/cpu-backend.js';
+export { Tensor } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export { loadModel, readModelFiles } from './io/load-model.js';
+export type { LoadOptions, LoadedFiles } from './io/load-model.js';
+export { readSafetensors, parseSafetensors, writeSafetensors, encodeSafetensors } from './io/safetensors.js';
+export { readGguf } from './io/gguf.js';
+export { readLlama2c, parseLlama2c } from './io/llama2c.js';
+export type { TextTokenizer } from './io/tokenizer.js';
+export { HfTokenizer } from './io/tokenizer-hf.js';
+export { Llama2cTokenizer } from './io/tokenizer-llama2c.js';
+export type { RawTensor, TensorMap } from './io/raw-tensor.js';
+export { LlamaModel, KVCache } from './models/llama/model.js';
+export type { LlamaConfig } from './models/llama/config.js';
+export { generate } from './models/llama/generate.js';
+export { Sampler } from './models/llama/sampler.js';
+export { perplexity, documentLoss, sequenceNll } from './eval/perplexity.js';
+export { readText, splitBlocks } from './data/text.js';
+export { LitheError, InputError, FormatError, OptionError, CancelledError } from './util/errors.js';
