@@ -46,7 +46,19 @@ export interface BlockState {
 
 interface Scratch {
   cap: number;
-  ids: Tensor; xb: Tensor; q: Tensor; att: Tensor; o: Tensor; gate: Tensor; up: Tensor; k: Tensor; v: Tensor;
+  ids: Tensor; xa: Tensor; xb: Tensor; q: Tensor; att: Tensor; o: Tensor; gate: Tensor; up: Tensor; k: Tensor; v: Tensor;
+}
+
+/** The inputs of a block's linear layers from its last run (valid until the next model call). */
+export interface LinearInputs {
+  /** input of q_proj, k_proj, v_proj [T, dim] */
+  attn: Tensor;
+  /** input of o_proj [T, heads * headDim] */
+  o: Tensor;
+  /** input of gate_proj, up_proj [T, dim] */
+  mlp: Tensor;
+  /** input of down_proj [T, hidden] */
+  down: Tensor;
 }
 
 export interface ModelSource {
@@ -87,7 +99,7 @@ export class LlamaModel {
     const c = this.config, be = this.backend;
     const qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
     this.scratch = {
-      cap: T, ids: be.alloc([T], 'i32'), xb: be.alloc([T, c.dim]), q: be.alloc([T, qDim]), att: be.alloc([T, qDim]),
+      cap: T, ids: be.alloc([T], 'i32'), xa: be.alloc([T, c.dim]), xb: be.alloc([T, c.dim]), q: be.alloc([T, qDim]), att: be.alloc([T, qDim]),
       o: be.alloc([T, c.dim]), gate: be.alloc([T, c.hiddenDim]), up: be.alloc([T, c.hiddenDim]), k: be.alloc([T, kvDim]), v: be.alloc([T, kvDim]),
     };
     return this.scratch;
@@ -132,7 +144,7 @@ export class LlamaModel {
     const s = this.ensureScratch(T);
     const rope = this.ensureRope(pos0 + T);
     const qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
-    const xb = s.xb.view([T, c.dim]), q = s.q.view([T, qDim]), att = s.att.view([T, qDim]), o = s.o.view([T, c.dim]);
+    const xa = s.xa.view([T, c.dim]), xb = s.xb.view([T, c.dim]), q = s.q.view([T, qDim]), att = s.att.view([T, qDim]), o = s.o.view([T, c.dim]);
     let kAll: Tensor, vAll: Tensor, kNew: Tensor, vNew: Tensor;
     if (cache) {
       if (pos0 + T > cache.capacity) throw new InputError(`KV cache holds ${cache.capacity} tokens; ${pos0 + T} needed`);
@@ -142,10 +154,10 @@ export class LlamaModel {
       if (pos0 !== 0) throw new Error('block without a cache must start at position 0');
       kAll = kNew = s.k.view([T, kvDim]); vAll = vNew = s.v.view([T, kvDim]);
     }
-    be.rmsnorm(h, w.attnNorm, c.normEps, xb);
-    be.linear(xb, w.wq, w.bq, q);
-    be.linear(xb, w.wk, w.bk, kNew);
-    be.linear(xb, w.wv, w.bv, vNew);
+    be.rmsnorm(h, w.attnNorm, c.normEps, xa);
+    be.linear(xa, w.wq, w.bq, q);
+    be.linear(xa, w.wk, w.bk, kNew);
+    be.linear(xa, w.wv, w.bv, vNew);
     be.rope(q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
     be.rope(kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
     be.attention(q, kAll, vAll, att, { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) });
@@ -158,6 +170,12 @@ export class LlamaModel {
     be.siluMul(gate, up, gate);
     be.linear(gate, w.wDown, null, o);
     be.addInPlace(h, o);
+  }
+
+  /** Views of the linear-layer inputs of the last block() call on T tokens (calibration statistics read these). */
+  linearInputs(T: number): LinearInputs {
+    const s = this.ensureScratch(T), c = this.config;
+    return { attn: s.xa.view([T, c.dim]), o: s.att.view([T, c.nHeads * c.headDim]), mlp: s.xb.view([T, c.dim]), down: s.gate.view([T, c.hiddenDim]) };
   }
 
   /** Final norm + output projection: logits [T, vocab] in a model-owned buffer, valid until the next head() call. */

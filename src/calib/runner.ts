@@ -1,0 +1,113 @@
+/**
+ * Block-sequential calibration (the skeleton shared by Wanda, SparseGPT, DSnoT, OWL and GPTQ; §0.2 of the notes):
+ * embed every calibration window once; then for each decoder block: run the *dense* block on every window and
+ * accumulate statistics of every linear input, let the method rewrite the block's weights, re-run the block and
+ * feed its (compressed) outputs to the next block. Host memory holds two [nsamples, seqlen, dim] buffers; the
+ * backend holds one window's activations at a time.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import type { LlamaModel } from '../models/llama/model.js';
+import { throwIfCancelled } from '../util/errors.js';
+import type { CalibrationSet } from '../data/calibration.js';
+import { LinearStats } from './stats.js';
+
+/** Linear inputs of a block: q/k/v share `attn`, gate/up share `mlp`. */
+export type InputGroup = 'attn' | 'o' | 'mlp' | 'down';
+export type BlockStats = Record<InputGroup, LinearStats>;
+
+export const LINEAR_INPUT: Record<string, InputGroup> = {
+  q_proj: 'attn', k_proj: 'attn', v_proj: 'attn', o_proj: 'o', gate_proj: 'mlp', up_proj: 'mlp', down_proj: 'down',
+};
+
+export interface Timings {
+  /** block forwards (both passes) */
+  forwardSeconds: number;
+  /** reading activations and accumulating statistics (incl. Gram matrices) */
+  statsSeconds: number;
+  /** the compression method itself */
+  methodSeconds: number;
+}
+
+export interface RunOptions {
+  /** collect X^T X Hessians (SparseGPT, GPTQ) */
+  hessian: boolean;
+  /** only collect statistics (dense outputs are propagated; no method is applied) */
+  statsOnly?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (block: number, blocks: number) => void;
+}
+
+export type BlockMethod = (layer: number, stats: BlockStats) => Promise<void> | void;
+
+/** Gram matrix X^T X of x [T, C] on the backend (sgemm on the transposed activations). */
+async function gram(model: LlamaModel, x: Float32Array, T: number, C: number, xt: Tensor, out: Tensor): Promise<Float32Array> {
+  const t = new Float32Array(C * T);
+  for (let r = 0; r < T; r++) for (let c = 0; c < C; c++) t[c * T + r] = x[r * C + c]!;
+  const be = model.backend;
+  be.write(xt, t);
+  be.linear(xt, xt, null, out);
+  return be.read(out);
+}
+
+export async function runBlockSequential(model: LlamaModel, calib: CalibrationSet, o: RunOptions, method: BlockMethod): Promise<Timings> {
+  const be = model.backend, c = model.config, T = calib.seqlen;
+  const timings: Timings = { forwardSeconds: 0, statsSeconds: 0, methodSeconds: 0 };
+  const now = () => performance.now() / 1000;
+  let t0 = now();
+  let inps: Float32Array[] = [];
+  for (const w of calib.windows) {
+    const h = model.embed(w);
+    inps.push(await be.read(h));
+    be.free(h);
+  }
+  let outs: Float32Array[] = calib.windows.map(() => new Float32Array(T * c.dim));
+  timings.forwardSeconds += now() - t0;
+  const h = be.alloc([T, c.dim]);
+  const widths: Record<InputGroup, number> = { attn: c.dim, o: c.nHeads * c.headDim, mlp: c.dim, down: c.hiddenDim };
+  const xt = o.hessian ? be.alloc([Math.max(...Object.values(widths)), T]) : null;
+  const g = o.hessian ? be.alloc([Math.max(...Object.values(widths)) ** 2]) : null;
+  try {
+    for (let layer = 0; layer < c.nLayers; layer++) {
+      const stats = Object.fromEntries((Object.keys(widths) as InputGroup[]).map((k) => [k, new LinearStats(widths[k], o.hessian)])) as BlockStats;
+      for (let j = 0; j < inps.length; j++) {
+        throwIfCancelled(o.signal);
+        t0 = now();
+        be.write(h, inps[j]!);
+        model.block(layer, h, { pos0: 0 });
+        if (o.statsOnly) outs[j]!.set(await be.read(h));
+        const t1 = now();
+        timings.forwardSeconds += t1 - t0;
+        const inputs = model.linearInputs(T);
+        for (const k of Object.keys(widths) as InputGroup[]) {
+          const x = await be.read(inputs[k]);
+          const C = widths[k];
+          const gm = xt && g ? await gram(model, x, T, C, xt.view([C, T]), g.view([C, C])) : undefined;
+          stats[k].addSequence(x, gm);
+        }
+        timings.statsSeconds += now() - t1;
+      }
+      if (!o.statsOnly) {
+        t0 = now();
+        await method(layer, stats);
+        timings.methodSeconds += now() - t0;
+        t0 = now();
+        for (let j = 0; j < inps.length; j++) {
+          throwIfCancelled(o.signal);
+          be.write(h, inps[j]!);
+          model.block(layer, h, { pos0: 0 });
+          outs[j]!.set(await be.read(h));
+        }
+        timings.forwardSeconds += now() - t0;
+      } else {
+        await method(layer, stats);
+      }
+      [inps, outs] = [outs, inps];
+      o.onProgress?.(layer + 1, c.nLayers);
+    }
+  } finally {
+    be.free(h);
+    if (xt) be.free(xt);
+    if (g) be.free(g);
+  }
+  return timings;
+}

@@ -1,0 +1,17 @@
+/**
+ * Magnitude pruning (the baseline of Han et al. 2015 as run by locuslab/wanda `prune_magnitude`). Score |W|;
+ * unstructured: one threshold for the whole matrix, the value at sorted position floor(numel * s), and every
+ * weight with |W| <= threshold is pruned, so ties may over-prune slightly, as in the reference. N:M: the N
+ * smallest |W| of every M-group of a row.
+ */
+import { Mask, nmMask, Target } from './mask.js';
+
+export function magnitudeMask(w: Float32Array, rows: number, cols: number, t: Target): Mask {
+  const abs = w.map(Math.abs);
+  if (t.nm) return nmMask(abs, rows, cols, t.nm);
+  const sorted = abs.slice().sort();
+  const thresh = sorted[Math.floor(w.length * t.sparsity!)]!;
+  const mask = new Uint8Array(w.length);
+  for (let i = 0; i < w.length; i++) mask[i] = abs[i]! <= thresh ? 1 : 0;
+  return mask;
+}

@@ -1,0 +1,78 @@
+/**
+ * Masks and comparison groups shared by the pruning methods. A mask is a Uint8Array over a row-major
+ * [rows, cols] weight, 1 = pruned. N:M means N pruned in every group of M consecutive input columns of a row
+ * (the reference's naming: "2:4" prunes 2 of 4).
+ */
+import { OptionError } from '../util/errors.js';
+
+export type Mask = Uint8Array;
+
+export interface NM { n: number; m: number }
+
+/** Sparsity target: an unstructured fraction, or an N:M pattern. */
+export type Target = { sparsity: number; nm?: undefined } | { nm: NM; sparsity?: undefined };
+
+export function checkTarget(t: Target, cols: number): void {
+  if (t.nm) {
+    const { n, m } = t.nm;
+    if (!(Number.isInteger(n) && Number.isInteger(m) && n > 0 && m > 0 && n < m)) throw new OptionError('--nm', `N:M needs integers 0 < N < M, got ${n}:${m}`);
+    if (cols % m !== 0) throw new OptionError('--nm', `M = ${m} does not divide the layer width ${cols}`);
+  } else if (!(t.sparsity > 0 && t.sparsity < 1)) {
+    throw new OptionError('--sparsity', `expected a fraction in (0, 1), got ${t.sparsity}`);
+  }
+}
+
+/** Stable ascending argsort of values[start, start + n) (indices relative to start). */
+export function argsortRow(values: ArrayLike<number>, start: number, n: number): Int32Array {
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  // NaN sorts last, like torch.sort
+  const key = (i: number) => { const v = values[start + i]!; return Number.isNaN(v) ? Infinity : v; };
+  return idx.sort((a, b) => key(a) - key(b) || a - b);
+}
+
+/** Per output row, prune the floor(cols * s) lowest scores (stable: ties go to the lower column). */
+export function perRowMask(scores: ArrayLike<number>, rows: number, cols: number, sparsity: number): Mask {
+  const mask = new Uint8Array(rows * cols);
+  const k = Math.floor(cols * sparsity);
+  for (let r = 0; r < rows; r++) {
+    const order = argsortRow(scores, r * cols, cols);
+    for (let i = 0; i < k; i++) mask[r * cols + order[i]!] = 1;
+  }
+  return mask;
+}
+
+/** In every group of m consecutive columns of every row, prune the n lowest scores (ties: lower column). */
+export function nmMask(scores: ArrayLike<number>, rows: number, cols: number, nm: NM): Mask {
+  const mask = new Uint8Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < cols; g += nm.m) {
+      const order = argsortRow(scores, r * cols + g, nm.m);
+      for (let i = 0; i < nm.n; i++) mask[r * cols + g + order[i]!] = 1;
+    }
+  }
+  return mask;
+}
+
+export function maskFor(scores: ArrayLike<number>, rows: number, cols: number, t: Target): Mask {
+  return t.nm ? nmMask(scores, rows, cols, t.nm) : perRowMask(scores, rows, cols, t.sparsity!);
+}
+
+export function applyMask(w: Float32Array, mask: Mask): void {
+  for (let i = 0; i < w.length; i++) if (mask[i]) w[i] = 0;
+}
+
+export function fractionPruned(mask: Mask): number {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i]!;
+  return n / mask.length;
+}
+
+/** Parses "2:4" into {n: 2, m: 4}. */
+export function parseNM(s: string): NM {
+  const m = /^(\d+):(\d+)$/.exec(s.trim());
+  if (!m) throw new OptionError('--nm', `expected N:M such as 2:4, got "${s}"`);
+  const nm = { n: Number(m[1]), m: Number(m[2]) };
+  if (!(nm.n > 0 && nm.n < nm.m)) throw new OptionError('--nm', `N:M needs 0 < N < M, got ${s}`);
+  return nm;
+}
