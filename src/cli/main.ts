@@ -10,6 +10,7 @@ import { demoCommand } from './commands/demo.js';
 import { evalPplCommand } from './commands/eval-ppl.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
+import { pruneCommand } from './commands/prune.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
 
@@ -62,6 +63,36 @@ evalCmd.command('ppl').description('perplexity on a text file (reference protoco
   .option('--max-docs <n>', 'JSONL: first n documents only', intOption('--max-docs', 1))
   .addOption(tokenizer()).addOption(threads()).addOption(json())
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
+
+program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
+  .argument('<model>')
+  .requiredOption('--method <m>', 'magnitude | wanda | sparsegpt | dsnot')
+  .option('--init <m>', 'DSnoT initial mask: wanda (default) | magnitude | sparsegpt | sparsegpt-reference')
+  .option('--sparsity <s>', 'unstructured sparsity in (0, 1)', floatOption('--sparsity', 0, 1))
+  .option('--nm <N:M>', 'semi-structured: prune N of every M input columns (2:4, 4:8)')
+  .option('--owl', 'OWL outlier-weighed layer-wise sparsity (unstructured)')
+  .option('--owl-m <m>', 'OWL outlier threshold M', floatOption('--owl-m', 0, 1e6), 5)
+  .option('--owl-lambda <l>', 'OWL sparsity range lambda', floatOption('--owl-lambda', 0, 1), 0.08)
+  .option('--calib <file>', 'calibration text: .jsonl[.gz] documents or a plain text file (default: bundled C4 validation sample)')
+  .option('--calib-windows <file>', 'exact calibration windows {seqlen, picks: [{doc_index, start}]} over --calib documents')
+  .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1), 128)
+  .option('--seqlen <n>', 'calibration window length (default: min(2048, context))', intOption('--seqlen', 2))
+  .option('--seed <n>', 'calibration sampling seed (CPython random, as the reference)', intOption('--seed', 0), 0)
+  .option('--skip-layer <s>', 'DSnoT: sub-layers that keep their initial mask: mlp (reference default) | self_attn | none', 'mlp')
+  .option('--dsnot-cycles <n>', 'DSnoT: max swaps per row', intOption('--dsnot-cycles', 0), 50)
+  .option('--dsnot-threshold <t>', 'DSnoT: stop a row when |error| <= t', floatOption('--dsnot-threshold', 0, 1e12), 0.1)
+  .option('--dsnot-var-power <p>', 'DSnoT: variance power in the regrow score', floatOption('--dsnot-var-power', 0, 10), 1)
+  .option('--dsnot-same-sign', 'DSnoT: only swap while the error keeps its initial sign (always on for N:M)')
+  .option('--dsnot-cycles-per-column <f>', 'DSnoT extension: swap budget as a fraction of the row width (paper proportion: 0.0122)', floatOption('--dsnot-cycles-per-column', 0, 1))
+  .option('--dsnot-error-guard', 'DSnoT extension: stop a row when a swap would not reduce |error|')
+  .option('--dsnot-reference-masks', 'DSnoT: reproduce the reference mask writes for stopped rows (per-row counts may drift)')
+  .option('--wanda-variant', 'Wanda: the cumulative-score variant (appendix)')
+  .option('--eval <file>', 'after pruning, perplexity on this text (windows protocol)')
+  .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
+  .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
+  .option('--out <dir>', 'output folder (must not exist or be empty)')
+  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .action((model, flags) => pruneCommand(model, flags, context(flags)));
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
   .argument('<name>', 'benchmark name: gemm')

@@ -96,7 +96,7 @@ function readHfFolder(dir: string, options: LoadOptions, weightsFile?: string): 
   }
   if (!tensors.has('lm_head.weight') && !config.tiedEmbeddings) config.tiedEmbeddings = true;
   let tokenizer: TextTokenizer | null = null;
-  const tokFile = options.tokenizer ?? path.join(dir, 'tokenizer.json');
-  if (existsSync(tokFile)) tokenizer = openTokenizer(tokFile, config);
+  const tokFile = options.tokenizer ?? ['tokenizer.json', 'tokenizer.bin'].map((f) => path.join(dir, f)).find((f) => existsSync(f));
+  if (tokFile) tokenizer = openTokenizer(tokFile, config);
   return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' } };
 }

@@ -73,3 +73,20 @@ export function uploadLlamaWeights(backend: Backend, c: LlamaConfig, tensors: Te
   const lmHead = c.tiedEmbeddings ? embed : need('lm_head.weight', [c.vocabSize, c.dim]);
   return { embed, layers, norm: need('model.norm.weight', [c.dim]), lmHead };
 }
+
+/** Every weight tensor under its Hugging Face name (embeddings once when tied). */
+export function namedWeights(w: LlamaWeights): [string, Tensor][] {
+  const out: [string, Tensor][] = [['model.embed_tokens.weight', w.embed]];
+  w.layers.forEach((l, i) => {
+    const p = `model.layers.${i}.`;
+    out.push([`${p}input_layernorm.weight`, l.attnNorm], [`${p}self_attn.q_proj.weight`, l.wq], [`${p}self_attn.k_proj.weight`, l.wk],
+      [`${p}self_attn.v_proj.weight`, l.wv], [`${p}self_attn.o_proj.weight`, l.wo]);
+    if (l.bq) out.push([`${p}self_attn.q_proj.bias`, l.bq]);
+    if (l.bk) out.push([`${p}self_attn.k_proj.bias`, l.bk]);
+    if (l.bv) out.push([`${p}self_attn.v_proj.bias`, l.bv]);
+    out.push([`${p}post_attention_layernorm.weight`, l.ffnNorm], [`${p}mlp.gate_proj.weight`, l.wGate], [`${p}mlp.up_proj.weight`, l.wUp], [`${p}mlp.down_proj.weight`, l.wDown]);
+  });
+  out.push(['model.norm.weight', w.norm]);
+  if (w.lmHead !== w.embed) out.push(['lm_head.weight', w.lmHead]);
+  return out;
+}

@@ -1,0 +1,139 @@
+import { calibrationFromPicks, CalibrationSet, readDocuments, sampleCalibration } from '../../data/calibration.js';
+import { readText } from '../../data/text.js';
+import { perplexity } from '../../eval/perplexity.js';
+import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
+import { readModelFiles } from '../../io/load-model.js';
+import { uploadLlamaWeights } from '../../models/llama/weights.js';
+import { LlamaModel } from '../../models/llama/model.js';
+import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { parseNM, Target } from '../../prune/mask.js';
+import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
+import { OWL_DEFAULTS } from '../../prune/owl.js';
+import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
+import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
+import { OptionError } from '../../util/errors.js';
+import { defaultThreads } from '../options.js';
+import { createProgress } from '../progress.js';
+import { CommonFlags, Context, requireTokenizer } from './common.js';
+
+export interface PruneFlags extends CommonFlags {
+  method: string;
+  init?: string;
+  sparsity?: number;
+  nm?: string;
+  owl?: boolean;
+  owlM: number;
+  owlLambda: number;
+  calib?: string;
+  calibWindows?: string;
+  nsamples: number;
+  seqlen?: number;
+  seed: number;
+  skipLayer: string;
+  dsnotCycles: number;
+  dsnotThreshold: number;
+  dsnotVarPower: number;
+  dsnotSameSign?: boolean;
+  dsnotCyclesPerColumn?: number;
+  dsnotErrorGuard?: boolean;
+  dsnotReferenceMasks?: boolean;
+  wandaVariant?: boolean;
+  eval?: string;
+  evalSeqlen?: number;
+  maxWindows?: number;
+  out?: string;
+}
+
+const METHODS = ['magnitude', 'wanda', 'sparsegpt', 'dsnot'];
+const INITS = ['wanda', 'magnitude', 'sparsegpt', 'sparsegpt-reference'];
+const SKIPS = ['none', 'mlp', 'self_attn'];
+
+/** Turns flags into checked PruneOptions; everything a user can get wrong fails here, before any work. */
+export function pruneOptionsFromFlags(f: PruneFlags, storage: FileDType): PruneOptions {
+  if (!METHODS.includes(f.method)) throw new OptionError('--method', `expected one of ${METHODS.join(', ')}, got "${f.method}"`);
+  if (f.init !== undefined && !INITS.includes(f.init)) throw new OptionError('--init', `expected one of ${INITS.join(', ')}, got "${f.init}"`);
+  if (!SKIPS.includes(f.skipLayer)) throw new OptionError('--skip-layer', `expected one of ${SKIPS.join(', ')}, got "${f.skipLayer}"`);
+  if ((f.sparsity === undefined) === (f.nm === undefined)) throw new OptionError('--sparsity/--nm', 'give exactly one of --sparsity S or --nm N:M');
+  const target: Target = f.nm !== undefined ? { nm: parseNM(f.nm) } : { sparsity: f.sparsity! };
+  if (target.sparsity !== undefined && !(target.sparsity > 0 && target.sparsity < 1)) throw new OptionError('--sparsity', `expected a fraction in (0, 1), got ${target.sparsity}`);
+  return {
+    method: f.method as PruneMethod, target, init: f.init as DsnotInit | undefined, skipLayer: f.skipLayer as SkipLayer, wandaVariant: f.wandaVariant,
+    owl: f.owl ? { m: f.owlM, lambda: f.owlLambda } : null, storage,
+    dsnot: { maxCycles: f.dsnotCycles, updateThreshold: f.dsnotThreshold, powOfVar: f.dsnotVarPower, sameSignCheck: !!f.dsnotSameSign,
+      cyclesPerColumn: f.dsnotCyclesPerColumn, errorGuard: !!f.dsnotErrorGuard, referenceMaskWrites: !!f.dsnotReferenceMasks },
+  };
+}
+
+export function storageType(tensors: TensorMap): FileDType {
+  const counts = new Map<FileDType, number>();
+  for (const t of tensors.values()) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + t.data.byteLength);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'f32';
+}
+
+export function loadCalibration(model: LlamaModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>): CalibrationSet {
+  const tok = requireTokenizer(model);
+  const file = f.calib ?? assetPath(DEFAULT_CALIBRATION);
+  const docs = readDocuments(file);
+  if (f.calibWindows) return calibrationFromPicks(tok, docs, f.calibWindows);
+  const seqlen = f.seqlen ?? Math.min(2048, model.config.maxSeqLen);
+  if (seqlen > model.config.maxSeqLen) throw new OptionError('--seqlen', `${seqlen} exceeds the model's context length ${model.config.maxSeqLen}`);
+  return sampleCalibration(tok, docs, { nsamples: f.nsamples, seqlen, seed: f.seed, source: file });
+}
+
+export function reportLines(r: PruneReport): string[] {
+  const lines = [`total sparsity ${(100 * r.totalSparsity).toFixed(2)}% over the linear layers; mask sha256 ${r.maskSha256.slice(0, 16)}...`];
+  for (let i = 0; i < r.blockSparsity.length; i++) {
+    const ls = r.layers.filter((l) => l.layer === i);
+    lines.push(`  layer ${i}: ${ls.map((l) => `${l.name.split('.')[1]!.replace('_proj', '')} ${(100 * l.sparsity).toFixed(1)}%`).join(', ')}`);
+  }
+  lines.push(`time: statistics ${r.timings.statsSeconds.toFixed(1)} s, method ${r.timings.methodSeconds.toFixed(2)} s, forwards ${r.timings.forwardSeconds.toFixed(1)} s`);
+  return lines;
+}
+
+export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Context): Promise<void> {
+  if (!f.out) throw new OptionError('--out', 'required: the folder to write the pruned model to');
+  checkOutDir(f.out);
+  const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
+  const opts = pruneOptionsFromFlags(f, storageType(files.tensors));
+  const c = files.config;
+  validatePruneOptions(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
+  const evalText = f.eval ? readText(f.eval) : null;
+  const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  try {
+    const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
+    const calib = opts.method === 'magnitude' ? null : loadCalibration(model, f);
+    if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
+    const bars = new Map<string, ReturnType<typeof createProgress>>();
+    const report = await pruneModel(model, calib, { ...opts, signal: ctx.signal, onProgress: (stage, d, n) => {
+      if (!bars.has(stage)) bars.set(stage, createProgress(stage, n, 'blocks'));
+      bars.get(stage)!.update(d);
+      if (d === n) bars.get(stage)!.stop();
+    } });
+    for (const l of reportLines(report)) ctx.out.line(l);
+    let evaluation: Record<string, unknown> | null = null;
+    if (evalText) {
+      const tok = requireTokenizer(model);
+      const seqlen = f.evalSeqlen ?? Math.min(2048, c.maxSeqLen);
+      const stream = tok.encode(evalText, { bos: true });
+      const total = Math.min(Math.floor(stream.length / seqlen), f.maxWindows ?? Infinity);
+      const bar = createProgress('eval ppl', total, 'windows');
+      const r = await perplexity(model, stream, { seqlen, maxWindows: f.maxWindows, signal: ctx.signal, onWindow: (d) => bar.update(d) });
+      bar.stop();
+      evaluation = { data: f.eval, seqlen, windows: r.windows, ppl: r.ppl, seconds: r.seconds };
+      ctx.out.line(`perplexity ${r.ppl.toFixed(4)} on ${f.eval} (${r.windows} windows of ${seqlen})`);
+    }
+    const lithe = {
+      lithe_version: 1, source: files.source, method: opts.method, options: { ...opts, signal: undefined },
+      calibration: calib ? { file: f.calib ?? DEFAULT_CALIBRATION, windows_file: f.calibWindows ?? null, nsamples: calib.windows.length, seqlen: calib.seqlen, seed: f.seed, tokens_sha256: calib.digest } : null,
+      total_sparsity: report.totalSparsity, block_sparsity: report.blockSparsity, layers: report.layers, mask_sha256: report.maskSha256,
+      timings: report.timings, evaluation,
+    };
+    await writeHfCheckpoint(model, files.tensors, f.out, lithe);
+    ctx.out.line(`wrote ${f.out}`);
+    ctx.out.result({ out: f.out, method: opts.method, total_sparsity: report.totalSparsity, layers: report.layers, block_sparsity: report.blockSparsity,
+      mask_sha256: report.maskSha256, stats_seconds: report.timings.statsSeconds, method_seconds: report.timings.methodSeconds, forward_seconds: report.timings.forwardSeconds,
+      calibration_sha256: calib?.digest ?? null, evaluation });
+  } finally {
+    await backend.dispose();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Writes a model as a Hugging Face folder that `lithe` and transformers load: config.json, model.safetensors
+ * (in the source's storage type), the tokenizer, and lithe.json describing what was done. Checkpoints whose
+ * RoPE pairs adjacent dimensions (llama2.c, GGUF llama) get their q/k rows permuted to the rotate-half layout
+ * Hugging Face uses (the inverse of convert_hf_to_gguf's permutation), so attention scores are unchanged.
+ * The folder is assembled under a temporary name and renamed at the end: no partial output.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { LlamaModel } from '../models/llama/model.js';
+import { namedWeights } from '../models/llama/weights.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../tensor/dtype.js';
+import type { FileDType, RawTensor, TensorMap } from '../io/raw-tensor.js';
+import { encodeSafetensors } from '../io/safetensors.js';
+import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
+import { InputError } from '../util/errors.js';
+
+export function checkOutDir(outDir: string): void {
+  if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new InputError(`${outDir}: already exists and is not empty; choose another --out or remove it`);
+}
+
+function encode(values: Float32Array, dtype: FileDType): Uint8Array {
+  if (dtype === 'f32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const bits = Uint16Array.from(values, dtype === 'bf16' ? f32ToBf16Bits : f32ToF16Bits);
+  return new Uint8Array(bits.buffer);
+}
+
+/** Rows of each head reordered from adjacent pairs (2i, 2i+1) to halves (i, i + d/2). */
+function toRotateHalf(w: Float32Array, heads: number, headDim: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  const half = headDim / 2;
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < half; i++) {
+      const base = h * headDim;
+      out.set(w.subarray((base + 2 * i) * cols, (base + 2 * i + 1) * cols), (base + i) * cols);
+      out.set(w.subarray((base + 2 * i + 1) * cols, (base + 2 * i + 2) * cols), (base + half + i) * cols);
+    }
+  }
+  return out;
+}
+
+export function llama2cTokenizerBytes(t: Llama2cTokenizer): Uint8Array {
+  const pieces = t.pieces.map((p) => Buffer.from(p, 'latin1'));
+  const maxLen = Math.max(...pieces.map((p) => p.length));
+  const out = Buffer.alloc(4 + pieces.reduce((a, p) => a + 8 + p.length, 0));
+  out.writeUInt32LE(maxLen, 0);
+  let o = 4;
+  pieces.forEach((p, i) => {
+    out.writeFloatLE(t.scores[i]!, o);
+    out.writeUInt32LE(p.length, o + 4);
+    p.copy(out, o + 8);
+    o += 8 + p.length;
+  });
+  return out;
+}
+
+export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>): Promise<void> {
+  checkOutDir(outDir);
+  const c = model.config;
+  const tmp = `${outDir.replace(/\/+$/, '')}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const tensors: TensorMap = new Map();
+    for (const [name, t] of namedWeights(model.weights)) {
+      let values = await model.backend.read(t);
+      if (!c.neoxRope && /self_attn\.(q|k)_proj\.weight$/.test(name)) {
+        values = toRotateHalf(values, name.includes('q_proj') ? c.nHeads : c.nKVHeads, c.headDim, c.dim);
+      }
+      const dtype = sourceTensors.get(name)?.dtype ?? 'f32';
+      tensors.set(name, { dtype, shape: [...t.shape], data: encode(values, dtype) } as RawTensor);
+    }
+    writeFileSync(path.join(tmp, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
+    const src = model.source.path;
+    if (model.source.format === 'huggingface') {
+      for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.bin']) {
+        if (existsSync(path.join(src, f))) copyFileSync(path.join(src, f), path.join(tmp, f));
+      }
+    } else {
+      const config = {
+        architectures: [c.arch === 'qwen2' ? 'Qwen2ForCausalLM' : c.arch === 'mistral' ? 'MistralForCausalLM' : 'LlamaForCausalLM'],
+        model_type: c.arch, hidden_size: c.dim, intermediate_size: c.hiddenDim, num_hidden_layers: c.nLayers, num_attention_heads: c.nHeads,
+        num_key_value_heads: c.nKVHeads, head_dim: c.headDim, vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen, rms_norm_eps: c.normEps,
+        rope_theta: c.ropeTheta, tie_word_embeddings: c.tiedEmbeddings, hidden_act: 'silu', attention_bias: c.qkvBias,
+        bos_token_id: c.bosId, eos_token_id: c.eosIds.length === 1 ? c.eosIds[0] : c.eosIds, torch_dtype: 'float32',
+        ...(c.slidingWindow ? { sliding_window: c.slidingWindow } : {}),
+      };
+      writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2));
+      if (model.tokenizer instanceof Llama2cTokenizer) writeFileSync(path.join(tmp, 'tokenizer.bin'), llama2cTokenizerBytes(model.tokenizer));
+    }
+    writeFileSync(path.join(tmp, 'lithe.json'), JSON.stringify(lithe, null, 2));
+    if (existsSync(outDir)) rmSync(outDir, { recursive: true });
+    renameSync(tmp, outDir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
