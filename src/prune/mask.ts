@@ -22,13 +22,28 @@ export function checkTarget(t: Target, cols: number): void {
   }
 }
 
-/** Stable ascending argsort of values[start, start + n) (indices relative to start). */
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/**
+ * Stable ascending argsort of values[start, start + n) (indices relative to start), comparing the values as
+ * float32 (as the reference's torch tensors are). Each value becomes one float64 key: its float32 bits mapped to
+ * an order-preserving uint32, times n, plus its index, so a plain numeric sort is both fast and stable.
+ * NaN sorts last, like torch.sort; -0 equals +0.
+ */
 export function argsortRow(values: ArrayLike<number>, start: number, n: number): Int32Array {
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[start + i]!;
+    F32[0] = v === 0 ? 0 : v;
+    const bits = U32[0]!;
+    const mono = Number.isNaN(v) ? 0xffffffff : bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+    keys[i] = mono * n + i;
+  }
+  keys.sort();
   const idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  // NaN sorts last, like torch.sort
-  const key = (i: number) => { const v = values[start + i]!; return Number.isNaN(v) ? Infinity : v; };
-  return idx.sort((a, b) => key(a) - key(b) || a - b);
+  for (let i = 0; i < n; i++) idx[i] = keys[i]! % n;
+  return idx;
 }
 
 /** Per output row, prune the floor(cols * s) lowest scores (stable: ties go to the lower column). */

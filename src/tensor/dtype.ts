@@ -9,12 +9,14 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
-/** float32 -> IEEE half bits (round to nearest even). Used by tests and writers, not on hot paths. */
+// one shared scratch word for bit casts (these helpers run per element over whole matrices)
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** float32 -> IEEE half bits (round to nearest even). */
 export function f32ToF16Bits(value: number): number {
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  f[0] = value;
-  const x = u[0]!;
+  F32[0] = value;
+  const x = U32[0]!;
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -49,13 +51,13 @@ export function f16BitsToF32(h: number): number {
 
 /** float32 -> bfloat16 bits (round to nearest even), as torch does. */
 export function f32ToBf16Bits(value: number): number {
-  const f = new Float32Array([value]);
-  const x = new Uint32Array(f.buffer)[0]!;
+  F32[0] = value;
+  const x = U32[0]!;
   if ((x & 0x7fffffff) > 0x7f800000) return (x >>> 16) | 0x40;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
 export function bf16BitsToF32(h: number): number {
-  const u = new Uint32Array([h << 16]);
-  return new Float32Array(u.buffer)[0]!;
+  U32[0] = h << 16;
+  return F32[0]!;
 }

@@ -1,0 +1,187 @@
+// Pruning methods: the invariants of §9 of the notes, on fresh random inputs.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { magnitudeMask } from '../src/prune/magnitude.js';
+import { wandaMask, wandaScores } from '../src/prune/wanda.js';
+import { sparsegpt } from '../src/prune/sparsegpt.js';
+import { dsnot } from '../src/prune/dsnot.js';
+import { argsortRow, Mask, NM, perRowMask } from '../src/prune/mask.js';
+import { owlSparsities, outlierRatio } from '../src/prune/owl.js';
+import { LinearStats } from '../src/calib/stats.js';
+import { cholesky, choleskyInverse, choleskyUpper } from '../src/linalg/cholesky.js';
+import { randn, rng, seedNote } from './helpers.js';
+
+const r = rng();
+
+function rowCounts(mask: Mask, rows: number, cols: number): number[] {
+  return Array.from({ length: rows }, (_, i) => mask.subarray(i * cols, (i + 1) * cols).reduce((a, b) => a + b, 0));
+}
+
+function nmValid(mask: Mask, rows: number, cols: number, nm: NM, exact = true): boolean {
+  for (let i = 0; i < rows; i++) for (let g = 0; g < cols; g += nm.m) {
+    let n = 0;
+    for (let j = 0; j < nm.m; j++) n += mask[i * cols + g + j]!;
+    if (exact ? n !== nm.n : n < nm.n) return false;
+  }
+  return true;
+}
+
+/** Correlated inputs X [T, cols] = Z A with a random mixing matrix, plus per-column scales. */
+function correlatedInputs(T: number, cols: number): Float32Array {
+  const z = randn(T * cols, r), a = randn(cols * cols, r, 1 / Math.sqrt(cols)), scale = randn(cols, r, 2).map((v) => Math.abs(v) + 0.1);
+  const x = new Float32Array(T * cols);
+  for (let t = 0; t < T; t++) for (let j = 0; j < cols; j++) {
+    let s = 0;
+    for (let k = 0; k < cols; k++) s += z[t * cols + k]! * a[k * cols + j]!;
+    x[t * cols + j] = (s + 0.3 * z[t * cols + j]!) * scale[j]!;
+  }
+  return x;
+}
+
+function statsOf(x: Float32Array, cols: number, withHessian: boolean, chunks = 4): LinearStats {
+  const st = new LinearStats(cols, withHessian);
+  const T = x.length / cols / chunks;
+  for (let c = 0; c < chunks; c++) {
+    const xs = x.subarray(c * T * cols, (c + 1) * T * cols);
+    let g: Float32Array | undefined;
+    if (withHessian) {
+      g = new Float32Array(cols * cols);
+      for (let t = 0; t < T; t++) for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) g[i * cols + j]! += xs[t * cols + i]! * xs[t * cols + j]!;
+    }
+    st.addSequence(xs, g);
+  }
+  return st;
+}
+
+/** ||W X^T - W' X^T||_F^2 */
+function reconError(w: Float32Array, w2: Float32Array, x: Float32Array, rows: number, cols: number): number {
+  const T = x.length / cols;
+  let e = 0;
+  for (let i = 0; i < rows; i++) for (let t = 0; t < T; t++) {
+    let d = 0;
+    for (let j = 0; j < cols; j++) d += (w[i * cols + j]! - w2[i * cols + j]!) * x[t * cols + j]!;
+    e += d * d;
+  }
+  return e;
+}
+
+describe('masks and baselines', () => {
+  test('argsort is stable and orders like float32', () => {
+    assert.deepEqual(Array.from(argsortRow([3, -1, 2, -1, NaN, 0, -0, -2.5], 0, 8)), [7, 1, 3, 5, 6, 2, 0, 4]);
+  });
+  test('Wanda: exactly floor(cols*s) per row; N:M groups exact; the 1/nsamples scale does not change the mask', () => {
+    const rows = 13, cols = 48;
+    const w = randn(rows * cols, r), s = randn(cols, r).map((v) => v * v);
+    for (const sp of [0.5, 0.6, 0.7]) {
+      const m = wandaMask(w, s, rows, cols, { sparsity: sp });
+      assert.ok(rowCounts(m, rows, cols).every((c) => c === Math.floor(cols * sp)), seedNote());
+      assert.deepEqual(wandaMask(w, s.map((v) => v * 7.5), rows, cols, { sparsity: sp }), m);
+    }
+    for (const nm of [{ n: 2, m: 4 }, { n: 4, m: 8 }]) assert.ok(nmValid(wandaMask(w, s, rows, cols, { nm }), rows, cols, nm));
+    const variant = wandaMask(w, s, rows, cols, { sparsity: 0.5 }, true);
+    const frac = variant.reduce((a, b) => a + b, 0) / variant.length;
+    assert.ok(Math.abs(frac - 0.5) < 0.05, `variant sparsity ${frac}`);
+  });
+  test('magnitude: whole-matrix threshold includes ties (over-prunes), N:M exact', () => {
+    const w = Float32Array.from([0.1, -0.2, 0.2, 0.2, 0.3, -0.4, 0.5, 0.6]);
+    const m = magnitudeMask(w, 2, 4, { sparsity: 0.25 }); // threshold = sorted[2] = 0.2: three weights tie at 0.2
+    assert.deepEqual(Array.from(m), [1, 1, 1, 1, 0, 0, 0, 0]);
+    const w2 = randn(6 * 16, r);
+    assert.ok(nmValid(magnitudeMask(w2, 6, 16, { nm: { n: 2, m: 4 } }), 6, 16, { n: 2, m: 4 }));
+  });
+});
+
+describe('SparseGPT', () => {
+  test('beats Wanda on layer reconstruction error; exact zeros; N:M valid', () => {
+    const rows = 24, cols = 40, T = 256;
+    const x = correlatedInputs(T, cols), w = randn(rows * cols, r);
+    const st = statsOf(x, cols, true);
+    for (const target of [{ sparsity: 0.5 }, { sparsity: 0.7 }, { nm: { n: 2, m: 4 } }] as const) {
+      const sg = sparsegpt(w, st.hessian(), rows, cols, target, { blocksize: 16 });
+      const wm = wandaMask(w, st.scalerRow, rows, cols, target);
+      const wandaW = w.map((v, i) => (wm[i] ? 0 : v));
+      for (let i = 0; i < w.length; i++) if (sg.mask[i]) assert.equal(sg.weight[i], 0);
+      if (target.nm) assert.ok(nmValid(sg.mask, rows, cols, target.nm));
+      else assert.ok(Math.abs(sg.mask.reduce((a, b) => a + b, 0) / sg.mask.length - target.sparsity) < 0.02);
+      const eS = reconError(w, sg.weight, x, rows, cols), eW = reconError(w, wandaW, x, rows, cols);
+      assert.ok(eS < 0.95 * eW, `${JSON.stringify(target)}: SparseGPT ${eS} vs Wanda ${eW} ${seedNote()}`);
+    }
+  });
+  test('Cholesky tools: L L^T = A, inverse, upper factor of the inverse', () => {
+    const n = 9, b = randn(n * n, r);
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = i === j ? 0.5 : 0; for (let k = 0; k < n; k++) s += b[i * n + k]! * b[j * n + k]!; a[i * n + j] = s; }
+    const L = cholesky(a, n)!, inv = choleskyInverse(L, n), U = choleskyUpper(inv, n)!;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      let ll = 0, ai = 0, uu = 0;
+      for (let k = 0; k < n; k++) { ll += L[i * n + k]! * L[j * n + k]!; ai += a[i * n + k]! * inv[k * n + j]!; uu += U[k * n + i]! * U[k * n + j]!; }
+      assert.ok(Math.abs(ll - a[i * n + j]!) < 1e-9 && Math.abs(ai - (i === j ? 1 : 0)) < 1e-8 && Math.abs(uu - inv[i * n + j]!) < 1e-8);
+      if (j < i) assert.equal(U[i * n + j], 0);
+    }
+    assert.equal(cholesky(new Float64Array([1, 2, 2, 1]), 2), null);
+  });
+});
+
+describe('DSnoT', () => {
+  const rows = 20, cols = 64;
+  const x = correlatedInputs(128, cols).map((v) => v + 0.5); // non-zero means, as real activations have
+  const w = randn(rows * cols, r);
+  const st = statsOf(x, cols, false);
+  const wanda = wandaScores(w, st.scalerRow, rows, cols);
+  const input = { weight: w, rows, cols, initialMetric: wanda, wandaScore: wanda, sumRow: st.sumRow, variance: st.variance };
+  test('0 cycles = the initial mask; swaps keep per-row counts and reduce the error', () => {
+    const init = perRowMask(wanda, rows, cols, 0.6);
+    assert.deepEqual(dsnot(input, { sparsity: 0.6 }, { maxCycles: 0 }).mask, init);
+    const res = dsnot(input, { sparsity: 0.6 }, { updateThreshold: 0 });
+    assert.ok(res.swaps > 0, 'some swaps happen');
+    assert.deepEqual(rowCounts(res.mask, rows, cols), rowCounts(init, rows, cols));
+    const guarded = dsnot(input, { sparsity: 0.6 }, { updateThreshold: 0, errorGuard: true });
+    assert.ok(guarded.errorAfter <= guarded.errorBefore, `guarded |e| ${guarded.errorAfter} vs ${guarded.errorBefore}`);
+    const budget = dsnot(input, { sparsity: 0.6 }, { updateThreshold: 0, cyclesPerColumn: 2 / cols });
+    assert.ok(budget.swaps <= 2 * rows);
+  });
+  test('N:M stays valid and keeps 0-cycle identity', () => {
+    const nm = { n: 2, m: 4 };
+    const res = dsnot(input, { nm }, { updateThreshold: 0 });
+    assert.ok(nmValid(res.mask, rows, cols, nm));
+    assert.ok(nmValid(dsnot(input, { nm }, { maxCycles: 0 }).mask, rows, cols, nm));
+  });
+  test('the mask is the only output: surviving weights keep their values', () => {
+    const res = dsnot(input, { sparsity: 0.5 }, { updateThreshold: 0 });
+    const pruned = w.map((v, i) => (res.mask[i] ? 0 : v));
+    for (let i = 0; i < w.length; i++) if (!res.mask[i]) assert.equal(pruned[i], w[i]);
+  });
+});
+
+describe('statistics and OWL', () => {
+  test('LinearStats follows the reference running means', () => {
+    const cols = 5, T = 7;
+    const xs = [randn(T * cols, r), randn(T * cols, r, 2), randn(T * cols, r, 0.5)];
+    const st = new LinearStats(cols, true);
+    for (const x of xs) {
+      const g = new Float32Array(cols * cols);
+      for (let t = 0; t < T; t++) for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) g[i * cols + j]! += x[t * cols + i]! * x[t * cols + j]!;
+      st.addSequence(x, g);
+    }
+    for (let j = 0; j < cols; j++) {
+      const col = (x: Float32Array) => Array.from({ length: T }, (_, t) => x[t * cols + j]!);
+      const sq = xs.map((x) => col(x).reduce((a, v) => a + v * v, 0));
+      const sum = xs.map((x) => col(x).reduce((a, v) => a + v, 0));
+      assert.ok(Math.abs(st.scalerRow[j]! - sq.reduce((a, b) => a + b) / 3) < 1e-9);
+      assert.ok(Math.abs(st.sumRow[j]! - sum.reduce((a, b) => a + b) / 3) < 1e-9);
+      const vars = xs.map((x, k) => col(x).reduce((a, v) => a + (v - sum[k]! / T) ** 2, 0) / T);
+      assert.ok(Math.abs(st.variance[j]! - vars.reduce((a, b) => a + b) / 3) < 1e-9);
+    }
+    const H = st.hessian();
+    let direct = 0;
+    for (const x of xs) for (let t = 0; t < T; t++) direct += x[t * cols]! * x[t * cols + 1]!;
+    assert.ok(Math.abs(H[1]! - (2 / 3) * direct) < 1e-5);
+  });
+  test('OWL: mean sparsity preserved, range 2 lambda, more outliers -> denser', () => {
+    const s = owlSparsities([1, 3, 2, 10], 0.7, { m: 5, lambda: 0.08 });
+    assert.ok(Math.abs(s.reduce((a, b) => a + b) / 4 - 0.7) < 1e-12);
+    assert.ok(Math.abs(Math.max(...s) - Math.min(...s) - 0.16) < 1e-12);
+    assert.equal(s.indexOf(Math.min(...s)), 3);
+    assert.equal(outlierRatio([Float32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 100])], 5), 10);
+  });
+});
