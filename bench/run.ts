@@ -16,6 +16,8 @@ import { markdownTable } from '../src/cli/output.js';
 import { createProgress } from '../src/cli/progress.js';
 import { machineDescription } from '../src/util/machine.js';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { ReportConfig, reportMarkdown, runReport } from '../src/eval/prune-report.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -52,7 +54,47 @@ async function ppl(): Promise<void> {
   await backend.dispose();
 }
 
-const benches: Record<string, () => Promise<void>> = { gemm, ppl };
+/**
+ * The official pruning runs on lithe-ref-a (pruning-reference/results.json) redone by Lithe with the same 128
+ * calibration windows and the same evaluation; group a: magnitude, Wanda, SparseGPT; group b: DSnoT.
+ * Flags: --group a|b|all, --jobs N (parallel runs), --threads T (per run).
+ */
+async function pruneFidelity(): Promise<void> {
+  const argv = process.argv.slice(3);
+  const flag = (name: string, dflt: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1]! : dflt; };
+  const group = flag('--group', 'all'), jobs = Number(flag('--jobs', '1')), threads = Number(flag('--threads', String(os.availableParallelism())));
+  const model = path.join(shared, 'llm/lithe-ref-a');
+  const data = path.join(shared, 'text/wikitext-2-raw/test.joined.txt');
+  const refFile = path.join(model, 'pruning-reference/results.json');
+  if (!existsSync(refFile) || !existsSync(data)) {
+    console.log(`prune-fidelity: skipped, ${refFile} or ${data} not present`);
+    return;
+  }
+  type Ref = { method: string; init: string | null; sparsity: number; nm: string | null; skip_layer: string | null; ppl: number; mask_sha256: string; sparsity_achieved: number };
+  const refs = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs.filter((r) => r.method !== 'dense');
+  const chosen = refs.filter((r) => group === 'all' || (group === 'a') === (r.method !== 'dsnot'));
+  const configs: (ReportConfig & { ref: Ref })[] = chosen.map((r) => {
+    const setting = r.nm ?? `${Math.round(r.sparsity * 100)}%`;
+    const target = r.nm ? ['--nm', r.nm] : ['--sparsity', String(r.sparsity)];
+    const dsnot = r.method === 'dsnot' ? ['--init', r.init!, '--skip-layer', r.skip_layer === 'no_skip' ? 'none' : r.skip_layer!] : [];
+    const label = r.method === 'dsnot' ? `DSnoT on ${r.init} (skip ${r.skip_layer})` : r.method;
+    return { label, method: r.method, init: r.init, variant: 'reference', setting, args: ['--method', r.method, ...dsnot, ...target], ref: r };
+  });
+  const t0 = performance.now();
+  const rows = await runReport(configs, { model, evalFiles: [data], evalSeqlen: 512, calibArgs: ['--seqlen', '512', '--nsamples', '128', '--seed', '0'], jobs, threads,
+    onRow: (r, d, n) => console.error(`[${d}/${n}] ${r.setting} ${r.label}: ${r.error ?? r.ppl[data]?.toFixed(2)}`) });
+  const byLabel = new Map(configs.map((c) => [`${c.setting} ${c.label}`, c.ref]));
+  const table = reportMarkdown(rows, [data], (r) => {
+    const ref = byLabel.get(`${r.setting} ${r.label}`);
+    if (!ref) return ['117.26', '', ''];
+    const lp = r.ppl[data];
+    return [ref.ppl.toFixed(2), lp !== undefined ? `${(100 * (lp - ref.ppl) / ref.ppl).toFixed(2)}%` : '', r.maskSha256 === ref.mask_sha256 ? 'identical' : 'differs'];
+  }, ['official ppl', 'diff', 'mask vs official']);
+  record(`prune-fidelity (group ${group})`, `npm run bench -- prune-fidelity --group ${group} --jobs ${jobs} --threads ${threads}`, table,
+    `lithe-ref-a, the official calibration windows (seed 0, 128 x 512 from the C4 sample; drawn by Lithe's CPython-identical sampler, token sha256 equal to the reference's), WikiText-2 raw test, 785 windows of 512. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all. Times are per run on this machine.`);
+}
+
+const benches: Record<string, () => Promise<void>> = { gemm, ppl, 'prune-fidelity': pruneFidelity };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);

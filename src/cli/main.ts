@@ -11,6 +11,7 @@ import { evalPplCommand } from './commands/eval-ppl.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { pruneCommand } from './commands/prune.js';
+import { reportCommand } from './commands/report.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
 
@@ -87,12 +88,33 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
   .option('--dsnot-error-guard', 'DSnoT extension: stop a row when a swap would not reduce |error|')
   .option('--dsnot-reference-masks', 'DSnoT: reproduce the reference mask writes for stopped rows (per-row counts may drift)')
   .option('--wanda-variant', 'Wanda: the cumulative-score variant (appendix)')
-  .option('--eval <file>', 'after pruning, perplexity on this text (windows protocol)')
+  .option('--eval <files>', 'after pruning, perplexity on these texts (comma-separated; windows protocol)')
   .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
   .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
   .option('--out <dir>', 'output folder (must not exist or be empty)')
   .addOption(tokenizer()).addOption(threads()).addOption(json())
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
+
+program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')
+  .argument('<kind>', 'prune').argument('<model>')
+  .option('--methods <list>', 'methods', 'magnitude,wanda,sparsegpt,dsnot')
+  .option('--inits <list>', 'DSnoT initial masks', 'wanda,magnitude,sparsegpt')
+  .option('--sparsities <list>', 'unstructured sparsities', '0.5,0.6,0.7')
+  .option('--nm <list>', 'N:M patterns', '2:4,4:8')
+  .option('--owl', 'add OWL variants at the unstructured sparsities')
+  .option('--dsnot-variants <list>', 'reference | width | guard | width+guard', 'reference')
+  .option('--cycles-per-column <f>', 'swap budget of the width-aware DSnoT variant', floatOption('--cycles-per-column', 0, 1), 50 / 4096)
+  .requiredOption('--eval <files>', 'evaluation texts, comma-separated')
+  .option('--eval-seqlen <n>', 'evaluation window length', intOption('--eval-seqlen', 2))
+  .option('--max-windows <k>', 'evaluate the first k windows only', intOption('--max-windows', 1))
+  .option('--calib <file>', 'calibration text').option('--calib-windows <file>', 'exact calibration windows')
+  .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1))
+  .option('--seqlen <n>', 'calibration window length', intOption('--seqlen', 2))
+  .option('--seed <n>', 'calibration seed', intOption('--seed', 0))
+  .option('--jobs <n>', 'runs in parallel', intOption('--jobs', 1, 256), 1)
+  .requiredOption('--out <prefix>', 'writes PREFIX.md and PREFIX.json')
+  .addOption(threads()).addOption(json())
+  .action((kind, model, flags) => reportCommand(kind, model, flags, context(flags)));
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
   .argument('<name>', 'benchmark name: gemm')

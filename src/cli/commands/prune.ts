@@ -97,7 +97,8 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   const opts = pruneOptionsFromFlags(f, storageType(files.tensors));
   const c = files.config;
   validatePruneOptions(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
-  const evalText = f.eval ? readText(f.eval) : null;
+  const evalFiles = f.eval ? f.eval.split(',').filter(Boolean) : [];
+  const evalTexts = evalFiles.map((file) => readText(file));
   const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
   try {
     const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
@@ -110,17 +111,17 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
       if (d === n) bars.get(stage)!.stop();
     } });
     for (const l of reportLines(report)) ctx.out.line(l);
-    let evaluation: Record<string, unknown> | null = null;
-    if (evalText) {
+    const evaluation: Record<string, unknown>[] = [];
+    for (let k = 0; k < evalTexts.length; k++) {
       const tok = requireTokenizer(model);
       const seqlen = f.evalSeqlen ?? Math.min(2048, c.maxSeqLen);
-      const stream = tok.encode(evalText, { bos: true });
+      const stream = tok.encode(evalTexts[k]!, { bos: true });
       const total = Math.min(Math.floor(stream.length / seqlen), f.maxWindows ?? Infinity);
       const bar = createProgress('eval ppl', total, 'windows');
       const r = await perplexity(model, stream, { seqlen, maxWindows: f.maxWindows, signal: ctx.signal, onWindow: (d) => bar.update(d) });
       bar.stop();
-      evaluation = { data: f.eval, seqlen, windows: r.windows, ppl: r.ppl, seconds: r.seconds };
-      ctx.out.line(`perplexity ${r.ppl.toFixed(4)} on ${f.eval} (${r.windows} windows of ${seqlen})`);
+      evaluation.push({ data: evalFiles[k], seqlen, windows: r.windows, ppl: r.ppl, seconds: r.seconds });
+      ctx.out.line(`perplexity ${r.ppl.toFixed(4)} on ${evalFiles[k]} (${r.windows} windows of ${seqlen})`);
     }
     const lithe = {
       lithe_version: 1, source: files.source, method: opts.method, options: { ...opts, signal: undefined },

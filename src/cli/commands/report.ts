@@ -1,0 +1,58 @@
+import { writeFileAtomic } from '../../io/files.js';
+import { reportGrid, reportMarkdown, runReport } from '../../eval/prune-report.js';
+import { parseNM } from '../../prune/mask.js';
+import { OptionError } from '../../util/errors.js';
+import { machineDescription } from '../../util/machine.js';
+import { defaultThreads } from '../options.js';
+import { createProgress } from '../progress.js';
+import type { CommonFlags, Context } from './common.js';
+
+export interface ReportFlags extends CommonFlags {
+  methods: string;
+  inits: string;
+  sparsities: string;
+  nm: string;
+  owl?: boolean;
+  dsnotVariants: string;
+  cyclesPerColumn: number;
+  eval: string;
+  evalSeqlen?: number;
+  maxWindows?: number;
+  calib?: string;
+  calibWindows?: string;
+  nsamples?: number;
+  seqlen?: number;
+  seed?: number;
+  jobs: number;
+  out: string;
+}
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+export async function reportCommand(kind: string, model: string, f: ReportFlags, ctx: Context): Promise<void> {
+  if (kind !== 'prune') throw new OptionError('report', `unknown report "${kind}" (available: prune)`);
+  const methods = list(f.methods);
+  for (const m of methods) if (!['magnitude', 'wanda', 'sparsegpt', 'dsnot'].includes(m)) throw new OptionError('--methods', `unknown method "${m}"`);
+  const sparsities = list(f.sparsities).map(Number);
+  for (const s of sparsities) if (!(s > 0 && s < 1)) throw new OptionError('--sparsities', `each must be in (0, 1), got ${s}`);
+  const nms = list(f.nm);
+  nms.forEach(parseNM);
+  const variants = list(f.dsnotVariants);
+  for (const v of variants) if (!['reference', 'width', 'guard', 'width+guard'].includes(v)) throw new OptionError('--dsnot-variants', `unknown variant "${v}"`);
+  const configs = reportGrid({ methods, inits: list(f.inits), sparsities, nms, owl: !!f.owl, dsnotVariants: variants, cyclesPerColumn: f.cyclesPerColumn });
+  const evalFiles = list(f.eval);
+  const calibArgs = [...(f.calib ? ['--calib', f.calib] : []), ...(f.calibWindows ? ['--calib-windows', f.calibWindows] : []),
+    ...(f.nsamples ? ['--nsamples', String(f.nsamples)] : []), ...(f.seqlen ? ['--seqlen', String(f.seqlen)] : []), ...(f.seed !== undefined ? ['--seed', String(f.seed)] : [])];
+  const threads = f.threads ?? Math.max(1, Math.floor(defaultThreads() / f.jobs));
+  ctx.out.line(`${configs.length + 1} runs (dense + ${configs.length} pruned), ${f.jobs} at a time with ${threads} threads each`);
+  const bar = createProgress('report', configs.length + 1, 'runs');
+  const rows = await runReport(configs, { model, evalFiles, evalSeqlen: f.evalSeqlen, maxWindows: f.maxWindows, calibArgs, jobs: f.jobs, threads, signal: ctx.signal,
+    onRow: (r, d) => { bar.update(d); if (r.error) process.stderr.write(`  ${r.setting} ${r.label}: ${r.error}\n`); } });
+  bar.stop();
+  const md = `# Pruning report: ${model}\n\n${machineDescription()}; calibration ${calibArgs.join(' ') || 'defaults'}; evaluation seqlen ${f.evalSeqlen ?? 'default'}${f.maxWindows ? `, first ${f.maxWindows} windows` : ''}\n\n${reportMarkdown(rows, evalFiles)}\n`;
+  writeFileAtomic(`${f.out}.md`, md);
+  writeFileAtomic(`${f.out}.json`, JSON.stringify({ model, evalFiles, calibArgs, rows }, null, 2));
+  ctx.out.line(md);
+  ctx.out.line(`wrote ${f.out}.md and ${f.out}.json`);
+  ctx.out.result({ report: 'prune', out: f.out, rows });
+}
