@@ -57,7 +57,8 @@ async function ppl(): Promise<void> {
 /**
  * The official pruning runs on lithe-ref-a (pruning-reference/results.json) redone by Lithe with the same 128
  * calibration windows and the same evaluation; group a: magnitude, Wanda, SparseGPT; group b: DSnoT.
- * Flags: --group a|b|all, --jobs N (parallel runs), --threads T (per run).
+ * Flags: --group a|b|all, --methods m1,m2, --settings 50%,2:4 (subsets), --jobs N (parallel runs),
+ * --threads T (per run). Each finished run is also printed as a JSON line on stderr.
  */
 async function pruneFidelity(): Promise<void> {
   const argv = process.argv.slice(3);
@@ -72,7 +73,10 @@ async function pruneFidelity(): Promise<void> {
   }
   type Ref = { method: string; init: string | null; sparsity: number; nm: string | null; skip_layer: string | null; ppl: number; mask_sha256: string; sparsity_achieved: number };
   const refs = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs.filter((r) => r.method !== 'dense');
-  const chosen = refs.filter((r) => group === 'all' || (group === 'a') === (r.method !== 'dsnot'));
+  const methods = flag('--methods', ''), settings = flag('--settings', '');
+  const settingOf = (r: Ref) => r.nm ?? `${Math.round(r.sparsity * 100)}%`;
+  const chosen = refs.filter((r) => (group === 'all' || (group === 'a') === (r.method !== 'dsnot'))
+    && (!methods || methods.split(',').includes(r.method)) && (!settings || settings.split(',').includes(settingOf(r))));
   const configs: (ReportConfig & { ref: Ref })[] = chosen.map((r) => {
     const setting = r.nm ?? `${Math.round(r.sparsity * 100)}%`;
     const target = r.nm ? ['--nm', r.nm] : ['--sparsity', String(r.sparsity)];
@@ -81,8 +85,8 @@ async function pruneFidelity(): Promise<void> {
     return { label, method: r.method, init: r.init, variant: 'reference', setting, args: ['--method', r.method, ...dsnot, ...target], ref: r };
   });
   const t0 = performance.now();
-  const rows = await runReport(configs, { model, evalFiles: [data], evalSeqlen: 512, calibArgs: ['--seqlen', '512', '--nsamples', '128', '--seed', '0'], jobs, threads,
-    onRow: (r, d, n) => console.error(`[${d}/${n}] ${r.setting} ${r.label}: ${r.error ?? r.ppl[data]?.toFixed(2)}`) });
+  const rows = await runReport(configs, { model, evalFiles: [data], evalSeqlen: 512, calibArgs: ['--seqlen', '512', '--nsamples', '128', '--seed', '0'], jobs, threads, dense: false,
+    onRow: (r, d, n) => console.error(`[${d}/${n}] ${r.setting} ${r.label}: ${r.error ?? r.ppl[data]?.toFixed(4)} ${JSON.stringify(r)}`) });
   const byLabel = new Map(configs.map((c) => [`${c.setting} ${c.label}`, c.ref]));
   const table = reportMarkdown(rows, [data], (r) => {
     const ref = byLabel.get(`${r.setting} ${r.label}`);

@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { LlamaModel } from '../models/llama/model.js';
 import { throwIfCancelled } from '../util/errors.js';
 import type { CalibrationSet } from '../data/calibration.js';
+import * as ops from '../ops/index.js';
 import { LinearStats } from './stats.js';
 
 /** Linear inputs of a block: q/k/v share `attn`, gate/up share `mlp`. */
@@ -45,7 +46,7 @@ async function gram(model: LlamaModel, x: Float32Array, T: number, C: number, xt
   for (let r = 0; r < T; r++) for (let c = 0; c < C; c++) t[c * T + r] = x[r * C + c]!;
   const be = model.backend;
   be.write(xt, t);
-  be.linear(xt, xt, null, out);
+  ops.linear(be, xt, xt, null, out);
   return be.read(out);
 }
 

@@ -7,6 +7,7 @@
  */
 import { InputError, throwIfCancelled } from '../util/errors.js';
 import type { LlamaModel } from '../models/llama/model.js';
+import * as ops from '../ops/index.js';
 
 export interface PerplexityOptions {
   seqlen: number;
@@ -40,7 +41,7 @@ export async function sequenceNll(model: LlamaModel, ids: ArrayLike<number>): Pr
   const V = model.config.vocabSize;
   const lseT = be.alloc([T]);
   try {
-    be.logsumexp(logits, lseT);
+    ops.logsumexp(be, logits, lseT);
     const lse = await be.read(lseT);
     const lg = await be.read(logits);
     let sum = 0;

@@ -99,6 +99,8 @@ export interface RunReportOptions {
   calibArgs: string[];
   jobs: number;
   threads: number;
+  /** evaluate the unpruned model too (default true) */
+  dense?: boolean;
   signal?: AbortSignal;
   onRow?: (row: ReportRow, done: number, total: number) => void;
 }
@@ -107,7 +109,7 @@ export async function runReport(configs: ReportConfig[], o: RunReportOptions): P
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-report-'));
   const evalArgs = [...(o.evalSeqlen ? ['--seqlen', String(o.evalSeqlen)] : []), ...(o.maxWindows ? ['--max-windows', String(o.maxWindows)] : [])];
   const tasks: (() => Promise<ReportRow>)[] = [];
-  tasks.push(async () => {
+  if (o.dense !== false) tasks.push(async () => {
     const ppl: Record<string, number> = {};
     for (const f of o.evalFiles) ppl[f] = (await runCli(['eval', 'ppl', o.model, '--data', f, ...evalArgs, '--threads', String(o.threads)], o.signal))['ppl'] as number;
     return { label: 'dense', setting: '0%', method: 'dense', init: null, variant: 'reference', sparsity: 0, ppl, maskSha256: null, seconds: null };

@@ -11,6 +11,7 @@ import { InputError } from '../../util/errors.js';
 import type { TextTokenizer } from '../../io/tokenizer.js';
 import type { LlamaConfig } from './config.js';
 import { ropeTables } from './rope.js';
+import * as ops from '../../ops/index.js';
 import type { LlamaWeights } from './weights.js';
 
 export class KVCache {
@@ -132,7 +133,7 @@ export class LlamaModel {
     const idsT = s.ids.view([T]);
     this.backend.write(idsT, Int32Array.from(ids));
     const h = this.backend.alloc([T, this.config.dim]);
-    this.backend.embed(this.weights.embed, idsT, h);
+    ops.embed(this.backend, this.weights.embed, idsT, h);
     return h;
   }
 
@@ -154,22 +155,22 @@ export class LlamaModel {
       if (pos0 !== 0) throw new Error('block without a cache must start at position 0');
       kAll = kNew = s.k.view([T, kvDim]); vAll = vNew = s.v.view([T, kvDim]);
     }
-    be.rmsnorm(h, w.attnNorm, c.normEps, xa);
-    be.linear(xa, w.wq, w.bq, q);
-    be.linear(xa, w.wk, w.bk, kNew);
-    be.linear(xa, w.wv, w.bv, vNew);
-    be.rope(q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
-    be.rope(kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
-    be.attention(q, kAll, vAll, att, { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) });
-    be.linear(att, w.wo, null, o);
-    be.addInPlace(h, o);
-    be.rmsnorm(h, w.ffnNorm, c.normEps, xb);
+    ops.rmsnorm(be, h, w.attnNorm, c.normEps, xa);
+    ops.linear(be, xa, w.wq, w.bq, q);
+    ops.linear(be, xa, w.wk, w.bk, kNew);
+    ops.linear(be, xa, w.wv, w.bv, vNew);
+    ops.rope(be, q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
+    ops.rope(be, kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
+    ops.attention(be, q, kAll, vAll, att, { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) });
+    ops.linear(be, att, w.wo, null, o);
+    ops.addInPlace(be, h, o);
+    ops.rmsnorm(be, h, w.ffnNorm, c.normEps, xb);
     const gate = s.gate.view([T, c.hiddenDim]), up = s.up.view([T, c.hiddenDim]);
-    be.linear(xb, w.wGate, null, gate);
-    be.linear(xb, w.wUp, null, up);
-    be.siluMul(gate, up, gate);
-    be.linear(gate, w.wDown, null, o);
-    be.addInPlace(h, o);
+    ops.linear(be, xb, w.wGate, null, gate);
+    ops.linear(be, xb, w.wUp, null, up);
+    ops.siluMul(be, gate, up, gate);
+    ops.linear(be, gate, w.wDown, null, o);
+    ops.addInPlace(be, h, o);
   }
 
   /** Views of the linear-layer inputs of the last block() call on T tokens (calibration statistics read these). */
@@ -187,9 +188,9 @@ export class LlamaModel {
       this.logits = this.backend.alloc([T, c.vocabSize]);
     }
     const xb = s.xb.view([T, c.dim]);
-    this.backend.rmsnorm(h, this.weights.norm, c.normEps, xb);
+    ops.rmsnorm(this.backend, h, this.weights.norm, c.normEps, xb);
     const out = this.logits.view([T, c.vocabSize]);
-    this.backend.linear(xb, this.weights.lmHead, null, out);
+    ops.linear(this.backend, xb, this.weights.lmHead, null, out);
     return out;
   }
 

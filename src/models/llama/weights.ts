@@ -1,5 +1,6 @@
 /** Uploads a TensorMap (Hugging Face names) to a backend as float32 LLaMA weights, checking names and shapes. */
 import type { Backend } from '../../backend/backend.js';
+import * as ops from '../../ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { FormatError } from '../../util/errors.js';
 import type { RawTensor, TensorMap } from '../../io/raw-tensor.js';
@@ -31,7 +32,7 @@ export function uploadTensor(backend: Backend, raw: RawTensor): Tensor {
   } else {
     const tmp = backend.alloc(raw.shape, raw.dtype);
     backend.write(tmp, raw.data);
-    backend.toF32(tmp, out);
+    ops.toF32(backend, tmp, out);
     backend.free(tmp);
   }
   return out;

@@ -1,0 +1,87 @@
+/**
+ * User-level operations: check shapes and types once, here, then dispatch to whichever backend holds the
+ * tensors. Backends (cpu/, later webgpu/) may assume well-formed calls. Shape errors are programming errors
+ * (plain Error), not user input errors.
+ */
+import type { AttentionParams, Backend, RopeParams } from '../backend/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+function fail(op: string, detail: string): never {
+  throw new Error(`${op}: ${detail}`);
+}
+
+function f32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) if (t.dtype !== 'f32') fail(op, `expected f32 tensors, got ${t.dtype}`);
+}
+
+const last = (t: Tensor) => t.shape[t.shape.length - 1]!;
+
+/** out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]) */
+export function linear(be: Backend, x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor): void {
+  f32('linear', x, w, out);
+  if (w.shape.length !== 2) fail('linear', `weight must be 2-D, got [${w.shape}]`);
+  const [N, K] = w.shape as [number, number];
+  const M = x.size / K;
+  if (last(x) !== K || !Number.isInteger(M) || out.size !== M * N || last(out) !== N || (bias && bias.size !== N)) {
+    fail('linear', `x[${x.shape}] w[${w.shape}] bias[${bias?.shape ?? ''}] out[${out.shape}] do not fit`);
+  }
+  be.linear(x, w, bias, out);
+}
+
+export function rmsnorm(be: Backend, x: Tensor, w: Tensor, eps: number, out: Tensor): void {
+  f32('rmsnorm', x, w, out);
+  if (last(x) !== w.size || out.size !== x.size) fail('rmsnorm', `x[${x.shape}] w[${w.shape}] out[${out.shape}] do not fit`);
+  be.rmsnorm(x, w, eps, out);
+}
+
+export function rope(be: Backend, x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void {
+  f32('rope', x, cos, sin);
+  if (p.headDim % 2 || x.shape[0] !== p.T || p.heads * p.headDim > last(x)) fail('rope', `x[${x.shape}] does not hold ${p.T} x ${p.heads} heads of ${p.headDim}`);
+  if (cos.shape[1] !== p.headDim / 2 || cos.shape[0]! < p.pos0 + p.T) fail('rope', `tables [${cos.shape}] do not cover positions ${p.pos0}..${p.pos0 + p.T - 1}`);
+  be.rope(x, cos, sin, p);
+}
+
+export function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams): void {
+  f32('attention', q, k, v, out);
+  const qd = p.nHeads * p.headDim, kvd = p.nKVHeads * p.headDim;
+  if (p.nHeads % p.nKVHeads) fail('attention', `${p.nHeads} heads are not a multiple of ${p.nKVHeads} kv heads`);
+  if (p.headDim % 4) fail('attention', `head dim ${p.headDim} is not a multiple of 4`);
+  if (q.size !== p.T * qd || out.size !== q.size || last(k) !== kvd || last(v) !== kvd || k.shape[0]! < p.pos0 + p.T || v.shape[0]! < p.pos0 + p.T) {
+    fail('attention', `q[${q.shape}] k[${k.shape}] v[${v.shape}] out[${out.shape}] do not fit T=${p.T} pos0=${p.pos0}`);
+  }
+  be.attention(q, k, v, out, p);
+}
+
+export function siluMul(be: Backend, g: Tensor, u: Tensor, out: Tensor): void {
+  f32('siluMul', g, u, out);
+  if (g.size !== u.size || out.size !== g.size) fail('siluMul', 'sizes differ');
+  be.siluMul(g, u, out);
+}
+
+export function addInPlace(be: Backend, a: Tensor, b: Tensor): void {
+  f32('add', a, b);
+  if (a.size !== b.size) fail('add', `sizes ${a.size} and ${b.size} differ`);
+  be.addInPlace(a, b);
+}
+
+export function softmax(be: Backend, x: Tensor): void {
+  f32('softmax', x);
+  be.softmax(x);
+}
+
+export function logsumexp(be: Backend, x: Tensor, out: Tensor): void {
+  f32('logsumexp', x, out);
+  if (out.size * last(x) !== x.size) fail('logsumexp', `x[${x.shape}] out[${out.shape}] do not fit`);
+  be.logsumexp(x, out);
+}
+
+export function embed(be: Backend, table: Tensor, ids: Tensor, out: Tensor): void {
+  f32('embed', table, out);
+  if (ids.dtype !== 'i32' || out.size !== ids.size * table.shape[1]!) fail('embed', `table[${table.shape}] ids[${ids.shape}] out[${out.shape}] do not fit`);
+  be.embed(table, ids, out);
+}
+
+export function toF32(be: Backend, src: Tensor, out: Tensor): void {
+  if ((src.dtype !== 'f16' && src.dtype !== 'bf16') || out.dtype !== 'f32' || src.size !== out.size) fail('toF32', `${src.dtype}[${src.shape}] -> ${out.dtype}[${out.shape}]`);
+  be.toF32(src, out);
+}
