@@ -1,8 +1,8 @@
 // The lithe command line as a user runs it: results, --json, and exit code 2 with a one-line message on bad input.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './helpers.js';
@@ -74,4 +74,23 @@ describe('lithe CLI', () => {
       assert.equal(r.stdout, '', `${args.join(' ')}: stdout should be empty`);
     }
   });
+
+  test('Ctrl-C cancels long work: exit code 130, no output written', async () => {
+    const big = path.join(tmp, 'big.txt');
+    writeFileSync(big, Array.from({ length: 6 }, () => require_text()).join('\n\n'));
+    const out = path.join(tmp, 'cancelled-out');
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), 'prune', MODEL, '--method', 'wanda', '--sparsity', '0.5', '--calib', big, '--nsamples', '64', '--seqlen', '512', '--eval', big, '--eval-seqlen', '64', '--threads', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /cancelled/);
+    assert.ok(!existsSync(out));
+  });
 });
+
+function require_text(): string {
+  return readFileSync(TEXT, 'utf8');
+}

@@ -7,7 +7,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { LlamaModel } from '../models/llama/model.js';
-import { throwIfCancelled } from '../util/errors.js';
+import { cancellationPoint } from '../util/errors.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import * as ops from '../ops/index.js';
 import { LinearStats } from './stats.js';
@@ -71,7 +71,7 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
     for (let layer = 0; layer < c.nLayers; layer++) {
       const stats = Object.fromEntries((Object.keys(widths) as InputGroup[]).map((k) => [k, new LinearStats(widths[k], o.hessian)])) as BlockStats;
       for (let j = 0; j < inps.length; j++) {
-        throwIfCancelled(o.signal);
+        await cancellationPoint(o.signal);
         t0 = now();
         be.write(h, inps[j]!);
         model.block(layer, h, { pos0: 0 });
@@ -93,7 +93,7 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
         timings.methodSeconds += now() - t0;
         t0 = now();
         for (let j = 0; j < inps.length; j++) {
-          throwIfCancelled(o.signal);
+          await cancellationPoint(o.signal);
           be.write(h, inps[j]!);
           model.block(layer, h, { pos0: 0 });
           outs[j]!.set(await be.read(h));

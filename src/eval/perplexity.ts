@@ -5,7 +5,7 @@
  * ppl = exp(mean_i nll_i). Options: a BOS at the head of every window (the window then holds seqlen-1 text
  * tokens), and a cap on the number of windows.
  */
-import { InputError, throwIfCancelled } from '../util/errors.js';
+import { cancellationPoint, InputError } from '../util/errors.js';
 import type { LlamaModel } from '../models/llama/model.js';
 import * as ops from '../ops/index.js';
 
@@ -64,7 +64,7 @@ export async function perplexity(model: LlamaModel, stream: ArrayLike<number>, o
   const windowNll: number[] = [];
   const t0 = performance.now();
   for (let w = 0; w < windows; w++) {
-    throwIfCancelled(o.signal);
+    await cancellationPoint(o.signal);
     const text = Array.prototype.slice.call(stream, w * step, (w + 1) * step) as number[];
     const ids = o.bosPerWindow ? [bos!, ...text] : text;
     const { sum, count } = await sequenceNll(model, ids);
@@ -96,7 +96,7 @@ export async function documentLoss(model: LlamaModel, documents: string[], o: { 
   let sum = 0, count = 0, tokens = 0;
   const t0 = performance.now();
   for (let i = 0; i < documents.length; i++) {
-    throwIfCancelled(o.signal);
+    await cancellationPoint(o.signal);
     const ids = tok.encode(documents[i]!, { bos: true }).slice(0, Math.min(o.maxTokens, model.config.maxSeqLen));
     const r = await sequenceNll(model, ids);
     sum += r.sum;

@@ -11,7 +11,7 @@ import type { LlamaModel } from '../models/llama/model.js';
 import type { LayerWeights } from '../models/llama/weights.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { BlockStats, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
-import { OptionError } from '../util/errors.js';
+import { cancellationPoint, OptionError } from '../util/errors.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../tensor/dtype.js';
 import type { FileDType } from '../io/raw-tensor.js';
 import { checkTarget, Mask, maskFor, Target } from './mask.js';
@@ -134,6 +134,7 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
     const layer = model.weights.layers[i]!;
     const target: Target = o.target.nm ? o.target : { sparsity: blockSparsity[i]! };
     for (const [name, key] of LINEARS) {
+      await cancellationPoint(o.signal);
       const tensor = layer[key] as Tensor;
       const w = await readWeight(model, tensor);
       const [rows, cols] = tensor.shape as [number, number];

@@ -37,3 +37,12 @@ export class CancelledError extends LitheError {
 export function throwIfCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }
+
+/**
+ * Lets pending events run (a Ctrl-C handler, a progress redraw), then throws if cancelled. Long loops call it
+ * once per unit of work: their awaits otherwise resolve at once and never give the event loop a turn.
+ */
+export async function cancellationPoint(signal?: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  throwIfCancelled(signal);
+}

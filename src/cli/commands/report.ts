@@ -1,7 +1,7 @@
 import { writeFileAtomic } from '../../io/files.js';
 import { reportGrid, reportMarkdown, runReport } from '../../eval/prune-report.js';
 import { parseNM } from '../../prune/mask.js';
-import { OptionError } from '../../util/errors.js';
+import { CancelledError, OptionError } from '../../util/errors.js';
 import { machineDescription } from '../../util/machine.js';
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
@@ -49,6 +49,7 @@ export async function reportCommand(kind: string, model: string, f: ReportFlags,
   const rows = await runReport(configs, { model, evalFiles, evalSeqlen: f.evalSeqlen, maxWindows: f.maxWindows, calibArgs, jobs: f.jobs, threads, signal: ctx.signal,
     onRow: (r, d) => { bar.update(d); if (r.error) process.stderr.write(`  ${r.setting} ${r.label}: ${r.error}\n`); } });
   bar.stop();
+  if (ctx.signal.aborted) throw new CancelledError();
   const md = `# Pruning report: ${model}\n\n${machineDescription()}; calibration ${calibArgs.join(' ') || 'defaults'}; evaluation seqlen ${f.evalSeqlen ?? 'default'}${f.maxWindows ? `, first ${f.maxWindows} windows` : ''}\n\n${reportMarkdown(rows, evalFiles)}\n`;
   writeFileAtomic(`${f.out}.md`, md);
   writeFileAtomic(`${f.out}.json`, JSON.stringify({ model, evalFiles, calibArgs, rows }, null, 2));

@@ -1,5 +1,5 @@
 /** Autoregressive generation with a KV cache: one prefill over the prompt, then one token per step. */
-import { InputError, throwIfCancelled } from '../../util/errors.js';
+import { cancellationPoint, InputError } from '../../util/errors.js';
 import type { LlamaModel } from './model.js';
 import { Sampler, SamplerOptions } from './sampler.js';
 
@@ -36,7 +36,7 @@ export async function generate(model: LlamaModel, prompt: number[], options: Gen
     let logits = await model.backend.read(model.forward(prompt, { cache, lastOnly: true }));
     const t1 = performance.now();
     while (ids.length < options.maxTokens && cache.length < capacity) {
-      throwIfCancelled(options.signal);
+      await cancellationPoint(options.signal);
       const next = sampler.sample(logits);
       if (stop.has(next)) break;
       ids.push(next);
