@@ -11,6 +11,7 @@ import { FormatError, InputError } from '../util/errors.js';
 import { readFileOrThrow, readJson } from '../io/files.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { PythonRandom } from './python-random.js';
+import { parseJsonl } from './text.js';
 
 export interface CalibrationPick {
   doc_index: number;
@@ -41,21 +42,7 @@ export function readDocuments(file: string, field = 'text'): string[] {
     if (!text.trim()) throw new InputError(`${file}: empty calibration text`);
     return [text];
   }
-  const docs: string[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch {
-      throw new FormatError(file, `line ${i + 1}: not valid JSON`);
-    }
-    const v = (obj as Record<string, unknown>)?.[field];
-    if (typeof v !== 'string') throw new FormatError(file, `line ${i + 1}: field "${field}" is missing or not a string`);
-    docs.push(v);
-  });
-  if (!docs.length) throw new InputError(`${file}: no documents`);
-  return docs;
+  return parseJsonl(file, text, field);
 }
 
 export function tokenDigest(windows: Int32Array[]): string {

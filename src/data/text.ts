@@ -21,12 +21,15 @@ export function readText(file: string, o: TextOptions = {}): string {
     if (text.length === 0) throw new InputError(`${file}: empty file`);
     return text;
   }
-  const field = o.field ?? 'text';
+  const docs = parseJsonl(file, text, o.field ?? 'text').slice(0, o.maxDocs ?? Infinity);
+  return docs.join('\n\n');
+}
+
+/** The string `field` of every line of a JSONL text (blank lines skipped); errors name the file and line. */
+export function parseJsonl(file: string, text: string, field: string): string[] {
   const docs: string[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length && (o.maxDocs === undefined || docs.length < o.maxDocs); i++) {
-    const line = lines[i]!.trim();
-    if (!line) continue;
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
     let obj: unknown;
     try {
       obj = JSON.parse(line);
@@ -36,9 +39,9 @@ export function readText(file: string, o: TextOptions = {}): string {
     const v = (obj as Record<string, unknown>)?.[field];
     if (typeof v !== 'string') throw new FormatError(file, `line ${i + 1}: field "${field}" is missing or not a string`);
     docs.push(v);
-  }
-  if (docs.length === 0) throw new InputError(`${file}: no documents`);
-  return docs.join('\n\n');
+  });
+  if (!docs.length) throw new InputError(`${file}: no documents`);
+  return docs;
 }
 
 /** Blank-line-separated blocks, each stripped of surrounding whitespace, empty ones dropped. */

@@ -62,6 +62,24 @@ export interface DsnotResult {
 
 const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
 
+/**
+ * An active row prunes p and regrows g, and its error becomes eAfter; a stopped row changes nothing, unless
+ * referenceMaskWrites, where (as in the reference) it writes p kept and g pruned. Returns the swaps made (0 or 1).
+ */
+function commitSwap(mask: Mask, base: number, p: number, g: number, s: { active: boolean; e: number }, eAfter: number, o: DsnotOptions): number {
+  if (s.active) {
+    mask[base + p] = 1;
+    mask[base + g] = 0;
+    s.e = eAfter;
+    return 1;
+  }
+  if (o.referenceMaskWrites) {
+    mask[base + p] = 0;
+    mask[base + g] = 1;
+  }
+  return 0;
+}
+
 export function dsnot(inp: DsnotInput, target: { sparsity?: number; nm?: NM }, options: Partial<DsnotOptions> = {}): DsnotResult {
   const o = { ...DSNOT_DEFAULTS, ...options };
   const { rows, cols, weight } = inp;
@@ -108,15 +126,7 @@ function dsnotUnstructured(inp: DsnotInput, C: Float64Array, varPow: Float64Arra
       const p = s.e < 0 ? s.prune[s.pr--]! : s.prune[s.pl++]!;
       const eAfter = s.e + C[base + p]! - C[base + g]!;
       s.active = s.active && Math.abs(s.e) > o.updateThreshold && (!o.sameSignCheck || sign(eAfter) === s.sign0) && (!o.errorGuard || Math.abs(eAfter) < Math.abs(s.e));
-      if (s.active) {
-        mask[base + p] = 1;
-        mask[base + g] = 0;
-        s.e = eAfter;
-        swaps++;
-      } else if (o.referenceMaskWrites) {
-        mask[base + p] = 0;
-        mask[base + g] = 1;
-      }
+      swaps += commitSwap(mask, base, p, g, s, eAfter, o);
     }
   }
   for (const s of state) after += Math.abs(s.e);
@@ -157,15 +167,7 @@ function dsnotNM(inp: DsnotInput, C: Float64Array, varPow: Float64Array, nm: NM,
       const hasCandidate = s.metric[p] !== Infinity || !!o.referenceMaskWrites;
       s.active = s.active && hasCandidate && sign(eAfter) === s.sign0 && Math.abs(s.e) > o.updateThreshold && (!o.errorGuard || Math.abs(eAfter) < Math.abs(s.e));
       s.metric[p] = Infinity;
-      if (s.active) {
-        mask[base + p] = 1;
-        mask[base + g] = 0;
-        s.e = eAfter;
-        swaps++;
-      } else if (o.referenceMaskWrites) {
-        mask[base + p] = 0;
-        mask[base + g] = 1;
-      }
+      swaps += commitSwap(mask, base, p, g, s, eAfter, o);
       if (right) s.rr--; else s.rl++;
     }
   }
