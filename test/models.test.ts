@@ -11,6 +11,9 @@ import { readText, splitBlocks } from '../src/data/text.js';
 import { assetPath, DEFAULT_MODEL, DEFAULT_TEXT, DEFAULT_TOKENIZER } from '../src/util/assets.js';
 import { maxAbsDiff, relErr, repoRoot, rng, seedNote, sharedData } from './helpers.js';
 import { referenceForward, tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
+import { regguf } from './gguf-writer.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 
 let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
@@ -68,6 +71,24 @@ describe('stories260K (embedded default)', () => {
     const a = await be.read(bin.forward(ids));
     const b = await be.read(gguf.forward(ids));
     assert.ok(maxAbsDiff(a, b) < 1e-5);
+  });
+});
+
+describe('GGUF storage types', () => {
+  test('F16 and BF16 GGUF tensors load to the F32 model within their rounding', async () => {
+    const src = `${repoRoot}/test/fixtures/stories260K.gguf`;
+    const f32 = await loadModel(be, src);
+    const ids = f32.tokenizer!.encode('Lily saw a big dog.', { bos: true });
+    const want = await be.read(f32.forward(ids));
+    const dir = mkdtempSync(`${os.tmpdir()}/lithe-gguf-`);
+    for (const [dtype, tol] of [['f16', 5e-3], ['bf16', 4e-2]] as const) {
+      const file = `${dir}/stories260K-${dtype}.gguf`;
+      writeFileSync(file, await regguf(src, dtype));
+      const m = await loadModel(be, file);
+      const got = await be.read(m.forward(ids));
+      const err = relErr(got, want);
+      assert.ok(err > 0 && err < tol, `${dtype}: logits rel err ${err}`);
+    }
   });
 });
 
