@@ -49,8 +49,9 @@ async function ppl(): Promise<void> {
   const r = await perplexity(m, stream, { seqlen: 512, onWindow: (d) => bar.update(d) });
   bar.stop();
   const rel = (r.ppl - reference) / reference;
-  record('ppl', 'npm run bench -- ppl', markdownTable(['model', 'data', 'seqlen', 'windows', 'ppl', 'reference (transformers fp32)', 'rel. diff', 'tokens/s', 'backend'],
-    [['lithe-ref-a', 'WikiText-2 raw test', 512, r.windows, r.ppl.toFixed(4), reference.toFixed(4), `${(100 * rel).toFixed(4)}%`, r.tokensPerSecond.toFixed(0), backend.description]]));
+  const peak = `${(backend.peakBytes / 2 ** 20).toFixed(0)} MiB backend, ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB RSS`;
+  record('ppl', 'npm run bench -- ppl', markdownTable(['model', 'data', 'seqlen', 'windows', 'ppl', 'reference (transformers fp32)', 'rel. diff', 'tokens/s', 'peak memory', 'backend'],
+    [['lithe-ref-a', 'WikiText-2 raw test', 512, r.windows, r.ppl.toFixed(4), reference.toFixed(4), `${(100 * rel).toFixed(4)}%`, r.tokensPerSecond.toFixed(0), peak, backend.description]]));
   await backend.dispose();
 }
 

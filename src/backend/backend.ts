@@ -41,7 +41,6 @@ export interface Backend {
   /** copy host data into a tensor (element type must match the tensor's) */
   write(t: Tensor, data: ArrayBufferView): void;
   read(t: Tensor): Promise<Float32Array>;
-  readI32(t: Tensor): Promise<Int32Array>;
 
   /** out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]) */
   linear(x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor): void;

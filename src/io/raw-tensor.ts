@@ -12,11 +12,3 @@ export interface RawTensor {
 export type TensorMap = Map<string, RawTensor>;
 
 export const FILE_DTYPE_BYTES: Record<FileDType, number> = { f32: 4, f16: 2, bf16: 2 };
-
-/** Copies a raw f32 tensor's bytes into an aligned Float32Array. */
-export function rawToF32(t: RawTensor): Float32Array {
-  if (t.dtype !== 'f32') throw new Error(`rawToF32 on a ${t.dtype} tensor`);
-  const out = new Float32Array(t.data.byteLength / 4);
-  new Uint8Array(out.buffer).set(t.data);
-  return out;
-}

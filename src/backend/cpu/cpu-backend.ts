@@ -109,11 +109,6 @@ export class CpuBackend implements Backend {
     return this.f32View(t).slice();
   }
 
-  async readI32(t: Tensor): Promise<Int32Array> {
-    if (t.dtype !== 'i32') throw new Error(`readI32 of a ${t.dtype} tensor`);
-    return new Int32Array(this.memory.buffer, this.ptr(t), t.size).slice();
-  }
-
   private run(k: KernelName, args: number[], work: number): void {
     this.pool.run(this.fn[k], args, work >= PARALLEL_MIN_WORK ? this.pool.threads : 1);
   }

@@ -28,11 +28,6 @@ export class KVCache {
     }
   }
 
-  /** bytes of key/value storage per cached token over all layers */
-  get bytesPerToken(): number {
-    return (2 * this.k.length * this.k[0]!.size * 4) / this.capacity;
-  }
-
   free(): void {
     for (const t of [...this.k, ...this.v]) this.backend.free(t);
   }

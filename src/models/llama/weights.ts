@@ -22,9 +22,6 @@ export interface LlamaWeights {
   lmHead: Tensor;
 }
 
-/** Linear layers of a block by their Hugging Face suffix, for methods that walk them (pruning, quantization). */
-export const LINEAR_NAMES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
-
 export function uploadTensor(backend: Backend, raw: RawTensor): Tensor {
   const out = backend.alloc(raw.shape, 'f32');
   if (raw.dtype === 'f32') {
