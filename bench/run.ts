@@ -58,7 +58,7 @@ async function ppl(): Promise<void> {
 /**
  * The official pruning runs on lithe-ref-a (pruning-reference/results.json) redone by Lithe with the same 128
  * calibration windows and the same evaluation; group a: magnitude, Wanda, SparseGPT; group b: DSnoT.
- * Flags: --group a|b|all, --methods m1,m2, --settings 50%,2:4 (subsets), --jobs N (parallel runs),
+ * Flags: --group a|b|all, --methods m1,m2, --settings 50%,2:4, --inits wanda, --skips mlp (subsets), --jobs N (parallel runs),
  * --threads T (per run). Each finished run is also printed as a JSON line on stderr.
  */
 async function pruneFidelity(): Promise<void> {
@@ -74,10 +74,11 @@ async function pruneFidelity(): Promise<void> {
   }
   type Ref = { method: string; init: string | null; sparsity: number; nm: string | null; skip_layer: string | null; ppl: number; mask_sha256: string; sparsity_achieved: number };
   const refs = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs.filter((r) => r.method !== 'dense');
-  const methods = flag('--methods', ''), settings = flag('--settings', '');
+  const methods = flag('--methods', ''), settings = flag('--settings', ''), inits = flag('--inits', ''), skips = flag('--skips', '');
   const settingOf = (r: Ref) => r.nm ?? `${Math.round(r.sparsity * 100)}%`;
   const chosen = refs.filter((r) => (group === 'all' || (group === 'a') === (r.method !== 'dsnot'))
-    && (!methods || methods.split(',').includes(r.method)) && (!settings || settings.split(',').includes(settingOf(r))));
+    && (!methods || methods.split(',').includes(r.method)) && (!settings || settings.split(',').includes(settingOf(r)))
+    && (!inits || r.method !== 'dsnot' || inits.split(',').includes(r.init!)) && (!skips || r.method !== 'dsnot' || skips.split(',').includes(r.skip_layer!)));
   const configs: (ReportConfig & { ref: Ref })[] = chosen.map((r) => {
     const setting = r.nm ?? `${Math.round(r.sparsity * 100)}%`;
     const target = r.nm ? ['--nm', r.nm] : ['--sparsity', String(r.sparsity)];
