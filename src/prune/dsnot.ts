@@ -109,9 +109,14 @@ function dsnotUnstructured(inp: DsnotInput, C: Float64Array, varPow: Float64Arra
     let regrow = Array.from(argsortRow(regrowMetric, 0, cols));
     if (!o.referenceMaskWrites) regrow = regrow.filter((j) => pruned[j]);
     // prune ranking: kept weights by ascending Wanda score, then [C < 0 ascending][C == 0][C > 0 descending]
-    const wanda = new Float64Array(cols);
-    for (let j = 0; j < cols; j++) wanda[j] = pruned[j] ? Infinity : inp.wandaScore[base + j]!;
-    const kept = Array.from(argsortRow(wanda, 0, cols)).slice(0, cols - k);
+    let kept: number[];
+    if (inp.initialMetric === inp.wandaScore) {
+      kept = Array.from(order.subarray(k)); // Wanda init: the kept weights are already in ascending Wanda order
+    } else {
+      const wanda = new Float64Array(cols);
+      for (let j = 0; j < cols; j++) wanda[j] = pruned[j] ? Infinity : inp.wandaScore[base + j]!;
+      kept = Array.from(argsortRow(wanda, 0, cols)).slice(0, cols - k);
+    }
     const neg = kept.filter((j) => C[base + j]! < 0), zero = kept.filter((j) => C[base + j] === 0), pos = kept.filter((j) => C[base + j]! > 0);
     const prune = [...neg, ...zero, ...pos.reverse()];
     before += Math.abs(e);
