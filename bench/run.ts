@@ -11,9 +11,8 @@ import { gemmTable } from '../src/cli/commands/bench.js';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { loadModel } from '../src/io/load-model.js';
 import { readText } from '../src/data/text.js';
-import { perplexity } from '../src/eval/perplexity.js';
+import { windowedPerplexity } from '../src/cli/commands/eval-ppl.js';
 import { markdownTable } from '../src/cli/output.js';
-import { createProgress } from '../src/cli/progress.js';
 import { machineDescription } from '../src/util/machine.js';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -45,9 +44,7 @@ async function ppl(): Promise<void> {
   const backend = await CpuBackend.create();
   const m = await loadModel(backend, model);
   const stream = m.tokenizer!.encode(readText(data), { bos: true });
-  const bar = createProgress('ppl', 785, 'windows');
-  const r = await perplexity(m, stream, { seqlen: 512, onWindow: (d) => bar.update(d) });
-  bar.stop();
+  const r = await windowedPerplexity(m, stream, { seqlen: 512 });
   const rel = (r.ppl - reference) / reference;
   const peak = `${(backend.peakBytes / 2 ** 20).toFixed(0)} MiB backend, ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB RSS`;
   record('ppl', 'npm run bench -- ppl', markdownTable(['model', 'data', 'seqlen', 'windows', 'ppl', 'reference (transformers fp32)', 'rel. diff', 'tokens/s', 'peak memory', 'backend'],

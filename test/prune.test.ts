@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { magnitudeMask } from '../src/prune/magnitude.js';
 import { wandaMask, wandaScores } from '../src/prune/wanda.js';
-import { sparsegpt } from '../src/prune/sparsegpt.js';
+import { inverseHessianFactor, sparsegpt } from '../src/prune/sparsegpt.js';
 import { dsnot } from '../src/prune/dsnot.js';
 import { argsortRow, Mask, NM, perRowMask } from '../src/prune/mask.js';
 import { owlSparsities, outlierRatio } from '../src/prune/owl.js';
@@ -97,7 +97,7 @@ describe('SparseGPT', () => {
     const x = correlatedInputs(T, cols), w = randn(rows * cols, r);
     const st = statsOf(x, cols, true);
     for (const target of [{ sparsity: 0.5 }, { sparsity: 0.7 }, { nm: { n: 2, m: 4 } }] as const) {
-      const sg = sparsegpt(w, st.hessian(), rows, cols, target, { blocksize: 16 });
+      const sg = sparsegpt(w, inverseHessianFactor(st.hessian(), cols, 0.01), rows, cols, target, { blocksize: 16 });
       const wm = wandaMask(w, st.scalerRow, rows, cols, target);
       const wandaW = w.map((v, i) => (wm[i] ? 0 : v));
       for (let i = 0; i < w.length; i++) if (sg.mask[i]) assert.equal(sg.weight[i], 0);

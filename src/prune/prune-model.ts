@@ -17,7 +17,7 @@ import type { FileDType } from '../io/raw-tensor.js';
 import { checkTarget, Mask, maskFor, Target } from './mask.js';
 import { magnitudeMask } from './magnitude.js';
 import { wandaMask, wandaScores } from './wanda.js';
-import { inverseHessianFactor, sparsegpt } from './sparsegpt.js';
+import { InverseHessianFactor, inverseHessianFactor, sparsegpt } from './sparsegpt.js';
 import { dsnot, DsnotOptions } from './dsnot.js';
 import { outlierRatio, OwlOptions, owlSparsities } from './owl.js';
 
@@ -78,10 +78,10 @@ async function readWeight(model: LlamaModel, t: Tensor): Promise<Float32Array> {
   return model.backend.read(t);
 }
 
-function zeroFraction(w: Float32Array): number {
+function zeroCount(w: Float32Array): number {
   let z = 0;
   for (let i = 0; i < w.length; i++) if (w[i] === 0) z++;
-  return z / w.length;
+  return z;
 }
 
 export async function maskHash(model: LlamaModel): Promise<string> {
@@ -130,15 +130,23 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
     blockSparsity = owlSparsities(lod, o.target.sparsity!, o.owl);
   }
 
+  let zeros = 0, total = 0;
   const pruneBlock = async (i: number, stats: BlockStats | null) => {
     const layer = model.weights.layers[i]!;
     const target: Target = o.target.nm ? o.target : { sparsity: blockSparsity[i]! };
+    const factors = new Map<string, InverseHessianFactor>();
     for (const [name, key] of LINEARS) {
       await cancellationPoint(o.signal);
       const tensor = layer[key] as Tensor;
       const w = await readWeight(model, tensor);
       const [rows, cols] = tensor.shape as [number, number];
-      const st = stats?.[LINEAR_INPUT[name.split('.')[1]!]!];
+      const group = LINEAR_INPUT[name.split('.')[1]!]!;
+      const st = stats?.[group];
+      const factor = () => {
+        let f = factors.get(group);
+        if (!f) factors.set(group, (f = inverseHessianFactor(st!.hessian(), cols, o.sparsegpt?.percdamp ?? 0.01)));
+        return f;
+      };
       let mask: Mask;
       let detail: Record<string, number> | undefined;
       if (o.method === 'magnitude') {
@@ -146,7 +154,7 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
       } else if (o.method === 'wanda') {
         mask = wandaMask(w, st!.scalerRow, rows, cols, target, o.wandaVariant);
       } else if (o.method === 'sparsegpt') {
-        const r = sparsegpt(w, st!.hessian(), rows, cols, target, o.sparsegpt);
+        const r = sparsegpt(w, factor(), rows, cols, target, o.sparsegpt);
         w.set(r.weight);
         mask = r.mask;
         detail = { loss: r.loss, percdamp: r.percdamp, damping_retries: r.dampingRetries };
@@ -157,7 +165,7 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
         if (init === 'magnitude') metric = w.map(Math.abs);
         else if (init === 'sparsegpt-reference') metric = new Float32Array(w.length);
         else if (init === 'sparsegpt') {
-          const { U } = inverseHessianFactor(st!.hessian(), cols, o.sparsegpt?.percdamp ?? 0.01);
+          const { U } = factor();
           metric = Float64Array.from(w, (v, idx) => v * v / U[(idx % cols) * cols + (idx % cols)]! ** 2);
         }
         const skip = o.skipLayer ?? 'mlp';
@@ -172,7 +180,10 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
       for (let j = 0; j < w.length; j++) if (mask[j]) w[j] = 0;
       roundToStorage(w, o.storage);
       model.backend.write(tensor, w);
-      layers.push({ layer: i, name, sparsity: zeroFraction(w), ...(detail ? { detail } : {}) });
+      const z = zeroCount(w);
+      zeros += z;
+      total += w.length;
+      layers.push({ layer: i, name, sparsity: z / w.length, ...(detail ? { detail } : {}) });
     }
   };
 
@@ -188,12 +199,6 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
     timings.forwardSeconds += t.forwardSeconds;
     timings.statsSeconds += t.statsSeconds;
     timings.methodSeconds += t.methodSeconds;
-  }
-  let zeros = 0, total = 0;
-  for (const l of model.weights.layers) for (const [, k] of LINEARS) { const t = l[k] as Tensor; total += t.size; }
-  for (const r of layers) {
-    const t = model.weights.layers[r.layer]![LINEARS.find(([n]) => n === r.name)![1]] as Tensor;
-    zeros += r.sparsity * t.size;
   }
   return { method: o.method, layers, totalSparsity: zeros / total, blockSparsity, maskSha256: await maskHash(model), timings };
 }

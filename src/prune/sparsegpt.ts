@@ -14,6 +14,7 @@ import { Mask, Target } from './mask.js';
 
 export interface SparseGptOptions {
   blocksize?: number;
+  /** damping as a fraction of mean(diag H), used by inverseHessianFactor */
   percdamp?: number;
 }
 
@@ -28,8 +29,20 @@ export interface SparseGptResult {
   dampingRetries: number;
 }
 
-/** Upper Cholesky factor of the damped inverse Hessian; marks dead columns. Shared with DSnoT's sparsegpt init. */
-export function inverseHessianFactor(H: Float64Array, n: number, percdamp: number): { U: Float64Array; dead: Uint8Array; percdamp: number; retries: number } {
+export interface InverseHessianFactor {
+  /** upper Cholesky factor of the damped H^-1 (row-major n x n) */
+  U: Float64Array;
+  /** inputs with H_jj = 0 */
+  dead: Uint8Array;
+  percdamp: number;
+  retries: number;
+}
+
+/**
+ * Upper Cholesky factor of the damped inverse Hessian; marks dead columns (and overwrites their H_jj with 1).
+ * It depends on H alone, so linears that share an input (q/k/v, gate/up) share one factor.
+ */
+export function inverseHessianFactor(H: Float64Array, n: number, percdamp: number): InverseHessianFactor {
   const dead = new Uint8Array(n);
   for (let j = 0; j < n; j++) if (H[j * n + j] === 0) { dead[j] = 1; H[j * n + j] = 1; }
   let mean = 0;
@@ -47,10 +60,10 @@ export function inverseHessianFactor(H: Float64Array, n: number, percdamp: numbe
   throw new Error(`Hessian is not positive definite even with damping ${damp / 10} x mean(diag)`);
 }
 
-export function sparsegpt(weight: Float32Array, H: Float64Array, rows: number, cols: number, t: Target, o: SparseGptOptions = {}): SparseGptResult {
+export function sparsegpt(weight: Float32Array, factor: InverseHessianFactor, rows: number, cols: number, t: Target, o: SparseGptOptions = {}): SparseGptResult {
   const B = o.blocksize ?? 128;
   const W = Float64Array.from(weight);
-  const { U, dead, percdamp, retries } = inverseHessianFactor(H, cols, o.percdamp ?? 0.01);
+  const { U, dead, percdamp, retries } = factor;
   for (let j = 0; j < cols; j++) if (dead[j]) for (let r = 0; r < rows; r++) W[r * cols + j] = 0;
   const mask = new Uint8Array(rows * cols);
   let loss = 0;

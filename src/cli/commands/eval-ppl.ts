@@ -1,5 +1,6 @@
 import { readText, splitBlocks } from '../../data/text.js';
-import { documentLoss, perplexity } from '../../eval/perplexity.js';
+import { documentLoss, perplexity, PerplexityOptions, PerplexityResult } from '../../eval/perplexity.js';
+import type { LlamaModel } from '../../models/llama/model.js';
 import { OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
@@ -12,6 +13,18 @@ export interface PplFlags extends CommonFlags {
   protocol: string;
   field?: string;
   maxDocs?: number;
+}
+
+/** The windows protocol with a progress bar (windows done, tokens/s); shared by `eval ppl` and `prune --eval`. */
+export async function windowedPerplexity(model: LlamaModel, stream: number[], o: PerplexityOptions): Promise<PerplexityResult> {
+  const total = Math.min(Math.floor(stream.length / (o.bosPerWindow ? o.seqlen - 1 : o.seqlen)), o.maxWindows ?? Infinity);
+  const t0 = performance.now();
+  const bar = createProgress('eval ppl', Math.max(total, 0), 'windows');
+  try {
+    return await perplexity(model, stream, { ...o, onWindow: (d, _t, n) => bar.update(d, { value: n / ((performance.now() - t0) / 1000), unit: 'tok/s' }) });
+  } finally {
+    bar.stop();
+  }
 }
 
 export async function evalPplCommand(modelPath: string, flags: PplFlags, ctx: Context): Promise<void> {
@@ -35,12 +48,7 @@ export async function evalPplCommand(modelPath: string, flags: PplFlags, ctx: Co
     const t1 = performance.now();
     const stream = tok.encode(text, { bos: !flags.bosPerWindow });
     const tokenizeSeconds = (performance.now() - t1) / 1000;
-    const total = Math.min(Math.floor(stream.length / (flags.bosPerWindow ? seqlen - 1 : seqlen)), flags.maxWindows ?? Infinity);
-    const t0 = performance.now();
-    const bar = createProgress('eval ppl', Math.max(total, 0), 'windows');
-    const r = await perplexity(model, stream, { seqlen, maxWindows: flags.maxWindows, bosPerWindow: flags.bosPerWindow, signal: ctx.signal,
-      onWindow: (d, _t, n) => bar.update(d, { value: n / ((performance.now() - t0) / 1000), unit: 'tok/s' }) });
-    bar.stop();
+    const r = await windowedPerplexity(model, stream, { seqlen, maxWindows: flags.maxWindows, bosPerWindow: flags.bosPerWindow, signal: ctx.signal });
     ctx.out.line(`perplexity ${r.ppl.toFixed(4)} (mean window loss ${r.meanNll.toFixed(4)} nats) over ${r.windows} windows of ${seqlen} tokens (${r.tokens} tokens in the text); ${r.seconds.toFixed(1)} s, ${r.tokensPerSecond.toFixed(0)} tokens/s`);
     ctx.out.result({ ...common, protocol: 'windows', ppl: r.ppl, mean_nll: r.meanNll, windows: r.windows, seqlen, tokens: r.tokens, predicted: r.predicted, seconds: r.seconds, tokenize_s: tokenizeSeconds, tokens_per_s: r.tokensPerSecond, bos_per_window: !!flags.bosPerWindow });
   } finally {

@@ -1,6 +1,5 @@
 import { calibrationFromPicks, CalibrationSet, readDocuments, sampleCalibration } from '../../data/calibration.js';
 import { readText } from '../../data/text.js';
-import { perplexity } from '../../eval/perplexity.js';
 import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
 import { readModelFiles } from '../../io/load-model.js';
 import { uploadLlamaWeights } from '../../models/llama/weights.js';
@@ -15,6 +14,7 @@ import { OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, requireTokenizer } from './common.js';
+import { windowedPerplexity } from './eval-ppl.js';
 
 export interface PruneFlags extends CommonFlags {
   method: string;
@@ -115,11 +115,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
     for (let k = 0; k < evalTexts.length; k++) {
       const tok = requireTokenizer(model);
       const seqlen = f.evalSeqlen ?? Math.min(2048, c.maxSeqLen);
-      const stream = tok.encode(evalTexts[k]!, { bos: true });
-      const total = Math.min(Math.floor(stream.length / seqlen), f.maxWindows ?? Infinity);
-      const bar = createProgress('eval ppl', total, 'windows');
-      const r = await perplexity(model, stream, { seqlen, maxWindows: f.maxWindows, signal: ctx.signal, onWindow: (d) => bar.update(d) });
-      bar.stop();
+      const r = await windowedPerplexity(model, tok.encode(evalTexts[k]!, { bos: true }), { seqlen, maxWindows: f.maxWindows, signal: ctx.signal });
       evaluation.push({ data: evalFiles[k], seqlen, windows: r.windows, ppl: r.ppl, seconds: r.seconds });
       ctx.out.line(`perplexity ${r.ppl.toFixed(4)} on ${evalFiles[k]} (${r.windows} windows of ${seqlen})`);
     }
