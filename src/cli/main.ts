@@ -12,6 +12,7 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { pruneCommand } from './commands/prune.js';
 import { reportCommand } from './commands/report.js';
+import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
 
@@ -33,6 +34,7 @@ const tokenizer = () => new Option('--tokenizer <file>', 'tokenizer file (llama2
 const program = new Command('lithe')
   .description('Make neural networks small and fast enough for devices, and measure it.')
   .showHelpAfterError()
+  .enablePositionalOptions()
   .exitOverride();
 
 program.command('info').description('describe a model (format, architecture, sizes, tokenizer)')
@@ -115,6 +117,53 @@ program.command('report').description('comparison tables; prune: dense vs method
   .requiredOption('--out <prefix>', 'writes PREFIX.md and PREFIX.json')
   .addOption(threads()).addOption(json())
   .action((kind, model, flags) => reportCommand(kind, model, flags, context(flags)));
+
+/** Flags shared by `stereo` and `stereo eval`. */
+function stereoFlags(c: Command, costHelp: string): Command {
+  return c
+    .option('--max-disp <d>', 'disparities 0..d-1, a multiple of 8', intOption('--max-disp', 8, 1024))
+    .option('--cost <c>', costHelp, 'census')
+    .option('--paths <n>', 'SGM directions: 4 (single-pass causal), 8 or 16', intOption('--paths', 4, 16), 8)
+    .option('--p1 <n>', 'penalty for +-1 disparity steps (default per cost, scaled by the aggregation area)', intOption('--p1', 0, 65535))
+    .option('--p2 <n>', 'penalty for larger jumps (default per cost)', intOption('--p2', 0, 65535))
+    .option('--adaptive-p2', 'P2 / (|I(p) - I(p-r)| + 1) along each path')
+    .option('--uniqueness <pct>', 'reject a minimum that is not this many percent below the next-but-one (0 = off)', floatOption('--uniqueness', 0, 99), 0)
+    .option('--no-subpixel', 'integer disparities (no parabola fit)')
+    .option('--no-lr-check', 'skip the left-right consistency check')
+    .option('--lr-max-diff <px>', 'left-right check tolerance', floatOption('--lr-max-diff', 0, 1024), 1)
+    .option('--speckle-size <n>', 'invalidate regions of at most n pixels (0 = off)', intOption('--speckle-size', 0), 0)
+    .option('--speckle-range <px>', 'disparity step inside a speckle region', floatOption('--speckle-range', 0, 1024), 2)
+    .option('--no-fill', 'leave invalid pixels invalid (0 in the PNG) instead of filling with the background disparity')
+    .option('--no-median', 'skip the 3x3 median')
+    .option('--census-window <WxH>', 'census window (at most 64 bits)', '9x7')
+    .option('--census-symmetric', 'center-symmetric census (mirrored pixel pairs, half the bits)')
+    .option('--rank-window <WxH>', 'rank transform window', '7x7')
+    .option('--rank-regions <r>', 'Rank SAD sub-regions: quadrants | octants', 'quadrants')
+    .option('--aggregate <r>', 'box aggregation radius of the pixelwise cost (default: census 0, rank costs 2, bt 1)', intOption('--aggregate', 0, 7))
+    .option('--sad-aggregate <r>', 'unified: aggregation radius of the Rank SAD term (default: --aggregate)', intOption('--sad-aggregate', 0, 7))
+    .option('--t1 <n>', 'unified: truncation of the rank/AD term', intOption('--t1', 0, 65535))
+    .option('--t2 <n>', 'unified: truncation of the Rank SAD term', intOption('--t2', 0, 65535))
+    .option('--lambda <w>', 'unified: weight of the Rank SAD term', floatOption('--lambda', 0, 16), 1)
+    .addOption(threads()).addOption(json());
+}
+
+const stereoCmd = stereoFlags(program.command('stereo')
+  .description('semi-global stereo matching: LEFT RIGHT -> disparity PNG (x16, 16-bit); `stereo eval` scores Middlebury pairs')
+  .argument('<left>', 'left (reference) image: PNG, PGM or PPM').argument('<right>', 'right image, same size')
+  .option('--out <file>', 'disparity map (required): 16-bit PNG, disparity x 16, 0 = invalid')
+  .option('--preview <file>', 'colour-mapped PNG preview')
+  .option('--gt <file>', 'ground-truth disparity image: also report bad-pixel rates')
+  .option('--gt-scale <s>', 'ground-truth disparity = value / s', floatOption('--gt-scale', 1e-6, 1e6), 1), 'census | rank-ad | rank-sad | unified | bt')
+  .action((left, right, flags) => stereoCommand(left, right, flags, context(flags)))
+  .enablePositionalOptions(); // flags after `eval` belong to eval
+
+stereoFlags(stereoCmd.command('eval')
+  .description('bad-pixel rates (nonocc / all / disc) on Middlebury-style pairs (default: the bundled tsukuba, venus, teddy, cones)')
+  .argument('[dir]', 'dataset folder: dataset.json or tsukuba/venus/teddy/cones subfolders')
+  .option('--threshold <px>', 'bad-pixel threshold for the table (JSON has 0.5, 1 and 2 as well)', floatOption('--threshold', 0, 1024), 1)
+  .option('--border <px>', 'ignore this many pixels at the image border (OpenCV test: 10)', intOption('--border', 0), 0)
+  .option('--out-dir <dir>', 'also write each disparity map as PAIR-COST.png'), 'cost, or a comma-separated list for an ablation table')
+  .action((dir, flags) => stereoEvalCommand(dir, flags, context(flags)));
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
   .argument('<name>', 'benchmark name: gemm')

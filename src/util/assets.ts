@@ -10,3 +10,4 @@ export const DEFAULT_MODEL = 'stories260K/stories260K.bin';
 export const DEFAULT_TOKENIZER = 'stories260K/tok512.bin';
 export const DEFAULT_TEXT = 'text/tinystories-val-200.txt';
 export const DEFAULT_CALIBRATION = 'text/c4-validation-2k.jsonl.gz';
+export const DEFAULT_STEREO_DATASET = 'stereo/middlebury';

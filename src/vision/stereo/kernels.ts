@@ -1,0 +1,188 @@
+/**
+ * The stereo pipeline's kernel set, in two interchangeable implementations: `WasmStereoKernels` (the
+ * AssemblyScript SIMD kernels on the shared-memory worker pool) and `ReferenceStereoKernels` (the plain-TS
+ * twins). Buffers are typed arrays; the WebAssembly set hands out views into its linear memory, so the same
+ * pipeline code drives both and tests compare them on random inputs.
+ */
+import os from 'node:os';
+import * as ref from '../../kernels/reference/stereo.js';
+import type { SgmParams } from '../../kernels/reference/stereo.js';
+import { Allocator, MAX_PAGES } from '../../backend/cpu/allocator.js';
+import { WorkerPool } from '../../backend/cpu/pool.js';
+import { HEAP_BASE, INITIAL_PAGES, loadKernelModule } from '../../backend/cpu/wasm.js';
+
+export type { SgmParams };
+
+export interface StereoKernels {
+  readonly description: string;
+  readonly threads: number;
+  u8(n: number): Uint8Array;
+  u16(n: number): Uint16Array;
+  /** census strings: two u32 (lo, hi) per pixel */
+  u32(n: number): Uint32Array;
+  f32(n: number): Float32Array;
+  i32(values: readonly number[]): Int32Array;
+  /** free every buffer handed out so far */
+  reset(): void;
+  censusTransform(img: Uint8Array, out: Uint32Array, W: number, H: number, pairs: Int32Array): void;
+  censusCost(cl: Uint32Array, cr: Uint32Array, cost: Uint16Array, W: number, H: number, D: number): void;
+  rankTransform(img: Uint8Array, ranks: Uint8Array, W: number, H: number, K: number, offsets: Int32Array): void;
+  rankSadCost(rl: Uint8Array, rr: Uint8Array, cost: Uint16Array, W: number, H: number, D: number, K: number): void;
+  btCost(il: Uint8Array, ir: Uint8Array, cost: Uint16Array, W: number, H: number, D: number): void;
+  boxSum(src: Uint16Array, dst: Uint16Array, W: number, H: number, D: number, rx: number, ry: number): void;
+  truncatedSum(a: Uint16Array, b: Uint16Array, out: Uint16Array, t1: number, t2: number, lambda256: number): void;
+  sgm(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): void;
+  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: boolean, left: Float32Array, right: Float32Array): void;
+  dispose(): Promise<void>;
+}
+
+export class ReferenceStereoKernels implements StereoKernels {
+  readonly description = 'plain TypeScript reference';
+  readonly threads = 1;
+  u8(n: number) { return new Uint8Array(n); }
+  u16(n: number) { return new Uint16Array(n); }
+  u32(n: number) { return new Uint32Array(n); }
+  f32(n: number) { return new Float32Array(n); }
+  i32(values: readonly number[]) { return Int32Array.from(values); }
+  reset(): void {}
+  censusTransform = ref.censusTransformRef;
+  censusCost = ref.censusCostRef;
+  rankTransform = ref.rankTransformRef;
+  rankSadCost = ref.rankSadCostRef;
+  btCost = ref.btCostRef;
+  boxSum = ref.boxSumRef;
+  truncatedSum = ref.truncatedSumRef;
+  sgm = ref.sgmRef;
+  wta = ref.wtaRef;
+  async dispose(): Promise<void> {}
+}
+
+const KERNELS = ['census_transform', 'census_cost', 'rank_transform', 'rank_sad_cost', 'bt_cost', 'box_sum_h', 'box_sum_v',
+  'truncated_sum', 'add_u16', 'sgm', 'wta'] as const;
+type KernelName = (typeof KERNELS)[number];
+
+/** Kernel calls smaller than this many volume elements stay on the calling thread. */
+const PARALLEL_MIN = 1 << 14;
+
+type View = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float32Array;
+
+export class WasmStereoKernels implements StereoKernels {
+  private readonly alloc: Allocator;
+  private readonly fn: Record<KernelName, number>;
+  private readonly live: [number, number][] = [];
+  private readonly scratchBytes: (W: number, D: number, maxDy: number) => number;
+
+  private constructor(private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, readonly variant: string, instance: WebAssembly.Instance) {
+    this.alloc = new Allocator(memory, HEAP_BASE);
+    this.fn = Object.fromEntries(KERNELS.map((k) => [k, pool.index.get(k)!])) as Record<KernelName, number>;
+    this.scratchBytes = instance.exports['sgm_scratch_bytes'] as (W: number, D: number, maxDy: number) => number;
+  }
+
+  static async create(options: { threads?: number; simd?: 'auto' | 'simd128' } = {}): Promise<WasmStereoKernels> {
+    const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
+    const { module, variant } = loadKernelModule(options.simd ?? 'auto');
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('kernel abort'); } } });
+    const pool = await WorkerPool.create(module, memory, instance, [...KERNELS], threads);
+    return new WasmStereoKernels(memory, pool, variant, instance);
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  get description(): string {
+    return `wasm ${this.variant}, ${this.threads} thread${this.threads > 1 ? 's' : ''}`;
+  }
+
+  private bytes(n: number): number {
+    const ptr = this.alloc.alloc(n);
+    this.live.push([ptr, n]);
+    return ptr;
+  }
+
+  /** a view of n elements of a fresh block (allocate first: growing the memory replaces memory.buffer) */
+  private view<T>(ctor: new (b: ArrayBufferLike, off: number, n: number) => T, bytesPer: number, n: number): T {
+    const ptr = this.bytes(bytesPer * Math.max(1, n));
+    return new ctor(this.memory.buffer, ptr, n);
+  }
+
+  u8(n: number) { return this.view(Uint8Array, 1, n); }
+  u16(n: number) { return this.view(Uint16Array, 2, n); }
+  u32(n: number) { return this.view(Uint32Array, 4, n); }
+  f32(n: number) { return this.view(Float32Array, 4, n); }
+  i32(values: readonly number[]) {
+    const v = this.view(Int32Array, 4, values.length);
+    v.set(values);
+    return v;
+  }
+
+  reset(): void {
+    for (const [ptr, n] of this.live) this.alloc.release(ptr, n);
+    this.live.length = 0;
+  }
+
+  private ptr(v: View): number {
+    if (!(v.buffer instanceof SharedArrayBuffer)) throw new Error('stereo kernels: buffer was not allocated by this kernel set');
+    return v.byteOffset;
+  }
+
+  private run(name: KernelName, args: number[], work: number, maxThreads = this.threads): void {
+    this.pool.run(this.fn[name], args, work < PARALLEL_MIN ? 1 : Math.min(maxThreads, this.threads));
+  }
+
+  censusTransform(img: Uint8Array, out: Uint32Array, W: number, H: number, pairs: Int32Array): void {
+    this.run('census_transform', [this.ptr(img), this.ptr(out), W, H, this.ptr(pairs), pairs.length / 4], W * H * 8);
+  }
+
+  censusCost(cl: Uint32Array, cr: Uint32Array, cost: Uint16Array, W: number, H: number, D: number): void {
+    this.run('census_cost', [this.ptr(cl), this.ptr(cr), this.ptr(cost), W, H, D], W * H * D);
+  }
+
+  rankTransform(img: Uint8Array, ranks: Uint8Array, W: number, H: number, K: number, offsets: Int32Array): void {
+    this.run('rank_transform', [this.ptr(img), this.ptr(ranks), W, H, K, this.ptr(offsets), offsets.length / 3], W * H * 8);
+  }
+
+  rankSadCost(rl: Uint8Array, rr: Uint8Array, cost: Uint16Array, W: number, H: number, D: number, K: number): void {
+    this.run('rank_sad_cost', [this.ptr(rl), this.ptr(rr), this.ptr(cost), W, H, D, K], W * H * D);
+  }
+
+  btCost(il: Uint8Array, ir: Uint8Array, cost: Uint16Array, W: number, H: number, D: number): void {
+    this.run('bt_cost', [this.ptr(il), this.ptr(ir), this.ptr(cost), W, H, D], W * H * D);
+  }
+
+  boxSum(src: Uint16Array, dst: Uint16Array, W: number, H: number, D: number, rx: number, ry: number): void {
+    const tmp = this.u16(W * H * D);
+    this.run('box_sum_h', [this.ptr(src), this.ptr(tmp), W, H, D, rx], W * H * D);
+    this.run('box_sum_v', [this.ptr(tmp), this.ptr(dst), W, H, D, ry], W * H * D);
+    const [ptr, n] = this.live.pop()!;
+    this.alloc.release(ptr, n);
+  }
+
+  truncatedSum(a: Uint16Array, b: Uint16Array, out: Uint16Array, t1: number, t2: number, lambda256: number): void {
+    this.run('truncated_sum', [this.ptr(a), this.ptr(b), this.ptr(out), out.length, t1, t2, lambda256], out.length);
+  }
+
+  sgm(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): void {
+    const ndirs = p.dirs.length / 2;
+    const nt = cost.length < PARALLEL_MIN ? 1 : Math.min(this.threads, ndirs);
+    let maxDy = 0;
+    for (let i = 1; i < p.dirs.length; i += 2) maxDy = Math.max(maxDy, Math.abs(p.dirs[i]!));
+    const per = Math.ceil(this.scratchBytes(W, D, maxDy) / 64) * 64;
+    const scratch = this.bytes(per * nt);
+    const dirs = this.i32(Array.from(p.dirs));
+    // thread t > 0 sums its directions into its own volume; add_u16 folds them into S
+    const extra = nt > 1 ? this.bytes(2 * S.length * (nt - 1)) : 0;
+    this.pool.run(this.fn.sgm, [this.ptr(cost), this.ptr(S), extra, this.ptr(img), W, H, D, this.ptr(dirs), ndirs, p.P1, p.P2,
+      p.adaptiveP2 ? 1 : 0, scratch, per], nt);
+    if (nt > 1) this.run('add_u16', [this.ptr(S), extra, S.length, nt - 1], S.length);
+  }
+
+  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: boolean, left: Float32Array, right: Float32Array): void {
+    this.run('wta', [this.ptr(S), W, H, D, uniqueness, subpixel ? 1 : 0, this.ptr(left), this.ptr(right)], W * H * D);
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.terminate();
+  }
+}
