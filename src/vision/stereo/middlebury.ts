@@ -148,7 +148,7 @@ export const KNOWN_PAIRS: KnownPair[] = [
 
 /**
  * The pairs of a dataset folder: its `dataset.json` ({"pairs": [{name, left, right, gt, gtScale, maxDisp}]},
- * paths relative to the folder) or else the known Middlebury subfolders that exist.
+ * paths relative to the folder or absolute) or else the known Middlebury subfolders that exist.
  */
 export function readDataset(dir: string): StereoPair[] {
   const manifest = path.join(dir, 'dataset.json');
@@ -163,8 +163,8 @@ export function readDataset(dir: string): StereoPair[] {
         if (typeof p[f] !== 'number' || !(p[f] > 0)) throw new FormatError(manifest, `field pairs[${i}].${f}: expected a positive number`);
       }
       return {
-        name: p.name as string, left: path.join(dir, p.left as string), right: path.join(dir, p.right as string),
-        gt: path.join(dir, p.gt as string), gtScale: p.gtScale as number, maxDisp: p.maxDisp as number,
+        name: p.name as string, left: path.resolve(dir, p.left as string), right: path.resolve(dir, p.right as string),
+        gt: path.resolve(dir, p.gt as string), gtScale: p.gtScale as number, maxDisp: p.maxDisp as number,
       };
     });
   }
