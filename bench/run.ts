@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- NAME`: runs a benchmark, prints its table and appends it with the machine's description
  * to bench/RESULTS.md. Benchmarks: gemm (kernel GFLOP/s), ppl (reference model on WikiText-2: value vs the
- * transformers reference and tokens/s; needs ../shared/data).
+ * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
+ * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts).
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { machineDescription } from '../src/util/machine.js';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { ReportConfig, reportMarkdown, runReport } from '../src/eval/prune-report.js';
+import { stereoBench } from './stereo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -97,7 +99,7 @@ async function pruneFidelity(): Promise<void> {
     `lithe-ref-a, the official calibration windows (seed 0, 128 x 512 from the C4 sample; drawn by Lithe's CPython-identical sampler, token sha256 equal to the reference's), WikiText-2 raw test, 785 windows of 512. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all. Times are per run on this machine.`);
 }
 
-const benches: Record<string, () => Promise<void>> = { gemm, ppl, 'prune-fidelity': pruneFidelity };
+const benches: Record<string, () => Promise<void>> = { gemm, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record) };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);

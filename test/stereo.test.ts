@@ -147,7 +147,7 @@ describe('stereo kernels vs reference', () => {
 
   test('winner-take-all with uniqueness and subpixel, right-view map', () => {
     const S = randomVolume(W * H * D, 4000);
-    for (const [uniq, sub] of [[0, true], [10, true], [5, false]] as const) {
+    for (const [uniq, sub] of [[0, 'parabola'], [10, 'equiangular'], [5, 'none']] as const) {
       const l = new Float32Array(W * H), rr = new Float32Array(W * H);
       reference.wta(S, W, H, D, uniq, sub, l, rr);
       for (const k of wasm) {
@@ -155,6 +155,22 @@ describe('stereo kernels vs reference', () => {
         k.wta(copyTo(k, S), W, H, D, uniq, sub, kl, kr);
         assert.ok(maxAbsDiff(kl, l) < 1e-4, `${k.description} wta left uniq=${uniq} ${seedNote()}`);
         assert.deepEqual(Array.from(kr), Array.from(rr), `${k.description} wta right ${seedNote()}`);
+        k.reset();
+      }
+    }
+  });
+
+  test('3x3 median of the dense interior (SIMD selection network) vs sorting', () => {
+    for (const [w, h] of [[41, 29], [13, 5], [6, 3]] as const) {
+      const src = Float32Array.from({ length: w * h }, () => r() * 64);
+      const want = new Float32Array(w * h);
+      reference.median3x3Interior(src, want, w, h);
+      for (const k of wasm) {
+        const a = k.f32(w * h), b = k.f32(w * h);
+        a.set(src);
+        b.fill(0);
+        k.median3x3Interior(a, b, w, h);
+        assert.deepEqual(Array.from(b), Array.from(want), `${k.description} median ${w}x${h} ${seedNote()}`);
         k.reset();
       }
     }
@@ -245,6 +261,14 @@ describe('evaluation masks and refinement', () => {
     assert.equal(removeSpeckles(sp, W, H, 1, 1), 1);
     assert.equal(sp[3], -1);
     assert.deepEqual(Array.from(median3x3(Float32Array.from([1, 9, 1, 1, 1, 7, 7, 7, 1, 1]), W, H)), [5, 1, 1, 1, 1, 7, 7, 7, 1, 1]);
+    // the 9-value network against sorting, on random dense 2-D maps (interior pixels take the fast path)
+    const w = 9, h = 7;
+    const m = Float32Array.from({ length: w * h }, () => Math.floor(r() * 20) / 2);
+    const got = median3x3(m, w, h);
+    for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) {
+      const nb = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => m[(y + dy) * w + x + dx]!)).sort((a, b) => a - b);
+      assert.equal(got[y * w + x], nb[4], `median at ${x},${y} ${seedNote()}`);
+    }
   });
 });
 

@@ -128,7 +128,7 @@ function stereoFlags(c: Command, costHelp: string): Command {
     .option('--p2 <n>', 'penalty for larger jumps (default per cost)', intOption('--p2', 0, 65535))
     .option('--adaptive-p2', 'P2 / (|I(p) - I(p-r)| + 1) along each path')
     .option('--uniqueness <pct>', 'reject a minimum that is not this many percent below the next-but-one (0 = off)', floatOption('--uniqueness', 0, 99), 0)
-    .option('--no-subpixel', 'integer disparities (no parabola fit)')
+    .option('--subpixel <fit>', 'subpixel fit of the minimum: parabola | equiangular | none', 'parabola')
     .option('--no-lr-check', 'skip the left-right consistency check')
     .option('--lr-max-diff <px>', 'left-right check tolerance', floatOption('--lr-max-diff', 0, 1024), 1)
     .option('--speckle-size <n>', 'invalidate regions of at most n pixels (0 = off)', intOption('--speckle-size', 0), 0)

@@ -2,7 +2,7 @@
 import { readGray, writePng } from '../../io/image.js';
 import { COSTS, CostName } from '../../vision/stereo/costs.js';
 import { disparityPreview } from '../../vision/stereo/colormap.js';
-import { WasmStereoKernels } from '../../vision/stereo/kernels.js';
+import { Subpixel, WasmStereoKernels } from '../../vision/stereo/kernels.js';
 import { DEFAULT_STEREO_OPTIONS, StereoOptions, StereoResult, matchStereo, penalties, toFixed16 } from '../../vision/stereo/match.js';
 import { BadPixelRates, badPixelRates, checkPair, evaluationMasks, readDataset, readGroundTruth } from '../../vision/stereo/middlebury.js';
 import { assetPath, DEFAULT_STEREO_DATASET } from '../../util/assets.js';
@@ -19,7 +19,7 @@ export interface StereoFlags {
   p2?: number;
   adaptiveP2?: boolean;
   uniqueness: number;
-  subpixel: boolean;
+  subpixel: string;
   lrCheck: boolean;
   lrMaxDiff: number;
   speckleSize: number;
@@ -48,11 +48,12 @@ function parseWindow(flag: string, v: string): [number, number] {
 /** Options for one cost from the flags; --max-disp may be left to the caller (eval uses each pair's range). */
 export function stereoOptionsFromFlags(f: StereoFlags, cost: string, maxDisp: number): StereoOptions {
   if (!(COSTS as readonly string[]).includes(cost)) throw new OptionError('--cost', `expected one of ${COSTS.join(', ')}, got "${cost}"`);
+  if (!['none', 'parabola', 'equiangular'].includes(f.subpixel)) throw new OptionError('--subpixel', `expected none, parabola or equiangular, got "${f.subpixel}"`);
   if (f.rankRegions !== 'quadrants' && f.rankRegions !== 'octants') throw new OptionError('--rank-regions', `expected quadrants or octants, got "${f.rankRegions}"`);
   return {
     ...DEFAULT_STEREO_OPTIONS,
     cost: cost as CostName, maxDisp, paths: f.paths as 4 | 8 | 16, P1: f.p1, P2: f.p2, adaptiveP2: !!f.adaptiveP2,
-    uniqueness: f.uniqueness, subpixel: f.subpixel, lrMaxDiff: f.lrCheck ? f.lrMaxDiff : -1, speckleSize: f.speckleSize,
+    uniqueness: f.uniqueness, subpixel: f.subpixel as Subpixel, lrMaxDiff: f.lrCheck ? f.lrMaxDiff : -1, speckleSize: f.speckleSize,
     speckleRange: f.speckleRange, fill: f.fill, median: f.median,
     censusWindow: parseWindow('--census-window', f.censusWindow), censusSymmetric: !!f.censusSymmetric,
     rankWindow: parseWindow('--rank-window', f.rankWindow), rankRegions: f.rankRegions, aggregate: f.aggregate,

@@ -12,31 +12,81 @@ import { chunkEnd, chunkStart } from './simd';
   return <i32>load<u8>(img + <usize>(clampi(y, 0, H - 1) * W + clampi(x, 0, W - 1)));
 }
 
-/** Census bit strings (u64 per pixel): bit b = I(p + a_b) < I(p + b_b), pairs = i32 [ax, ay, bx, by] per bit. */
+@inline function censusScalar(img: usize, W: i32, H: i32, x: i32, y: i32, pairs: usize, nbits: i32): u64 {
+  let bits: u64 = 0;
+  for (let b = 0; b < nbits; b++) {
+    const o = pairs + <usize>(b << 4);
+    const va = pix(img, W, H, x + load<i32>(o), y + load<i32>(o + 4));
+    const vb = pix(img, W, H, x + load<i32>(o + 8), y + load<i32>(o + 12));
+    bits |= (<u64>(va < vb)) << <u64>b;
+  }
+  return bits;
+}
+
+/** One byte per pixel for 16 pixels: bit t of lane i = I(p_i + a) < I(p_i + b) for bits first .. first+7. */
+@inline function censusByte(c: usize, W: i32, pairs: usize, first: i32, nbits: i32): v128 {
+  let acc = i8x16.splat(0);
+  const last = min(nbits, first + 8);
+  for (let b = first; b < last; b++) {
+    const o = pairs + <usize>(b << 4);
+    const va = v128.load(c + <usize>(load<i32>(o + 4) * W + load<i32>(o)));
+    const vb = v128.load(c + <usize>(load<i32>(o + 12) * W + load<i32>(o + 8)));
+    acc = v128.or(acc, v128.and(i8x16.lt_u(va, vb), i8x16.splat(<i8>(<i32>1 << (b - first)))));
+  }
+  return acc;
+}
+
+/**
+ * Census bit strings (u64 per pixel): bit b = I(p + a_b) < I(p + b_b), pairs = i32 [ax, ay, bx, by] per bit.
+ * Interior runs of 16 pixels compare 16 lanes at once, build the eight bytes of each string, and transpose the
+ * 8 x 16 byte block into 16 little-endian u64 with three rounds of shuffles; borders clamp, one pixel at a time.
+ */
 export function census_transform(img: usize, out: usize, W: i32, H: i32, pairs: usize, nbits: i32, tid: i32, nt: i32): void {
+  let rx = 0, ry = 0;
+  for (let b = 0; b < nbits; b++) {
+    const o = pairs + <usize>(b << 4);
+    rx = max(rx, max(abs<i32>(load<i32>(o)), abs<i32>(load<i32>(o + 8))));
+    ry = max(ry, max(abs<i32>(load<i32>(o + 4)), abs<i32>(load<i32>(o + 12))));
+  }
   const y0 = chunkStart(H, 1, tid, nt), y1 = chunkEnd(H, 1, tid, nt);
   for (let y = y0; y < y1; y++) {
-    const inner = y >= 8 && y < H - 8;
-    for (let x = 0; x < W; x++) {
-      let bits: u64 = 0;
-      if (inner && x >= 8 && x < W - 8) {
+    const row = out + (<usize>(y * W) << 3);
+    let x = 0;
+    if (y >= ry && y < H - ry) {
+      for (; x < rx; x++) store<u64>(row + (<usize>x << 3), censusScalar(img, W, H, x, y, pairs, nbits));
+      for (; x + 16 + rx <= W; x += 16) {
         const c = img + <usize>(y * W + x);
-        for (let b = 0; b < nbits; b++) {
-          const o = pairs + <usize>(b << 4);
-          const va = load<u8>(c + <usize>(load<i32>(o + 4) * W + load<i32>(o)));
-          const vb = load<u8>(c + <usize>(load<i32>(o + 12) * W + load<i32>(o + 8)));
-          bits |= (<u64>(va < vb)) << <u64>b;
-        }
-      } else {
-        for (let b = 0; b < nbits; b++) {
-          const o = pairs + <usize>(b << 4);
-          const va = pix(img, W, H, x + load<i32>(o), y + load<i32>(o + 4));
-          const vb = pix(img, W, H, x + load<i32>(o + 8), y + load<i32>(o + 12));
-          bits |= (<u64>(va < vb)) << <u64>b;
-        }
+        const b0 = censusByte(c, W, pairs, 0, nbits), b1 = censusByte(c, W, pairs, 8, nbits);
+        const b2 = censusByte(c, W, pairs, 16, nbits), b3 = censusByte(c, W, pairs, 24, nbits);
+        const b4 = censusByte(c, W, pairs, 32, nbits), b5 = censusByte(c, W, pairs, 40, nbits);
+        const b6 = censusByte(c, W, pairs, 48, nbits), b7 = censusByte(c, W, pairs, 56, nbits);
+        // round 1: byte pairs (pixels 0-7 in *l, 8-15 in *h)
+        const p01l = v128.shuffle<u8>(b0, b1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const p01h = v128.shuffle<u8>(b0, b1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const p23l = v128.shuffle<u8>(b2, b3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const p23h = v128.shuffle<u8>(b2, b3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const p45l = v128.shuffle<u8>(b4, b5, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const p45h = v128.shuffle<u8>(b4, b5, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const p67l = v128.shuffle<u8>(b6, b7, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const p67h = v128.shuffle<u8>(b6, b7, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        // round 2: four bytes per pixel (q*_0: pixels 0-3, _1: 4-7, _2: 8-11, _3: 12-15)
+        const qa0 = v128.shuffle<u16>(p01l, p23l, 0, 8, 1, 9, 2, 10, 3, 11), qa1 = v128.shuffle<u16>(p01l, p23l, 4, 12, 5, 13, 6, 14, 7, 15);
+        const qa2 = v128.shuffle<u16>(p01h, p23h, 0, 8, 1, 9, 2, 10, 3, 11), qa3 = v128.shuffle<u16>(p01h, p23h, 4, 12, 5, 13, 6, 14, 7, 15);
+        const qb0 = v128.shuffle<u16>(p45l, p67l, 0, 8, 1, 9, 2, 10, 3, 11), qb1 = v128.shuffle<u16>(p45l, p67l, 4, 12, 5, 13, 6, 14, 7, 15);
+        const qb2 = v128.shuffle<u16>(p45h, p67h, 0, 8, 1, 9, 2, 10, 3, 11), qb3 = v128.shuffle<u16>(p45h, p67h, 4, 12, 5, 13, 6, 14, 7, 15);
+        // round 3: eight bytes per pixel, two pixels per vector
+        const dst = row + (<usize>x << 3);
+        v128.store(dst, v128.shuffle<u32>(qa0, qb0, 0, 4, 1, 5));
+        v128.store(dst + 16, v128.shuffle<u32>(qa0, qb0, 2, 6, 3, 7));
+        v128.store(dst + 32, v128.shuffle<u32>(qa1, qb1, 0, 4, 1, 5));
+        v128.store(dst + 48, v128.shuffle<u32>(qa1, qb1, 2, 6, 3, 7));
+        v128.store(dst + 64, v128.shuffle<u32>(qa2, qb2, 0, 4, 1, 5));
+        v128.store(dst + 80, v128.shuffle<u32>(qa2, qb2, 2, 6, 3, 7));
+        v128.store(dst + 96, v128.shuffle<u32>(qa3, qb3, 0, 4, 1, 5));
+        v128.store(dst + 112, v128.shuffle<u32>(qa3, qb3, 2, 6, 3, 7));
       }
-      store<u64>(out + (<usize>(y * W + x) << 3), bits);
     }
+    for (; x < W; x++) store<u64>(row + (<usize>x << 3), censusScalar(img, W, H, x, y, pairs, nbits));
   }
 }
 
@@ -274,10 +324,12 @@ export function sgm(cost: usize, S: usize, extra: usize, img: usize, W: i32, H: 
 }
 
 /**
- * Winner-take-all: left disparity with uniqueness test and parabola subpixel (-1 = rejected), and the
- * right-view disparity argmin_d S(x + d, d). Outputs are f32 [H][W].
+ * Winner-take-all: left disparity with uniqueness test and subpixel fit (0 none, 1 parabola, 2 equiangular;
+ * -1 = rejected), and the right-view disparity argmin_d S(x + d, d). Outputs are f32 [H][W]; scratch holds
+ * 4 (W + D + 8) bytes per thread.
  */
-export function wta(S: usize, W: i32, H: i32, D: i32, uniqueness: i32, subpixel: i32, left: usize, right: usize, tid: i32, nt: i32): void {
+export function wta(S: usize, W: i32, H: i32, D: i32, uniqueness: i32, subpixel: i32, left: usize, right: usize, scratch: usize,
+  tid: i32, nt: i32): void {
   const y0 = chunkStart(H, 1, tid, nt), y1 = chunkEnd(H, 1, tid, nt);
   for (let y = y0; y < y1; y++) {
     for (let x = 0; x < W; x++) {
@@ -287,7 +339,11 @@ export function wta(S: usize, W: i32, H: i32, D: i32, uniqueness: i32, subpixel:
       for (let d = 0; d < D; d += 8) vmin = i16x8.min_u(vmin, v128.load(base + (<usize>d << 1)));
       const sb = hmin_u16(vmin);
       let best = 0;
-      while (<i32>load<u16>(base + (<usize>best << 1)) != sb) best++;
+      const vsb = i16x8.splat(<i16>sb);
+      for (let d = 0; d < D; d += 8) {
+        const m = i16x8.bitmask(i16x8.eq(v128.load(base + (<usize>d << 1)), vsb));
+        if (m != 0) { best = d + ctz<i32>(m); break; }
+      }
       let unique = true;
       if (uniqueness > 0) {
         const lim = <i64>sb * 100;
@@ -296,22 +352,73 @@ export function wta(S: usize, W: i32, H: i32, D: i32, uniqueness: i32, subpixel:
         }
       }
       let disp = <f32>best;
-      if (subpixel && best > 0 && best < D - 1) {
+      if (subpixel != 0 && best > 0 && best < D - 1) {
         const a = <i32>load<u16>(base + (<usize>(best - 1) << 1)), c = <i32>load<u16>(base + (<usize>(best + 1) << 1));
-        const denom = a - 2 * sb + c;
-        if (denom > 0) {
-          const num: f32 = <f32>(a - c), den: f32 = <f32>(denom + denom);
-          disp = <f32>best + num / den;
+        const num: f32 = <f32>(a - c);
+        if (subpixel == 1) {
+          const denom = a - 2 * sb + c;
+          if (denom > 0) disp = <f32>best + num / <f32>(denom + denom);
+        } else {
+          const denom = max(a, c) - sb;
+          if (denom > 0) disp = <f32>best + num / <f32>(denom + denom);
         }
       }
       store<f32>(left + (<usize>p << 2), unique ? disp : -1);
-      let rb = 0, rs = 65536;
-      const dm = min(D, W - x);
-      for (let d = 0; d < dm; d++) {
-        const v = <i32>load<u16>(S + (<usize>((p + d) * D + d) << 1));
-        if (v < rs) { rs = v; rb = d; }
+    }
+    // right view: pixel xr = x - d takes the smallest S(x, d); slot W-1-xr keeps the 8 lanes of a chunk ascending
+    const minR = scratch + <usize>(tid * (W + D + 8) * 4), argR = minR + <usize>((W + D + 8) * 2);
+    for (let i = 0; i < W + D; i += 8) {
+      v128.store(minR + (<usize>i << 1), i16x8.splat(-1));
+      v128.store(argR + (<usize>i << 1), i16x8.splat(0));
+    }
+    const lanes = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+    for (let x = 0; x < W; x++) {
+      const base = S + (<usize>((y * W + x) * D) << 1);
+      for (let d = 0; d < D; d += 8) {
+        const slot = <usize>(W - 1 - x + d) << 1;
+        const v = v128.load(base + (<usize>d << 1));
+        const m = v128.load(minR + slot);
+        const lt = i16x8.lt_u(v, m);
+        v128.store(minR + slot, i16x8.min_u(v, m));
+        v128.store(argR + slot, v128.bitselect(i16x8.add(i16x8.splat(<i16>d), lanes), v128.load(argR + slot), lt));
       }
-      store<f32>(right + (<usize>p << 2), <f32>rb);
+    }
+    for (let xr = 0; xr < W; xr++) store<f32>(right + (<usize>(y * W + xr) << 2), <f32>load<u16>(argR + (<usize>(W - 1 - xr) << 1)));
+  }
+}
+
+/**
+ * 3x3 median of interior pixels, four at a time: Paeth's 19-exchange selection network on f32x4 lanes. Border
+ * pixels and neighbourhoods with invalid values are left to the caller (refine.ts), which knows the rules.
+ */
+export function median3x3_f32(src: usize, dst: usize, W: i32, H: i32, tid: i32, nt: i32): void {
+  const y0 = max(1, chunkStart(H, 1, tid, nt)), y1 = min(H - 1, chunkEnd(H, 1, tid, nt));
+  for (let y = y0; y < y1; y++) {
+    for (let x = 1; x + 4 < W; x += 4) {
+      const c = src + (<usize>(y * W + x) << 2), up = c - (<usize>W << 2), dn = c + (<usize>W << 2);
+      let p0 = v128.load(up - 4), p1 = v128.load(up), p2 = v128.load(up + 4);
+      let p3 = v128.load(c - 4), p4 = v128.load(c), p5 = v128.load(c + 4);
+      let p6 = v128.load(dn - 4), p7 = v128.load(dn), p8 = v128.load(dn + 4);
+      let t: v128;
+      t = f32x4.min(p1, p2); p2 = f32x4.max(p1, p2); p1 = t;
+      t = f32x4.min(p4, p5); p5 = f32x4.max(p4, p5); p4 = t;
+      t = f32x4.min(p7, p8); p8 = f32x4.max(p7, p8); p7 = t;
+      t = f32x4.min(p0, p1); p1 = f32x4.max(p0, p1); p0 = t;
+      t = f32x4.min(p3, p4); p4 = f32x4.max(p3, p4); p3 = t;
+      t = f32x4.min(p6, p7); p7 = f32x4.max(p6, p7); p6 = t;
+      t = f32x4.min(p1, p2); p2 = f32x4.max(p1, p2); p1 = t;
+      t = f32x4.min(p4, p5); p5 = f32x4.max(p4, p5); p4 = t;
+      t = f32x4.min(p7, p8); p8 = f32x4.max(p7, p8); p7 = t;
+      p3 = f32x4.max(p0, p3);
+      p5 = f32x4.min(p5, p8);
+      t = f32x4.min(p4, p7); p7 = f32x4.max(p4, p7); p4 = t;
+      p6 = f32x4.max(p3, p6);
+      p4 = f32x4.max(p1, p4);
+      p2 = f32x4.min(p2, p5);
+      p4 = f32x4.min(p4, p7);
+      t = f32x4.min(p4, p2); p2 = f32x4.max(p4, p2); p4 = t;
+      p4 = f32x4.max(p6, p4);
+      v128.store(dst + (<usize>(y * W + x) << 2), f32x4.min(p4, p2));
     }
   }
 }

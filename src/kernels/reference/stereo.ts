@@ -174,12 +174,16 @@ export function sgmRef(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: nu
   }
 }
 
+export type Subpixel = 'none' | 'parabola' | 'equiangular';
+export const SUBPIXEL_CODE: Record<Subpixel, number> = { none: 0, parabola: 1, equiangular: 2 };
+
 /**
- * Winner-take-all on S: left disparity (subpixel by a parabola through the neighbours, -1 where the uniqueness
+ * Winner-take-all on S: left disparity (subpixel by a parabola through the neighbours, or the equiangular
+ * (V-shaped) fit that suits census-like costs better, -1 where the uniqueness
  * test fails: some d with |d - d*| > 1 has S(d) * (100 - u) < S(d*) * 100) and the right-view disparity
  * D_R(x) = argmin_d S(x + d, d) for the left-right check. Ties go to the smaller disparity.
  */
-export function wtaRef(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: boolean, left: Float32Array, right: Float32Array): void {
+export function wtaRef(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void {
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const base = (y * W + x) * D;
@@ -193,9 +197,9 @@ export function wtaRef(S: Uint16Array, W: number, H: number, D: number, uniquene
         }
       }
       let disp = best;
-      if (subpixel && best > 0 && best < D - 1) {
+      if (subpixel !== 'none' && best > 0 && best < D - 1) {
         const a = S[base + best - 1]!, c = S[base + best + 1]!;
-        const denom = a - 2 * sb + c;
+        const denom = subpixel === 'parabola' ? a - 2 * sb + c : Math.max(a, c) - sb;
         if (denom > 0) disp = best + (a - c) / (2 * denom);
       }
       left[y * W + x] = unique ? disp : -1;
@@ -207,4 +211,22 @@ export function wtaRef(S: Uint16Array, W: number, H: number, D: number, uniquene
       right[y * W + x] = rb;
     }
   }
+}
+
+/** Interior 3x3 median (every pixel with a full neighbourhood, as the kernel covers them: x from 1 in steps of 4). */
+export function median3x3InteriorRef(src: Float32Array, dst: Float32Array, W: number, H: number): void {
+  const v: number[] = new Array(9);
+  for (let y = 1; y < H - 1; y++) {
+    for (let x = 1; x < medianCoveredEnd(W); x++) {
+      let n = 0;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) v[n++] = src[(y + dy) * W + x + dx]!;
+      v.sort((a, b) => a - b);
+      dst[y * W + x] = v[4]!;
+    }
+  }
+}
+
+/** Last interior column the median kernel covers + 1 (it works in runs of four from x = 1). */
+export function medianCoveredEnd(W: number): number {
+  return W < 6 ? 1 : 1 + 4 * Math.floor((W - 2) / 4);
 }

@@ -6,12 +6,12 @@
  */
 import os from 'node:os';
 import * as ref from '../../kernels/reference/stereo.js';
-import type { SgmParams } from '../../kernels/reference/stereo.js';
+import { SUBPIXEL_CODE, type SgmParams, type Subpixel } from '../../kernels/reference/stereo.js';
 import { Allocator, MAX_PAGES } from '../../backend/cpu/allocator.js';
 import { WorkerPool } from '../../backend/cpu/pool.js';
 import { HEAP_BASE, INITIAL_PAGES, loadKernelModule } from '../../backend/cpu/wasm.js';
 
-export type { SgmParams };
+export type { SgmParams, Subpixel };
 
 export interface StereoKernels {
   readonly description: string;
@@ -32,7 +32,9 @@ export interface StereoKernels {
   boxSum(src: Uint16Array, dst: Uint16Array, W: number, H: number, D: number, rx: number, ry: number): void;
   truncatedSum(a: Uint16Array, b: Uint16Array, out: Uint16Array, t1: number, t2: number, lambda256: number): void;
   sgm(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): void;
-  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: boolean, left: Float32Array, right: Float32Array): void;
+  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void;
+  /** 3x3 median of the interior pixels x in [1, medianCoveredEnd(W)), 1 <= y < H-1; other pixels untouched */
+  median3x3Interior(src: Float32Array, dst: Float32Array, W: number, H: number): void;
   dispose(): Promise<void>;
 }
 
@@ -54,11 +56,12 @@ export class ReferenceStereoKernels implements StereoKernels {
   truncatedSum = ref.truncatedSumRef;
   sgm = ref.sgmRef;
   wta = ref.wtaRef;
+  median3x3Interior = ref.median3x3InteriorRef;
   async dispose(): Promise<void> {}
 }
 
 const KERNELS = ['census_transform', 'census_cost', 'rank_transform', 'rank_sad_cost', 'bt_cost', 'box_sum_h', 'box_sum_v',
-  'truncated_sum', 'add_u16', 'sgm', 'wta'] as const;
+  'truncated_sum', 'add_u16', 'sgm', 'wta', 'median3x3_f32'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Kernel calls smaller than this many volume elements stay on the calling thread. */
@@ -178,8 +181,15 @@ export class WasmStereoKernels implements StereoKernels {
     if (nt > 1) this.run('add_u16', [this.ptr(S), extra, S.length, nt - 1], S.length);
   }
 
-  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: boolean, left: Float32Array, right: Float32Array): void {
-    this.run('wta', [this.ptr(S), W, H, D, uniqueness, subpixel ? 1 : 0, this.ptr(left), this.ptr(right)], W * H * D);
+  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void {
+    const scratch = this.bytes(4 * (W + D + 8) * this.threads);
+    this.run('wta', [this.ptr(S), W, H, D, uniqueness, SUBPIXEL_CODE[subpixel], this.ptr(left), this.ptr(right), scratch], W * H * D);
+    const [ptr, n] = this.live.pop()!;
+    this.alloc.release(ptr, n);
+  }
+
+  median3x3Interior(src: Float32Array, dst: Float32Array, W: number, H: number): void {
+    this.run('median3x3_f32', [this.ptr(src), this.ptr(dst), W, H], W * H * 8);
   }
 
   async dispose(): Promise<void> {

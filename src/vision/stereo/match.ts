@@ -8,7 +8,7 @@
  */
 import { OptionError } from '../../util/errors.js';
 import { CostOptions, DEFAULT_COST_OPTIONS, aggregateRadius, computeCost, maxCost, validateCostOptions } from './costs.js';
-import type { StereoKernels } from './kernels.js';
+import type { StereoKernels, Subpixel } from './kernels.js';
 import { INVALID, fillBackground, leftRightCheck, median3x3, removeSpeckles } from './refine.js';
 
 export interface StereoOptions extends CostOptions {
@@ -21,7 +21,8 @@ export interface StereoOptions extends CostOptions {
   adaptiveP2: boolean;
   /** uniqueness margin in percent (0 = off; OpenCV 5-15) */
   uniqueness: number;
-  subpixel: boolean;
+  /** subpixel fit of the WTA minimum: parabola, equiangular (V fit, suits census/AD costs) or none */
+  subpixel: Subpixel;
   /** left-right check tolerance in pixels; negative = no check */
   lrMaxDiff: number;
   /** speckle removal: regions of at most this many pixels (0 = off) whose disparities vary by at most speckleRange */
@@ -42,7 +43,7 @@ export const DEFAULT_PENALTIES: Record<CostOptions['cost'], [number, number]> = 
 };
 
 export const DEFAULT_STEREO_OPTIONS: StereoOptions = {
-  ...DEFAULT_COST_OPTIONS, maxDisp: 64, paths: 8, adaptiveP2: false, uniqueness: 0, subpixel: true, lrMaxDiff: 1,
+  ...DEFAULT_COST_OPTIONS, maxDisp: 64, paths: 8, adaptiveP2: false, uniqueness: 0, subpixel: 'parabola', lrMaxDiff: 1,
   speckleSize: 0, speckleRange: 2, fill: true, median: true,
 };
 
@@ -126,7 +127,11 @@ export function matchStereo(k: StereoKernels, input: StereoInput, options: Stere
     let valid = 0;
     for (const d of disp) if (d >= 0) valid++;
     if (options.fill) fillBackground(disp, W, H);
-    if (options.median) disp = median3x3(disp, W, H);
+    if (options.median) {
+      const src = k.f32(W * H), dst = k.f32(W * H);
+      src.set(disp);
+      disp = Float32Array.from(median3x3(src, W, H, dst, (a, b) => k.median3x3Interior(a, b, W, H)));
+    }
     const t4 = performance.now();
     return {
       width: W, height: H, maxDisp: D, disparity: disp, validFraction: valid / (W * H),

@@ -1,8 +1,10 @@
 /**
  * Disparity refinement after winner-take-all (Hirschmüller, TPAMI 2008, section 3.4-3.5; OpenCV
  * filterSpeckles): left-right consistency, speckle removal, background-preferring hole filling and a 3x3
- * median. Maps are f32 [H][W] with -1 marking invalid pixels. O(W * H), so plain TypeScript.
+ * median. Maps are f32 [H][W] with -1 marking invalid pixels. O(W * H), plain TypeScript except the median's
+ * dense interior, which a SIMD kernel may compute.
  */
+import { medianCoveredEnd } from '../../kernels/reference/stereo.js';
 
 export const INVALID = -1;
 
@@ -89,12 +91,20 @@ export function fillBackground(disp: Float32Array, W: number, H: number): void {
   }
 }
 
-/** 3x3 median over the valid pixels of each neighbourhood (borders use the in-image part); invalid stays invalid. */
-export function median3x3(disp: Float32Array, W: number, H: number): Float32Array {
-  const out = new Float32Array(disp.length);
+/**
+ * 3x3 median over the valid pixels of each neighbourhood (borders use the in-image part); invalid stays invalid.
+ * Writes into `out`. `interior` (the SIMD kernel) may fill pixels x in [1, medianCoveredEnd(W)) of rows 1..H-2 when the map has no
+ * invalid pixel; everything else is computed here.
+ */
+export function median3x3(disp: Float32Array, W: number, H: number, out: Float32Array = new Float32Array(disp.length),
+  interior?: (src: Float32Array, dst: Float32Array) => void): Float32Array {
+  const dense = interior !== undefined && disp.every((d) => d >= 0);
+  if (dense) interior(disp, out);
+  const end = medianCoveredEnd(W);
   const v = new Float32Array(9);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
+      if (dense && y > 0 && y < H - 1 && x > 0 && x < end) continue;
       if (disp[y * W + x]! < 0) {
         out[y * W + x] = INVALID;
         continue;
