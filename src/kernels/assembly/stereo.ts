@@ -243,80 +243,103 @@ export function add_u16(dst: usize, src: usize, n: i32, count: i32, tid: i32, nt
   return <i32>i16x8.extract_lane_u(v, 0);
 }
 
-/** Bytes of per-thread scratch sgm needs: (maxDy + 1) rows of W pixels x (D + 16) lanes, plus row minima. */
+/** Scratch bytes sgm needs per direction: (maxDy + 1) rows of W pixels x (D + 16) lanes, plus row minima. */
 export function sgm_scratch_bytes(W: i32, D: i32, maxDy: i32): i32 {
   return (maxDy + 1) * W * ((D + 16) * 2 + 2);
 }
 
+/** One path step at pixel (x, y) for direction (dx, dy): L = C + min(...) - min_prev, added into the pixel's S. */
+@inline function pathStep(ring: usize, rows: i32, Dp: i32, W: i32, H: i32, D: i32, x: i32, y: i32, dx: i32, dy: i32,
+  Cq: usize, Sq: usize, overwrite: bool, img: usize, P1: i32, P2: i32, adaptive: i32): void {
+  const mins = ring + <usize>(rows * W * Dp * 2);
+  const r = y % rows;
+  const px = x - dx, py = y - dy;
+  const Lc = ring + <usize>(((r * W + x) * Dp + 8) * 2);
+  let vmin = i16x8.splat(-1);
+  if (py < 0 || py >= H || px < 0 || px >= W) {
+    for (let d = 0; d < D; d += 8) {
+      const o = <usize>d << 1;
+      const c = v128.load(Cq + o);
+      v128.store(Lc + o, c);
+      vmin = i16x8.min_u(vmin, c);
+      v128.store(Sq + o, overwrite ? c : i16x8.add_sat_u(v128.load(Sq + o), c));
+    }
+  } else {
+    const pr = ((py % rows) + rows) % rows;
+    const Lp = ring + <usize>(((pr * W + px) * Dp + 8) * 2);
+    const mp = <i32>load<u16>(mins + <usize>((pr * W + px) * 2));
+    let p2 = P2;
+    if (adaptive) {
+      const diff = abs<i32>(<i32>load<u8>(img + <usize>(y * W + x)) - <i32>load<u8>(img + <usize>(py * W + px)));
+      p2 = max(P1, P2 / (diff + 1));
+    }
+    const vmp = i16x8.splat(<i16>mp);
+    const vjump = i16x8.add_sat_u(vmp, i16x8.splat(<i16>p2));
+    const vP1 = i16x8.splat(<i16>P1);
+    for (let d = 0; d < D; d += 8) {
+      const o = <usize>d << 1;
+      const a = v128.load(Lp + o);
+      const b = i16x8.add_sat_u(v128.load(Lp + o - 2), vP1);
+      const c = i16x8.add_sat_u(v128.load(Lp + o + 2), vP1);
+      const best = i16x8.min_u(i16x8.min_u(a, b), i16x8.min_u(c, vjump));
+      const l = i16x8.add_sat_u(v128.load(Cq + o), i16x8.sub(best, vmp));
+      v128.store(Lc + o, l);
+      vmin = i16x8.min_u(vmin, l);
+      v128.store(Sq + o, overwrite ? l : i16x8.add_sat_u(v128.load(Sq + o), l));
+    }
+  }
+  store<u16>(mins + <usize>((r * W + x) * 2), <u16>hmin_u16(vmin));
+}
+
 /**
  * Semi-global aggregation. dirs = i32 [dx, dy] pairs; thread t takes directions t, t + nt, ... and writes the
- * sum of its paths into S (thread 0) or extra + (t - 1) * H*W*D; the caller runs it on at most ndirs threads. Each pixel's L row in the scratch ring has 8 guard
- * lanes of 0xFFFF on both sides, so L(d-1) and L(d+1) are plain unaligned loads (saturating + P1 keeps them out).
+ * sum of its paths into S (thread 0) or extra + (t - 1) * H*W*D; the caller runs it on at most ndirs threads.
+ * A thread's directions that share a scan order (forward: dy > 0, or dy = 0 and dx > 0; else backward) run
+ * in one sweep, so each pixel's cost and sum rows are loaded once per sweep, not once per path: with 4 paths
+ * that is the single top-to-bottom pass of streaming hardware. Each direction keeps a ring of |dy| + 1 rows of
+ * L with 8 guard lanes of 0xFFFF on both sides of every pixel, so L(d-1) and L(d+1) are plain unaligned loads.
  */
 export function sgm(cost: usize, S: usize, extra: usize, img: usize, W: i32, H: i32, D: i32, dirs: usize, ndirs: i32, P1: i32, P2: i32,
   adaptive: i32, scratch: usize, scratchBytes: i32, tid: i32, nt: i32): void {
   const Dp = D + 16;
   const vol = <usize>(W * H * D) << 1;
   const myS = tid == 0 ? S : extra + <usize>(tid - 1) * vol;
-  const ring = scratch + <usize>(tid * scratchBytes);
-  const vP1 = i16x8.splat(<i16>P1);
+  let maxDy = 0;
+  for (let di = 0; di < ndirs; di++) maxDy = max(maxDy, abs<i32>(load<i32>(dirs + <usize>(di * 8 + 4))));
+  const perDir = <usize>sgm_scratch_bytes(W, D, maxDy);
+  const base = scratch + <usize>(tid * scratchBytes);
   let first = true;
-  for (let di = tid; di < ndirs; di += nt) {
-    const dx = load<i32>(dirs + <usize>(di * 8)), dy = load<i32>(dirs + <usize>(di * 8 + 4));
-    const rows = abs<i32>(dy) + 1;
-    const mins = ring + <usize>(rows * W * Dp * 2);
-    // guard lanes
-    for (let i = 0; i < rows * W; i++) {
-      const px = ring + <usize>(i * Dp * 2);
-      v128.store(px, i16x8.splat(-1));
-      v128.store(px + <usize>((D + 8) * 2), i16x8.splat(-1));
+  for (let sweep = 0; sweep < 2; sweep++) {
+    const forward = sweep == 0;
+    // this thread's directions in this sweep, each with its own ring (slot = position in the thread's list)
+    let any = false;
+    for (let di = tid, slot = 0; di < ndirs; di += nt, slot++) {
+      const dx = load<i32>(dirs + <usize>(di * 8)), dy = load<i32>(dirs + <usize>(di * 8 + 4));
+      if ((dy > 0 || (dy == 0 && dx > 0)) != forward) continue;
+      any = true;
+      const ring = base + <usize>slot * perDir;
+      const rows = abs<i32>(dy) + 1;
+      for (let i = 0; i < rows * W; i++) {
+        const px = ring + <usize>(i * Dp * 2);
+        v128.store(px, i16x8.splat(-1));
+        v128.store(px + <usize>((D + 8) * 2), i16x8.splat(-1));
+      }
     }
+    if (!any) continue;
     for (let yi = 0; yi < H; yi++) {
-      const y = dy >= 0 ? yi : H - 1 - yi;
-      const r = y % rows;
-      const py = y - dy;
-      const pr = ((py % rows) + rows) % rows;
-      const prevOk = py >= 0 && py < H;
+      const y = forward ? yi : H - 1 - yi;
       for (let xi = 0; xi < W; xi++) {
-        const x = dx >= 0 ? xi : W - 1 - xi;
-        const px = x - dx;
+        const x = forward ? xi : W - 1 - xi;
         const q = y * W + x;
-        const Lc = ring + <usize>(((r * W + x) * Dp + 8) * 2);
         const Cq = cost + (<usize>(q * D) << 1);
         const Sq = myS + (<usize>(q * D) << 1);
-        let vmin = i16x8.splat(-1);
-        if (!prevOk || px < 0 || px >= W) {
-          for (let d = 0; d < D; d += 8) {
-            const c = v128.load(Cq + (<usize>d << 1));
-            v128.store(Lc + (<usize>d << 1), c);
-            vmin = i16x8.min_u(vmin, c);
-            const at = Sq + (<usize>d << 1);
-            v128.store(at, first ? c : i16x8.add_sat_u(v128.load(at), c));
-          }
-        } else {
-          const Lp = ring + <usize>(((pr * W + px) * Dp + 8) * 2);
-          const mp = <i32>load<u16>(mins + <usize>((pr * W + px) * 2));
-          let p2 = P2;
-          if (adaptive) {
-            const diff = abs<i32>(<i32>load<u8>(img + <usize>q) - <i32>load<u8>(img + <usize>(py * W + px)));
-            p2 = max(P1, P2 / (diff + 1));
-          }
-          const vmp = i16x8.splat(<i16>mp);
-          const vjump = i16x8.add_sat_u(vmp, i16x8.splat(<i16>p2));
-          for (let d = 0; d < D; d += 8) {
-            const o = <usize>d << 1;
-            const a = v128.load(Lp + o);
-            const b = i16x8.add_sat_u(v128.load(Lp + o - 2), vP1);
-            const c = i16x8.add_sat_u(v128.load(Lp + o + 2), vP1);
-            const best = i16x8.min_u(i16x8.min_u(a, b), i16x8.min_u(c, vjump));
-            const l = i16x8.add_sat_u(v128.load(Cq + o), i16x8.sub(best, vmp));
-            v128.store(Lc + o, l);
-            vmin = i16x8.min_u(vmin, l);
-            const at = Sq + o;
-            v128.store(at, first ? l : i16x8.add_sat_u(v128.load(at), l));
-          }
+        let overwrite = first;
+        for (let di = tid, slot = 0; di < ndirs; di += nt, slot++) {
+          const dx = load<i32>(dirs + <usize>(di * 8)), dy = load<i32>(dirs + <usize>(di * 8 + 4));
+          if ((dy > 0 || (dy == 0 && dx > 0)) != forward) continue;
+          pathStep(base + <usize>slot * perDir, abs<i32>(dy) + 1, Dp, W, H, D, x, y, dx, dy, Cq, Sq, overwrite, img, P1, P2, adaptive);
+          overwrite = false;
         }
-        store<u16>(mins + <usize>((r * W + x) * 2), <u16>hmin_u16(vmin));
       }
     }
     first = false;

@@ -171,7 +171,7 @@ export class WasmStereoKernels implements StereoKernels {
     const nt = cost.length < PARALLEL_MIN ? 1 : Math.min(this.threads, ndirs);
     let maxDy = 0;
     for (let i = 1; i < p.dirs.length; i += 2) maxDy = Math.max(maxDy, Math.abs(p.dirs[i]!));
-    const per = Math.ceil(this.scratchBytes(W, D, maxDy) / 64) * 64;
+    const per = Math.ceil((this.scratchBytes(W, D, maxDy) * Math.ceil(ndirs / nt)) / 64) * 64;
     const scratch = this.bytes(per * nt);
     const dirs = this.i32(Array.from(p.dirs));
     // thread t > 0 sums its directions into its own volume; add_u16 folds them into S
