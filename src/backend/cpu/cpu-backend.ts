@@ -7,9 +7,9 @@ import os from 'node:os';
 import type { AttentionParams, Backend, RopeParams } from '../backend.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
-import { Allocator, MAX_PAGES } from './allocator.js';
+import { Allocator } from './allocator.js';
 import { WorkerPool } from './pool.js';
-import { HEAP_BASE, INITIAL_PAGES, loadKernelModule } from './wasm.js';
+import { HEAP_BASE, createKernelRuntime } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
   'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32'] as const;
@@ -52,9 +52,7 @@ export class CpuBackend implements Backend {
 
   static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
     const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
-    const { module, variant } = loadKernelModule(options.simd ?? 'auto');
-    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-    const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('kernel abort'); } } });
+    const { module, memory, instance, variant } = createKernelRuntime(options.simd);
     const pool = await WorkerPool.create(module, memory, instance, [...KERNELS], threads);
     return new CpuBackend(memory, pool, variant, instance);
   }

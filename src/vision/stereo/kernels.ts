@@ -7,9 +7,9 @@
 import os from 'node:os';
 import * as ref from '../../kernels/reference/stereo.js';
 import { SUBPIXEL_CODE, type SgmParams, type Subpixel } from '../../kernels/reference/stereo.js';
-import { Allocator, MAX_PAGES } from '../../backend/cpu/allocator.js';
+import { Allocator } from '../../backend/cpu/allocator.js';
 import { WorkerPool } from '../../backend/cpu/pool.js';
-import { HEAP_BASE, INITIAL_PAGES, loadKernelModule } from '../../backend/cpu/wasm.js';
+import { HEAP_BASE, createKernelRuntime } from '../../backend/cpu/wasm.js';
 
 export type { SgmParams, Subpixel };
 
@@ -83,9 +83,7 @@ export class WasmStereoKernels implements StereoKernels {
 
   static async create(options: { threads?: number; simd?: 'auto' | 'simd128' } = {}): Promise<WasmStereoKernels> {
     const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
-    const { module, variant } = loadKernelModule(options.simd ?? 'auto');
-    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-    const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('kernel abort'); } } });
+    const { module, memory, instance, variant } = createKernelRuntime(options.simd);
     const pool = await WorkerPool.create(module, memory, instance, [...KERNELS], threads);
     return new WasmStereoKernels(memory, pool, variant, instance);
   }
