@@ -119,18 +119,18 @@ export function matchStereo(k: StereoKernels, input: StereoInput, options: Stere
     const t2 = performance.now();
     const dl = k.f32(W * H), dr = k.f32(W * H);
     k.wta(S, W, H, D, options.uniqueness, options.subpixel, dl, dr);
-    let disp: Float32Array = Float32Array.from(dl);
-    const rightMap = Float32Array.from(dr);
+    let disp: Float32Array = dl.slice(); // copies out of wasm memory (slice is a memcpy; from() iterates)
+    const rightMap = dr.slice();
     const t3 = performance.now();
     if (options.lrMaxDiff >= 0) leftRightCheck(disp, rightMap, W, H, options.lrMaxDiff);
     if (options.speckleSize > 0) removeSpeckles(disp, W, H, options.speckleSize, options.speckleRange);
     let valid = 0;
-    for (const d of disp) if (d >= 0) valid++;
+    for (let i = 0; i < disp.length; i++) if (disp[i]! >= 0) valid++;
     if (options.fill) fillBackground(disp, W, H);
     if (options.median) {
       const src = k.f32(W * H), dst = k.f32(W * H);
       src.set(disp);
-      disp = Float32Array.from(median3x3(src, W, H, dst, (a, b) => k.median3x3Interior(a, b, W, H)));
+      disp = median3x3(src, W, H, dst, (a, b) => k.median3x3Interior(a, b, W, H)).slice();
     }
     const t4 = performance.now();
     return {

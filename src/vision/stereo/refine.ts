@@ -98,8 +98,9 @@ export function fillBackground(disp: Float32Array, W: number, H: number): void {
  */
 export function median3x3(disp: Float32Array, W: number, H: number, out: Float32Array = new Float32Array(disp.length),
   interior?: (src: Float32Array, dst: Float32Array) => void): Float32Array {
-  const dense = interior !== undefined && disp.every((d) => d >= 0);
-  if (dense) interior(disp, out);
+  let dense = interior !== undefined;
+  for (let i = 0; dense && i < disp.length; i++) if (disp[i]! < 0) dense = false;
+  if (dense) interior!(disp, out);
   const end = medianCoveredEnd(W);
   const v = new Float32Array(9);
   for (let y = 0; y < H; y++) {
