@@ -5,7 +5,7 @@ import { magnitudeMask } from '../src/prune/magnitude.js';
 import { wandaMask, wandaScores } from '../src/prune/wanda.js';
 import { inverseHessianFactor, sparsegpt } from '../src/prune/sparsegpt.js';
 import { dsnot } from '../src/prune/dsnot.js';
-import { argsortRow, Mask, NM, perRowMask } from '../src/prune/mask.js';
+import { argsortEnds, argsortRow, Mask, NM, perRowMask } from '../src/prune/mask.js';
 import { owlSparsities, outlierRatio } from '../src/prune/owl.js';
 import { LinearStats } from '../src/calib/stats.js';
 import { cholesky, choleskyInverse, choleskyUpper } from '../src/linalg/cholesky.js';
@@ -68,6 +68,13 @@ function reconError(w: Float32Array, w2: Float32Array, x: Float32Array, rows: nu
 describe('masks and baselines', () => {
   test('argsort is stable and orders like float32', () => {
     assert.deepEqual(Array.from(argsortRow([3, -1, 2, -1, NaN, 0, -0, -2.5], 0, 8)), [7, 1, 3, 5, 6, 2, 0, 4]);
+    // the two-ended selection gives exactly the argsort's ends, ties included
+    for (const [n, c] of [[200, 50], [101, 7], [30, 20], [64, 1]] as const) {
+      const v = Array.from(randn(n + 5, r), (x) => Math.round(x * 4) / 4); // many ties
+      const full = argsortRow(v, 5, n), ends = argsortEnds(v, 5, n, c);
+      const want = n <= 2 * c ? Array.from(full) : [...full.subarray(0, c), ...full.subarray(n - c)];
+      assert.deepEqual(Array.from(ends), want, `n=${n} c=${c} ${seedNote()}`);
+    }
   });
   test('Wanda: exactly floor(cols*s) per row; N:M groups exact; the 1/nsamples scale does not change the mask', () => {
     const rows = 13, cols = 48;
@@ -93,18 +100,24 @@ describe('masks and baselines', () => {
 
 describe('SparseGPT', () => {
   test('beats Wanda on layer reconstruction error; exact zeros; N:M valid', () => {
-    const rows = 24, cols = 40, T = 256;
-    const x = correlatedInputs(T, cols), w = randn(rows * cols, r);
-    const st = statsOf(x, cols, true);
+    // One small draw can go either way (greedy OBS is not optimal: ~1 in 10 draws at 50% with 16-column blocks);
+    // the claim is about the expected error, so it is checked on the total over several fresh draws.
+    const rows = 24, cols = 40, T = 256, draws = 6;
     for (const target of [{ sparsity: 0.5 }, { sparsity: 0.7 }, { nm: { n: 2, m: 4 } }] as const) {
-      const sg = sparsegpt(w, inverseHessianFactor(st.hessian(), cols, 0.01), rows, cols, target, { blocksize: 16 });
-      const wm = wandaMask(w, st.scalerRow, rows, cols, target);
-      const wandaW = w.map((v, i) => (wm[i] ? 0 : v));
-      for (let i = 0; i < w.length; i++) if (sg.mask[i]) assert.equal(sg.weight[i], 0);
-      if (target.nm) assert.ok(nmValid(sg.mask, rows, cols, target.nm));
-      else assert.ok(Math.abs(sg.mask.reduce((a, b) => a + b, 0) / sg.mask.length - target.sparsity) < 0.02);
-      const eS = reconError(w, sg.weight, x, rows, cols), eW = reconError(w, wandaW, x, rows, cols);
-      assert.ok(eS < 0.95 * eW, `${JSON.stringify(target)}: SparseGPT ${eS} vs Wanda ${eW} ${seedNote()}`);
+      let eS = 0, eW = 0;
+      for (let d = 0; d < draws; d++) {
+        const x = correlatedInputs(T, cols), w = randn(rows * cols, r);
+        const st = statsOf(x, cols, true);
+        const sg = sparsegpt(w, inverseHessianFactor(st.hessian(), cols, 0.01), rows, cols, target, { blocksize: 16 });
+        const wm = wandaMask(w, st.scalerRow, rows, cols, target);
+        const wandaW = w.map((v, i) => (wm[i] ? 0 : v));
+        for (let i = 0; i < w.length; i++) if (sg.mask[i]) assert.equal(sg.weight[i], 0);
+        if (target.nm) assert.ok(nmValid(sg.mask, rows, cols, target.nm));
+        else assert.ok(Math.abs(sg.mask.reduce((a, b) => a + b, 0) / sg.mask.length - target.sparsity) < 0.02);
+        eS += reconError(w, sg.weight, x, rows, cols);
+        eW += reconError(w, wandaW, x, rows, cols);
+      }
+      assert.ok(eS < 0.95 * eW, `${JSON.stringify(target)}: SparseGPT ${eS} vs Wanda ${eW} over ${draws} draws ${seedNote()}`);
     }
   });
   test('Cholesky tools: L L^T = A, inverse, upper factor of the inverse', () => {

@@ -25,7 +25,7 @@
  *   paper's 50 swaps are ~1.2% of a 4096-wide LLaMA-7B row); `errorGuard` stops a row when a swap would not
  *   reduce |e|.
  */
-import { argsortRow, Mask, NM } from './mask.js';
+import { argsortEnds, argsortRow, Mask, NM } from './mask.js';
 
 export interface DsnotOptions {
   maxCycles: number;
@@ -90,6 +90,18 @@ export function dsnot(inp: DsnotInput, target: { sparsity?: number; nm?: NM }, o
   return target.nm ? dsnotNM(inp, C, varPow, target.nm, cycles, o) : dsnotUnstructured(inp, C, varPow, target.sparsity!, cycles, o);
 }
 
+/**
+ * Column indices j of a row with sel[j] set, ordered by (metric[j], j): a sort over the selected entries only.
+ * With `ends`, only the first and last `ends` of that order (see argsortEnds).
+ */
+function sortedSelection(metric: Float64Array, sel: Uint8Array, count: number, ends = Infinity): Int32Array {
+  const cols = new Int32Array(count), vals = new Float64Array(count);
+  for (let j = 0, n = 0; j < sel.length; j++) if (sel[j]) { cols[n] = j; vals[n++] = metric[j]!; }
+  const order = ends < count ? argsortEnds(vals, 0, count, ends) : argsortRow(vals, 0, count);
+  for (let i = 0; i < order.length; i++) order[i] = cols[order[i]!]!;
+  return order;
+}
+
 function dsnotUnstructured(inp: DsnotInput, C: Float64Array, varPow: Float64Array, sparsity: number, cycles: number, o: DsnotOptions): DsnotResult {
   const { rows, cols } = inp;
   const k = Math.floor(cols * sparsity);
@@ -97,40 +109,59 @@ function dsnotUnstructured(inp: DsnotInput, C: Float64Array, varPow: Float64Arra
   let swaps = 0, before = 0, after = 0;
   // per-row state, advanced in lockstep so that referenceMaskWrites matches the reference's global loop
   const state = [];
+  const regrowMetric = new Float64Array(cols);
+  const pruned = new Uint8Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     const order = argsortRow(inp.initialMetric, base, cols);
-    const pruned = new Uint8Array(cols);
+    pruned.fill(0);
+    regrowMetric.fill(0);
     for (let i = 0; i < k; i++) { pruned[order[i]!] = 1; mask[base + order[i]!] = 1; }
     let e = 0;
-    const regrowMetric = new Float64Array(cols);
     for (let j = 0; j < cols; j++) if (pruned[j]) { e += C[base + j]!; regrowMetric[j] = C[base + j]! / varPow[j]!; }
     // regrow ranking: the reference sorts all columns (kept ones score 0); the intent ranks pruned ones only
-    let regrow = Array.from(argsortRow(regrowMetric, 0, cols));
-    if (!o.referenceMaskWrites) regrow = regrow.filter((j) => pruned[j]);
+    // a row takes at most `cycles` regrow picks from the two ends, so only those ends are ranked
+    const regrow = o.referenceMaskWrites ? argsortRow(regrowMetric, 0, cols) : sortedSelection(regrowMetric, pruned, k, cycles);
     // prune ranking: kept weights by ascending Wanda score, then [C < 0 ascending][C == 0][C > 0 descending]
-    let kept: number[];
+    let kept: Int32Array;
     if (inp.initialMetric === inp.wandaScore) {
-      kept = Array.from(order.subarray(k)); // Wanda init: the kept weights are already in ascending Wanda order
+      kept = order.subarray(k); // Wanda init: the kept weights are already in ascending Wanda order
     } else {
       const wanda = new Float64Array(cols);
-      for (let j = 0; j < cols; j++) wanda[j] = pruned[j] ? Infinity : inp.wandaScore[base + j]!;
-      kept = Array.from(argsortRow(wanda, 0, cols)).slice(0, cols - k);
+      for (let j = 0; j < cols; j++) wanda[j] = inp.wandaScore[base + j]!;
+      const keptSel = new Uint8Array(cols);
+      for (let j = 0; j < cols; j++) keptSel[j] = pruned[j] ? 0 : 1;
+      kept = sortedSelection(wanda, keptSel, cols - k);
     }
-    const neg = kept.filter((j) => C[base + j]! < 0), zero = kept.filter((j) => C[base + j] === 0), pos = kept.filter((j) => C[base + j]! > 0);
-    const prune = [...neg, ...zero, ...pos.reverse()];
+    const prune = new Int32Array(kept.length);
+    let neg = 0, zero = 0;
+    for (const j of kept) if (C[base + j]! < 0) neg++; else if (C[base + j] === 0) zero++;
+    let ni = 0, zi = neg, pi = kept.length - 1;
+    for (const j of kept) {
+      const c = C[base + j]!;
+      if (c < 0) prune[ni++] = j;
+      else if (c === 0) prune[zi++] = j;
+      else prune[pi--] = j;
+    }
     before += Math.abs(e);
     state.push({ e, sign0: sign(e), regrow, prune, rl: 0, rr: regrow.length - 1, pl: 0, pr: prune.length - 1, active: regrow.length > 0 && prune.length > 0 });
   }
-  for (let cycle = 0; cycle < cycles && state.some((s) => s.active); cycle++) {
+  let active = state.filter((s) => s.active).length;
+  for (let cycle = 0; cycle < cycles && active > 0; cycle++) {
     for (let r = 0; r < rows; r++) {
       const s = state[r]!, base = r * cols;
       if (!s.active && !o.referenceMaskWrites) continue;
-      if (s.rl > s.rr || s.pl > s.pr) { s.active = false; continue; }
+      if (s.rl > s.rr || s.pl > s.pr) {
+        if (s.active) active--;
+        s.active = false;
+        continue;
+      }
       const g = s.e > 0 ? s.regrow[s.rr--]! : s.regrow[s.rl++]!;
       const p = s.e < 0 ? s.prune[s.pr--]! : s.prune[s.pl++]!;
       const eAfter = s.e + C[base + p]! - C[base + g]!;
+      const was = s.active;
       s.active = s.active && Math.abs(s.e) > o.updateThreshold && (!o.sameSignCheck || sign(eAfter) === s.sign0) && (!o.errorGuard || Math.abs(eAfter) < Math.abs(s.e));
+      if (was && !s.active) active--;
       swaps += commitSwap(mask, base, p, g, s, eAfter, o);
     }
   }

@@ -26,12 +26,11 @@ const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 
 /**
- * Stable ascending argsort of values[start, start + n) (indices relative to start), comparing the values as
- * float32 (as the reference's torch tensors are). Each value becomes one float64 key: its float32 bits mapped to
- * an order-preserving uint32, times n, plus its index, so a plain numeric sort is both fast and stable.
- * NaN sorts last, like torch.sort; -0 equals +0.
+ * Sort keys for values[start, start + n): each value's float32 bits mapped to an order-preserving uint32, times n,
+ * plus its index, so a plain numeric order on the keys is the stable float32 order (as the reference's torch
+ * tensors compare). NaN sorts last, like torch.sort; -0 equals +0.
  */
-export function argsortRow(values: ArrayLike<number>, start: number, n: number): Int32Array {
+function sortKeys(values: ArrayLike<number>, start: number, n: number): Float64Array {
   const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[start + i]!;
@@ -40,9 +39,47 @@ export function argsortRow(values: ArrayLike<number>, start: number, n: number):
     const mono = Number.isNaN(v) ? 0xffffffff : bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
     keys[i] = mono * n + i;
   }
+  return keys;
+}
+
+/** Stable ascending argsort of values[start, start + n) (indices relative to start), comparing as float32. */
+export function argsortRow(values: ArrayLike<number>, start: number, n: number): Int32Array {
+  const keys = sortKeys(values, start, n);
   keys.sort();
   const idx = new Int32Array(n);
   for (let i = 0; i < n; i++) idx[i] = keys[i]! % n;
+  return idx;
+}
+
+/** Rearranges keys so that keys[k] is the k-th smallest, smaller ones before it, larger after (Hoare quickselect). */
+function selectKth(keys: Float64Array, k: number, lo = 0, hi = keys.length - 1): void {
+  while (hi > lo) {
+    const pivot = keys[(lo + hi) >>> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (keys[i]! < pivot) i++;
+      while (keys[j]! > pivot) j--;
+      if (i <= j) { const t = keys[i]!; keys[i] = keys[j]!; keys[j] = t; i++; j--; }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/**
+ * The argsort's two ends only: the c first and the c last positions of argsortRow(values, start, n), as one
+ * array [first c ..., last c ...] (the whole argsort when n <= 2c). For consumers that walk in from both ends at
+ * most c steps in all (DSnoT's regrow ranking): O(n) selection instead of an O(n log n) sort.
+ */
+export function argsortEnds(values: ArrayLike<number>, start: number, n: number, c: number): Int32Array {
+  if (n <= 2 * c) return argsortRow(values, start, n);
+  const keys = sortKeys(values, start, n);
+  selectKth(keys, c - 1);
+  selectKth(keys, n - c, c, n - 1);
+  const lo = keys.subarray(0, c).sort(), hi = keys.subarray(n - c).sort();
+  const idx = new Int32Array(2 * c);
+  for (let i = 0; i < c; i++) { idx[i] = lo[i]! % n; idx[c + i] = hi[i]! % n; }
   return idx;
 }
 
