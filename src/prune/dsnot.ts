@@ -25,7 +25,7 @@
  *   paper's 50 swaps are ~1.2% of a 4096-wide LLaMA-7B row); `errorGuard` stops a row when a swap would not
  *   reduce |e|.
  */
-import { argsortEnds, argsortRow, Mask, NM } from './mask.js';
+import { argsortEnds, argsortRow, markGroupLowest, Mask, NM } from './mask.js';
 
 export interface DsnotOptions {
   maxCycles: number;
@@ -176,16 +176,15 @@ function dsnotNM(inp: DsnotInput, C: Float64Array, varPow: Float64Array, nm: NM,
   const state = [];
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    const metric = Float64Array.from({ length: cols }, (_, j) => inp.initialMetric[base + j]!);
-    for (let g = 0; g < cols; g += nm.m) {
-      const order = argsortRow(metric, g, nm.m);
-      for (let i = 0; i < nm.n; i++) mask[base + g + order[i]!] = 1;
-    }
+    const metric = new Float64Array(cols);
+    for (let j = 0; j < cols; j++) metric[j] = inp.initialMetric[base + j]!;
+    for (let g = 0; g < cols; g += nm.m) markGroupLowest(metric, g, nm.m, nm.n, mask, base + g);
     let e = 0;
     const regrowMetric = new Float64Array(cols);
-    for (let j = 0; j < cols; j++) if (mask[base + j]) { e += C[base + j]!; regrowMetric[j] = C[base + j]! / varPow[j]!; metric[j] = Infinity; }
-    let regrow = Array.from(argsortRow(regrowMetric, 0, cols));
-    if (!o.referenceMaskWrites) regrow = regrow.filter((j) => mask[base + j]);
+    const prunedRow = mask.subarray(base, base + cols);
+    let count = 0;
+    for (let j = 0; j < cols; j++) if (prunedRow[j]) { e += C[base + j]!; regrowMetric[j] = C[base + j]! / varPow[j]!; metric[j] = Infinity; count++; }
+    const regrow = o.referenceMaskWrites ? argsortRow(regrowMetric, 0, cols) : sortedSelection(regrowMetric, prunedRow, count, cycles);
     before += Math.abs(e);
     state.push({ e, sign0: sign(e), regrow, metric, rl: 0, rr: regrow.length - 1, active: regrow.length > 0 });
   }

@@ -95,13 +95,35 @@ export function perRowMask(scores: ArrayLike<number>, rows: number, cols: number
 }
 
 /** In every group of m consecutive columns of every row, prune the n lowest scores (ties: lower column). */
+/** a < b in the argsort's order: float32 values, NaN last, ties by position. */
+function before(a: number, ia: number, b: number, ib: number): boolean {
+  const fa = Math.fround(a), fb = Math.fround(b);
+  if (fa < fb) return true;
+  if (fa > fb) return false;
+  const na = fa !== fa, nb = fb !== fb;
+  if (na !== nb) return nb;
+  return ia < ib;
+}
+
+/**
+ * Set mask[maskStart + i] = 1 for the n lowest of values[start, start + m) in argsortRow's order (without
+ * allocating: N:M groups are tiny and there are cols / m of them per row).
+ */
+export function markGroupLowest(values: ArrayLike<number>, start: number, m: number, n: number, mask: Uint8Array, maskStart: number): void {
+  for (let t = 0; t < n; t++) {
+    let best = -1;
+    for (let i = 0; i < m; i++) {
+      if (mask[maskStart + i]) continue;
+      if (best < 0 || before(values[start + i]!, i, values[start + best]!, best)) best = i;
+    }
+    mask[maskStart + best] = 1;
+  }
+}
+
 export function nmMask(scores: ArrayLike<number>, rows: number, cols: number, nm: NM): Mask {
   const mask = new Uint8Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    for (let g = 0; g < cols; g += nm.m) {
-      const order = argsortRow(scores, r * cols + g, nm.m);
-      for (let i = 0; i < nm.n; i++) mask[r * cols + g + order[i]!] = 1;
-    }
+    for (let g = 0; g < cols; g += nm.m) markGroupLowest(scores, r * cols + g, nm.m, nm.n, mask, r * cols + g);
   }
   return mask;
 }
