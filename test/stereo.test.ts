@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ReferenceStereoKernels, StereoKernels, WasmStereoKernels } from '../src/vision/stereo/kernels.js';
-import { censusPairs, computeCost, COSTS, rankOffsets } from '../src/vision/stereo/costs.js';
+import { censusPairs, COSTS, rankOffsets } from '../src/vision/stereo/costs.js';
+import { sumVolumes } from '../src/kernels/reference/stereo.js';
 import { DEFAULT_STEREO_OPTIONS, DIRECTIONS, matchStereo, StereoOptions } from '../src/vision/stereo/match.js';
 import { badPixelRates, evaluationMasks, GroundTruth } from '../src/vision/stereo/middlebury.js';
 import { fillBackground, leftRightCheck, median3x3, removeSpeckles } from '../src/vision/stereo/refine.js';
@@ -133,29 +134,30 @@ describe('stereo kernels vs reference', () => {
     for (const paths of [4, 8, 16] as const) {
       for (const adaptiveP2 of [false, true]) {
         const p = { dirs: Int32Array.from(DIRECTIONS[paths]), P1: 7, P2: 90, adaptiveP2 };
-        const want = new Uint16Array(W * H * D);
-        reference.sgm(cost, want, left, W, H, D, p);
+        const want = sumVolumes(reference.sgm(cost, left, W, H, D, p));
         for (const k of wasm) {
-          const S = k.u16(W * H * D);
-          k.sgm(copyTo(k, cost), S, copyTo(k, left), W, H, D, p);
-          assert.deepEqual(Array.from(S), Array.from(want), `${k.description} sgm ${paths} paths adaptive=${adaptiveP2} ${seedNote()}`);
+          const parts = k.sgm(copyTo(k, cost), copyTo(k, left), W, H, D, p);
+          assert.equal(parts.length, Math.min(k.threads, paths));
+          assert.deepEqual(Array.from(sumVolumes(parts)), Array.from(want), `${k.description} sgm ${paths} paths adaptive=${adaptiveP2} ${seedNote()}`);
           k.reset();
         }
       }
     }
   });
 
-  test('winner-take-all with uniqueness and subpixel, right-view map', () => {
-    const S = randomVolume(W * H * D, 4000);
+  test('winner-take-all over one or several partial volumes, with uniqueness and subpixel, right-view map', () => {
+    const A = randomVolume(W * H * D, 3000), B = randomVolume(W * H * D, 3000);
     for (const [uniq, sub] of [[0, 'parabola'], [10, 'equiangular'], [5, 'none']] as const) {
-      const l = new Float32Array(W * H), rr = new Float32Array(W * H);
-      reference.wta(S, W, H, D, uniq, sub, l, rr);
-      for (const k of wasm) {
-        const kl = k.f32(W * H), kr = k.f32(W * H);
-        k.wta(copyTo(k, S), W, H, D, uniq, sub, kl, kr);
-        assert.ok(maxAbsDiff(kl, l) < 1e-4, `${k.description} wta left uniq=${uniq} ${seedNote()}`);
-        assert.deepEqual(Array.from(kr), Array.from(rr), `${k.description} wta right ${seedNote()}`);
-        k.reset();
+      for (const volumes of [[A], [A, B]]) {
+        const l = new Float32Array(W * H), rr = new Float32Array(W * H);
+        reference.wta(volumes, W, H, D, uniq, sub, l, rr);
+        for (const k of wasm) {
+          const kl = k.f32(W * H), kr = k.f32(W * H);
+          k.wta(volumes.map((v) => copyTo(k, v)), W, H, D, uniq, sub, kl, kr);
+          assert.ok(maxAbsDiff(kl, l) < 1e-4, `${k.description} wta left uniq=${uniq} volumes=${volumes.length} ${seedNote()}`);
+          assert.deepEqual(Array.from(kr), Array.from(rr), `${k.description} wta right ${seedNote()}`);
+          k.reset();
+        }
       }
     }
   });

@@ -6,5 +6,5 @@ export { rmsnorm, softmax, logsumexp } from './rowwise';
 export { add_inplace, silu_mul, bf16_to_f32, f16_to_f32, embed, exp_f32 } from './elementwise';
 export { rope } from './rope';
 export { attention, attention_scratch_bytes } from './attention';
-export { census_transform, census_cost, rank_transform, rank_sad_cost, bt_cost, box_sum_h, box_sum_v, truncated_sum, add_u16,
+export { census_transform, census_cost, rank_transform, rank_sad_cost, bt_cost, box_sum_h, box_sum_v, truncated_sum,
   sgm, sgm_scratch_bytes, wta, median3x3_f32 } from './stereo';

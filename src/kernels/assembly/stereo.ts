@@ -1,7 +1,7 @@
 // Stereo kernels: census / sub-region rank transforms, pixelwise costs into a u16 volume [H][W][D], box
 // aggregation, semi-global path aggregation (u16 lanes over 8 disparities at a time, saturating) and
 // winner-take-all. Definitions: src/kernels/reference/stereo.ts. Rows are split across threads, except SGM
-// whose directions are split (each thread sums its directions into its own volume; `add_u16` merges them).
+// whose directions are split (each thread sums its directions into its own volume; WTA adds them up).
 import { chunkEnd, chunkStart } from './simd';
 
 @inline function clampi(v: i32, lo: i32, hi: i32): i32 {
@@ -226,16 +226,6 @@ export function truncated_sum(a: usize, b: usize, out: usize, n: i32, t1: i32, t
   }
 }
 
-/** dst += each of the `count` volumes stored back to back at src (n elements each, n a multiple of 8), saturating. */
-export function add_u16(dst: usize, src: usize, n: i32, count: i32, tid: i32, nt: i32): void {
-  const i0 = chunkStart(n, 8, tid, nt), i1 = chunkEnd(n, 8, tid, nt);
-  for (let i = i0; i < i1; i += 8) {
-    let s = v128.load(dst + (<usize>i << 1));
-    for (let c = 0; c < count; c++) s = i16x8.add_sat_u(s, v128.load(src + (<usize>(c * n + i) << 1)));
-    v128.store(dst + (<usize>i << 1), s);
-  }
-}
-
 @inline function hmin_u16(v: v128): i32 {
   v = i16x8.min_u(v, v128.shuffle<u16>(v, v, 4, 5, 6, 7, 0, 1, 2, 3));
   v = i16x8.min_u(v, v128.shuffle<u16>(v, v, 2, 3, 0, 1, 4, 5, 6, 7));
@@ -293,17 +283,18 @@ export function sgm_scratch_bytes(W: i32, D: i32, maxDy: i32): i32 {
 
 /**
  * Semi-global aggregation. dirs = i32 [dx, dy] pairs; thread t takes directions t, t + nt, ... and writes the
- * sum of its paths into S (thread 0) or extra + (t - 1) * H*W*D; the caller runs it on at most ndirs threads.
+ * sum of its paths into volume t at S + t * H*W*D (the caller runs it on at most ndirs threads; wta adds the
+ * volumes up on the fly, which saves a pass over them).
  * A thread's directions that share a scan order (forward: dy > 0, or dy = 0 and dx > 0; else backward) run
  * in one sweep, so each pixel's cost and sum rows are loaded once per sweep, not once per path: with 4 paths
  * that is the single top-to-bottom pass of streaming hardware. Each direction keeps a ring of |dy| + 1 rows of
  * L with 8 guard lanes of 0xFFFF on both sides of every pixel, so L(d-1) and L(d+1) are plain unaligned loads.
  */
-export function sgm(cost: usize, S: usize, extra: usize, img: usize, W: i32, H: i32, D: i32, dirs: usize, ndirs: i32, P1: i32, P2: i32,
+export function sgm(cost: usize, S: usize, img: usize, W: i32, H: i32, D: i32, dirs: usize, ndirs: i32, P1: i32, P2: i32,
   adaptive: i32, scratch: usize, scratchBytes: i32, tid: i32, nt: i32): void {
   const Dp = D + 16;
   const vol = <usize>(W * H * D) << 1;
-  const myS = tid == 0 ? S : extra + <usize>(tid - 1) * vol;
+  const myS = S + <usize>tid * vol;
   let maxDy = 0;
   for (let di = 0; di < ndirs; di++) maxDy = max(maxDy, abs<i32>(load<i32>(dirs + <usize>(di * 8 + 4))));
   const perDir = <usize>sgm_scratch_bytes(W, D, maxDy);
@@ -347,17 +338,35 @@ export function sgm(cost: usize, S: usize, extra: usize, img: usize, W: i32, H: 
 }
 
 /**
- * Winner-take-all: left disparity with uniqueness test and subpixel fit (0 none, 1 parabola, 2 equiangular;
- * -1 = rejected), and the right-view disparity argmin_d S(x + d, d). Outputs are f32 [H][W]; scratch holds
- * 4 (W + D + 8) bytes per thread.
+ * Winner-take-all over S = the saturating sum of `nvol` volumes stored back to back at S: left disparity with
+ * uniqueness test and subpixel fit (0 none, 1 parabola, 2 equiangular; -1 = rejected), and the right-view
+ * disparity argmin_d S(x + d, d). Outputs are f32 [H][W]; scratch holds 4 (W + D + 8) + 2 D bytes per thread.
  */
-export function wta(S: usize, W: i32, H: i32, D: i32, uniqueness: i32, subpixel: i32, left: usize, right: usize, scratch: usize,
+export function wta(S: usize, nvol: i32, W: i32, H: i32, D: i32, uniqueness: i32, subpixel: i32, left: usize, right: usize, scratch: usize,
   tid: i32, nt: i32): void {
   const y0 = chunkStart(H, 1, tid, nt), y1 = chunkEnd(H, 1, tid, nt);
+  const vol = <usize>(W * H * D) << 1;
+  const minR = scratch + <usize>(tid * ((W + D + 8) * 4 + D * 2)), argR = minR + <usize>((W + D + 8) * 2);
+  const sumRow = argR + <usize>((W + D + 8) * 2);
+  const lanes = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
   for (let y = y0; y < y1; y++) {
+    // right view: pixel xr = x - d takes the smallest S(x, d); slot W-1-xr keeps the 8 lanes of a chunk ascending
+    for (let i = 0; i < W + D; i += 8) {
+      v128.store(minR + (<usize>i << 1), i16x8.splat(-1));
+      v128.store(argR + (<usize>i << 1), i16x8.splat(0));
+    }
     for (let x = 0; x < W; x++) {
       const p = y * W + x;
-      const base = S + (<usize>(p * D) << 1);
+      let base = S + (<usize>(p * D) << 1);
+      if (nvol > 1) {
+        for (let d = 0; d < D; d += 8) {
+          const o = <usize>d << 1;
+          let v = v128.load(base + o);
+          for (let c = 1; c < nvol; c++) v = i16x8.add_sat_u(v, v128.load(base + <usize>c * vol + o));
+          v128.store(sumRow + o, v);
+        }
+        base = sumRow;
+      }
       let vmin = i16x8.splat(-1);
       for (let d = 0; d < D; d += 8) vmin = i16x8.min_u(vmin, v128.load(base + (<usize>d << 1)));
       const sb = hmin_u16(vmin);
@@ -387,16 +396,6 @@ export function wta(S: usize, W: i32, H: i32, D: i32, uniqueness: i32, subpixel:
         }
       }
       store<f32>(left + (<usize>p << 2), unique ? disp : -1);
-    }
-    // right view: pixel xr = x - d takes the smallest S(x, d); slot W-1-xr keeps the 8 lanes of a chunk ascending
-    const minR = scratch + <usize>(tid * (W + D + 8) * 4), argR = minR + <usize>((W + D + 8) * 2);
-    for (let i = 0; i < W + D; i += 8) {
-      v128.store(minR + (<usize>i << 1), i16x8.splat(-1));
-      v128.store(argR + (<usize>i << 1), i16x8.splat(0));
-    }
-    const lanes = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
-    for (let x = 0; x < W; x++) {
-      const base = S + (<usize>((y * W + x) * D) << 1);
       for (let d = 0; d < D; d += 8) {
         const slot = <usize>(W - 1 - x + d) << 1;
         const v = v128.load(base + (<usize>d << 1));

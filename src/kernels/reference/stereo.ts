@@ -137,9 +137,10 @@ export interface SgmParams {
  * S[p][d] = sum over directions r of L_r(p, d), with
  * L_r(p, d) = C(p, d) + min(L_r(p-r, d), L_r(p-r, d±1) + P1, min_k L_r(p-r, k) + P2) - min_k L_r(p-r, k),
  * and L_r = C where p - r is outside the image. Arithmetic saturates at 65535 like the kernel's u16 lanes.
+ * Returns S as a list of partial volumes whose saturating sum is S (here one; the kernel returns one per thread).
  */
-export function sgmRef(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): void {
-  S.fill(0);
+export function sgmRef(cost: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): Uint16Array[] {
+  const S = new Uint16Array(W * H * D);
   const L = new Uint16Array(W * H * D);
   const minL = new Uint16Array(W * H);
   const sat = (v: number) => Math.min(v, 65535);
@@ -172,18 +173,27 @@ export function sgmRef(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: nu
     }
     for (let j = 0; j < S.length; j++) S[j] = sat(S[j]! + L[j]!);
   }
+  return [S];
+}
+
+/** Saturating u16 sum of partial volumes. */
+export function sumVolumes(volumes: Uint16Array[]): Uint16Array {
+  const S = new Uint16Array(volumes[0]!.length);
+  for (const v of volumes) for (let i = 0; i < S.length; i++) S[i] = Math.min(65535, S[i]! + v[i]!);
+  return S;
 }
 
 export type Subpixel = 'none' | 'parabola' | 'equiangular';
 export const SUBPIXEL_CODE: Record<Subpixel, number> = { none: 0, parabola: 1, equiangular: 2 };
 
 /**
- * Winner-take-all on S: left disparity (subpixel by a parabola through the neighbours, or the equiangular
+ * Winner-take-all on S (the sum of `volumes`): left disparity (subpixel by a parabola through the neighbours, or the equiangular
  * (V-shaped) fit that suits census-like costs better, -1 where the uniqueness
  * test fails: some d with |d - d*| > 1 has S(d) * (100 - u) < S(d*) * 100) and the right-view disparity
  * D_R(x) = argmin_d S(x + d, d) for the left-right check. Ties go to the smaller disparity.
  */
-export function wtaRef(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void {
+export function wtaRef(volumes: Uint16Array[], W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void {
+  const S = volumes.length === 1 ? volumes[0]! : sumVolumes(volumes);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const base = (y * W + x) * D;

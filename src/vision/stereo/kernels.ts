@@ -31,8 +31,9 @@ export interface StereoKernels {
   btCost(il: Uint8Array, ir: Uint8Array, cost: Uint16Array, W: number, H: number, D: number): void;
   boxSum(src: Uint16Array, dst: Uint16Array, W: number, H: number, D: number, rx: number, ry: number): void;
   truncatedSum(a: Uint16Array, b: Uint16Array, out: Uint16Array, t1: number, t2: number, lambda256: number): void;
-  sgm(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): void;
-  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void;
+  /** the aggregated volume S as partial sums (one per thread) that wta adds up */
+  sgm(cost: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): Uint16Array[];
+  wta(volumes: Uint16Array[], W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void;
   /** 3x3 median of the interior pixels x in [1, medianCoveredEnd(W)), 1 <= y < H-1; other pixels untouched */
   median3x3Interior(src: Float32Array, dst: Float32Array, W: number, H: number): void;
   dispose(): Promise<void>;
@@ -61,7 +62,7 @@ export class ReferenceStereoKernels implements StereoKernels {
 }
 
 const KERNELS = ['census_transform', 'census_cost', 'rank_transform', 'rank_sad_cost', 'bt_cost', 'box_sum_h', 'box_sum_v',
-  'truncated_sum', 'add_u16', 'sgm', 'wta', 'median3x3_f32'] as const;
+  'truncated_sum', 'sgm', 'wta', 'median3x3_f32'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Kernel calls smaller than this many volume elements stay on the calling thread. */
@@ -164,7 +165,7 @@ export class WasmStereoKernels implements StereoKernels {
     this.run('truncated_sum', [this.ptr(a), this.ptr(b), this.ptr(out), out.length, t1, t2, lambda256], out.length);
   }
 
-  sgm(cost: Uint16Array, S: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): void {
+  sgm(cost: Uint16Array, img: Uint8Array, W: number, H: number, D: number, p: SgmParams): Uint16Array[] {
     const ndirs = p.dirs.length / 2;
     const nt = cost.length < PARALLEL_MIN ? 1 : Math.min(this.threads, ndirs);
     let maxDy = 0;
@@ -172,18 +173,24 @@ export class WasmStereoKernels implements StereoKernels {
     const per = Math.ceil((this.scratchBytes(W, D, maxDy) * Math.ceil(ndirs / nt)) / 64) * 64;
     const scratch = this.bytes(per * nt);
     const dirs = this.i32(Array.from(p.dirs));
-    // thread t > 0 sums its directions into its own volume; add_u16 folds them into S
-    const extra = nt > 1 ? this.bytes(2 * S.length * (nt - 1)) : 0;
-    this.pool.run(this.fn.sgm, [this.ptr(cost), this.ptr(S), extra, this.ptr(img), W, H, D, this.ptr(dirs), ndirs, p.P1, p.P2,
+    const n = W * H * D;
+    const all = this.u16(n * nt); // thread t sums its directions into volume t
+    this.pool.run(this.fn.sgm, [this.ptr(cost), this.ptr(all), this.ptr(img), W, H, D, this.ptr(dirs), ndirs, p.P1, p.P2,
       p.adaptiveP2 ? 1 : 0, scratch, per], nt);
-    if (nt > 1) this.run('add_u16', [this.ptr(S), extra, S.length, nt - 1], S.length);
+    return Array.from({ length: nt }, (_, t) => all.subarray(t * n, (t + 1) * n));
   }
 
-  wta(S: Uint16Array, W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void {
-    const scratch = this.bytes(4 * (W + D + 8) * this.threads);
-    this.run('wta', [this.ptr(S), W, H, D, uniqueness, SUBPIXEL_CODE[subpixel], this.ptr(left), this.ptr(right), scratch], W * H * D);
-    const [ptr, n] = this.live.pop()!;
-    this.alloc.release(ptr, n);
+  wta(volumes: Uint16Array[], W: number, H: number, D: number, uniqueness: number, subpixel: Subpixel, left: Float32Array, right: Float32Array): void {
+    const n = W * H * D;
+    // the kernel wants the volumes back to back (as sgm returns them); copy when they are not
+    let first = volumes[0]!;
+    if (volumes.some((v, i) => v.buffer !== first.buffer || v.byteOffset !== first.byteOffset + 2 * n * i)) {
+      const all = this.u16(n * volumes.length);
+      volumes.forEach((v, i) => all.set(v, i * n));
+      first = all;
+    }
+    const scratch = this.bytes((4 * (W + D + 8) + 2 * D) * this.threads);
+    this.run('wta', [this.ptr(first), volumes.length, W, H, D, uniqueness, SUBPIXEL_CODE[subpixel], this.ptr(left), this.ptr(right), scratch], n);
   }
 
   median3x3Interior(src: Float32Array, dst: Float32Array, W: number, H: number): void {

@@ -114,8 +114,7 @@ export function matchStereo(k: StereoKernels, input: StereoInput, options: Stere
     right.set(input.right);
     const cost = computeCost(k, left, right, W, H, D, options);
     const t1 = performance.now();
-    const S = k.u16(W * H * D);
-    k.sgm(cost, S, left, W, H, D, { dirs: Int32Array.from(DIRECTIONS[options.paths]), P1, P2, adaptiveP2: options.adaptiveP2 });
+    const S = k.sgm(cost, left, W, H, D, { dirs: Int32Array.from(DIRECTIONS[options.paths]), P1, P2, adaptiveP2: options.adaptiveP2 });
     const t2 = performance.now();
     const dl = k.f32(W * H), dr = k.f32(W * H);
     k.wta(S, W, H, D, options.uniqueness, options.subpixel, dl, dr);
