@@ -108,30 +108,59 @@ export function census_cost(cl: usize, cr: usize, cost: usize, W: i32, H: i32, D
   }
 }
 
-/** Sub-region ranks (u8 [H][W][K]): offsets = i32 [dx, dy, region] per neighbour. */
-export function rank_transform(img: usize, ranks: usize, W: i32, H: i32, K: i32, offsets: usize, noff: i32, tid: i32, nt: i32): void {
-  const y0 = chunkStart(H, 1, tid, nt), y1 = chunkEnd(H, 1, tid, nt);
-  for (let y = y0; y < y1; y++) {
-    const inner = y >= 8 && y < H - 8;
-    for (let x = 0; x < W; x++) {
-      const c = load<u8>(img + <usize>(y * W + x));
-      const out = ranks + <usize>((y * W + x) * K);
-      for (let k = 0; k < K; k++) store<u8>(out + <usize>k, 0);
-      const fast = inner && x >= 8 && x < W - 8;
-      for (let i = 0; i < noff; i++) {
-        const o = offsets + <usize>(i * 12);
-        const dx = load<i32>(o), dy = load<i32>(o + 4);
-        const v = fast ? <i32>load<u8>(img + <usize>((y + dy) * W + x + dx)) : pix(img, W, H, x + dx, y + dy);
-        if (v < <i32>c) {
-          const at = out + <usize>load<i32>(o + 8);
-          store<u8>(at, load<u8>(at) + 1);
-        }
-      }
+@inline function rankScalar(img: usize, ranks: usize, W: i32, H: i32, K: i32, offsets: usize, noff: i32, x: i32, y: i32): void {
+  const c = load<u8>(img + <usize>(y * W + x));
+  const out = ranks + <usize>((y * W + x) * K);
+  for (let k = 0; k < K; k++) store<u8>(out + <usize>k, 0);
+  for (let i = 0; i < noff; i++) {
+    const o = offsets + <usize>(i * 12);
+    if (pix(img, W, H, x + load<i32>(o), y + load<i32>(o + 4)) < <i32>c) {
+      const at = out + <usize>load<i32>(o + 8);
+      store<u8>(at, load<u8>(at) + 1);
     }
   }
 }
 
-/** SAD of the K-rank vectors of left pixel x and right pixel x - d (K = 1: rank/AD). */
+/**
+ * Sub-region ranks (u8 [H][W][K]): offsets = i32 [dx, dy, region] per neighbour. Interior runs of 16 pixels
+ * count with byte lanes (a comparison mask is -1, so subtracting it adds one), in K accumulators kept in the
+ * thread's 16 K bytes of scratch, then interleave into the [W][K] layout; borders clamp, one pixel at a time.
+ */
+export function rank_transform(img: usize, ranks: usize, W: i32, H: i32, K: i32, offsets: usize, noff: i32, scratch: usize, tid: i32, nt: i32): void {
+  let rx = 0, ry = 0;
+  for (let i = 0; i < noff; i++) {
+    rx = max(rx, abs<i32>(load<i32>(offsets + <usize>(i * 12))));
+    ry = max(ry, abs<i32>(load<i32>(offsets + <usize>(i * 12 + 4))));
+  }
+  const acc = scratch + <usize>(tid * K * 16);
+  const y0 = chunkStart(H, 1, tid, nt), y1 = chunkEnd(H, 1, tid, nt);
+  for (let y = y0; y < y1; y++) {
+    let x = 0;
+    if (y >= ry && y < H - ry) {
+      for (; x < rx; x++) rankScalar(img, ranks, W, H, K, offsets, noff, x, y);
+      for (; x + 16 + rx <= W; x += 16) {
+        const c = img + <usize>(y * W + x);
+        const center = v128.load(c);
+        for (let k = 0; k < K; k++) v128.store(acc + <usize>(k << 4), i8x16.splat(0));
+        for (let i = 0; i < noff; i++) {
+          const o = offsets + <usize>(i * 12);
+          const m = i8x16.lt_u(v128.load(c + <usize>(load<i32>(o + 4) * W + load<i32>(o))), center);
+          const at = acc + <usize>(load<i32>(o + 8) << 4);
+          v128.store(at, i8x16.sub(v128.load(at), m));
+        }
+        const out = ranks + <usize>((y * W + x) * K);
+        if (K == 1) {
+          v128.store(out, v128.load(acc));
+        } else {
+          for (let j = 0; j < 16; j++) for (let k = 0; k < K; k++) store<u8>(out + <usize>(j * K + k), load<u8>(acc + <usize>((k << 4) + j)));
+        }
+      }
+    }
+    for (; x < W; x++) rankScalar(img, ranks, W, H, K, offsets, noff, x, y);
+  }
+}
+
+/** SAD of the K-rank vectors of left pixel x and right pixel x - d (K = 1: rank/AD), 8 disparities per step. */
 export function rank_sad_cost(rl: usize, rr: usize, cost: usize, W: i32, H: i32, D: i32, K: i32, tid: i32, nt: i32): void {
   const y0 = chunkStart(H, 1, tid, nt), y1 = chunkEnd(H, 1, tid, nt);
   for (let y = y0; y < y1; y++) {
@@ -140,14 +169,37 @@ export function rank_sad_cost(rl: usize, rr: usize, cost: usize, W: i32, H: i32,
       const out = cost + (<usize>(p * D) << 1);
       const a = rl + <usize>(p * K);
       const dmax = min(D - 1, x);
-      for (let d = 0; d <= dmax; d++) {
+      let d = 0;
+      if (K == 1) {
+        const va = i16x8.splat(<i16>load<u8>(a));
+        // right pixels p-d-7 .. p-d, loaded ascending and reversed into d order
+        for (; d + 7 <= dmax; d += 8) {
+          const b = i16x8.extend_low_i8x16_u(v128.load64_zero(rr + <usize>(p - d - 7)));
+          const diff = i16x8.abs(i16x8.sub(va, v128.shuffle<u16>(b, b, 7, 6, 5, 4, 3, 2, 1, 0)));
+          v128.store(out + (<usize>d << 1), diff);
+        }
+      } else if (K == 4) {
+        const va = i32x4.splat(load<i32>(a));
+        for (; d + 7 <= dmax; d += 8) {
+          // two vectors of four right pixels each (4 ranks per pixel), ascending: q = p-d-7 .. p-d-4 and p-d-3 .. p-d
+          const b0 = v128.load(rr + <usize>((p - d - 7) * 4)), b1 = v128.load(rr + <usize>((p - d - 3) * 4));
+          const d0 = v128.or(i8x16.sub_sat_u(va, b0), i8x16.sub_sat_u(b0, va));
+          const d1 = v128.or(i8x16.sub_sat_u(va, b1), i8x16.sub_sat_u(b1, va));
+          const s0 = i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(d0));
+          const s1 = i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(d1));
+          // lanes: s0 = d+7..d+4, s1 = d+3..d; pack to u16 and reverse into d order
+          const packed = i16x8.narrow_i32x4_u(s1, s0);
+          v128.store(out + (<usize>d << 1), v128.shuffle<u16>(packed, packed, 3, 2, 1, 0, 7, 6, 5, 4));
+        }
+      }
+      for (; d <= dmax; d++) {
         const b = rr + <usize>((p - d) * K);
         let s = 0;
         for (let k = 0; k < K; k++) s += abs<i32>(<i32>load<u8>(a + <usize>k) - <i32>load<u8>(b + <usize>k));
         store<u16>(out + (<usize>d << 1), <u16>s);
       }
       const last = load<u16>(out + (<usize>dmax << 1));
-      for (let d = dmax + 1; d < D; d++) store<u16>(out + (<usize>d << 1), last);
+      for (let dd = dmax + 1; dd < D; dd++) store<u16>(out + (<usize>dd << 1), last);
     }
   }
 }

@@ -142,7 +142,8 @@ export class WasmStereoKernels implements StereoKernels {
   }
 
   rankTransform(img: Uint8Array, ranks: Uint8Array, W: number, H: number, K: number, offsets: Int32Array): void {
-    this.run('rank_transform', [this.ptr(img), this.ptr(ranks), W, H, K, this.ptr(offsets), offsets.length / 3], W * H * 8);
+    const scratch = this.bytes(16 * K * this.threads);
+    this.run('rank_transform', [this.ptr(img), this.ptr(ranks), W, H, K, this.ptr(offsets), offsets.length / 3, scratch], W * H * 8);
   }
 
   rankSadCost(rl: Uint8Array, rr: Uint8Array, cost: Uint16Array, W: number, H: number, D: number, K: number): void {
