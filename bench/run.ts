@@ -95,7 +95,7 @@ async function pruneFidelity(): Promise<void> {
     const lp = r.ppl[data];
     return [ref.ppl.toFixed(2), lp !== undefined ? `${(100 * (lp - ref.ppl) / ref.ppl).toFixed(2)}%` : '', r.maskSha256 === ref.mask_sha256 ? 'identical' : 'differs'];
   }, ['official ppl', 'diff', 'mask vs official']);
-  record(`prune-fidelity (group ${group})`, `npm run bench -- prune-fidelity --group ${group} --jobs ${jobs} --threads ${threads}`, table,
+  record(`prune-fidelity (group ${group})`, `npm run bench -- prune-fidelity ${argv.join(' ')}`, table,
     `lithe-ref-a, the official calibration windows (seed 0, 128 x 512 from the C4 sample; drawn by Lithe's CPython-identical sampler, token sha256 equal to the reference's), WikiText-2 raw test, 785 windows of 512. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all. Times are per run on this machine.`);
 }
 
