@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs `npm run bench -- ARGS` on the device machine, which has no Node.js: unpacks the node binary and the data
-# carried in .device/ (made by bench/device/pack.sh), then runs the benchmark; the log and RESULTS.md go to $OUT.
+# Runs `npm run bench -- ARGS` (or, with `--cli ARGS`, `lithe ARGS`) on the device machine, which has no Node.js:
+# unpacks the node binary and the data carried in .device/ (made by bench/device/pack.sh), then runs it; the log
+# and RESULTS.md go to $OUT. Paths under $LITHE_SHARED_DATA (= /tmp/lithe-shared) hold the unpacked data.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=.device
@@ -18,5 +19,10 @@ unxz $D/data/lithe-ref-a/model.safetensors.xz > $S/llm/lithe-ref-a/model.safeten
 unxz $D/data/test.joined.txt.xz > $S/text/wikitext-2-raw/test.joined.txt
 export LITHE_SHARED_DATA=$S
 echo "node $(node --version) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-node dist/bench/run.js "$@" 2>&1 | tee "${OUT:-/tmp}/bench.log"
-cp bench/RESULTS.md "${OUT:-/tmp}/RESULTS.md"
+if [ "${1:-}" = "--cli" ]; then
+  shift
+  node bin/lithe.js "$@" 2>&1 | tee "${OUT:-/tmp}/cli.log"
+else
+  node dist/bench/run.js "$@" 2>&1 | tee "${OUT:-/tmp}/bench.log"
+  cp bench/RESULTS.md "${OUT:-/tmp}/RESULTS.md"
+fi

@@ -149,7 +149,16 @@ export async function runReport(configs: ReportConfig[], o: RunReportOptions): P
 
 export function reportMarkdown(rows: ReportRow[], evalFiles: string[], extra: (r: ReportRow) => string[] = () => [], extraHeaders: string[] = []): string {
   const name = (f: string) => path.basename(f);
-  return markdownTable(['setting', 'method', 'sparsity', ...evalFiles.map((f) => `ppl ${name(f)}`), ...extraHeaders, 'stats s', 'method s', 'forward s'],
+  const table = markdownTable(['setting', 'method', 'sparsity', ...evalFiles.map((f) => `ppl ${name(f)}`), ...extraHeaders, 'stats s', 'method s', 'forward s'],
     rows.map((r) => [r.setting, r.label, Number.isFinite(r.sparsity) ? r.sparsity.toFixed(4) : 'failed', ...evalFiles.map((f) => (r.ppl[f] !== undefined ? r.ppl[f]!.toFixed(2) : r.error ? 'error' : '')),
       ...extra(r), r.seconds ? r.seconds.stats.toFixed(1) : '', r.seconds ? r.seconds.method.toFixed(2) : '', r.seconds ? r.seconds.forward.toFixed(1) : '']));
+  // why runs failed, once per distinct reason (e.g. an N:M pattern the model's widths do not allow)
+  const reasons = new Map<string, string[]>();
+  for (const r of rows) {
+    if (!r.error) continue;
+    const why = r.error.replace(/^[\s\S]*? exited \d+: /, '').trim();
+    reasons.set(why, [...(reasons.get(why) ?? []), `${r.setting} ${r.label}`]);
+  }
+  const notes = [...reasons].map(([why, runs]) => `- ${runs.length} run${runs.length > 1 ? 's' : ''} failed (${runs[0]}${runs.length > 1 ? ', ...' : ''}): ${why}`);
+  return notes.length ? `${table}\n\n${notes.join('\n')}` : table;
 }
