@@ -204,24 +204,49 @@ export function rank_sad_cost(rl: usize, rr: usize, cost: usize, W: i32, H: i32,
   }
 }
 
-/** Birchfield-Tomasi dissimilarity, computed in half-intensity units and floored like the reference. */
-export function bt_cost(il: usize, ir: usize, cost: usize, W: i32, H: i32, D: i32, tid: i32, nt: i32): void {
+/** Doubled intensity and the doubled min / max over the half-pixel interpolants of one image row. */
+@inline function btRow(row: usize, W: i32, v: usize, lo: usize, hi: usize): void {
+  for (let x = 0; x < W; x++) {
+    const a = (<i32>load<u8>(row + <usize>x)) << 1;
+    const al = x > 0 ? a / 2 + <i32>load<u8>(row + <usize>(x - 1)) : a;
+    const ar = x < W - 1 ? a / 2 + <i32>load<u8>(row + <usize>(x + 1)) : a;
+    store<i16>(v + (<usize>x << 1), <i16>a);
+    store<i16>(lo + (<usize>x << 1), <i16>min(a, min(al, ar)));
+    store<i16>(hi + (<usize>x << 1), <i16>max(a, max(al, ar)));
+  }
+}
+
+/**
+ * Birchfield-Tomasi dissimilarity, in doubled intensities (the half-pixel interpolants stay integral) and
+ * floored like the reference. Each row's values and interval ends are prepared once in the thread's scratch
+ * (12 W bytes); then 8 disparities per step, the right pixels x-d-7 .. x-d loaded ascending and reversed.
+ */
+export function bt_cost(il: usize, ir: usize, cost: usize, W: i32, H: i32, D: i32, scratch: usize, tid: i32, nt: i32): void {
   const y0 = chunkStart(H, 1, tid, nt), y1 = chunkEnd(H, 1, tid, nt);
+  const lv = scratch + <usize>(tid * W * 12), llo = lv + <usize>(W * 2), lhi = llo + <usize>(W * 2);
+  const rv = lhi + <usize>(W * 2), rlo = rv + <usize>(W * 2), rhi = rlo + <usize>(W * 2);
+  const zero = i16x8.splat(0);
   for (let y = y0; y < y1; y++) {
-    const L = il + <usize>(y * W), R = ir + <usize>(y * W);
+    btRow(il + <usize>(y * W), W, lv, llo, lhi);
+    btRow(ir + <usize>(y * W), W, rv, rlo, rhi);
     for (let x = 0; x < W; x++) {
-      // doubled intensities keep the half-pixel interpolations integral
-      const a = (<i32>load<u8>(L + <usize>x)) << 1;
-      const al = x > 0 ? a / 2 + <i32>load<u8>(L + <usize>(x - 1)) : a;
-      const ar = x < W - 1 ? a / 2 + <i32>load<u8>(L + <usize>(x + 1)) : a;
-      const lmin = min(a, min(al, ar)), lmax = max(a, max(al, ar));
+      const a = <i32>load<i16>(lv + (<usize>x << 1)), lmin = <i32>load<i16>(llo + (<usize>x << 1)), lmax = <i32>load<i16>(lhi + (<usize>x << 1));
+      const va = i16x8.splat(<i16>a), vlmin = i16x8.splat(<i16>lmin), vlmax = i16x8.splat(<i16>lmax);
       const out = cost + (<usize>((y * W + x) * D) << 1);
-      for (let d = 0; d < D; d++) {
+      let d = 0;
+      for (; d < D && d + 7 <= x; d += 8) {
+        const o = <usize>(x - d - 7) << 1;
+        let b = v128.load(rv + o), bmin = v128.load(rlo + o), bmax = v128.load(rhi + o);
+        b = v128.shuffle<u16>(b, b, 7, 6, 5, 4, 3, 2, 1, 0);
+        bmin = v128.shuffle<u16>(bmin, bmin, 7, 6, 5, 4, 3, 2, 1, 0);
+        bmax = v128.shuffle<u16>(bmax, bmax, 7, 6, 5, 4, 3, 2, 1, 0);
+        const dlr = i16x8.max_s(zero, i16x8.max_s(i16x8.sub(va, bmax), i16x8.sub(bmin, va)));
+        const drl = i16x8.max_s(zero, i16x8.max_s(i16x8.sub(b, vlmax), i16x8.sub(vlmin, b)));
+        v128.store(out + (<usize>d << 1), i16x8.shr_u(i16x8.min_s(dlr, drl), 1));
+      }
+      for (; d < D; d++) {
         const xr = x - min(d, x);
-        const b = (<i32>load<u8>(R + <usize>xr)) << 1;
-        const bl = xr > 0 ? b / 2 + <i32>load<u8>(R + <usize>(xr - 1)) : b;
-        const br = xr < W - 1 ? b / 2 + <i32>load<u8>(R + <usize>(xr + 1)) : b;
-        const rmin = min(b, min(bl, br)), rmax = max(b, max(bl, br));
+        const b = <i32>load<i16>(rv + (<usize>xr << 1)), rmin = <i32>load<i16>(rlo + (<usize>xr << 1)), rmax = <i32>load<i16>(rhi + (<usize>xr << 1));
         const dlr = max(0, max(a - rmax, rmin - a));
         const drl = max(0, max(b - lmax, lmin - b));
         store<u16>(out + (<usize>d << 1), <u16>(min(dlr, drl) >> 1));

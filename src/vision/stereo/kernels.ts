@@ -151,7 +151,8 @@ export class WasmStereoKernels implements StereoKernels {
   }
 
   btCost(il: Uint8Array, ir: Uint8Array, cost: Uint16Array, W: number, H: number, D: number): void {
-    this.run('bt_cost', [this.ptr(il), this.ptr(ir), this.ptr(cost), W, H, D], W * H * D);
+    const scratch = this.bytes(12 * W * this.threads);
+    this.run('bt_cost', [this.ptr(il), this.ptr(ir), this.ptr(cost), W, H, D, scratch], W * H * D);
   }
 
   boxSum(src: Uint16Array, dst: Uint16Array, W: number, H: number, D: number, rx: number, ry: number): void {
