@@ -48,6 +48,18 @@ describe('lithe prune', () => {
     assert.ok(Math.abs(e.json().ppl - p.json().evaluation[0].ppl) < 1e-6 * p.json().evaluation[0].ppl, `${e.json().ppl} vs ${p.json().evaluation[0].ppl}`);
   });
 
+  test('--dtype f16: the model is held, rounded and saved as f16 (as the reference code holds it)', () => {
+    const out = path.join(tmp, 's260-f16');
+    const p = lithe('prune', MODEL, '--method', 'sparsegpt', '--sparsity', '0.5', '--nsamples', '4', '--seqlen', '64', '--dtype', 'f16', '--eval', TEXT, '--eval-seqlen', '256', '--max-windows', '4', '--out', out, '--json');
+    assert.equal(p.code, 0, p.stderr);
+    const st = readFileSync(path.join(out, 'model.safetensors'));
+    const header = JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString('utf8')) as Record<string, { dtype?: string }>;
+    const types = new Set(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]) => v.dtype));
+    assert.deepEqual([...types], ['F16']);
+    const e = lithe('eval', 'ppl', out, '--data', TEXT, '--seqlen', '256', '--max-windows', '4', '--json');
+    assert.ok(Math.abs(e.json().ppl - p.json().evaluation[0].ppl) < 1e-6 * p.json().evaluation[0].ppl, `${e.json().ppl} vs ${p.json().evaluation[0].ppl}`);
+  });
+
   test('bad input: exit 2, one line, nothing written', () => {
     const short = path.join(tmp, 'short.txt');
     writeFileSync(short, 'Tom ran.');
@@ -64,6 +76,7 @@ describe('lithe prune', () => {
       [['--method', 'bogus', '--sparsity', '0.5'], /--method: expected one of/],
       [['--method', 'wanda', '--sparsity', '0.5', '--calib', short, '--seqlen', '64'], /short\.txt: no document has more than 64 tokens/],
       [['--method', 'wanda', '--sparsity', '0.5', '--seqlen', '4096'], /--seqlen: 4096 exceeds the model's context length 512/],
+      [['--method', 'magnitude', '--sparsity', '0.5', '--dtype', 'f8'], /--dtype: expected f32, f16 or bf16, got "f8"/],
     ];
     for (const [args, pattern] of cases) {
       const r = lithe('prune', MODEL, ...args, '--out', out);

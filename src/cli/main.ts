@@ -90,6 +90,7 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
   .option('--dsnot-error-guard', 'DSnoT extension: stop a row when a swap would not reduce |error|')
   .option('--dsnot-reference-masks', 'DSnoT: reproduce the reference mask writes for stopped rows (per-row counts may drift)')
   .option('--wanda-variant', 'Wanda: the cumulative-score variant (appendix)')
+  .option('--dtype <t>', 'hold, round and save the weights as f32 | f16 | bf16 (default: the source storage type; the reference code holds models in f16)')
   .option('--eval <files>', 'after pruning, perplexity on these texts (comma-separated; windows protocol)')
   .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
   .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))

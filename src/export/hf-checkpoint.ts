@@ -54,7 +54,8 @@ export function llama2cTokenizerBytes(t: Llama2cTokenizer): Uint8Array {
   return out;
 }
 
-export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>): Promise<void> {
+/** `dtype`: store every tensor in this type (default: each tensor's type in the source). */
+export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>, dtype?: FileDType): Promise<void> {
   checkOutDir(outDir);
   const c = model.config;
   const tmp = `${outDir.replace(/\/+$/, '')}.tmp-${process.pid}`;
@@ -67,8 +68,8 @@ export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: Tensor
       if (!c.neoxRope && /self_attn\.(q|k)_proj\.weight$/.test(name)) {
         values = toRotateHalf(values, name.includes('q_proj') ? c.nHeads : c.nKVHeads, c.headDim, c.dim);
       }
-      const dtype = sourceTensors.get(name)?.dtype ?? 'f32';
-      tensors.set(name, { dtype, shape: [...t.shape], data: encode(values, dtype) } as RawTensor);
+      const type = dtype ?? sourceTensors.get(name)?.dtype ?? 'f32';
+      tensors.set(name, { dtype: type, shape: [...t.shape], data: encode(values, type) } as RawTensor);
     }
     writeFileSync(path.join(tmp, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
     const src = model.source.path;

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LlamaModel } from '../models/llama/model.js';
-import type { LayerWeights } from '../models/llama/weights.js';
+import { namedWeights, type LayerWeights } from '../models/llama/weights.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { BlockStats, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
@@ -60,6 +60,16 @@ export interface PruneReport {
   /** sha256 of packbits(W == 0) over layers and q,k,v,o,gate,up,down (the reference's mask_sha256) */
   maskSha256: string;
   timings: Timings;
+}
+
+/** Round every weight of the model to `dtype` in place (a model held in f16 or bf16, as the reference code does). */
+export async function roundModelWeights(model: LlamaModel, dtype: FileDType): Promise<void> {
+  if (dtype === 'f32') return;
+  for (const [, t] of namedWeights(model.weights)) {
+    const w = await model.backend.read(t);
+    roundToStorage(w, dtype);
+    model.backend.write(t, w);
+  }
 }
 
 export function roundToStorage(w: Float32Array, dtype: FileDType): void {

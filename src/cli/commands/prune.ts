@@ -6,7 +6,7 @@ import { uploadLlamaWeights } from '../../models/llama/weights.js';
 import { LlamaModel } from '../../models/llama/model.js';
 import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
 import { parseNM, Target } from '../../prune/mask.js';
-import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
+import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, roundModelWeights, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
 import { OWL_DEFAULTS } from '../../prune/owl.js';
 import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
@@ -38,6 +38,7 @@ export interface PruneFlags extends CommonFlags {
   dsnotErrorGuard?: boolean;
   dsnotReferenceMasks?: boolean;
   wandaVariant?: boolean;
+  dtype?: string;
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
@@ -94,7 +95,9 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the pruned model to');
   checkOutDir(f.out);
   const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
-  const opts = pruneOptionsFromFlags(f, storageType(files.tensors));
+  if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
+  const dtype = f.dtype as FileDType | undefined;
+  const opts = pruneOptionsFromFlags(f, dtype ?? storageType(files.tensors));
   const c = files.config;
   validatePruneOptions(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
   const evalFiles = f.eval ? f.eval.split(',').filter(Boolean) : [];
@@ -102,6 +105,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
   try {
     const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
+    if (dtype) await roundModelWeights(model, dtype); // hold the model in that type, as the reference holds it in f16
     const calib = opts.method === 'magnitude' ? null : loadCalibration(model, f);
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
     const bars = new Map<string, ReturnType<typeof createProgress>>();
@@ -125,7 +129,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
       total_sparsity: report.totalSparsity, block_sparsity: report.blockSparsity, layers: report.layers, mask_sha256: report.maskSha256,
       timings: report.timings, evaluation,
     };
-    await writeHfCheckpoint(model, files.tensors, f.out, lithe);
+    await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype);
     ctx.out.line(`wrote ${f.out}`);
     ctx.out.result({ out: f.out, method: opts.method, total_sparsity: report.totalSparsity, layers: report.layers, block_sparsity: report.blockSparsity,
       mask_sha256: report.maskSha256, stats_seconds: report.timings.statsSeconds, method_seconds: report.timings.methodSeconds, forward_seconds: report.timings.forwardSeconds,
