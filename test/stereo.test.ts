@@ -320,7 +320,8 @@ describe('lithe stereo CLI', () => {
 
   test('stereo LEFT RIGHT --out writes a 16-bit x16 disparity PNG and reports bad pixels with --gt', () => {
     const out = path.join(tmp, 'd.png');
-    const res = lithe('stereo', `${mb}/tsukuba/im3.png`, `${mb}/tsukuba/im4.png`, '--out', out, '--max-disp', '16', '--gt', `${mb}/tsukuba/disp3.pgm`, '--gt-scale', '16', '--threads', '2', '--json');
+    const preview = path.join(tmp, 'p.png');
+    const res = lithe('stereo', `${mb}/tsukuba/im3.png`, `${mb}/tsukuba/im4.png`, '--out', out, '--preview', preview, '--max-disp', '16', '--gt', `${mb}/tsukuba/disp3.pgm`, '--gt-scale', '16', '--threads', '2', '--json');
     assert.equal(res.code, 0, res.stderr);
     const j = last(res.stdout);
     const bad = (j['badPixels'] as { threshold: number; nonocc: number }[]).find((b) => b.threshold === 1)!;
@@ -328,6 +329,8 @@ describe('lithe stereo CLI', () => {
     const img = readImage(out);
     assert.deepEqual([img.width, img.height, img.bitDepth], [384, 288, 16]);
     assert.ok(Math.max(...img.data) <= 16 * 16 && Math.max(...img.data) > 8 * 16);
+    const pv = readImage(preview);
+    assert.deepEqual([pv.width, pv.height, pv.channels, pv.bitDepth], [384, 288, 3, 8]);
   });
 
   test('stereo eval over a dataset.json manifest: one JSON object with rows per pair and cost', () => {
