@@ -8,14 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readGray } from '../src/io/image.js';
+import { readGray, readImage } from '../src/io/image.js';
 import { markdownTable } from '../src/cli/output.js';
 import { COSTS, CostName } from '../src/vision/stereo/costs.js';
 import { WasmStereoKernels } from '../src/vision/stereo/kernels.js';
 import { DEFAULT_STEREO_OPTIONS, matchStereo, StereoInput } from '../src/vision/stereo/match.js';
 import { badPixelRates, evaluationMasks, GroundTruth, Masks, readDataset, readGroundTruth } from '../src/vision/stereo/middlebury.js';
 import { fillBackground } from '../src/vision/stereo/refine.js';
-import { readImage } from '../src/io/image.js';
 
 interface Pair {
   name: string;

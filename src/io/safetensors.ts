@@ -4,7 +4,7 @@
  * header (a tensor claiming a terabyte, offsets past the end, overlapping ranges) fails with a FormatError.
  */
 import { FormatError } from '../util/errors.js';
-import { FILE_DTYPE_BYTES, FileDType, RawTensor, TensorMap } from './raw-tensor.js';
+import { FILE_DTYPE_BYTES, FileDType, TensorMap } from './raw-tensor.js';
 import { readFileOrThrow, writeFileAtomic } from './files.js';
 
 const DTYPES: Record<string, FileDType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };

@@ -7,7 +7,6 @@ import { LlamaModel } from '../../models/llama/model.js';
 import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
 import { parseNM, Target } from '../../prune/mask.js';
 import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, roundModelWeights, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
-import { OWL_DEFAULTS } from '../../prune/owl.js';
 import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { OptionError } from '../../util/errors.js';
