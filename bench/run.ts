@@ -58,7 +58,8 @@ async function ppl(): Promise<void> {
  * The official pruning runs on lithe-ref-a (pruning-reference/results.json) redone by Lithe with the same 128
  * calibration windows and the same evaluation; group a: magnitude, Wanda, SparseGPT; group b: DSnoT.
  * Flags: --group a|b|all, --methods m1,m2, --settings 50%,2:4, --inits wanda, --skips mlp (subsets), --jobs N (parallel runs),
- * --threads T (per run). Each finished run is also printed as a JSON line on stderr.
+ * --threads T (per run). Each finished run is also printed as a JSON line on stderr. Models are held in f16 as the
+ * official main.py holds them (--dtype f16): it matters for SparseGPT's updated weights.
  */
 async function pruneFidelity(): Promise<void> {
   const argv = process.argv.slice(3);
@@ -83,7 +84,7 @@ async function pruneFidelity(): Promise<void> {
     const target = r.nm ? ['--nm', r.nm] : ['--sparsity', String(r.sparsity)];
     const dsnot = r.method === 'dsnot' ? ['--init', r.init!, '--skip-layer', r.skip_layer === 'no_skip' ? 'none' : r.skip_layer!] : [];
     const label = r.method === 'dsnot' ? `DSnoT on ${r.init} (skip ${r.skip_layer})` : r.method;
-    return { label, method: r.method, init: r.init, variant: 'reference', setting, args: ['--method', r.method, ...dsnot, ...target], ref: r };
+    return { label, method: r.method, init: r.init, variant: 'reference', setting, args: ['--method', r.method, ...dsnot, ...target, '--dtype', 'f16'], ref: r };
   });
   const t0 = performance.now();
   const rows = await runReport(configs, { model, evalFiles: [data], evalSeqlen: 512, calibArgs: ['--seqlen', '512', '--nsamples', '128', '--seed', '0'], jobs, threads, dense: false,
