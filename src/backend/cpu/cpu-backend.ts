@@ -3,13 +3,12 @@
  * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
  * more than a 64-wide RMSNorm.
  */
-import os from 'node:os';
 import type { AttentionParams, Backend, RopeParams } from '../backend.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
 import { Allocator } from './allocator.js';
-import { WorkerPool } from './pool.js';
-import { HEAP_BASE, createKernelRuntime } from './wasm.js';
+import { startKernels, WorkerPool } from './pool.js';
+import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
   'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32'] as const;
@@ -51,9 +50,7 @@ export class CpuBackend implements Backend {
   }
 
   static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
-    const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
-    const { module, memory, instance, variant } = createKernelRuntime(options.simd);
-    const pool = await WorkerPool.create(module, memory, instance, [...KERNELS], threads);
+    const { memory, pool, variant, instance } = await startKernels(KERNELS, options);
     return new CpuBackend(memory, pool, variant, instance);
   }
 

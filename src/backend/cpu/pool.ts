@@ -2,7 +2,10 @@
  * A pool of kernel workers sharing one WebAssembly.Memory. The calling thread is thread 0 and computes its own
  * slice, so `threads` = workers + 1. Calls are synchronous: `run` returns when every slice is done.
  */
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { MAX_PAGES } from './allocator.js';
+import { INITIAL_PAGES, KernelModule, loadKernelModule } from './wasm.js';
 import { ARGS_BYTE_OFFSET, CONTROL_BYTES, DONE, ERROR, EXIT, FN, GEN, NARGS, NT, SPIN, KernelFn, MAX_ARGS, WorkerInit, kernelTable } from './protocol.js';
 
 export class WorkerPool {
@@ -76,4 +79,24 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }
+}
+
+export interface KernelRuntime {
+  memory: WebAssembly.Memory;
+  instance: WebAssembly.Instance;
+  variant: KernelModule['variant'];
+  pool: WorkerPool;
+}
+
+/**
+ * A fresh shared memory with the kernel module instantiated on it and a pool of `threads` (default: all cores)
+ * running the kernels `names`: what the CPU backend and the stereo kernels both start from.
+ */
+export async function startKernels(names: readonly string[], options: { threads?: number; simd?: 'auto' | 'simd128' } = {}): Promise<KernelRuntime> {
+  const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
+  const { module, variant } = loadKernelModule(options.simd ?? 'auto');
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+  const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('kernel abort'); } } });
+  const pool = await WorkerPool.create(module, memory, instance, [...names], threads);
+  return { memory, instance, variant, pool };
 }

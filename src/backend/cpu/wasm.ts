@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
-import { MAX_PAGES } from './allocator.js';
 
 export interface KernelModule {
   module: WebAssembly.Module;
@@ -39,17 +38,3 @@ export function loadKernelModule(prefer: 'auto' | 'simd128' = 'auto'): KernelMod
 /** Address where host allocations start; below it lives the module's own static data. */
 export const HEAP_BASE = 1 << 20;
 export const INITIAL_PAGES = 17;
-
-export interface KernelRuntime {
-  memory: WebAssembly.Memory;
-  instance: WebAssembly.Instance;
-  variant: KernelModule['variant'];
-}
-
-/** A fresh shared memory with the kernel module instantiated on it (the calling thread's instance). */
-export function createKernelRuntime(simd: 'auto' | 'simd128' = 'auto'): KernelRuntime & { module: WebAssembly.Module } {
-  const { module, variant } = loadKernelModule(simd);
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-  const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('kernel abort'); } } });
-  return { module, memory, instance, variant };
-}

@@ -97,7 +97,8 @@ export async function stereoCommand(leftFile: string, rightFile: string, f: Ster
   }
   writePng(f.out!, res.width, res.height, 1, toFixed16(res.disparity));
   if (f.preview) writePng(f.preview, res.width, res.height, 3, disparityPreview(res.disparity, options.maxDisp));
-  const metrics = gt ? [0.5, 1, 2].map((t) => badPixelRates(res.disparity, gt, evaluationMasks(gt), t)) : undefined;
+  const masks = gt ? evaluationMasks(gt) : undefined;
+  const metrics = gt ? [0.5, 1, 2].map((t) => badPixelRates(res.disparity, gt, masks!, t)) : undefined;
   const t = res.timings;
   ctx.out.line(`${leftFile} ${res.width}x${res.height}, ${options.maxDisp} disparities, ${options.cost}, ${options.paths} paths, ${k.description}`);
   ctx.out.line(`${t.total.toFixed(1)} ms (cost ${t.cost.toFixed(1)}, aggregation ${t.aggregate.toFixed(1)}, WTA ${t.wta.toFixed(1)}, refinement ${t.refine.toFixed(1)}); ${(100 * res.validFraction).toFixed(1)}% valid before filling`);

@@ -142,14 +142,29 @@ export function computeCost(k: StereoKernels, left: Uint8Array, right: Uint8Arra
     k.boxSum(c, out, W, H, D, radius, radius);
     return out;
   };
-  const rankCost = (regions: 'single' | 'quadrants' | 'octants', into: Uint16Array, radius = r): Uint16Array => {
+  const ranks = (regions: 'single' | 'quadrants' | 'octants') => {
     const { offsets, K } = rankOffsets(o.rankWindow[0], o.rankWindow[1], regions);
     const table = k.i32(offsets);
     const rl = k.u8(W * H * K), rr = k.u8(W * H * K);
     k.rankTransform(left, rl, W, H, K, table);
     k.rankTransform(right, rr, W, H, K, table);
-    k.rankSadCost(rl, rr, into, W, H, D, K);
+    return { rl, rr, K };
+  };
+  type Ranks = ReturnType<typeof ranks>;
+  const sadCost = (rk: Ranks, into: Uint16Array, radius = r): Uint16Array => {
+    k.rankSadCost(rk.rl, rk.rr, into, W, H, D, rk.K);
     return aggregated(into, radius);
+  };
+  /** The regions partition the window, so the plain rank is the sum of the sub-region ranks. */
+  const summed = (rk: Ranks): Ranks => {
+    const rl = k.u8(W * H), rr = k.u8(W * H);
+    for (let p = 0; p < W * H; p++) {
+      let a = 0, b = 0;
+      for (let j = 0; j < rk.K; j++) { a += rk.rl[p * rk.K + j]!; b += rk.rr[p * rk.K + j]!; }
+      rl[p] = a;
+      rr[p] = b;
+    }
+    return { rl, rr, K: 1 };
   };
   switch (o.cost) {
     case 'census': {
@@ -161,12 +176,13 @@ export function computeCost(k: StereoKernels, left: Uint8Array, right: Uint8Arra
       return aggregated(cost);
     }
     case 'rank-ad':
-      return rankCost('single', cost);
+      return sadCost(ranks('single'), cost);
     case 'rank-sad':
-      return rankCost(o.rankRegions, cost);
+      return sadCost(ranks(o.rankRegions), cost);
     case 'unified': {
-      const ad = rankCost('single', cost);
-      const sad = rankCost(o.rankRegions, k.u16(n), o.sadAggregate ?? r);
+      const sub = ranks(o.rankRegions); // one transform per image serves both terms
+      const ad = sadCost(summed(sub), cost);
+      const sad = sadCost(sub, k.u16(n), o.sadAggregate ?? r);
       const out = k.u16(n);
       k.truncatedSum(ad, sad, out, o.t1 ?? 65535, o.t2 ?? 65535, Math.round(o.lambda * 256));
       return out;

@@ -4,12 +4,11 @@
  * twins). Buffers are typed arrays; the WebAssembly set hands out views into its linear memory, so the same
  * pipeline code drives both and tests compare them on random inputs.
  */
-import os from 'node:os';
 import * as ref from '../../kernels/reference/stereo.js';
 import { SUBPIXEL_CODE, type SgmParams, type Subpixel } from '../../kernels/reference/stereo.js';
 import { Allocator } from '../../backend/cpu/allocator.js';
-import { WorkerPool } from '../../backend/cpu/pool.js';
-import { HEAP_BASE, createKernelRuntime } from '../../backend/cpu/wasm.js';
+import { startKernels, WorkerPool } from '../../backend/cpu/pool.js';
+import { HEAP_BASE } from '../../backend/cpu/wasm.js';
 
 export type { SgmParams, Subpixel };
 
@@ -83,9 +82,7 @@ export class WasmStereoKernels implements StereoKernels {
   }
 
   static async create(options: { threads?: number; simd?: 'auto' | 'simd128' } = {}): Promise<WasmStereoKernels> {
-    const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
-    const { module, memory, instance, variant } = createKernelRuntime(options.simd);
-    const pool = await WorkerPool.create(module, memory, instance, [...KERNELS], threads);
+    const { memory, pool, variant, instance } = await startKernels(KERNELS, options);
     return new WasmStereoKernels(memory, pool, variant, instance);
   }
 

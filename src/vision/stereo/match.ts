@@ -9,7 +9,7 @@
 import { OptionError } from '../../util/errors.js';
 import { CostOptions, DEFAULT_COST_OPTIONS, aggregateRadius, computeCost, maxCost, validateCostOptions } from './costs.js';
 import type { StereoKernels, Subpixel } from './kernels.js';
-import { INVALID, fillBackground, leftRightCheck, median3x3, removeSpeckles } from './refine.js';
+import { fillBackground, leftRightCheck, median3x3, removeSpeckles } from './refine.js';
 
 export interface StereoOptions extends CostOptions {
   /** disparities 0 .. maxDisp-1; a multiple of 8 */
@@ -148,4 +148,3 @@ export function toFixed16(disp: Float32Array): Uint16Array {
   return out;
 }
 
-export { INVALID };

@@ -130,7 +130,7 @@ export interface StereoPair {
   maxDisp: number;
 }
 
-/** The four Middlebury v2 pairs as laid out in assets/stereo/middlebury (and ../shared/data/stereo/middlebury). */
+/** The four Middlebury v2 pairs, laid out as in the bundled assets/stereo/middlebury. */
 interface KnownPair {
   name: string;
   /** left, right, left ground truth */
