@@ -15,6 +15,17 @@ export interface AttentionParams {
   scale: number;
 }
 
+/**
+ * Mixed attention inputs: dequantized copies of the keys/values (same layout as k/v) and an i32 tensor [T, 2]
+ * of per-query-row bounds (bK, bV): keys j < bK come from k, values j < bV from v of this object. Used to
+ * evaluate a quantized KV cache for every decode step in one batched pass (src/quant/kv/evaluate.ts).
+ */
+export interface MixedKV {
+  k: Tensor;
+  v: Tensor;
+  bounds: Tensor;
+}
+
 export interface RopeParams {
   T: number;
   heads: number;
@@ -47,7 +58,7 @@ export interface Backend {
   rmsnorm(x: Tensor, w: Tensor, eps: number, out: Tensor): void;
   /** in place on x (token stride = x.shape[1]) */
   rope(x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void;
-  attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams): void;
+  attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams, mixed?: MixedKV): void;
   siluMul(g: Tensor, u: Tensor, out: Tensor): void;
   addInPlace(a: Tensor, b: Tensor): void;
   /** in place, per row (last axis) */

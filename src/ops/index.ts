@@ -3,7 +3,7 @@
  * tensors. Backends (cpu/, later webgpu/) may assume well-formed calls. Shape errors are programming errors
  * (plain Error), not user input errors.
  */
-import type { AttentionParams, Backend, RopeParams } from '../backend/backend.js';
+import type { AttentionParams, Backend, MixedKV, RopeParams } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 function fail(op: string, detail: string): never {
@@ -41,7 +41,7 @@ export function rope(be: Backend, x: Tensor, cos: Tensor, sin: Tensor, p: RopePa
   be.rope(x, cos, sin, p);
 }
 
-export function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams): void {
+export function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams, mixed?: MixedKV): void {
   f32('attention', q, k, v, out);
   const qd = p.nHeads * p.headDim, kvd = p.nKVHeads * p.headDim;
   if (p.nHeads % p.nKVHeads) fail('attention', `${p.nHeads} heads are not a multiple of ${p.nKVHeads} kv heads`);
@@ -49,7 +49,10 @@ export function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, out: Ten
   if (q.size !== p.T * qd || out.size !== q.size || last(k) !== kvd || last(v) !== kvd || k.shape[0]! < p.pos0 + p.T || v.shape[0]! < p.pos0 + p.T) {
     fail('attention', `q[${q.shape}] k[${k.shape}] v[${v.shape}] out[${out.shape}] do not fit T=${p.T} pos0=${p.pos0}`);
   }
-  be.attention(q, k, v, out, p);
+  if (mixed && (mixed.k.size !== k.size || mixed.v.size !== v.size || mixed.bounds.dtype !== 'i32' || mixed.bounds.size !== 2 * p.T)) {
+    fail('attention', `mixed k[${mixed.k.shape}] v[${mixed.v.shape}] bounds[${mixed.bounds.shape}] do not fit`);
+  }
+  be.attention(q, k, v, out, p, mixed);
 }
 
 export function siluMul(be: Backend, g: Tensor, u: Tensor, out: Tensor): void {

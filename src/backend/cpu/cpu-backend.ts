@@ -3,7 +3,7 @@
  * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
  * more than a 64-wide RMSNorm.
  */
-import type { AttentionParams, Backend, RopeParams } from '../backend.js';
+import type { AttentionParams, Backend, MixedKV, RopeParams } from '../backend.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
 import { Allocator } from './allocator.js';
@@ -11,7 +11,7 @@ import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
-  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32'] as const;
+  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
@@ -126,10 +126,22 @@ export class CpuBackend implements Backend {
     this.run('rope', [this.ptr(x), p.T, p.heads, p.headDim, stride, p.pos0, this.ptr(cos), this.ptr(sin), p.neox ? 1 : 0], 6 * p.T * p.heads * p.headDim);
   }
 
-  attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams): void {
+  attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams, mixed?: MixedKV): void {
     const keys = p.pos0 + p.T;
+    const m = mixed ? [this.ptr(mixed.k), this.ptr(mixed.v), this.ptr(mixed.bounds)] : [0, 0, 0];
     this.run('attention', [this.ptr(q), this.ptr(k), this.ptr(v), this.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim,
-      p.nHeads * p.headDim, p.nKVHeads * p.headDim, p.pos0, p.window, p.scale, this.attnScratch], 4 * p.T * keys * p.nHeads * p.headDim);
+      p.nHeads * p.headDim, p.nKVHeads * p.headDim, p.pos0, p.window, p.scale, this.attnScratch, ...m], 4 * p.T * keys * p.nHeads * p.headDim);
+  }
+
+  /**
+   * Attention of q [T, nHeads * D] over a quantized KV-cache layer described by the i32 words of `desc`
+   * (see kernels/assembly/kv-attention.ts); `scratch` holds threads x scratchFloats floats.
+   */
+  kvAttention(desc: Tensor, q: Tensor, out: Tensor, p: { T: number; nHeads: number; nKVHeads: number; headDim: number; scale: number; tokens: number },
+    scratch: Tensor, scratchFloats: number): void {
+    if (scratch.size < scratchFloats * this.threads) throw new Error('kvAttention: scratch too small');
+    this.run('kv_attention', [this.ptr(desc), this.ptr(q), this.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim, p.scale, this.ptr(scratch), scratchFloats],
+      4 * p.T * p.tokens * p.nHeads * p.headDim);
   }
 
   siluMul(g: Tensor, u: Tensor, out: Tensor): void {

@@ -4,6 +4,9 @@
 // (token stride kvStride floats). Query t sits at absolute position pos0 + t and sees keys
 // [max(0, pos - window + 1), pos] (window = 0: no sliding window). Rows are dealt round-robin to threads so
 // long and short causal rows balance.
+// Mixed mode (bounds != 0, for evaluating a quantized KV cache in one batched pass): bounds holds two i32 per
+// query row, (bK, bV); keys j < bK are read from kq and values j < bV from vq (dequantized copies with the same
+// layout), the rest from k and v. This reproduces what each decode step of a quantized cache attends to.
 import { fma4, hsum, exp4, exp1 } from './simd';
 
 const TILE: i32 = 64;
@@ -18,7 +21,8 @@ export function attention_scratch_bytes(): i32 {
 }
 
 export function attention(q: usize, k: usize, v: usize, out: usize, T: i32, nHeads: i32, nKV: i32, hd: i32,
-  qStride: i32, kvStride: i32, pos0: i32, window: i32, scale: f32, scratch: usize, tid: i32, nt: i32): void {
+  qStride: i32, kvStride: i32, pos0: i32, window: i32, scale: f32, scratch: usize, kq: usize, vq: usize, bounds: usize,
+  tid: i32, nt: i32): void {
   const group = nHeads / nKV;
   const sc = scratch + <usize>tid * <usize>(TILE * 4);
   const items = T * nHeads;
@@ -30,6 +34,8 @@ export function attention(q: usize, k: usize, v: usize, out: usize, T: i32, nHea
     const op = out + (<usize>(t * qStride + h * hd) << 2);
     const last = pos0 + t;
     const first = window > 0 ? max(0, last - window + 1) : 0;
+    const bK = bounds ? load<i32>(bounds + (<usize>t << 3)) : 0;
+    const bV = bounds ? load<i32>(bounds + (<usize>t << 3) + 4) : 0;
     for (let d = 0; d < hd; d += 4) v128.store(op + (<usize>d << 2), f32x4.splat(0));
     let m: f32 = -Infinity;
     let l: f32 = 0;
@@ -37,7 +43,7 @@ export function attention(q: usize, k: usize, v: usize, out: usize, T: i32, nHea
       const jn = min(TILE, last - j0 + 1);
       let mt: f32 = -Infinity;
       for (let jj = 0; jj < jn; jj++) {
-        const kp = k + (<usize>((j0 + jj) * kvStride + kvh * hd) << 2);
+        const kp = (j0 + jj < bK ? kq : k) + (<usize>((j0 + jj) * kvStride + kvh * hd) << 2);
         const s = dot(qp, kp, hd) * scale;
         store<f32>(sc + (<usize>jj << 2), s);
         mt = max(mt, s);
@@ -67,7 +73,7 @@ export function attention(q: usize, k: usize, v: usize, out: usize, T: i32, nHea
       }
       for (jj = 0; jj < jn; jj++) {
         const pv = f32x4.splat(load<f32>(sc + (<usize>jj << 2)));
-        const vp = v + (<usize>((j0 + jj) * kvStride + kvh * hd) << 2);
+        const vp = (j0 + jj < bV ? vq : v) + (<usize>((j0 + jj) * kvStride + kvh * hd) << 2);
         for (let d = 0; d < hd; d += 4) {
           const o = op + (<usize>d << 2);
           v128.store(o, fma4(pv, v128.load(vp + (<usize>d << 2)), v128.load(o)));

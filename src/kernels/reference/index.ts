@@ -80,7 +80,9 @@ export function ropeRef(x: Float32Array, stride: number, cos: Float32Array, sin:
 }
 
 /** Causal GQA attention with a full (not online) softmax in float64. q/out [T, nH*hd]; k/v [S, nKV*hd]. */
-export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): Float32Array {
+/** mixed: dequantized copies kq/vq and per-row bounds (bK, bV): keys j < bK from kq, values j < bV from vq. */
+export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams,
+  mixed?: { kq: Float32Array; vq: Float32Array; bounds: Int32Array }): Float32Array {
   const { T, nHeads, nKVHeads, headDim: hd, pos0, window, scale } = p;
   const out = new Float32Array(T * nHeads * hd);
   const group = nHeads / nKVHeads;
@@ -90,9 +92,11 @@ export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, 
       const last = pos0 + t;
       const first = window > 0 ? Math.max(0, last - window + 1) : 0;
       const scores: number[] = [];
+      const bK = mixed ? mixed.bounds[2 * t]! : 0, bV = mixed ? mixed.bounds[2 * t + 1]! : 0;
       for (let j = first; j <= last; j++) {
         let s = 0;
-        for (let d = 0; d < hd; d++) s += q[(t * nHeads + h) * hd + d]! * k[(j * nKVHeads + kvh) * hd + d]!;
+        const kk = j < bK ? mixed!.kq : k;
+        for (let d = 0; d < hd; d++) s += q[(t * nHeads + h) * hd + d]! * kk[(j * nKVHeads + kvh) * hd + d]!;
         scores.push(s * scale);
       }
       const m = Math.max(...scores);
@@ -100,7 +104,7 @@ export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, 
       const z = e.reduce((a, b) => a + b, 0);
       for (let d = 0; d < hd; d++) {
         let acc = 0;
-        for (let j = first; j <= last; j++) acc += e[j - first]! * v[(j * nKVHeads + kvh) * hd + d]!;
+        for (let j = first; j <= last; j++) acc += e[j - first]! * (j < bV ? mixed!.vq : v)[(j * nKVHeads + kvh) * hd + d]!;
         out[(t * nHeads + h) * hd + d] = acc / z;
       }
     }

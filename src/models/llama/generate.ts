@@ -1,5 +1,6 @@
 /** Autoregressive generation with a KV cache: one prefill over the prompt, then one token per step. */
 import { cancellationPoint, InputError } from '../../util/errors.js';
+import type { AttentionCache } from './cache.js';
 import type { LlamaModel } from './model.js';
 import { Sampler, SamplerOptions } from './sampler.js';
 
@@ -8,6 +9,8 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   /** stop at end-of-sequence (and BOS, which starts a new document); default true */
   stopAtEos?: boolean;
   signal?: AbortSignal;
+  /** builds the KV cache (default: a float32 KVCache); e.g. a QuantizedKVCache */
+  cache?: (capacity: number) => AttentionCache;
   /** called with each new token id */
   onToken?: (id: number) => void;
 }
@@ -29,7 +32,7 @@ export async function generate(model: LlamaModel, prompt: number[], options: Gen
   if (prompt.length >= capacity) throw new InputError(`generate: prompt of ${prompt.length} tokens leaves no room in the ${c.maxSeqLen}-token context`);
   const sampler = new Sampler({ temperature: options.temperature ?? 0, topP: options.topP ?? 1, seed: options.seed ?? 0 });
   const stop = new Set(options.stopAtEos === false ? [] : [...c.eosIds, ...(c.bosId !== null ? [c.bosId] : [])]);
-  const cache = model.newCache(capacity);
+  const cache = options.cache ? options.cache(capacity) : model.newCache(capacity);
   const ids: number[] = [];
   try {
     const t0 = performance.now();

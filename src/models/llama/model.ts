@@ -5,7 +5,7 @@
  * block: h += Wo . attn(rope(Wq x), rope(Wk x), Wv x) with x = rmsnorm(h); h += Wdown (silu(Wgate x) * Wup x)
  * with x = rmsnorm(h). Keys/values are written straight into the KV cache rows [pos0, pos0 + T).
  */
-import type { Backend } from '../../backend/backend.js';
+import type { AttentionParams, Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { InputError } from '../../util/errors.js';
 import type { TextTokenizer } from '../../io/tokenizer.js';
@@ -13,31 +13,17 @@ import type { LlamaConfig } from './config.js';
 import { ropeTables } from './rope.js';
 import * as ops from '../../ops/index.js';
 import type { LlamaWeights } from './weights.js';
+import { AttentionCache, KVCache } from './cache.js';
 
-export class KVCache {
-  readonly k: Tensor[] = [];
-  readonly v: Tensor[] = [];
-  /** tokens already in the cache */
-  length = 0;
-
-  constructor(private readonly backend: Backend, config: LlamaConfig, readonly capacity: number) {
-    const kvDim = config.nKVHeads * config.headDim;
-    for (let i = 0; i < config.nLayers; i++) {
-      this.k.push(backend.alloc([capacity, kvDim]));
-      this.v.push(backend.alloc([capacity, kvDim]));
-    }
-  }
-
-  free(): void {
-    for (const t of [...this.k, ...this.v]) this.backend.free(t);
-  }
-}
+export { KVCache } from './cache.js';
 
 export interface BlockState {
   /** absolute position of the first token of h */
   pos0: number;
   /** with a cache, keys/values go to (and attention reads from) it; without, a scratch cache holds this call's tokens */
-  cache?: KVCache;
+  cache?: AttentionCache;
+  /** without a cache: replaces the attention call (KV-cache quantization evaluates through this) */
+  attend?: (layer: number, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams) => void;
 }
 
 interface Scratch {
@@ -141,14 +127,13 @@ export class LlamaModel {
     const rope = this.ensureRope(pos0 + T);
     const qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
     const xa = s.xa.view([T, c.dim]), xb = s.xb.view([T, c.dim]), q = s.q.view([T, qDim]), att = s.att.view([T, qDim]), o = s.o.view([T, c.dim]);
-    let kAll: Tensor, vAll: Tensor, kNew: Tensor, vNew: Tensor;
+    let kNew: Tensor, vNew: Tensor;
     if (cache) {
       if (pos0 + T > cache.capacity) throw new InputError(`KV cache holds ${cache.capacity} tokens; ${pos0 + T} needed`);
-      kAll = cache.k[i]!; vAll = cache.v[i]!;
-      kNew = kAll.rows(pos0, T); vNew = vAll.rows(pos0, T);
+      ({ k: kNew, v: vNew } = cache.slot(i, pos0, T));
     } else {
       if (pos0 !== 0) throw new Error('block without a cache must start at position 0');
-      kAll = kNew = s.k.view([T, kvDim]); vAll = vNew = s.v.view([T, kvDim]);
+      kNew = s.k.view([T, kvDim]); vNew = s.v.view([T, kvDim]);
     }
     ops.rmsnorm(be, h, w.attnNorm, c.normEps, xa);
     ops.linear(be, xa, w.wq, w.bq, q);
@@ -156,7 +141,10 @@ export class LlamaModel {
     ops.linear(be, xa, w.wv, w.bv, vNew);
     ops.rope(be, q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
     ops.rope(be, kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
-    ops.attention(be, q, kAll, vAll, att, { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) });
+    const p: AttentionParams = { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) };
+    if (cache) cache.attend(i, q, att, p);
+    else if (state.attend) state.attend(i, q, kNew, vNew, att, p);
+    else ops.attention(be, q, kNew, vNew, att, p);
     ops.linear(be, att, w.wo, null, o);
     ops.addInPlace(be, h, o);
     ops.rmsnorm(be, h, w.ffnNorm, c.normEps, xb);
@@ -193,7 +181,7 @@ export class LlamaModel {
    * Logits of ids placed at positions [pos0, pos0 + T). With a cache, keys/values are appended to it (its
    * length must equal pos0). lastOnly computes the output projection for the final position only.
    */
-  forward(ids: ArrayLike<number>, options: { cache?: KVCache; lastOnly?: boolean } = {}): Tensor {
+  forward(ids: ArrayLike<number>, options: { cache?: AttentionCache; lastOnly?: boolean } = {}): Tensor {
     const { cache } = options;
     const pos0 = cache ? cache.length : 0;
     const h = this.embed(ids);

@@ -1,0 +1,248 @@
+// KV-cache quantization: the quantizer's bounds, the packed cache and its SIMD decode kernel against
+// dequantize-then-attend, the flush rules, the batched evaluator against real decoding, and the KVTuner search.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { attentionRef } from '../src/kernels/reference/index.js';
+import { loadModel } from '../src/io/load-model.js';
+import { generate } from '../src/models/llama/generate.js';
+import type { LlamaConfig } from '../src/models/llama/config.js';
+import { assetPath, DEFAULT_MODEL, DEFAULT_TOKENIZER } from '../src/util/assets.js';
+import { fakeQuantize, groupParams, packCode, packedRowBytes, quantizeValue, unpackCode } from '../src/quant/kv/quantizer.js';
+import { KvPair, KvQuantConfig, meanBits, parsePair, readPreset, uniformConfig } from '../src/quant/kv/config.js';
+import { decodeBounds, QuantizedKVCache } from '../src/quant/kv/cache.js';
+import { quantizedAttention, rowBounds, windowLogProbs } from '../src/quant/kv/evaluate.js';
+import { paretoPairs, searchPreset, vanillaSpace } from '../src/quant/kv/kvtuner.js';
+import { constrainedDominates, nsga2 } from '../src/quant/kv/nsga2.js';
+import { InputError } from '../src/util/errors.js';
+import { randn, relErr, rng, seedNote } from './helpers.js';
+import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
+
+const r = rng();
+const backends: CpuBackend[] = [];
+before(async () => {
+  backends.push(await CpuBackend.create({ threads: 1 }), await CpuBackend.create({ threads: 3 }), await CpuBackend.create({ threads: 2, simd: 'simd128' }));
+});
+after(async () => { for (const b of backends) await b.dispose(); });
+
+describe('KV quantizer', () => {
+  test('dequant(quant(x)) is within half a step of x, both zero points, bits 2/4/8, both axes', () => {
+    for (const zero of ['float', 'rounded'] as const) {
+      for (const bits of [2, 4, 8]) {
+        const T = 37, H = 2, D = 16;
+        const x = randn(T * H * D, r, 3).map((v, i) => v + (i % 5));
+        for (const [axis, group] of [['token', 8], ['token', 16], ['channel', 8], ['channel', 32]] as const) {
+          const y = fakeQuantize(x, T, H, D, bits, axis, group, zero);
+          // recompute each element's step from its group
+          for (let t = 0; t < T; t++) {
+            for (let c = 0; c < H * D; c++) {
+              const [scale] = axis === 'token'
+                ? groupParams(x, t * H * D + c - (c % group), group, 1, bits, zero)
+                : groupParams(x, (t - (t % group)) * H * D + c, Math.min(group, T - (t - (t % group))), H * D, bits, zero);
+              const e = Math.abs(y[t * H * D + c]! - x[t * H * D + c]!);
+              assert.ok(e <= scale / 2 * (1 + 1e-5) + 1e-6, `${zero} ${bits}b ${axis}/${group}: |err| ${e} > step/2 ${scale / 2} ${seedNote()}`);
+            }
+          }
+          assert.ok(relErr(y, x) > 0, 'quantization changed nothing');
+        }
+      }
+    }
+  });
+
+  test('planar packing round-trips every code', () => {
+    for (const bits of [2, 4, 8]) {
+      for (const D of [8, 64, 128]) {
+        const codes = Array.from({ length: D }, () => Math.floor(r() * (1 << bits)));
+        const buf = new Uint8Array(packedRowBytes(D, bits) + 3);
+        codes.forEach((u, c) => packCode(buf, 3, D, bits, c, u));
+        codes.forEach((u, c) => assert.equal(unpackCode(buf, 3, D, bits, c), u));
+      }
+    }
+    assert.equal(quantizeValue(100, 1, 0, 3), 3);
+    assert.equal(quantizeValue(-5, 1, 0, 3), 0);
+  });
+
+  test('pair names, mean bits and presets (Lithe JSON and KVTuner YAML)', () => {
+    assert.deepEqual(parsePair('K8V4'), { k: 8, v: 4 });
+    assert.deepEqual(parsePair('kv2'), { k: 2, v: 2 });
+    assert.throws(() => parsePair('K3V4'), InputError);
+    assert.throws(() => parsePair('8/4'), /not a KV pair/);
+    assert.equal(meanBits([{ k: 4, v: 2 }, { k: 8, v: 4 }, { k: 2, v: 2 }, { k: 4, v: 4 }]), 3.75);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lithe-kv-'));
+    const yaml = path.join(dir, 'p.yaml');
+    writeFileSync(yaml, '0:\n  nbits_key: 8\n  nbits_value: 4\n1:\n  nbits_key: 4\n  nbits_value: 2\n');
+    const c = readPreset(yaml, 2, 64, { scheme: 'per-token' });
+    assert.deepEqual(c.layers, [{ k: 8, v: 4 }, { k: 4, v: 2 }]);
+    assert.equal(c.residual, 0);
+    assert.throws(() => readPreset(yaml, 3, 64, { scheme: 'kivi' }), /p\.yaml: layers\.2 is missing/);
+    writeFileSync(yaml, '0: {nbits_key: 3, nbits_value: 4}\n');
+    assert.throws(() => readPreset(yaml, 1, 64, { scheme: 'kivi' }), /layers\.0\.nbits_key: 3 bits/);
+    const json = path.join(dir, 'p.json');
+    writeFileSync(json, JSON.stringify({ scheme: 'kivi', group: 32, residual: 48, layers: { 0: { nbits_key: 2, nbits_value: 2 } } }));
+    assert.throws(() => readPreset(json, 1, 64, { scheme: 'kivi' }), /residual 48 must be a positive multiple of group 32/);
+    writeFileSync(json, '{ not json');
+    assert.throws(() => readPreset(json, 1, 64, { scheme: 'kivi' }), /p\.json: not a JSON or YAML preset/);
+  });
+});
+
+/** A one-layer config for driving the cache directly. */
+function layerConfig(nKV: number, headDim: number): LlamaConfig {
+  return { nLayers: 1, nKVHeads: nKV, headDim, slidingWindow: 0 } as unknown as LlamaConfig;
+}
+
+describe('quantized KV cache (packed store + SIMD decode kernel)', () => {
+  const cases: [string, KvPair, Omit<KvQuantConfig, 'layers'>, number][] = [
+    ['kivi K4V2 G8 R16', { k: 4, v: 2 }, { scheme: 'kivi', group: 8, residual: 16, zeroPoint: 'float' }, 64],
+    ['kivi K2V8 G4 R8 rounded zero', { k: 2, v: 8 }, { scheme: 'kivi', group: 4, residual: 8, zeroPoint: 'rounded' }, 64],
+    ['per-token K8V4 R0', { k: 8, v: 4 }, { scheme: 'per-token', group: 0, residual: 0, zeroPoint: 'float' }, 128],
+    ['per-token K4V16 G32 R0', { k: 4, v: 16 }, { scheme: 'per-token', group: 32, residual: 0, zeroPoint: 'float' }, 64],
+    ['kivi K16V2', { k: 16, v: 2 }, { scheme: 'kivi', group: 8, residual: 8, zeroPoint: 'float' }, 64],
+    ['per-token KV2 tiny head (scalar unpack)', { k: 2, v: 2 }, { scheme: 'per-token', group: 0, residual: 0, zeroPoint: 'float' }, 8],
+  ];
+  for (const [name, pair, base, D] of cases) {
+    test(`${name}: every step equals dequantize-then-attend (prefill, decode, chunk; default and force_quant)`, async () => {
+      for (const be of backends) {
+        for (const force of [false, true]) {
+          const nKV = 2, nHeads = 6, kvDim = nKV * D, total = 53, P = 11, chunk = [30, 34];
+          const cfg: KvQuantConfig = { ...base, layers: [pair] };
+          const cache = new QuantizedKVCache(be, layerConfig(nKV, D), 64, cfg, { forceQuant: force });
+          const K = randn(total * kvDim, r, 2), V = randn(total * kvDim, r);
+          const calls: [number, number][] = [[0, P]];
+          for (let t = P; t < total; t++) {
+            if (t === chunk[0]) { calls.push([t, chunk[1]! - t]); t = chunk[1]! - 1; } else calls.push([t, 1]);
+          }
+          for (const [pos0, T] of calls) {
+            const slot = cache.slot(0, pos0, T);
+            be.write(slot.k, K.subarray(pos0 * kvDim, (pos0 + T) * kvDim));
+            be.write(slot.v, V.subarray(pos0 * kvDim, (pos0 + T) * kvDim));
+            const q = randn(T * nHeads * D, r);
+            const tq = be.alloc([T, nHeads * D]), out = be.alloc([T, nHeads * D]);
+            be.write(tq, q);
+            const p = { T, nHeads, nKVHeads: nKV, headDim: D, pos0, window: 0, scale: 1 / Math.sqrt(D) };
+            cache.attend(0, tq, out, p);
+            cache.length = pos0 + T;
+            const n = pos0 + T;
+            const kq = pair.k === 16 ? K : fakeQuantize(K.subarray(0, n * kvDim), n, nKV, D, pair.k, base.scheme === 'kivi' ? 'channel' : 'token', base.scheme === 'kivi' ? base.group : base.group || D, base.zeroPoint);
+            const vq = pair.v === 16 ? V : fakeQuantize(V.subarray(0, n * kvDim), n, nKV, D, pair.v, 'token', Math.min(base.group || D, D), base.zeroPoint);
+            // what each row may read quantized: the prefill rows as the prefill mode says, a chunk sees the store after it
+            const bounds = pos0 === 0 ? rowBounds(T, P, force, base.residual, pair) : new Int32Array(2 * T);
+            if (pos0 > 0) for (let t = 0; t < T; t++) bounds.set(decodeBounds(T === 1 ? pos0 : pos0 + T, base.residual, pair), 2 * t);
+            const want = attentionRef(q, K.subarray(0, n * kvDim), V.subarray(0, n * kvDim), p, { kq, vq, bounds });
+            const err = relErr(await be.read(out), want);
+            assert.ok(err < 2e-5, `${name} ${be.description} force=${force} call at ${pos0} (T=${T}): rel err ${err} ${seedNote()}`);
+            be.free(tq); be.free(out);
+          }
+          if (pair.k !== 16 || pair.v !== 16) assert.ok(cache.bytesInUse() < 2 * total * kvDim * 4, 'quantized store is not smaller than float');
+          cache.free();
+        }
+      }
+    });
+  }
+
+  test('flush rules: KIVI keys quantize in whole windows of R, values slide; R = 0 quantizes every finished step', () => {
+    assert.deepEqual(decodeBounds(31, 32, { k: 4, v: 4 }), [0, 0]);
+    assert.deepEqual(decodeBounds(32, 32, { k: 4, v: 4 }), [32, 0]);
+    assert.deepEqual(decodeBounds(33, 32, { k: 4, v: 4 }), [32, 1]);
+    assert.deepEqual(decodeBounds(70, 32, { k: 4, v: 4 }), [64, 38]);
+    assert.deepEqual(decodeBounds(70, 0, { k: 4, v: 2 }), [70, 70]);
+    assert.deepEqual(decodeBounds(70, 32, { k: 16, v: 2 }), [0, 38]);
+    // default-mode prefill rows read floats; force_quant prefill rows read the store after the prefill
+    assert.deepEqual([...rowBounds(3, 2, false, 0, { k: 4, v: 4 })], [0, 0, 0, 0, 2, 2]);
+    assert.deepEqual([...rowBounds(3, 2, true, 0, { k: 4, v: 4 })], [2, 2, 2, 2, 2, 2]);
+  });
+});
+
+describe('evaluation through the quantized cache', () => {
+  const spec: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 128, hidden: 96, layers: 3, heads: 4, kvHeads: 2, vocab: 61, tied: false };
+  test('the batched evaluator equals token-by-token decoding through QuantizedKVCache', async () => {
+    const be = backends[1]!;
+    const model = await loadModel(be, writeTinyModel(spec, tinyWeights(spec, r)));
+    const ids = Array.from({ length: 45 }, () => Math.floor(r() * spec.vocab));
+    for (const [scheme, force] of [['kivi', false], ['per-token', true], ['kivi', true]] as const) {
+      const config: KvQuantConfig = { ...uniformConfig(3, { k: 4, v: 2 }, scheme, scheme === 'kivi' ? { group: 8, residual: 16 } : {}), layers: [{ k: 4, v: 2 }, { k: 8, v: 16 }, { k: 2, v: 4 }] };
+      const P = 7;
+      const batched = await windowLogProbs(model, ids, quantizedAttention(model, { config, prefill: P, forceQuant: force }));
+      const cache = new QuantizedKVCache(be, model.config, 64, config, { forceQuant: force });
+      const V = spec.vocab;
+      const check = async (from: number, logits: Float32Array) => {
+        const T = logits.length / V;
+        for (let t = 0; t < T; t++) {
+          const row = logits.subarray(t * V, (t + 1) * V);
+          const m = Math.max(...row);
+          const lse = m + Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
+          const got = row.map((x) => x - lse), want = batched.subarray((from + t) * V, (from + t + 1) * V);
+          const err = relErr(got, want);
+          assert.ok(err < 1e-4, `${scheme} force=${force} position ${from + t}: rel err ${err} ${seedNote()}`);
+        }
+      };
+      await check(0, await be.read(model.forward(ids.slice(0, P), { cache })));
+      for (let t = P; t < ids.length; t++) await check(t, await be.read(model.forward([ids[t]!], { cache })));
+      cache.free();
+      // quantization actually changed the distributions
+      const fp = await windowLogProbs(model, ids);
+      assert.ok(relErr(batched.subarray(P * V), fp.subarray(P * V)) > 1e-4, `${scheme}: no effect`);
+    }
+  });
+
+  test('an all-16-bit configuration reproduces unquantized generation exactly', async () => {
+    const be = backends[1]!;
+    const model = await loadModel(be, assetPath(DEFAULT_MODEL), { tokenizer: assetPath(DEFAULT_TOKENIZER) });
+    const plain = await generate(model, [1], { maxTokens: 40 });
+    const config = uniformConfig(model.config.nLayers, { k: 16, v: 16 }, 'kivi');
+    const quant = await generate(model, [1], { maxTokens: 40, cache: (cap) => new QuantizedKVCache(be, model.config, cap, config) });
+    assert.deepEqual(quant.ids, plain.ids);
+    const ids = [1, ...plain.ids.slice(0, 20)];
+    const a = new QuantizedKVCache(be, model.config, 32, config), b = model.newCache(32);
+    for (const id of ids) assert.deepEqual(await be.read(model.forward([id], { cache: a })), await be.read(model.forward([id], { cache: b })));
+    a.free(); b.free();
+    // and a 2-bit cache does change something
+    const kv2 = await generate(model, [1], { maxTokens: 40, cache: (cap) => new QuantizedKVCache(be, model.config, cap, uniformConfig(model.config.nLayers, { k: 2, v: 2 }, 'per-token')) });
+    assert.notDeepEqual(kv2.ids, plain.ids);
+  });
+});
+
+describe('KVTuner search', () => {
+  test('Pareto pruning keeps exactly the non-dominated pairs', () => {
+    for (let rep = 0; rep < 20; rep++) {
+      const items = Array.from({ length: 9 }, (_, i) => ({ bits: [8, 6, 5, 6, 4, 3, 5, 3, 2][i]!, err: Math.floor(r() * 6), i }));
+      const kept = paretoPairs(items);
+      for (const a of items) {
+        const dominated = items.some((b) => b.bits <= a.bits && b.err <= a.err && (b.bits < a.bits || b.err < a.err));
+        const present = kept.some((k) => k.bits === a.bits && k.err === a.err);
+        assert.equal(present, !dominated, `item ${JSON.stringify(a)} ${seedNote()}`);
+      }
+    }
+  });
+
+  test('NSGA-II: constraint domination, budget respected, deterministic', async () => {
+    assert.ok(constrainedDominates({ genes: [], objectives: [9, 9], violation: 0 }, { genes: [], objectives: [0, 0], violation: 1 }));
+    assert.ok(!constrainedDominates({ genes: [], objectives: [1, 2], violation: 0 }, { genes: [], objectives: [2, 1], violation: 0 }));
+    const weights = Array.from({ length: 6 }, () => 0.5 + r());
+    // synthetic loss: fewer bits on heavier layers hurt more
+    const loss = async (layers: KvPair[]) => layers.reduce((a, p, i) => a + weights[i]! * (2 ** (-p.k) * 4 + 2 ** (-p.v)), 0);
+    const space = vanillaSpace(6);
+    const run = () => searchPreset(space, 6, { budget: 4, trials: 120, populationSize: 20, seed: 3, loss });
+    const a = await run(), b = await run();
+    assert.ok(a.best, 'no feasible preset found');
+    assert.ok(a.best!.meanBits <= 4 + 1e-12, `mean bits ${a.best!.meanBits} over the budget`);
+    assert.deepEqual(a.best, b.best);
+    for (const f of a.front) assert.ok(f.feasible && f.meanBits <= 4);
+    // the front is non-dominated
+    for (const x of a.front) for (const y of a.front) assert.ok(!(y.loss < x.loss && y.meanBits < x.meanBits));
+    // on a space small enough to enumerate (5^3), 100 trials find the constrained optimum
+    const small = vanillaSpace(3);
+    const smallLoss = async (layers: KvPair[]) => layers.reduce((a, p, i) => a + [1, 3, 0.5][i]! * (2 ** (-p.k) * 4 + 2 ** (-p.v)), 0);
+    let optimum = Infinity;
+    for (let g = 0; g < 125; g++) {
+      const layers = [g % 5, Math.floor(g / 5) % 5, Math.floor(g / 25)].map((i) => small.templates[0]![i]!);
+      if (meanBits(layers) <= 4) optimum = Math.min(optimum, await smallLoss(layers));
+    }
+    const s = await searchPreset(small, 3, { budget: 4, trials: 100, populationSize: 20, seed: 1, loss: smallLoss });
+    assert.equal(s.best!.loss, optimum);
+    const plain = await nsga2({ cardinalities: [3, 3], trials: 9, populationSize: 9, evaluate: async (g) => ({ objectives: [g[0]!, g[1]!], constraints: [] }) });
+    assert.equal(plain.trials.length, 9);
+  });
+});
