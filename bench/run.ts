@@ -2,7 +2,8 @@
  * `npm run bench -- NAME`: runs a benchmark, prints its table and appends it with the machine's description
  * to bench/RESULTS.md. Benchmarks: gemm (kernel GFLOP/s), ppl (reference model on WikiText-2: value vs the
  * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
- * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts).
+ * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
+ * speed on the reference model, bench/kv.ts).
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { ReportConfig, reportMarkdown, runReport } from '../src/eval/prune-report.js';
 import { stereoBench } from './stereo.js';
+import { kvBench } from './kv.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -100,7 +102,8 @@ async function pruneFidelity(): Promise<void> {
     `lithe-ref-a, the official calibration windows (seed 0, 128 x 512 from the C4 sample; drawn by Lithe's CPython-identical sampler, token sha256 equal to the reference's), WikiText-2 raw test, 785 windows of 512. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all. Times are per run on this machine.`);
 }
 
-const benches: Record<string, () => Promise<void>> = { gemm, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record) };
+const benches: Record<string, () => Promise<void>> = { gemm, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record),
+  kv: () => kvBench(process.argv.slice(3), record, shared) };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);

@@ -10,6 +10,7 @@ import { demoCommand } from './commands/demo.js';
 import { evalPplCommand } from './commands/eval-ppl.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
+import { kvEvalCommand, kvProfileCommand, kvSearchCommand } from './commands/kv.js';
 import { pruneCommand } from './commands/prune.js';
 import { reportCommand } from './commands/report.js';
 import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
@@ -51,7 +52,11 @@ program.command('generate').description('generate text with a KV cache')
   .option('--top-p <p>', 'nucleus sampling mass', floatOption('--top-p', 0, 1), 0.9)
   .option('--seed <n>', 'random seed', intOption('--seed', 0), 0)
   .option('--no-bos', 'do not prepend BOS to the prompt')
-  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .option('--kv-config <file>', 'quantized KV cache: a preset from `lithe kv search` (or a KVTuner per_layer_config YAML)')
+  .option('--kv-bits <pair>', 'quantized KV cache, the same pair on every layer: KV8, K8V4, KV4, K4V2, KV2')
+  .option('--force-quant', 'the prompt prefill also attends through the quantized cache (KVTuner force_quant)')
+  .addOption(tokenizer()).addOption(threads()).addOption(json());
+kvSchemeOptions(program.commands.find((c) => c.name() === 'generate')!)
   .action((model, flags) => generateCommand(model, flags, context(flags)));
 
 const evalCmd = program.command('eval').description('evaluate a model');
@@ -118,6 +123,54 @@ program.command('report').description('comparison tables; prune: dense vs method
   .requiredOption('--out <prefix>', 'writes PREFIX.md and PREFIX.json')
   .addOption(threads()).addOption(json())
   .action((kind, model, flags) => reportCommand(kind, model, flags, context(flags)));
+
+/** KV-cache quantization scheme options (KVTuner's defaults per scheme). */
+function kvSchemeOptions(c: Command): Command {
+  return c
+    .option('--scheme <s>', 'kivi (keys per channel, values per token) | per-token', 'kivi')
+    .option('--group <n>', 'group size: tokens per key group (kivi) / channels per group; 0 = whole head (default: 32 kivi, 0 per-token)', intOption('--group', 0))
+    .option('--residual <n>', 'full-precision residual window R (default: 32 kivi, 0 per-token)', intOption('--residual', 0))
+    .option('--zero-point <z>', 'float (KIVI: offset = min) | rounded (KVTuner vanilla: integer zero point)', 'float');
+}
+
+function kvCalibOptions(c: Command): Command {
+  return kvSchemeOptions(c)
+    .option('--calib <file>', 'calibration text: .jsonl[.gz] documents or a text file (default: bundled C4 validation sample)')
+    .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1), 4)
+    .option('--seqlen <n>', 'window length (default: min(256, context))', intOption('--seqlen', 2))
+    .option('--seed <n>', 'sampling and search seed', intOption('--seed', 0), 0)
+    .addOption(tokenizer()).addOption(threads()).addOption(json());
+}
+
+const kv = program.command('kv').description('KV-cache quantization: sensitivity profiles, KVTuner search, quality of a configuration');
+kvCalibOptions(kv.command('profile').description('per-layer sensitivity of every (key bits, value bits) pair, the others at 16 bits; Pareto pruning and layer groups')
+  .argument('<model>')
+  .option('--out <file>', 'also write the profile as JSON'))
+  .action((model, flags) => kvProfileCommand(model, flags, context(flags)));
+kvCalibOptions(kv.command('search').description('KVTuner: Pareto-pruned pairs, clustered layers, NSGA-II under a mean-bits budget; writes a preset')
+  .argument('<model>')
+  .requiredOption('--budget <bits>', 'mean equivalent bits allowed, e.g. 3.25 or 4', floatOption('--budget', 2, 16))
+  .option('--trials <n>', 'configurations to evaluate', intOption('--trials', 1), 100)
+  .option('--population <n>', 'NSGA-II population size', intOption('--population', 2), 50)
+  .option('--groups <n>', 'layer groups (default: round(sqrt(layers)) + 1)', intOption('--groups', 1))
+  .option('--vanilla', "the reference's vanilla search: one variable per layer over [KV8, K8V4, KV4, K4V2, KV2], no profiling")
+  .option('--objective <o>', 'quality loss on the calibration windows: kl (vs the float cache) | ppl (teacher-forced NLL)', 'kl')
+  .requiredOption('--out <file>', 'preset to write (.json, or .yaml)'))
+  .action((model, flags) => kvSearchCommand(model, flags, context(flags)));
+kvSchemeOptions(kv.command('eval').description('quality of a quantized KV cache vs the float cache: perplexity, KL, top-1 and greedy agreement, bytes per token')
+  .argument('<model>')
+  .option('--config <file>', 'per-layer preset (from `lithe kv search`, or KVTuner YAML)')
+  .option('--bits <pair>', 'one pair for every layer: KV8, K8V4, KV4, K4V2, KV2, K16V4, ...')
+  .option('--data <file>', 'evaluation text (default: bundled TinyStories validation sample)')
+  .option('--seqlen <n>', 'window length (default: min(256, context))', intOption('--seqlen', 2))
+  .option('--max-windows <k>', 'windows to evaluate', intOption('--max-windows', 1), 8)
+  .option('--prefill <n>', 'the first n tokens of each window are a float prefill; later ones decode through the cache', intOption('--prefill', 0), 0)
+  .option('--force-quant', 'prefill rows also attend through the quantized store (KVTuner force_quant)')
+  .option('--continuations <n>', 'greedy continuations compared with the float cache', intOption('--continuations', 0), 4)
+  .option('--prompt-tokens <n>', 'prompt length of each continuation', intOption('--prompt-tokens', 1), 32)
+  .option('--gen-tokens <n>', 'tokens generated per continuation', intOption('--gen-tokens', 1), 64)
+  .addOption(tokenizer()).addOption(threads()).addOption(json()))
+  .action((model, flags) => kvEvalCommand(model, flags, context(flags)));
 
 /** Flags shared by `stereo` and `stereo eval`. */
 function stereoFlags(c: Command, costHelp: string): Command {

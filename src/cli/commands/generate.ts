@@ -1,8 +1,15 @@
 import { generate } from '../../models/llama/generate.js';
 import type { LlamaModel } from '../../models/llama/model.js';
 import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
+import { QuantizedKVCache } from '../../quant/kv/cache.js';
+import { describeConfig, kvConfigFrom, KvSchemeFlags } from './kv.js';
+import { cpuBackendOf } from '../../quant/kv/evaluate.js';
+import { meanBits } from '../../quant/kv/config.js';
 
-export interface GenerateFlags extends CommonFlags {
+export interface GenerateFlags extends CommonFlags, KvSchemeFlags {
+  kvConfig?: string;
+  kvBits?: string;
+  forceQuant?: boolean;
   prompt: string;
   maxTokens: number;
   greedy?: boolean;
@@ -20,7 +27,15 @@ export async function runGeneration(model: LlamaModel, flags: GenerateFlags, ctx
   ctx.out.write(promptText);
   const ids: number[] = [];
   let shown = promptText.length;
+  const kv = flags.kvConfig || flags.kvBits ? kvConfigFrom({ ...flags, config: flags.kvConfig, bits: flags.kvBits }, model) : null;
+  let cacheBytes = 0;
   const r = await generate(model, prompt, {
+    cache: kv ? (cap) => {
+      const c = new QuantizedKVCache(cpuBackendOf(model), model.config, cap, kv, { forceQuant: flags.forceQuant });
+      const free = c.free.bind(c);
+      c.free = () => { cacheBytes = c.bytesInUse(); free(); };
+      return c;
+    } : undefined,
     maxTokens: flags.maxTokens, temperature: flags.greedy ? 0 : flags.temperature, topP: flags.topP, seed: flags.seed, signal: ctx.signal,
     onToken: (id) => {
       ids.push(id);
@@ -33,15 +48,17 @@ export async function runGeneration(model: LlamaModel, flags: GenerateFlags, ctx
   });
   const text = tok.decode([...prompt, ...r.ids]).slice(promptText.length);
   ctx.out.line();
-  return { ...r, text, prompt: promptText };
+  const kvInfo = kv ? { kv_cache: describeConfig(kv), kv_mean_bits: meanBits(kv.layers), kv_cache_bytes: cacheBytes } : {};
+  return { ...r, text, prompt: promptText, ...kvInfo };
 }
 
 export async function generateCommand(modelPath: string, flags: GenerateFlags, ctx: Context): Promise<void> {
   const model = await openModel(modelPath, flags);
   try {
     const r = await runGeneration(model, flags, ctx);
-    ctx.out.line(`-- ${r.ids.length} tokens, prefill ${r.promptTokens} tokens in ${r.prefillSeconds.toFixed(3)} s, decode ${r.tokensPerSecond.toFixed(1)} tokens/s (${model.backend.description})`);
-    ctx.out.result({ text: r.text, ids: r.ids, prompt_tokens: r.promptTokens, generated_tokens: r.ids.length, prefill_s: r.prefillSeconds, decode_s: r.decodeSeconds, tokens_per_s: r.tokensPerSecond, backend: model.backend.description });
+    const kvLine = 'kv_cache' in r ? `, KV cache ${r.kv_cache} (${r.kv_mean_bits!.toFixed(2)} bits, ${r.kv_cache_bytes} bytes)` : '';
+    ctx.out.line(`-- ${r.ids.length} tokens, prefill ${r.promptTokens} tokens in ${r.prefillSeconds.toFixed(3)} s, decode ${r.tokensPerSecond.toFixed(1)} tokens/s (${model.backend.description})${kvLine}`);
+    ctx.out.result({ ...('kv_cache' in r ? { kv_cache: r.kv_cache, kv_mean_bits: r.kv_mean_bits, kv_cache_bytes: r.kv_cache_bytes } : {}), text: r.text, ids: r.ids, prompt_tokens: r.promptTokens, generated_tokens: r.ids.length, prefill_s: r.prefillSeconds, decode_s: r.decodeSeconds, tokens_per_s: r.tokensPerSecond, backend: model.backend.description });
   } finally {
     await model.backend.dispose();
   }

@@ -8,4 +8,4 @@ export { rope } from './rope';
 export { attention, attention_scratch_bytes } from './attention';
 export { census_transform, census_cost, rank_transform, rank_sad_cost, bt_cost, box_sum_h, box_sum_v, truncated_sum,
   sgm, sgm_scratch_bytes, wta, median3x3_f32 } from './stereo';
-export { kv_attention, kv_attention_scratch_floats } from './kv-attention';
+export { kv_attention } from './kv-attention';

@@ -9,8 +9,11 @@
 //   8..12 kBits vBits kAxis(0 token, 1 channel) kGroup vGroup
 //   13..15 nqK nqV n (quantized keys, quantized values, total tokens)
 //   16..21 per-kv-head strides: kCodes (bytes) kParams (floats) kFp (floats) vCodes vParams vFp
-// Query row t of T sees tokens [0, n - T + t] (causal). Codes are "planar" packed (quantizer.ts); rows whose
-// packed width is a multiple of 16 bytes unpack with SIMD, others (tiny heads) with scalar code.
+// Scratch per thread (scratchFloats, at least G * (capacity + 2D) + D + 4 for G query heads per KV head): scores
+// of the G heads, G x D floats of q' / group sums, G x D floats of value-group factors, one unpacked row.
+// Query row t of T sees tokens [0, n - T + t] (causal). Codes are "planar" packed (quantizer.ts): rows whose packed
+// width is a multiple of 16 bytes (and groups a multiple of 16 channels) are dequantized in registers, 16 codes per
+// shift-and-mask of one load; others (tiny heads) are unpacked to scratch first.
 import { fma4, hsum, exp4, exp1 } from './simd';
 
 @inline function word(desc: usize, i: i32): i32 {
@@ -29,6 +32,63 @@ import { fma4, hsum, exp4, exp1 } from './simd';
   v128.store(dst + 16, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)));
   v128.store(dst + 32, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)));
   v128.store(dst + 48, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)));
+}
+
+@inline function lanes(c: v128, i: i32): v128 {
+  // u8 codes 4i..4i+3 of c as f32x4
+  const h = i < 2 ? i16x8.extend_low_i8x16_u(c) : i16x8.extend_high_i8x16_u(c);
+  return f32x4.convert_i32x4_u((i & 1) == 0 ? i32x4.extend_low_i16x8_u(h) : i32x4.extend_high_i16x8_u(h));
+}
+
+/**
+ * Dequantize-in-registers dot product of a packed row with w[0..D) (rows whose packed width is a multiple of
+ * 16 bytes): each 16-byte load yields 16 codes per bit slot, widened to f32 in registers. With group > 0 the
+ * partial sums of each group of `group` channels (a multiple of 16) are scaled by gs[g] and the result is
+ * sum_g gs[g] * (w_g . u_g); with group = 0 it is w . u.
+ */
+function dotPacked(src: usize, D: i32, bits: i32, w: usize, group: i32, gs: usize): f32 {
+  const per = 8 / bits;
+  const rb = D / per;
+  const mask: i32 = (1 << bits) - 1;
+  const m = i8x16.splat(<i8>mask);
+  let total: f32 = 0;
+  let acc = f32x4.splat(0);
+  for (let s = 0; s < per; s++) {
+    for (let k = 0; k < rb; k += 16) {
+      const c = v128.and(i8x16.shr_u(v128.load(src + <usize>k), <u32>(s * bits)), m);
+      const wp = w + (<usize>(s * rb + k) << 2);
+      acc = fma4(lanes(c, 0), v128.load(wp), acc);
+      acc = fma4(lanes(c, 1), v128.load(wp + 16), acc);
+      acc = fma4(lanes(c, 2), v128.load(wp + 32), acc);
+      acc = fma4(lanes(c, 3), v128.load(wp + 48), acc);
+      const ch = s * rb + k + 16;
+      if (group > 0 && ch % group == 0) {
+        total += load<f32>(gs + (<usize>(ch / group - 1) << 2)) * hsum(acc);
+        acc = f32x4.splat(0);
+      }
+    }
+  }
+  return group > 0 ? total : hsum(acc);
+}
+
+/** o[0..D) += sum_g a[g] * u_g for a packed row (SIMD layout as dotPacked; group a multiple of 16). */
+function axpyPacked(src: usize, D: i32, bits: i32, o: usize, group: i32, a: usize): void {
+  const per = 8 / bits;
+  const rb = D / per;
+  const mask: i32 = (1 << bits) - 1;
+  const m = i8x16.splat(<i8>mask);
+  for (let s = 0; s < per; s++) {
+    for (let k = 0; k < rb; k += 16) {
+      const c = v128.and(i8x16.shr_u(v128.load(src + <usize>k), <u32>(s * bits)), m);
+      const ch = s * rb + k;
+      const av = f32x4.splat(load<f32>(a + (<usize>(ch / group) << 2)));
+      const op = o + (<usize>ch << 2);
+      v128.store(op, fma4(av, lanes(c, 0), v128.load(op)));
+      v128.store(op + 16, fma4(av, lanes(c, 1), v128.load(op + 16)));
+      v128.store(op + 32, fma4(av, lanes(c, 2), v128.load(op + 32)));
+      v128.store(op + 48, fma4(av, lanes(c, 3), v128.load(op + 48)));
+    }
+  }
 }
 
 /** Codes of one packed row of D channels -> D floats at dst. */
@@ -53,10 +113,10 @@ function unpackRow(src: usize, D: i32, bits: i32, dst: usize): void {
   }
 }
 
-export function kv_attention_scratch_floats(capacity: i32, D: i32): i32 {
-  return capacity + 2 * D + 4;
-}
-
+// Per (query row, KV head): the `group` query heads sharing the KV head are processed together, so each packed
+// row is dequantized once per group of heads. With one query head per KV head (no GQA) rows are dequantized in
+// registers inside the dot products (dotPacked / axpyPacked); with several, a row is unpacked once to an L1
+// scratch row and every head of the group reads it.
 export function kv_attention(desc: usize, q: usize, out: usize, T: i32, nHeads: i32, nKV: i32, D: i32, scale: f32,
   scratch: usize, scratchFloats: i32, tid: i32, nt: i32): void {
   const kCodes = <usize>word(desc, 0), kScale = <usize>word(desc, 1), kOff = <usize>word(desc, 2), kFp = <usize>word(desc, 3);
@@ -67,107 +127,151 @@ export function kv_attention(desc: usize, q: usize, out: usize, T: i32, nHeads: 
   const vcs = <usize>word(desc, 19), vps = <usize>word(desc, 20), vfs = <usize>word(desc, 21);
   const kRow = <usize>(D * kBits / 8), vRow = <usize>(D * vBits / 8);
   const kpt = D / kGroup, vpt = D / vGroup; // parameter groups per token (per-token axis)
-  const group = nHeads / nKV;
-  const sc = scratch + <usize>tid * <usize>(scratchFloats << 2);
-  const qp = sc + (<usize>(scratchFloats - 2 * D - 4) << 2);
-  const u = qp + (<usize>D << 2);
+  const G = nHeads / nKV;
+  const fusedK = G == 1 && kBits < 16 && (<i32>kRow) % 16 == 0 && (kAxis == 1 || kGroup % 16 == 0);
+  const fusedV = G == 1 && vBits < 16 && (<i32>vRow) % 16 == 0 && vGroup % 16 == 0;
+  const cap = (scratchFloats - 2 * G * D - D - 4) / G;
+  const base = scratch + <usize>tid * <usize>(scratchFloats << 2);
+  const qpAll = base + (<usize>(G * cap) << 2);     // G x D: q' (keys per channel) or per-group q sums (per token)
+  const aAll = qpAll + (<usize>(G * D) << 2);       // G x D: per head, [0, D/2) a_g and [D/2, D) sum_j p_j off_jg
+  const u = aAll + (<usize>(G * D) << 2);            // D: one unpacked row
   const rowBytes = <usize>D << 2;
-  const items = T * nHeads;
+  const items = T * nKV;
   for (let it = tid; it < items; it += nt) {
-    const t = it / nHeads;
-    const h = it - t * nHeads;
-    const kvh = h / group;
-    const qh = q + (<usize>(t * nHeads + h) * rowBytes);
-    const oh = out + (<usize>(t * nHeads + h) * rowBytes);
+    const t = it / nKV;
+    const kvh = it - t * nKV;
     const nt_ = n - T + t + 1;
-    // scores
     const qk = min(nqK, nt_);
+    const sBase = kScale + <usize>kvh * (kps << 2), oBase = kOff + <usize>kvh * (kps << 2);
+    const kHead = kCodes + <usize>kvh * kcs;
+    // ---- scores of the G heads into base + hh * cap
     if (kAxis == 1) {
-      const sBase = kScale + <usize>kvh * (kps << 2), oBase = kOff + <usize>kvh * (kps << 2);
       for (let j0 = 0; j0 < qk; j0 += kGroup) {
         const ps = sBase + (<usize>(j0 / kGroup * D) << 2), po = oBase + (<usize>(j0 / kGroup * D) << 2);
-        let cb = f32x4.splat(0);
-        for (let d = 0; d < D; d += 4) {
-          const qv = v128.load(qh + (<usize>d << 2));
-          v128.store(qp + (<usize>d << 2), f32x4.mul(qv, v128.load(ps + (<usize>d << 2))));
-          cb = fma4(qv, v128.load(po + (<usize>d << 2)), cb);
+        for (let hh = 0; hh < G; hh++) {
+          const qh = q + (<usize>(t * nHeads + kvh * G + hh) * rowBytes), qp = qpAll + (<usize>(hh * D) << 2);
+          let c = f32x4.splat(0);
+          for (let d = 0; d < D; d += 4) {
+            const qv = v128.load(qh + (<usize>d << 2));
+            v128.store(qp + (<usize>d << 2), f32x4.mul(qv, v128.load(ps + (<usize>d << 2))));
+            c = fma4(qv, v128.load(po + (<usize>d << 2)), c);
+          }
+          store<f32>(aAll + (<usize>(hh * D) << 2), hsum(c));
         }
-        const c = hsum(cb);
         const j1 = min(j0 + kGroup, qk);
         for (let j = j0; j < j1; j++) {
-          unpackRow(kCodes + <usize>kvh * kcs + <usize>j * kRow, D, kBits, u);
-          store<f32>(sc + (<usize>j << 2), (dot(qp, u, D) + c) * scale);
+          const row = kHead + <usize>j * kRow;
+          if (fusedK) {
+            store<f32>(base + (<usize>j << 2), (dotPacked(row, D, kBits, qpAll, 0, 0) + load<f32>(aAll)) * scale);
+            continue;
+          }
+          unpackRow(row, D, kBits, u);
+          for (let hh = 0; hh < G; hh++) {
+            const d = dot(qpAll + (<usize>(hh * D) << 2), u, D) + load<f32>(aAll + (<usize>(hh * D) << 2));
+            store<f32>(base + (<usize>(hh * cap + j) << 2), d * scale);
+          }
         }
       }
-    } else {
-      const sBase = kScale + <usize>kvh * (kps << 2), oBase = kOff + <usize>kvh * (kps << 2);
-      for (let j = 0; j < qk; j++) {
-        unpackRow(kCodes + <usize>kvh * kcs + <usize>j * kRow, D, kBits, u);
-        let s: f32 = 0;
+    } else if (qk > 0) {
+      for (let hh = 0; hh < G; hh++) {
+        const qh = q + (<usize>(t * nHeads + kvh * G + hh) * rowBytes);
         for (let g = 0; g < kpt; g++) {
-          const c0 = g * kGroup;
-          let a = f32x4.splat(0), qs = f32x4.splat(0);
-          for (let d = c0; d < c0 + kGroup; d += 4) {
-            const qv = v128.load(qh + (<usize>d << 2));
-            a = fma4(qv, v128.load(u + (<usize>d << 2)), a);
-            qs = f32x4.add(qs, qv);
-          }
-          const pi = <usize>(j * kpt + g) << 2;
-          s += load<f32>(sBase + pi) * hsum(a) + load<f32>(oBase + pi) * hsum(qs);
+          let qs = f32x4.splat(0);
+          for (let d = g * kGroup; d < (g + 1) * kGroup; d += 4) qs = f32x4.add(qs, v128.load(qh + (<usize>d << 2)));
+          store<f32>(qpAll + (<usize>(hh * D + g) << 2), hsum(qs));
         }
-        store<f32>(sc + (<usize>j << 2), s * scale);
+      }
+      for (let j = 0; j < qk; j++) {
+        const row = kHead + <usize>j * kRow;
+        const ps = sBase + (<usize>(j * kpt) << 2), po = oBase + (<usize>(j * kpt) << 2);
+        if (!fusedK) unpackRow(row, D, kBits, u);
+        for (let hh = 0; hh < G; hh++) {
+          const qh = q + (<usize>(t * nHeads + kvh * G + hh) * rowBytes);
+          let s: f32 = 0;
+          if (fusedK) s = dotPacked(row, D, kBits, qh, kGroup, ps);
+          else for (let g = 0; g < kpt; g++) s += load<f32>(ps + (<usize>g << 2)) * dot(qh + (<usize>(g * kGroup) << 2), u + (<usize>(g * kGroup) << 2), kGroup);
+          for (let g = 0; g < kpt; g++) s += load<f32>(po + (<usize>g << 2)) * load<f32>(qpAll + (<usize>(hh * D + g) << 2));
+          store<f32>(base + (<usize>(hh * cap + j) << 2), s * scale);
+        }
       }
     }
     const kf = kFp + <usize>kvh * (kfs << 2);
-    for (let j = qk; j < nt_; j++) store<f32>(sc + (<usize>j << 2), dot(qh, kf + <usize>(j - nqK) * rowBytes, D) * scale);
-    // softmax numerators in place
-    let mv = f32x4.splat(-Infinity);
-    let j = 0;
-    for (; j + 4 <= nt_; j += 4) mv = f32x4.max(mv, v128.load(sc + (<usize>j << 2)));
-    let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    for (; j < nt_; j++) m = max(m, load<f32>(sc + (<usize>j << 2)));
-    const ms = f32x4.splat(m);
-    let ls = f32x4.splat(0);
-    for (j = 0; j + 4 <= nt_; j += 4) {
-      const e = exp4(f32x4.sub(v128.load(sc + (<usize>j << 2)), ms));
-      v128.store(sc + (<usize>j << 2), e);
-      ls = f32x4.add(ls, e);
+    for (let hh = 0; hh < G; hh++) {
+      const qh = q + (<usize>(t * nHeads + kvh * G + hh) * rowBytes), sc = base + (<usize>(hh * cap) << 2);
+      for (let j = qk; j < nt_; j++) store<f32>(sc + (<usize>j << 2), dot(qh, kf + <usize>(j - nqK) * rowBytes, D) * scale);
+      // softmax numerators in place; 1/sum kept in qpAll[hh * D] (q' is no longer needed)
+      let mv = f32x4.splat(-Infinity);
+      let j = 0;
+      for (; j + 4 <= nt_; j += 4) mv = f32x4.max(mv, v128.load(sc + (<usize>j << 2)));
+      let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+      for (; j < nt_; j++) m = max(m, load<f32>(sc + (<usize>j << 2)));
+      const ms = f32x4.splat(m);
+      let ls = f32x4.splat(0);
+      for (j = 0; j + 4 <= nt_; j += 4) {
+        const e = exp4(f32x4.sub(v128.load(sc + (<usize>j << 2)), ms));
+        v128.store(sc + (<usize>j << 2), e);
+        ls = f32x4.add(ls, e);
+      }
+      let l = hsum(ls);
+      for (; j < nt_; j++) {
+        const e = exp1(load<f32>(sc + (<usize>j << 2)) - m);
+        store<f32>(sc + (<usize>j << 2), e);
+        l += e;
+      }
+      const oh = out + (<usize>(t * nHeads + kvh * G + hh) * rowBytes), ah = aAll + (<usize>(hh * D) << 2);
+      for (let d = 0; d < D; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
+      for (let g = 0; g < vpt; g++) store<f32>(ah + (<usize>(D / 2 + g) << 2), 0);
+      store<f32>(qpAll + (<usize>(hh * D) << 2), 1.0 / l);
     }
-    let l = hsum(ls);
-    for (; j < nt_; j++) {
-      const e = exp1(load<f32>(sc + (<usize>j << 2)) - m);
-      store<f32>(sc + (<usize>j << 2), e);
-      l += e;
-    }
-    // weighted values
-    for (let d = 0; d < D; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
+    // ---- weighted values: o += sum_g (p scale_g) u_g; sum_j p_j off_jg per group added at the end
     const qv_ = min(nqV, nt_);
     const vsBase = vScale + <usize>kvh * (vps << 2), voBase = vOff + <usize>kvh * (vps << 2);
-    for (j = 0; j < qv_; j++) {
-      const p = load<f32>(sc + (<usize>j << 2));
-      unpackRow(vCodes + <usize>kvh * vcs + <usize>j * vRow, D, vBits, u);
-      for (let g = 0; g < vpt; g++) {
-        const pi = <usize>(j * vpt + g) << 2;
-        const a = f32x4.splat(p * load<f32>(vsBase + pi)), b = f32x4.splat(p * load<f32>(voBase + pi));
-        for (let d = g * vGroup; d < (g + 1) * vGroup; d += 4) {
-          const o = oh + (<usize>d << 2);
-          v128.store(o, f32x4.add(fma4(a, v128.load(u + (<usize>d << 2)), v128.load(o)), b));
+    const vHead = vCodes + <usize>kvh * vcs;
+    for (let j = 0; j < qv_; j++) {
+      const row = vHead + <usize>j * vRow;
+      if (!fusedV) unpackRow(row, D, vBits, u);
+      for (let hh = 0; hh < G; hh++) {
+        const p = load<f32>(base + (<usize>(hh * cap + j) << 2));
+        const oh = out + (<usize>(t * nHeads + kvh * G + hh) * rowBytes), ah = aAll + (<usize>(hh * D) << 2);
+        for (let g = 0; g < vpt; g++) {
+          const pi = <usize>(j * vpt + g) << 2;
+          store<f32>(ah + (<usize>g << 2), p * load<f32>(vsBase + pi));
+          const bp = ah + (<usize>(D / 2 + g) << 2);
+          store<f32>(bp, load<f32>(bp) + p * load<f32>(voBase + pi));
+        }
+        if (fusedV) { axpyPacked(row, D, vBits, oh, vGroup, ah); continue; }
+        for (let g = 0; g < vpt; g++) {
+          const a = f32x4.splat(load<f32>(ah + (<usize>g << 2)));
+          for (let d = g * vGroup; d < (g + 1) * vGroup; d += 4) {
+            const o = oh + (<usize>d << 2);
+            v128.store(o, fma4(a, v128.load(u + (<usize>d << 2)), v128.load(o)));
+          }
         }
       }
     }
     const vf = vFp + <usize>kvh * (vfs << 2);
-    for (; j < nt_; j++) {
-      const pv = f32x4.splat(load<f32>(sc + (<usize>j << 2)));
-      const vp = vf + <usize>(j - nqV) * rowBytes;
+    for (let hh = 0; hh < G; hh++) {
+      const oh = out + (<usize>(t * nHeads + kvh * G + hh) * rowBytes), ah = aAll + (<usize>(hh * D) << 2), sc = base + (<usize>(hh * cap) << 2);
+      for (let g = 0; g < vpt; g++) {
+        const b = f32x4.splat(load<f32>(ah + (<usize>(D / 2 + g) << 2)));
+        for (let d = g * vGroup; d < (g + 1) * vGroup; d += 4) {
+          const o = oh + (<usize>d << 2);
+          v128.store(o, f32x4.add(v128.load(o), b));
+        }
+      }
+      for (let j = qv_; j < nt_; j++) {
+        const pv = f32x4.splat(load<f32>(sc + (<usize>j << 2)));
+        const vp = vf + <usize>(j - nqV) * rowBytes;
+        for (let d = 0; d < D; d += 4) {
+          const o = oh + (<usize>d << 2);
+          v128.store(o, fma4(pv, v128.load(vp + (<usize>d << 2)), v128.load(o)));
+        }
+      }
+      const inv = f32x4.splat(load<f32>(qpAll + (<usize>(hh * D) << 2)));
       for (let d = 0; d < D; d += 4) {
         const o = oh + (<usize>d << 2);
-        v128.store(o, fma4(pv, v128.load(vp + (<usize>d << 2)), v128.load(o)));
+        v128.store(o, f32x4.mul(v128.load(o), inv));
       }
-    }
-    const inv = f32x4.splat(1.0 / l);
-    for (let d = 0; d < D; d += 4) {
-      const o = oh + (<usize>d << 2);
-      v128.store(o, f32x4.mul(v128.load(o), inv));
     }
   }
 }

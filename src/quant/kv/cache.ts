@@ -193,7 +193,8 @@ export class QuantizedKVCache implements AttentionCache {
         ? { k: be.alloc([capacity, this.kvDim]), v: be.alloc([capacity, this.kvDim]) }
         : new LayerStore(be, pair, model.headDim, model.nKVHeads, capacity, config));
     }
-    this.scratchFloats = Math.ceil((capacity + 2 * model.headDim + 4) / 4) * 4;
+    const G = model.nHeads / model.nKVHeads;
+    this.scratchFloats = Math.ceil((G * (capacity + 2 * model.headDim) + model.headDim + 4) / 4) * 4;
     this.scratch = be.alloc([be.threads * this.scratchFloats]);
   }
 

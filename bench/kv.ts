@@ -1,0 +1,134 @@
+/**
+ * `npm run bench -- kv [--part quality|speed|all] [--scheme kivi|per-token] [--windows W] [--trials N] [--threads T]
+ *   [--preset FILE] [--contexts 256,1024,4096]`
+ * quality: on the project's HF reference model (lithe-ref-a), uniform KV8 / K8V4 / KV4 / K4V2 / KV2 and KVTuner presets
+ *   (profile + clustering + NSGA-II, and the vanilla per-layer search) searched on C4 calibration windows at budgets
+ *   3.0, 3.25 and 4.0 bits, all evaluated on WikiText-2 test windows of 512 tokens (perplexity through the cache, KL
+ *   and top-1 vs the float cache, greedy continuations).
+ * speed: decode tokens/s and cache bytes after a prefill of 256 / 1024 / 4096 tokens (repeated text; the model's
+ *   trained window is 1024, so RoPE positions beyond it only matter for speed here), for the float32 cache, KV8,
+ *   the KVTuner preset, KV4 and KV2, in one run.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { loadModel } from '../src/io/load-model.js';
+import { readText } from '../src/data/text.js';
+import { readDocuments, sampleCalibration } from '../src/data/calibration.js';
+import { markdownTable } from '../src/cli/output.js';
+import { LlamaModel } from '../src/models/llama/model.js';
+import type { AttentionCache } from '../src/models/llama/cache.js';
+import { QuantizedKVCache } from '../src/quant/kv/cache.js';
+import { KvPair, KvQuantConfig, KvScheme, meanBits, pairName, parsePair, readPreset, schemeDefaults } from '../src/quant/kv/config.js';
+import { evaluateConfig, floatReference, QualityAccumulator } from '../src/quant/kv/evaluate.js';
+import { adaptiveSpace, defaultGroupCount, searchPreset, vanillaSpace } from '../src/quant/kv/kvtuner.js';
+import { profileLayers } from '../src/quant/kv/profile.js';
+import { describeConfig, evalInputs, keyValueFinding, kvEvaluate, KvEvalReport } from '../src/cli/commands/kv.js';
+import { assetPath, DEFAULT_CALIBRATION } from '../src/util/assets.js';
+
+type Record = (name: string, command: string, table: string, notes?: string) => void;
+
+export async function kvBench(argv: string[], record: Record, shared: string): Promise<void> {
+  const flag = (name: string, dflt: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1]! : dflt; };
+  const part = flag('--part', 'all'), scheme = flag('--scheme', 'kivi') as KvScheme;
+  const threads = Number(flag('--threads', '0')) || undefined;
+  const modelDir = path.join(shared, 'llm/lithe-ref-a');
+  const wiki = path.join(shared, 'text/wikitext-2-raw/test.joined.txt');
+  if (!existsSync(modelDir) || !existsSync(wiki)) {
+    console.log(`kv: skipped, ${modelDir} or ${wiki} not present`);
+    return;
+  }
+  const backend = await CpuBackend.create({ threads });
+  const model = await loadModel(backend, modelDir);
+  const base = { scheme, ...schemeDefaults(scheme), zeroPoint: 'float' as const };
+  const L = model.config.nLayers;
+  const uniform = (s: string): KvQuantConfig => ({ ...base, layers: Array.from({ length: L }, () => parsePair(s)) });
+  let preset: KvQuantConfig | null = flag('--preset', '') ? readPreset(flag('--preset', ''), L, model.config.headDim, { scheme }) : null;
+  const command = `npm run bench -- kv ${argv.join(' ')}`.trim();
+  try {
+    if (part === 'quality' || part === 'all') preset = await quality(model, base, uniform, { windows: Number(flag('--windows', '16')), trials: Number(flag('--trials', '100')), wiki, record, command }) ?? preset;
+    if (part === 'speed' || part === 'all') await speed(backend, model, uniform, preset, flag('--contexts', '256,1024,4096').split(',').map(Number), record, command);
+  } finally {
+    await backend.dispose();
+  }
+}
+
+async function quality(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, uniform: (s: string) => KvQuantConfig,
+  o: { windows: number; trials: number; wiki: string; record: Record; command: string }): Promise<KvQuantConfig | null> {
+  const L = model.config.nLayers;
+  // search on C4 calibration windows (never on the evaluation text)
+  const tok = model.tokenizer!;
+  const calib = sampleCalibration(tok, readDocuments(assetPath(DEFAULT_CALIBRATION)), { nsamples: 4, seqlen: 256, seed: 0 }).windows;
+  const t0 = performance.now();
+  const profiles = await profileLayers(model, calib, { base });
+  const profileSeconds = (performance.now() - t0) / 1000;
+  const calibRef = await floatReference(model, calib);
+  const loss = async (layers: KvPair[]) => (await evaluateConfig(model, calib, calibRef, { config: { ...base, layers }, prefill: 0, forceQuant: false })).kl;
+  const searched: { name: string; config: KvQuantConfig; trials: number; seconds: number; groups: string }[] = [];
+  const adaptive = adaptiveSpace(profiles, defaultGroupCount(L));
+  for (const budget of [3, 3.25, 4]) {
+    for (const [kind, space] of [['KVTuner', adaptive], ['vanilla', vanillaSpace(L)]] as const) {
+      const r = await searchPreset(space, L, { budget, trials: o.trials, populationSize: 50, seed: 0, loss, onTrial: (d) => { if (d % 25 === 0) process.stderr.write(`${kind} ${budget}: ${d} trials\n`); } });
+      if (!r.best) continue;
+      searched.push({ name: `${kind} <= ${budget}`, config: { ...base, layers: r.best.layers }, trials: r.trials, seconds: r.seconds, groups: space.groups.map((g) => `[${g.join(',')}]`).join('') });
+    }
+  }
+  // evaluate everything on WikiText-2
+  const { windows, continuations } = await evalInputs(model, { data: o.wiki, seqlen: 512, maxWindows: o.windows, continuations: 8, promptTokens: 32, genTokens: 96 });
+  const reference = await floatReference(model, windows);
+  const fpAcc = new QualityAccumulator();
+  windows.forEach((w, i) => fpAcc.add(w, reference[i]!, reference[i]!, model.config.vocabSize, 0));
+  const fp = fpAcc.result();
+  const rows: (string | number)[][] = [];
+  const reports: { name: string; r: KvEvalReport }[] = [];
+  const configs = [...['KV8', 'K8V4', 'KV4', 'K4V2', 'KV2'].map((s) => ({ name: `uniform ${s}`, config: uniform(s) })), ...searched];
+  for (const c of configs) {
+    const r = await kvEvaluate(model, c.config, windows, reference, fp, { prefill: 0, forceQuant: false, continuations });
+    reports.push({ name: c.name, r });
+    rows.push([c.name, describeConfig(c.config), r.mean_bits.toFixed(3), r.bytes_per_token.toFixed(0), r.ppl.toFixed(3), `${r.ppl_delta_pct >= 0 ? '+' : ''}${r.ppl_delta_pct.toFixed(3)}%`,
+      r.kl.toExponential(2), r.top1.toFixed(4), r.greedy_top1.toFixed(4), r.greedy_kl.toExponential(2), r.greedy_match_prefix.toFixed(3)]);
+  }
+  const searchNotes = searched.map((s) => `${s.name}: ${s.trials} configurations in ${s.seconds.toFixed(0)} s${s.name.startsWith('KVTuner') ? `, groups ${s.groups}` : ''}`).join('; ');
+  o.record('kv quality', o.command, markdownTable(['configuration', 'layers', 'mean bits', 'bytes/token', 'ppl', 'ppl delta', 'KL', 'top-1', 'greedy top-1', 'greedy KL', 'greedy prefix'], rows),
+    `lithe-ref-a, scheme ${base.scheme} (group ${base.group}, residual ${base.residual}), float ppl ${fp.ppl.toFixed(3)} on ${windows.length} WikiText-2 test windows of 512 (every position decodes through the cache); ` +
+    `${continuations.length} greedy continuations of 96 tokens after 32-token prompts (greedy prefix = share of tokens before the first difference, generated through the real packed cache). ` +
+    `Searches: KL vs the float cache on 4 C4 windows of 256, NSGA-II population 50, budgets as upper bounds on mean bits; profile ${profileSeconds.toFixed(0)} s. ${searchNotes}. ` +
+    `Profile: ${keyValueFinding(profiles)}; layer attention error at KV4 per layer: ${profiles.map((p) => p.pairs.find((x) => x.pair === 'KV4')!.attnErr.toFixed(3)).join(' ')}. ` +
+    `bytes/token: codes + f32 scales/offsets summed over layers (float32 cache: ${2 * L * model.config.nKVHeads * model.config.headDim * 4}).`);
+  const best = reports.filter((x) => x.name === 'KVTuner <= 3.25')[0];
+  return best ? searched.find((s) => s.name === 'KVTuner <= 3.25')!.config : null;
+}
+
+async function speed(backend: CpuBackend, model: LlamaModel, uniform: (s: string) => KvQuantConfig, preset: KvQuantConfig | null, contexts: number[], record: Record, command: string): Promise<void> {
+  const maxCtx = Math.max(...contexts) + 80;
+  // positions beyond the trained window only matter for speed here
+  const long = new LlamaModel(backend, { ...model.config, maxSeqLen: Math.max(maxCtx, model.config.maxSeqLen) }, model.weights, model.tokenizer, model.source);
+  const text = model.tokenizer!.encode(readText(assetPath('text/tinystories-val-200.txt')), { bos: true });
+  const configs: [string, KvQuantConfig | null][] = [['float32', null], ['KV8', uniform('KV8')], ...(preset ? [[`KVTuner ${meanBits(preset.layers).toFixed(2)}b`, preset] as [string, KvQuantConfig]] : []), ['KV4', uniform('KV4')], ['KV2', uniform('KV2')]];
+  const rows: (string | number)[][] = [];
+  const steps = 64;
+  for (const ctx of contexts) {
+    const prompt = Array.from({ length: ctx }, (_, i) => text[i % text.length]!);
+    let fpRate = 0, kv8Rate = 0;
+    for (const [name, config] of configs) {
+      const cache: AttentionCache = config ? new QuantizedKVCache(backend, long.config, ctx + steps, config) : long.newCache(ctx + steps);
+      try {
+        long.forward(prompt, { cache, lastOnly: true });
+        await backend.read(long.forward([text[0]!], { cache, lastOnly: true })); // warm-up step
+        const t0 = performance.now();
+        for (let s = 1; s < steps; s++) await backend.read(long.forward([text[s]!], { cache, lastOnly: true }));
+        const rate = (steps - 1) / ((performance.now() - t0) / 1000);
+        const bytes = cache instanceof QuantizedKVCache ? cache.bytesInUse() : 2 * (ctx + steps) * long.config.nLayers * long.config.nKVHeads * long.config.headDim * 4;
+        if (!config) fpRate = rate;
+        if (name === 'KV8') kv8Rate = rate;
+        rows.push([ctx, name, config ? meanBits(config.layers).toFixed(2) : '32', (bytes / 2 ** 20).toFixed(2), rate.toFixed(1), (rate / fpRate).toFixed(2), kv8Rate ? (rate / kv8Rate).toFixed(2) : '-']);
+      } finally {
+        cache.free();
+      }
+    }
+  }
+  record('kv decode speed', command, markdownTable(['context', 'cache', 'mean bits', 'cache MiB', 'tokens/s', 'vs float32', 'vs KV8'], rows),
+    `lithe-ref-a (8 layers, 2 KV heads of 64), decode of ${steps} tokens after the prefill, ${backend.description}; ` +
+    `cache MiB after the run (codes, scales/offsets and float residual windows). KIVI-style scheme, group 32, residual 32.` +
+    (preset ? ` KVTuner preset: ${preset.layers.map(pairName).join(' ')}.` : ''));
+}
