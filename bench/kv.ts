@@ -99,6 +99,39 @@ async function quality(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, u
   return best ? searched.find((s) => s.name === 'KVTuner <= 3.25')!.config : null;
 }
 
+/** Decode attention of one layer alone (append, kernel, flush), float32 cache vs quantized caches. */
+async function attentionOnly(backend: CpuBackend, model: LlamaModel, configs: [string, KvQuantConfig | null][], contexts: number[]): Promise<(string | number)[][]> {
+  const c = model.config, kvDim = c.nKVHeads * c.headDim, steps = 64;
+  const one = { ...c, nLayers: 1 };
+  const rows: (string | number)[][] = [];
+  const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.7);
+  for (const ctx of contexts) {
+    const K = rnd((ctx + steps) * kvDim), V = rnd((ctx + steps) * kvDim).reverse();
+    const q = backend.alloc([ctx, c.nHeads * c.headDim]), out = backend.alloc([ctx, c.nHeads * c.headDim]);
+    backend.write(q, rnd(ctx * c.nHeads * c.headDim));
+    let fpMs = 0;
+    for (const [name, config] of configs) {
+      const cache: AttentionCache = config ? new QuantizedKVCache(backend, one, ctx + steps, { ...config, layers: [config.layers[0]!] }) : new (await import('../src/models/llama/cache.js')).KVCache(backend, one, ctx + steps);
+      const p = { T: ctx, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0: 0, window: 0, scale: 1 / Math.sqrt(c.headDim) };
+      const put = (pos0: number, T: number) => { const sl = cache.slot(0, pos0, T); backend.write(sl.k, K.subarray(pos0 * kvDim, (pos0 + T) * kvDim)); backend.write(sl.v, V.subarray(pos0 * kvDim, (pos0 + T) * kvDim)); };
+      put(0, ctx);
+      cache.attend(0, q.rows(0, ctx), out.rows(0, ctx), p);
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) {
+        put(ctx + s, 1);
+        cache.attend(0, q.rows(0, 1), out.rows(0, 1), { ...p, T: 1, pos0: ctx + s });
+      }
+      await backend.read(out.rows(0, 1));
+      const ms = (performance.now() - t0) / steps;
+      if (!config) fpMs = ms;
+      rows.push([ctx, `${name} (attention only, ms/layer)`, config ? meanBits(config.layers).toFixed(2) : '32', '', ms.toFixed(3), (fpMs / ms).toFixed(2), '']);
+      cache.free();
+    }
+    backend.free(q); backend.free(out);
+  }
+  return rows;
+}
+
 async function speed(backend: CpuBackend, model: LlamaModel, uniform: (s: string) => KvQuantConfig, preset: KvQuantConfig | null, contexts: number[], record: Record, command: string): Promise<void> {
   const maxCtx = Math.max(...contexts) + 80;
   // positions beyond the trained window only matter for speed here
@@ -127,8 +160,10 @@ async function speed(backend: CpuBackend, model: LlamaModel, uniform: (s: string
       }
     }
   }
+  rows.push(...await attentionOnly(backend, long, configs, contexts));
   record('kv decode speed', command, markdownTable(['context', 'cache', 'mean bits', 'cache MiB', 'tokens/s', 'vs float32', 'vs KV8'], rows),
     `lithe-ref-a (8 layers, 2 KV heads of 64), decode of ${steps} tokens after the prefill, ${backend.description}; ` +
-    `cache MiB after the run (codes, scales/offsets and float residual windows). KIVI-style scheme, group 32, residual 32.` +
+    `cache MiB after the run (codes, scales/offsets and float residual windows). KIVI-style scheme, group 32, residual 32. ` +
+    `Rows "attention only": one layer's decode attention step (append + kernel + flush) in ms, no weights: the cost the cache format itself adds or saves.` +
     (preset ? ` KVTuner preset: ${preset.layers.map(pairName).join(' ')}.` : ''));
 }

@@ -22,12 +22,12 @@ export interface GenerateFlags extends CommonFlags, KvSchemeFlags {
 /** Generates from a prompt, streaming text as it comes; returns the result for callers such as demo. */
 export async function runGeneration(model: LlamaModel, flags: GenerateFlags, ctx: Context) {
   const tok = requireTokenizer(model);
+  const kv = flags.kvConfig || flags.kvBits ? kvConfigFrom({ ...flags, config: flags.kvConfig, bits: flags.kvBits }, model, { config: '--kv-config', bits: '--kv-bits' }) : null;
   const prompt = flags.prompt ? tok.encode(flags.prompt, { bos: flags.bos }) : tok.bosId !== null ? [tok.bosId] : [];
   const promptText = tok.decode(prompt);
   ctx.out.write(promptText);
   const ids: number[] = [];
   let shown = promptText.length;
-  const kv = flags.kvConfig || flags.kvBits ? kvConfigFrom({ ...flags, config: flags.kvConfig, bits: flags.kvBits }, model) : null;
   let cacheBytes = 0;
   const r = await generate(model, prompt, {
     cache: kv ? (cap) => {

@@ -46,14 +46,15 @@ export function kvBase(flags: KvSchemeFlags, model: LlamaModel): Omit<KvQuantCon
 }
 
 /** --config FILE or --bits PAIR (uniform). */
-export function kvConfigFrom(flags: KvSchemeFlags & { config?: string; bits?: string }, model: LlamaModel): KvQuantConfig {
+export function kvConfigFrom(flags: KvSchemeFlags & { config?: string; bits?: string }, model: LlamaModel, names = { config: '--config', bits: '--bits' }): KvQuantConfig {
   const c = model.config;
-  if (flags.config && flags.bits) throw new OptionError('--config', 'give --config or --bits, not both');
+  if (flags.config && flags.bits) throw new OptionError(names.config, `give ${names.config} or ${names.bits}, not both`);
   if (flags.config) return readPreset(flags.config, c.nLayers, c.headDim, { scheme: (flags.scheme ?? 'kivi') as KvScheme, group: flags.group, residual: flags.residual });
-  if (!flags.bits) throw new OptionError('--bits', 'give --bits (e.g. K8V4) or --config preset.json');
+  if (!flags.bits) throw new OptionError(names.bits, `give ${names.bits} (e.g. K8V4) or ${names.config} preset.json`);
   const base = kvBase(flags, model);
-  const config = { ...base, layers: Array.from({ length: c.nLayers }, () => parsePair(flags.bits!)) };
-  validateConfig(config, c.nLayers, c.headDim, '--bits');
+  const pair = parsePair(flags.bits, names.bits);
+  const config = { ...base, layers: Array.from({ length: c.nLayers }, () => ({ ...pair })) };
+  validateConfig(config, c.nLayers, c.headDim, names.bits);
   return config;
 }
 
