@@ -17,7 +17,7 @@ import { readText } from '../src/data/text.js';
 import { readDocuments, sampleCalibration } from '../src/data/calibration.js';
 import { markdownTable } from '../src/cli/output.js';
 import { LlamaModel } from '../src/models/llama/model.js';
-import type { AttentionCache } from '../src/models/llama/cache.js';
+import { AttentionCache, KVCache } from '../src/models/llama/cache.js';
 import { QuantizedKVCache } from '../src/quant/kv/cache.js';
 import { KvPair, KvQuantConfig, KvScheme, meanBits, pairName, parsePair, readPreset, schemeDefaults } from '../src/quant/kv/config.js';
 import { evaluateConfig, floatReference, QualityAccumulator } from '../src/quant/kv/evaluate.js';
@@ -99,70 +99,89 @@ async function quality(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, u
   return best ? searched.find((s) => s.name === 'KVTuner <= 3.25')!.config : null;
 }
 
+const ROUNDS = 7, STEPS = 16;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Times `step(cache, i)` for every configuration in interleaved rounds (ROUNDS x STEPS steps each, configurations
+ * alternating every round, so drifts in machine speed hit all alike) and returns the median seconds per step.
+ */
+async function interleaved<C>(caches: C[], step: (c: C, i: number) => Promise<void>): Promise<number[]> {
+  const times = caches.map(() => [] as number[]);
+  let i = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < caches.length; k++) {
+      const t0 = performance.now();
+      for (let s = 0; s < STEPS; s++) await step(caches[k]!, i + s);
+      times[k]!.push((performance.now() - t0) / 1000 / STEPS);
+    }
+    i += STEPS;
+  }
+  return times.map(median);
+}
+
 /** Decode attention of one layer alone (append, kernel, flush), float32 cache vs quantized caches. */
 async function attentionOnly(backend: CpuBackend, model: LlamaModel, configs: [string, KvQuantConfig | null][], contexts: number[]): Promise<(string | number)[][]> {
-  const c = model.config, kvDim = c.nKVHeads * c.headDim, steps = 64;
+  const c = model.config, kvDim = c.nKVHeads * c.headDim, extra = ROUNDS * STEPS;
   const one = { ...c, nLayers: 1 };
   const rows: (string | number)[][] = [];
   const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.7);
   for (const ctx of contexts) {
-    const K = rnd((ctx + steps) * kvDim), V = rnd((ctx + steps) * kvDim).reverse();
+    const K = rnd((ctx + extra) * kvDim), V = rnd((ctx + extra) * kvDim).reverse();
     const q = backend.alloc([ctx, c.nHeads * c.headDim]), out = backend.alloc([ctx, c.nHeads * c.headDim]);
     backend.write(q, rnd(ctx * c.nHeads * c.headDim));
-    let fpMs = 0;
-    for (const [name, config] of configs) {
-      const cache: AttentionCache = config ? new QuantizedKVCache(backend, one, ctx + steps, { ...config, layers: [config.layers[0]!] }) : new (await import('../src/models/llama/cache.js')).KVCache(backend, one, ctx + steps);
-      const p = { T: ctx, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0: 0, window: 0, scale: 1 / Math.sqrt(c.headDim) };
-      const put = (pos0: number, T: number) => { const sl = cache.slot(0, pos0, T); backend.write(sl.k, K.subarray(pos0 * kvDim, (pos0 + T) * kvDim)); backend.write(sl.v, V.subarray(pos0 * kvDim, (pos0 + T) * kvDim)); };
-      put(0, ctx);
-      cache.attend(0, q.rows(0, ctx), out.rows(0, ctx), p);
-      const t0 = performance.now();
-      for (let s = 0; s < steps; s++) {
-        put(ctx + s, 1);
-        cache.attend(0, q.rows(0, 1), out.rows(0, 1), { ...p, T: 1, pos0: ctx + s });
-      }
+    const p = { T: ctx, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0: 0, window: 0, scale: 1 / Math.sqrt(c.headDim) };
+    const caches: AttentionCache[] = configs.map(([, config]) => config ? new QuantizedKVCache(backend, one, ctx + extra, { ...config, layers: [config.layers[0]!] }) : new KVCache(backend, one, ctx + extra));
+    const put = (cache: AttentionCache, pos0: number, T: number) => {
+      const sl = cache.slot(0, pos0, T);
+      backend.write(sl.k, K.subarray(pos0 * kvDim, (pos0 + T) * kvDim));
+      backend.write(sl.v, V.subarray(pos0 * kvDim, (pos0 + T) * kvDim));
+    };
+    for (const cache of caches) { put(cache, 0, ctx); cache.attend(0, q.rows(0, ctx), out.rows(0, ctx), p); }
+    const secs = await interleaved(caches, async (cache, i) => {
+      put(cache, ctx + i, 1);
+      cache.attend(0, q.rows(0, 1), out.rows(0, 1), { ...p, T: 1, pos0: ctx + i });
       await backend.read(out.rows(0, 1));
-      const ms = (performance.now() - t0) / steps;
-      if (!config) fpMs = ms;
-      rows.push([ctx, `${name} (attention only, ms/layer)`, config ? meanBits(config.layers).toFixed(2) : '32', '', ms.toFixed(3), (fpMs / ms).toFixed(2), '']);
-      cache.free();
-    }
+    });
+    configs.forEach(([name, config], k) => rows.push([ctx, `${name}, attention only (ms per layer)`, config ? meanBits(config.layers).toFixed(2) : '32', '', (1000 * secs[k]!).toFixed(3), (secs[0]! / secs[k]!).toFixed(2), '']));
+    for (const cache of caches) cache.free();
     backend.free(q); backend.free(out);
   }
   return rows;
 }
 
 async function speed(backend: CpuBackend, model: LlamaModel, uniform: (s: string) => KvQuantConfig, preset: KvQuantConfig | null, contexts: number[], record: Record, command: string): Promise<void> {
-  const maxCtx = Math.max(...contexts) + 80;
+  const extra = ROUNDS * STEPS + 1;
   // positions beyond the trained window only matter for speed here
-  const long = new LlamaModel(backend, { ...model.config, maxSeqLen: Math.max(maxCtx, model.config.maxSeqLen) }, model.weights, model.tokenizer, model.source);
+  const long = new LlamaModel(backend, { ...model.config, maxSeqLen: Math.max(Math.max(...contexts) + extra, model.config.maxSeqLen) }, model.weights, model.tokenizer, model.source);
   const text = model.tokenizer!.encode(readText(assetPath('text/tinystories-val-200.txt')), { bos: true });
   const configs: [string, KvQuantConfig | null][] = [['float32', null], ['KV8', uniform('KV8')], ...(preset ? [[`KVTuner ${meanBits(preset.layers).toFixed(2)}b`, preset] as [string, KvQuantConfig]] : []), ['KV4', uniform('KV4')], ['KV2', uniform('KV2')]];
   const rows: (string | number)[][] = [];
-  const steps = 64;
   for (const ctx of contexts) {
     const prompt = Array.from({ length: ctx }, (_, i) => text[i % text.length]!);
-    let fpRate = 0, kv8Rate = 0;
-    for (const [name, config] of configs) {
-      const cache: AttentionCache = config ? new QuantizedKVCache(backend, long.config, ctx + steps, config) : long.newCache(ctx + steps);
-      try {
+    const caches: AttentionCache[] = configs.map(([, config]) => config ? new QuantizedKVCache(backend, long.config, ctx + extra, config) : long.newCache(ctx + extra));
+    try {
+      for (const cache of caches) {
         long.forward(prompt, { cache, lastOnly: true });
         await backend.read(long.forward([text[0]!], { cache, lastOnly: true })); // warm-up step
-        const t0 = performance.now();
-        for (let s = 1; s < steps; s++) await backend.read(long.forward([text[s]!], { cache, lastOnly: true }));
-        const rate = (steps - 1) / ((performance.now() - t0) / 1000);
-        const bytes = cache instanceof QuantizedKVCache ? cache.bytesInUse() : 2 * (ctx + steps) * long.config.nLayers * long.config.nKVHeads * long.config.headDim * 4;
-        if (!config) fpRate = rate;
-        if (name === 'KV8') kv8Rate = rate;
-        rows.push([ctx, name, config ? meanBits(config.layers).toFixed(2) : '32', (bytes / 2 ** 20).toFixed(2), rate.toFixed(1), (rate / fpRate).toFixed(2), kv8Rate ? (rate / kv8Rate).toFixed(2) : '-']);
-      } finally {
-        cache.free();
       }
+      const secs = await interleaved(caches, async (cache, i) => { await backend.read(long.forward([text[(i + 1) % text.length]!], { cache, lastOnly: true })); });
+      configs.forEach(([name, config], k) => {
+        const cache = caches[k]!;
+        const bytes = cache instanceof QuantizedKVCache ? cache.bytesInUse() : 2 * cache.length * long.config.nLayers * long.config.nKVHeads * long.config.headDim * 4;
+        rows.push([ctx, name, config ? meanBits(config.layers).toFixed(2) : '32', (bytes / 2 ** 20).toFixed(2), (1 / secs[k]!).toFixed(1), (secs[0]! / secs[k]!).toFixed(2), k > 0 ? (secs[1]! / secs[k]!).toFixed(2) : '-']);
+      });
+    } finally {
+      for (const cache of caches) cache.free();
     }
   }
   rows.push(...await attentionOnly(backend, long, configs, contexts));
   record('kv decode speed', command, markdownTable(['context', 'cache', 'mean bits', 'cache MiB', 'tokens/s', 'vs float32', 'vs KV8'], rows),
-    `lithe-ref-a (8 layers, 2 KV heads of 64), decode of ${steps} tokens after the prefill, ${backend.description}; ` +
+    `lithe-ref-a (8 layers, 2 KV heads of 64), ${backend.description}; tokens/s = median over ${ROUNDS} interleaved rounds of ${STEPS} decode steps after the prefill; ` +
     `cache MiB after the run (codes, scales/offsets and float residual windows). KIVI-style scheme, group 32, residual 32. ` +
     `Rows "attention only": one layer's decode attention step (append + kernel + flush) in ms, no weights: the cost the cache format itself adds or saves.` +
     (preset ? ` KVTuner preset: ${preset.layers.map(pairName).join(' ')}.` : ''));
