@@ -196,7 +196,9 @@ export interface KvEvalFlags extends CommonFlags, KvSchemeFlags {
 export interface KvEvalReport {
   config: string;
   mean_bits: number;
+  /** cache bytes per token summed over layers, and per layer (codes + scales/offsets; the residual window excluded) */
   bytes_per_token: number;
+  bytes_per_token_per_layer: number[];
   fp_ppl: number;
   ppl: number;
   ppl_delta_pct: number;
@@ -225,9 +227,9 @@ export async function kvEvaluate(model: LlamaModel, config: KvQuantConfig, windo
     prefix += m / Math.max(1, cont.ids.length - cont.prompt);
   }
   const g = acc.result();
-  const bpt = config.layers.reduce((a, p) => a + bytesPerToken(p, config, c.nKVHeads, c.headDim), 0);
+  const perLayer = config.layers.map((p) => bytesPerToken(p, config, c.nKVHeads, c.headDim));
   return {
-    config: describeConfig(config), mean_bits: meanBits(config.layers), bytes_per_token: bpt, fp_ppl: fp.ppl, ppl: q.ppl, ppl_delta_pct: 100 * (q.ppl / fp.ppl - 1),
+    config: describeConfig(config), mean_bits: meanBits(config.layers), bytes_per_token: perLayer.reduce((a, b) => a + b, 0), bytes_per_token_per_layer: perLayer, fp_ppl: fp.ppl, ppl: q.ppl, ppl_delta_pct: 100 * (q.ppl / fp.ppl - 1),
     kl: q.kl, top1: q.top1, greedy_top1: g.top1, greedy_kl: g.kl, greedy_match_prefix: o.continuations.length ? prefix / o.continuations.length : 0,
   };
 }

@@ -9,8 +9,10 @@
 //   8..12 kBits vBits kAxis(0 token, 1 channel) kGroup vGroup
 //   13..15 nqK nqV n (quantized keys, quantized values, total tokens)
 //   16..21 per-kv-head strides: kCodes (bytes) kParams (floats) kFp (floats) vCodes vParams vFp
-// Scratch per thread (scratchFloats, at least G * (capacity + 2D) + D + 4 for G query heads per KV head): scores
-// of the G heads, G x D floats of q' / group sums, G x D floats of value-group factors, one unpacked row.
+// Scratch per thread (scratchFloats = G * (capacity * (1 + vpt) + 2D) + D + 4 for G query heads per KV head and vpt
+// value groups per token): scores of the G heads, G x D floats of q' / group sums, G x D floats of value-group
+// factors, one unpacked row, and p_j * scale_jg for every head, group and token. Value scales/offsets are stored
+// group-major ([group][capacity] per KV head), key parameters token-major.
 // Query row t of T sees tokens [0, n - T + t] (causal). Codes are "planar" packed (quantizer.ts): rows whose packed
 // width is a multiple of 16 bytes (and groups a multiple of 16 channels) are dequantized in registers, 16 codes per
 // shift-and-mask of one load; others (tiny heads) are unpacked to scratch first.
@@ -130,11 +132,13 @@ export function kv_attention(desc: usize, q: usize, out: usize, T: i32, nHeads: 
   const G = nHeads / nKV;
   const fusedK = G == 1 && kBits < 16 && (<i32>kRow) % 16 == 0 && (kAxis == 1 || kGroup % 16 == 0);
   const fusedV = G == 1 && vBits < 16 && (<i32>vRow) % 16 == 0 && vGroup % 16 == 0;
-  const cap = (scratchFloats - 2 * G * D - D - 4) / G;
+  const cap = (scratchFloats - 2 * G * D - D - 4) / (G * (1 + vpt));
+  const capP = <usize>(vps / <usize>vpt); // value parameters are group-major: [group][capacity]
   const base = scratch + <usize>tid * <usize>(scratchFloats << 2);
   const qpAll = base + (<usize>(G * cap) << 2);     // G x D: q' (keys per channel) or per-group q sums (per token)
   const aAll = qpAll + (<usize>(G * D) << 2);       // G x D: per head, [0, D/2) a_g and [D/2, D) sum_j p_j off_jg
   const u = aAll + (<usize>(G * D) << 2);            // D: one unpacked row
+  const aGrp = u + (<usize>D << 2);                   // G x vpt x cap: p_j * scale_jg per head and value group
   const rowBytes = <usize>D << 2;
   const items = T * nKV;
   for (let it = tid; it < items; it += nt) {
@@ -220,28 +224,47 @@ export function kv_attention(desc: usize, q: usize, out: usize, T: i32, nHeads: 
       }
       const oh = out + (<usize>(t * nHeads + kvh * G + hh) * rowBytes), ah = aAll + (<usize>(hh * D) << 2);
       for (let d = 0; d < D; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
-      for (let g = 0; g < vpt; g++) store<f32>(ah + (<usize>(D / 2 + g) << 2), 0);
       store<f32>(qpAll + (<usize>(hh * D) << 2), 1.0 / l);
     }
-    // ---- weighted values: o += sum_g (p scale_g) u_g; sum_j p_j off_jg per group added at the end
+    // ---- weighted values: o += sum_g (p_j scale_jg) u_jg, and sum_j p_j off_jg per group added at the end; both
+    // factors are computed for all tokens at once (SIMD over j; value parameters are stored group-major)
     const qv_ = min(nqV, nt_);
     const vsBase = vScale + <usize>kvh * (vps << 2), voBase = vOff + <usize>kvh * (vps << 2);
     const vHead = vCodes + <usize>kvh * vcs;
+    for (let hh = 0; hh < G; hh++) {
+      const sc = base + (<usize>(hh * cap) << 2), ah = aAll + (<usize>(hh * D) << 2);
+      for (let g = 0; g < vpt; g++) {
+        const sg = vsBase + ((<usize>g * capP) << 2), og = voBase + ((<usize>g * capP) << 2);
+        const ag = aGrp + (<usize>((hh * vpt + g) * cap) << 2);
+        let bv = f32x4.splat(0);
+        let j = 0;
+        for (; j + 4 <= qv_; j += 4) {
+          const pv = v128.load(sc + (<usize>j << 2));
+          v128.store(ag + (<usize>j << 2), f32x4.mul(pv, v128.load(sg + (<usize>j << 2))));
+          bv = fma4(pv, v128.load(og + (<usize>j << 2)), bv);
+        }
+        let b = hsum(bv);
+        for (; j < qv_; j++) {
+          const p = load<f32>(sc + (<usize>j << 2));
+          store<f32>(ag + (<usize>j << 2), p * load<f32>(sg + (<usize>j << 2)));
+          b += p * load<f32>(og + (<usize>j << 2));
+        }
+        store<f32>(ah + (<usize>(D / 2 + g) << 2), b);
+      }
+    }
     for (let j = 0; j < qv_; j++) {
       const row = vHead + <usize>j * vRow;
       if (!fusedV) unpackRow(row, D, vBits, u);
       for (let hh = 0; hh < G; hh++) {
-        const p = load<f32>(base + (<usize>(hh * cap + j) << 2));
         const oh = out + (<usize>(t * nHeads + kvh * G + hh) * rowBytes), ah = aAll + (<usize>(hh * D) << 2);
-        for (let g = 0; g < vpt; g++) {
-          const pi = <usize>(j * vpt + g) << 2;
-          store<f32>(ah + (<usize>g << 2), p * load<f32>(vsBase + pi));
-          const bp = ah + (<usize>(D / 2 + g) << 2);
-          store<f32>(bp, load<f32>(bp) + p * load<f32>(voBase + pi));
+        const aj = aGrp + (<usize>(hh * vpt * cap + j) << 2);
+        if (fusedV) {
+          for (let g = 0; g < vpt; g++) store<f32>(ah + (<usize>g << 2), load<f32>(aj + (<usize>(g * cap) << 2)));
+          axpyPacked(row, D, vBits, oh, vGroup, ah);
+          continue;
         }
-        if (fusedV) { axpyPacked(row, D, vBits, oh, vGroup, ah); continue; }
         for (let g = 0; g < vpt; g++) {
-          const a = f32x4.splat(load<f32>(ah + (<usize>g << 2)));
+          const a = f32x4.splat(load<f32>(aj + (<usize>(g * cap) << 2)));
           for (let d = g * vGroup; d < (g + 1) * vGroup; d += 4) {
             const o = oh + (<usize>d << 2);
             v128.store(o, fma4(a, v128.load(u + (<usize>d << 2)), v128.load(o)));

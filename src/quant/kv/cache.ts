@@ -117,8 +117,10 @@ class LayerStore {
           const src = win + (w0 + i) * D, row = codeHead + (s.nq + i) * rb;
           for (let g = 0; g < gpt; g++) {
             const [a, b] = groupParams(fp, src + g * s.group, s.group, 1, s.bits, zero);
-            sc[parHead + (s.nq + i) * gpt + g] = a;
-            off[parHead + (s.nq + i) * gpt + g] = b;
+            // values: group-major [g][capacity] (the kernel scales all tokens of a group at once); keys: token-major
+            const pi = parHead + (s === this.v ? g * this.capacity + s.nq + i : (s.nq + i) * gpt + g);
+            sc[pi] = a;
+            off[pi] = b;
             for (let c = g * s.group; c < (g + 1) * s.group; c++) packCode(codes, row, D, s.bits, c, quantizeValue(fp[src + c]!, a, b, qmax));
           }
         }
@@ -193,8 +195,9 @@ export class QuantizedKVCache implements AttentionCache {
         ? { k: be.alloc([capacity, this.kvDim]), v: be.alloc([capacity, this.kvDim]) }
         : new LayerStore(be, pair, model.headDim, model.nKVHeads, capacity, config));
     }
-    const G = model.nHeads / model.nKVHeads;
-    this.scratchFloats = Math.ceil((G * (capacity + 2 * model.headDim) + model.headDim + 4) / 4) * 4;
+    const G = model.nHeads / model.nKVHeads, D = model.headDim, vpt = D / channelGroup(config, D);
+    const cap4 = Math.ceil(capacity / 4) * 4; // keeps every scratch array 16-byte aligned
+    this.scratchFloats = G * (cap4 * (1 + vpt) + 2 * D) + D + 4;
     this.scratch = be.alloc([be.threads * this.scratchFloats]);
   }
 
