@@ -1,25 +1,18 @@
 // The lithe command line as a user runs it: results, --json, and exit code 2 with a one-line message on bad input.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './helpers.js';
+import { lastJson, repoRoot, runLithe } from './helpers.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-cli-'));
 
-function lithe(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lithe = (...args: string[]) => runLithe(args);
 
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!);
-}
 
 describe('lithe CLI', () => {
   test('info --json', () => {

@@ -1,4 +1,5 @@
 // Test helpers: fresh random data (seed printed so a failure can be replayed), relative error, shared-data lookup.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,4 +55,16 @@ export function sharedData(rel: string): string | undefined {
 
 export function seedNote(): string {
   return `(LITHE_TEST_SEED=${SEED})`;
+}
+
+/** Runs the `lithe` command line as a user does; json() parses the last stdout line. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function runLithe(args: string[], timeout = 300_000): { code: number | null; stdout: string; stderr: string; json: () => any } {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), ...args], { encoding: 'utf8', timeout });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => lastJson(r.stdout) };
+}
+
+export function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!);
 }

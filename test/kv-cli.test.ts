@@ -1,25 +1,17 @@
 // `lithe kv profile | search | eval` and `generate --kv-bits/--kv-config` on the embedded model, and their bad input.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { repoRoot } from './helpers.js';
+import { lastJson, repoRoot, runLithe } from './helpers.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-kv-cli-'));
 
-function lithe(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lithe = (...args: string[]) => runLithe(args);
 
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!);
-}
 
 describe('lithe kv', () => {
   test('profile --json: every layer has all 9 pairs; Pareto sets and groups reported', () => {

@@ -2,21 +2,17 @@
 // fails with exit code 2 before anything is written.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot, rng } from './helpers.js';
+import { repoRoot, rng, runLithe } from './helpers.js';
 import { tinyWeights, writeTinyModel, TinySpec } from './tiny-models.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-prune-'));
 
-function lithe(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout.trim().split('\n').pop()!) };
-}
+const lithe = (...args: string[]) => runLithe(args);
 
 describe('lithe prune', () => {
   test('Hugging Face source: the written checkpoint reloads and reproduces the perplexity exactly', () => {
