@@ -3,7 +3,7 @@
  * JSON object; exit codes 0 ok, 1 internal error, 2 bad input, 130 cancelled (Ctrl-C).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CancelledError, LitheError } from '../util/errors.js';
+import { CancelledError, LitheError, OptionError } from '../util/errors.js';
 import { benchCommand } from './commands/bench.js';
 import type { Context } from './commands/common.js';
 import { demoCommand } from './commands/demo.js';
@@ -12,6 +12,7 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { kvEvalCommand, kvProfileCommand, kvSearchCommand } from './commands/kv.js';
 import { pruneCommand } from './commands/prune.js';
+import { quantizeCommand } from './commands/quantize.js';
 import { reportCommand } from './commands/report.js';
 import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
 import { floatOption, intOption, threadsOption } from './options.js';
@@ -102,6 +103,25 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
   .option('--out <dir>', 'output folder (must not exist or be empty)')
   .addOption(tokenizer()).addOption(threads()).addOption(json())
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
+
+program.command('quantize').description('weight-only quantization of the linear layers (RTN with GPTQ\'s quantizer); writes a Hugging Face folder of dequantized weights')
+  .argument('<model>')
+  .requiredOption('--method <m>', 'rtn')
+  .option('--w-bits <b>', 'weight bits (2-8)', intOption('--w-bits', 1, 64), 4)
+  .option('--w-group <g>', 'input columns per quantization group; -1 = per output channel', (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new OptionError('--w-group', `expected an integer, got "${v}"`);
+    return n;
+  }, -1)
+  .option('--sym', 'symmetric grid (default: asymmetric, range widened to include 0, as GPTQ)')
+  .option('--w-clip', 'MSE clip search of the range (norm 2.4, grid 100, max shrink 0.8)')
+  .option('--dtype <t>', 'storage type of the written weights: f32 (default; exact) | f16 | bf16')
+  .option('--eval <files>', 'after quantizing, perplexity on these texts (comma-separated; windows protocol)')
+  .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
+  .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
+  .option('--out <dir>', 'output folder (must not exist or be empty)')
+  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .action((model, flags) => quantizeCommand(model, flags, context(flags)));
 
 program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')
   .argument('<kind>', 'prune').argument('<model>')

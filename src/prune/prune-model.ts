@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LlamaModel } from '../models/llama/model.js';
-import { namedWeights, type LayerWeights } from '../models/llama/weights.js';
+import { LINEARS, namedWeights } from '../models/llama/weights.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { BlockStats, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
@@ -41,8 +41,6 @@ export interface PruneOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export const LINEARS: [string, keyof LayerWeights][] = [['self_attn.q_proj', 'wq'], ['self_attn.k_proj', 'wk'], ['self_attn.v_proj', 'wv'],
-  ['self_attn.o_proj', 'wo'], ['mlp.gate_proj', 'wGate'], ['mlp.up_proj', 'wUp'], ['mlp.down_proj', 'wDown']];
 
 export interface LayerReport {
   layer: number;

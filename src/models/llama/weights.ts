@@ -6,6 +6,10 @@ import { FormatError } from '../../util/errors.js';
 import type { RawTensor, TensorMap } from '../../io/raw-tensor.js';
 import type { LlamaConfig } from './config.js';
 
+/** The linear layers of a block in Hugging Face module order (the order reference hashes use). */
+export const LINEARS: [string, keyof LayerWeights][] = [['self_attn.q_proj', 'wq'], ['self_attn.k_proj', 'wk'], ['self_attn.v_proj', 'wv'],
+  ['self_attn.o_proj', 'wo'], ['mlp.gate_proj', 'wGate'], ['mlp.up_proj', 'wUp'], ['mlp.down_proj', 'wDown']];
+
 export interface LayerWeights {
   attnNorm: Tensor;
   wq: Tensor; wk: Tensor; wv: Tensor; wo: Tensor;

@@ -1,0 +1,72 @@
+/**
+ * `lithe quantize MODEL --method rtn --w-bits B [--w-group G] [--sym] [--w-clip] --out DIR`: weight-only quantization
+ * of the linear layers, written as a Hugging Face folder holding the dequantized weights (float32 by default, so
+ * every value stays exactly on its grid) plus lithe.json (method, grid, weight hash). Packed int4/int8 storage
+ * and the dequant-matmul kernel that reads it are not built yet; GPTQ, QuaRot and DartQuant neither.
+ */
+import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
+import { readModelFiles } from '../../io/load-model.js';
+import type { FileDType } from '../../io/raw-tensor.js';
+import { uploadLlamaWeights } from '../../models/llama/weights.js';
+import { LlamaModel } from '../../models/llama/model.js';
+import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { QUANT_METHODS, QuantMethod, quantizeModelWeights, validateWeightQuant } from '../../quant/quantize-model.js';
+import { readText } from '../../data/text.js';
+import { OptionError } from '../../util/errors.js';
+import { defaultThreads } from '../options.js';
+import { CommonFlags, Context, requireTokenizer } from './common.js';
+import { windowedPerplexity } from './eval-ppl.js';
+
+export interface QuantizeFlags extends CommonFlags {
+  method: string;
+  wBits: number;
+  wGroup: number;
+  sym?: boolean;
+  wClip?: boolean;
+  dtype?: string;
+  eval?: string;
+  evalSeqlen?: number;
+  maxWindows?: number;
+  out?: string;
+}
+
+export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: Context): Promise<void> {
+  if (!QUANT_METHODS.includes(f.method as QuantMethod)) {
+    throw new OptionError('--method', `expected ${QUANT_METHODS.join(', ')} (gptq, quarot and dartquant are not implemented yet), got "${f.method}"`);
+  }
+  if (!f.out) throw new OptionError('--out', 'required: the folder to write the quantized model to');
+  if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
+  checkOutDir(f.out);
+  const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
+  const c = files.config;
+  const opts = { method: f.method as QuantMethod, bits: f.wBits, group: f.wGroup, sym: !!f.sym, mse: !!f.wClip };
+  validateWeightQuant(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
+  const evalFiles = f.eval ? f.eval.split(',').filter(Boolean) : [];
+  const evalTexts = evalFiles.map((file) => readText(file));
+  const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  try {
+    const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
+    const r = await quantizeModelWeights(model, { ...opts, signal: ctx.signal });
+    ctx.out.line(`${opts.method} W${opts.bits} ${opts.group > 0 ? `group ${opts.group}` : 'per channel'} ${opts.sym ? 'symmetric' : 'asymmetric'}${opts.mse ? ', MSE clip' : ''}: ` +
+      `${r.quantizedWeights} weights in ${r.seconds.toFixed(2)} s; at most ${r.maxLevelsPerGroup} levels per group; weights sha256 ${r.weightsSha256.slice(0, 16)}...`);
+    const evaluation: Record<string, unknown>[] = [];
+    for (let k = 0; k < evalTexts.length; k++) {
+      const seqlen = f.evalSeqlen ?? Math.min(2048, c.maxSeqLen);
+      const e = await windowedPerplexity(model, requireTokenizer(model).encode(evalTexts[k]!, { bos: true }), { seqlen, maxWindows: f.maxWindows, signal: ctx.signal });
+      evaluation.push({ data: evalFiles[k], seqlen, windows: e.windows, ppl: e.ppl, seconds: e.seconds });
+      ctx.out.line(`perplexity ${e.ppl.toFixed(4)} on ${evalFiles[k]} (${e.windows} windows of ${seqlen})`);
+    }
+    const dtype = (f.dtype ?? 'f32') as FileDType;
+    const lithe = {
+      lithe_version: 1, source: files.source, method: opts.method,
+      quantization: { bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, storage: `dequantized ${dtype}`, modules: 'q,k,v,o,gate,up,down of every layer' },
+      weights_sha256: r.weightsSha256, quantized_weights: r.quantizedWeights, max_levels_per_group: r.maxLevelsPerGroup, seconds: r.seconds, evaluation,
+    };
+    await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype);
+    ctx.out.line(`wrote ${f.out}`);
+    ctx.out.result({ out: f.out, method: opts.method, bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, weights_sha256: r.weightsSha256,
+      quantized_weights: r.quantizedWeights, max_levels_per_group: r.maxLevelsPerGroup, seconds: r.seconds, evaluation });
+  } finally {
+    await backend.dispose();
+  }
+}

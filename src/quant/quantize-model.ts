@@ -1,0 +1,84 @@
+/**
+ * Weight-only quantization of every linear layer of a LLaMA-family model (q, k, v, o, gate, up, down; embeddings
+ * and lm_head stay float, as the reference GPTQ code keeps them). The model's weights are replaced by their
+ * dequantized values, so perplexity and generation run unchanged; `weightsSha256` hashes them as the reference's
+ * results do (float32 little-endian, layers in order, modules in Hugging Face order).
+ */
+import { createHash } from 'node:crypto';
+import type { LlamaModel } from '../models/llama/model.js';
+import { LINEARS } from '../models/llama/weights.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { cancellationPoint, OptionError } from '../util/errors.js';
+import { rtnQuantize } from './rtn.js';
+import type { WeightQuantSpec } from './weight-quantizer.js';
+
+export type QuantMethod = 'rtn';
+export const QUANT_METHODS: readonly QuantMethod[] = ['rtn'];
+
+export interface WeightQuantOptions extends WeightQuantSpec {
+  method: QuantMethod;
+  /** input columns per group; -1 = per output channel */
+  group: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface WeightQuantReport {
+  method: QuantMethod;
+  /** sha256 of the dequantized linear weights (float32 LE, HF module order) */
+  weightsSha256: string;
+  quantizedWeights: number;
+  /** largest number of distinct values in one quantization group (<= 2^bits) */
+  maxLevelsPerGroup: number;
+  seconds: number;
+}
+
+/** Checks bits and group size against the model's linear widths; throws OptionError naming the flag. */
+export function validateWeightQuant(o: Pick<WeightQuantOptions, 'bits' | 'group'>, inputWidths: number[]): void {
+  if (!Number.isInteger(o.bits) || o.bits < 2 || o.bits > 8) throw new OptionError('--w-bits', `expected an integer from 2 to 8, got ${o.bits}`);
+  if (o.group !== -1 && !(Number.isInteger(o.group) && o.group > 0)) throw new OptionError('--w-group', `expected a positive group size or -1 (per channel), got ${o.group}`);
+  if (o.group > 0) {
+    const bad = inputWidths.find((w) => w % o.group !== 0);
+    if (bad !== undefined) throw new OptionError('--w-group', `${o.group} does not divide the input width ${bad} of a linear layer`);
+  }
+}
+
+function levels(w: Float32Array, rows: number, cols: number, group: number): number {
+  const g = group > 0 ? group : cols;
+  let most = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c0 = 0; c0 < cols; c0 += g) most = Math.max(most, new Set(w.subarray(r * cols + c0, r * cols + Math.min(cols, c0 + g))).size);
+  }
+  return most;
+}
+
+export async function quantizeModelWeights(model: LlamaModel, o: WeightQuantOptions): Promise<WeightQuantReport> {
+  const t0 = performance.now();
+  const be = model.backend, L = model.weights.layers.length;
+  let count = 0, maxLevels = 0;
+  for (let i = 0; i < L; i++) {
+    await cancellationPoint(o.signal);
+    for (const [, key] of LINEARS) {
+      const t = model.weights.layers[i]![key] as Tensor;
+      const [rows, cols] = t.shape as [number, number];
+      const w = await be.read(t);
+      rtnQuantize(w, rows, cols, o, o.group);
+      maxLevels = Math.max(maxLevels, levels(w, rows, cols, o.group));
+      be.write(t, w);
+      count += w.length;
+    }
+    o.onProgress?.(i + 1, L);
+  }
+  return { method: o.method, weightsSha256: await linearWeightsSha256(model), quantizedWeights: count, maxLevelsPerGroup: maxLevels, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function linearWeightsSha256(model: LlamaModel): Promise<string> {
+  const h = createHash('sha256');
+  for (const layer of model.weights.layers) {
+    for (const [, key] of LINEARS) {
+      const w = await model.backend.read(layer[key] as Tensor);
+      h.update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+    }
+  }
+  return h.digest('hex');
+}

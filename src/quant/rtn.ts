@@ -1,0 +1,19 @@
+/**
+ * Round-to-nearest weight quantization: every weight snapped to the GPTQ quantizer's grid (weight-quantizer.ts),
+ * per output channel or per group of `group` input columns (the quantizer applied to each column slice, as GPTQ's
+ * groups). The baseline of GPTQ / QuaRot / DartQuant tables.
+ */
+import { findParams, quantizeOne, WeightQuantSpec } from './weight-quantizer.js';
+
+/** Quantizes w [rows, cols] in place (dequantized values); group <= 0 = per channel. */
+export function rtnQuantize(w: Float32Array, rows: number, cols: number, spec: WeightQuantSpec, group = -1): void {
+  const g = group > 0 ? group : cols;
+  const maxq = 2 ** spec.bits - 1;
+  for (let c0 = 0; c0 < cols; c0 += g) {
+    const c1 = Math.min(cols, c0 + g);
+    const { scale, zero } = findParams(w, rows, cols, c0, c1, spec);
+    for (let r = 0; r < rows; r++) {
+      for (let c = c0; c < c1; c++) w[r * cols + c] = quantizeOne(w[r * cols + c]!, scale[r]!, zero[r]!, maxq);
+    }
+  }
+}

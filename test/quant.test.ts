@@ -1,0 +1,122 @@
+// Weight quantization: GPTQ's quantizer grid on random rows, RTN groups and MSE clipping, the official RTN weights
+// reproduced bit for bit on the reference model, and `lithe quantize` end to end with its bad input.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { loadModel } from '../src/io/load-model.js';
+import { findParams, quantizeOne } from '../src/quant/weight-quantizer.js';
+import { rtnQuantize } from '../src/quant/rtn.js';
+import { linearWeightsSha256, quantizeModelWeights } from '../src/quant/quantize-model.js';
+import { randn, rng, runLithe, seedNote, sharedData } from './helpers.js';
+import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
+
+const r = rng();
+
+describe('weight quantizer (GPTQ grid)', () => {
+  test('values land on at most 2^bits levels within half a step; 0 stays 0; both grids', () => {
+    for (const sym of [false, true]) {
+      for (const bits of [2, 3, 4, 8]) {
+        const rows = 5, cols = 96;
+        const w = randn(rows * cols, r, 0.05).map((v, i) => (i % 17 === 0 ? 0 : v + (i % cols < 3 ? 0.2 : 0)));
+        w.fill(0, 2 * cols, 3 * cols); // an all-zero row gets the range [-1, 1]
+        const { scale, zero } = findParams(w, rows, cols, 0, cols, { bits, sym });
+        const maxq = 2 ** bits - 1;
+        for (let row = 0; row < rows; row++) {
+          const seen = new Set<number>();
+          for (let c = 0; c < cols; c++) {
+            const x = w[row * cols + c]!, y = quantizeOne(x, scale[row]!, zero[row]!, maxq);
+            seen.add(y);
+            assert.ok(Math.abs(y - x) <= scale[row]! / 2 * (1 + 1e-4), `sym=${sym} ${bits}b row ${row}: |${y} - ${x}| > step/2 ${seedNote()}`);
+            if (x === 0) assert.equal(y, 0);
+          }
+          assert.ok(seen.size <= 2 ** bits);
+        }
+        assert.equal(scale[2], Math.fround(2 / maxq));
+      }
+    }
+  });
+
+  test('RTN groups quantize each column slice on its own grid; MSE clipping never raises the row error', () => {
+    const rows = 6, cols = 256, bits = 3;
+    const w = randn(rows * cols, r, 0.02);
+    for (let i = 0; i < rows; i++) w[i * cols + 7] = 0.5; // an outlier that stretches the plain grid
+    const g = w.slice();
+    rtnQuantize(g, rows, cols, { bits, sym: false }, 64);
+    for (let row = 0; row < rows; row++) {
+      for (let c0 = 0; c0 < cols; c0 += 64) assert.ok(new Set(g.subarray(row * cols + c0, row * cols + c0 + 64)).size <= 8);
+    }
+    const plain = w.slice(), clipped = w.slice();
+    rtnQuantize(plain, rows, cols, { bits, sym: false });
+    rtnQuantize(clipped, rows, cols, { bits, sym: false, mse: true });
+    for (let row = 0; row < rows; row++) {
+      let ep = 0, ec = 0;
+      for (let c = 0; c < cols; c++) {
+        ep += Math.abs(plain[row * cols + c]! - w[row * cols + c]!) ** 2.4;
+        ec += Math.abs(clipped[row * cols + c]! - w[row * cols + c]!) ** 2.4;
+      }
+      assert.ok(ec <= ep * (1 + 1e-9), `row ${row}: clipped error ${ec} > plain ${ep} ${seedNote()}`);
+    }
+    assert.notDeepEqual(clipped, plain, 'the outlier should make clipping pay');
+  });
+});
+
+describe('fidelity to the official GPTQ repository (RTN)', () => {
+  const model = sharedData('llm/lithe-ref-a');
+  const refs = sharedData('llm/lithe-ref-a/quant-reference/results.json');
+  test('RTN W4 per channel, W4 group 128 and W3: dequantized weights hash-identical to the reference', { skip: !model || !refs ? 'no ../shared/data/llm/lithe-ref-a' : false }, async () => {
+    const runs = (JSON.parse(readFileSync(refs!, 'utf8')) as { runs: { method: string; wbits: number; groupsize: number; sym: boolean; weights_sha256: string }[] }).runs;
+    const be = await CpuBackend.create({ threads: 2 });
+    try {
+      for (const ref of runs.filter((x) => x.method === 'rtn' || x.method === 'dense')) {
+        const m = await loadModel(be, model!);
+        const hash = ref.method === 'dense' ? await linearWeightsSha256(m) : (await quantizeModelWeights(m, { method: 'rtn', bits: ref.wbits, group: ref.groupsize, sym: ref.sym })).weightsSha256;
+        assert.equal(hash, ref.weights_sha256, `${ref.method} W${ref.wbits} group ${ref.groupsize}`);
+      }
+    } finally {
+      await be.dispose();
+    }
+  });
+});
+
+describe('lithe quantize', () => {
+  const spec: TinySpec = { modelType: 'llama', dtype: 'bf16', dim: 64, hidden: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 96, tied: false };
+  const dir = writeTinyModel(spec, tinyWeights(spec, rng()));
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-quant-'));
+
+  test('writes a Hugging Face folder that reloads with the same quantized weights', async () => {
+    const out = path.join(tmp, 'w4g32');
+    const res = runLithe(['quantize', dir, '--method', 'rtn', '--w-bits', '4', '--w-group', '32', '--out', out, '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    const j = res.json();
+    assert.equal(j.max_levels_per_group, 16);
+    const meta = JSON.parse(readFileSync(path.join(out, 'lithe.json'), 'utf8'));
+    assert.equal(meta.weights_sha256, j.weights_sha256);
+    const be = await CpuBackend.create({ threads: 1 });
+    try {
+      assert.equal(await linearWeightsSha256(await loadModel(be, out)), j.weights_sha256);
+    } finally {
+      await be.dispose();
+    }
+  });
+
+  test('bad input: exit code 2, one line naming the flag, nothing written', () => {
+    const out = path.join(tmp, 'never');
+    const cases: [string[], RegExp][] = [
+      [['--method', 'gptq'], /--method: expected rtn/],
+      [['--method', 'rtn', '--w-bits', '9'], /--w-bits: expected an integer from 2 to 8/],
+      [['--method', 'rtn', '--w-group', '48'], /--w-group: 48 does not divide the input width 64/],
+      [['--method', 'rtn', '--w-group', '0'], /--w-group: expected a positive group size or -1/],
+      [['--method', 'rtn', '--dtype', 'int4'], /--dtype: expected f32, f16 or bf16/],
+    ];
+    for (const [args, re] of cases) {
+      const res = runLithe(['quantize', dir, ...args, '--out', out]);
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, re);
+      assert.equal(res.stderr.trim().split('\n').length, 1);
+    }
+    assert.ok(!existsSync(out));
+  });
+});
