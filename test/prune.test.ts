@@ -7,9 +7,10 @@ import { inverseHessianFactor, sparsegpt } from '../src/prune/sparsegpt.js';
 import { dsnot } from '../src/prune/dsnot.js';
 import { argsortEnds, argsortRow, Mask, NM, perRowMask } from '../src/prune/mask.js';
 import { owlSparsities, outlierRatio } from '../src/prune/owl.js';
-import { LinearStats } from '../src/calib/stats.js';
 import { cholesky, choleskyInverse, choleskyUpper } from '../src/linalg/cholesky.js';
 import { randn, rng, seedNote } from './helpers.js';
+import { correlatedInputs, reconError, statsOf } from './linear-fixtures.js';
+import { LinearStats } from '../src/calib/stats.js';
 
 const r = rng();
 
@@ -24,45 +25,6 @@ function nmValid(mask: Mask, rows: number, cols: number, nm: NM, exact = true): 
     if (exact ? n !== nm.n : n < nm.n) return false;
   }
   return true;
-}
-
-/** Correlated inputs X [T, cols] = Z A with a random mixing matrix, plus per-column scales. */
-function correlatedInputs(T: number, cols: number): Float32Array {
-  const z = randn(T * cols, r), a = randn(cols * cols, r, 1 / Math.sqrt(cols)), scale = randn(cols, r, 2).map((v) => Math.abs(v) + 0.1);
-  const x = new Float32Array(T * cols);
-  for (let t = 0; t < T; t++) for (let j = 0; j < cols; j++) {
-    let s = 0;
-    for (let k = 0; k < cols; k++) s += z[t * cols + k]! * a[k * cols + j]!;
-    x[t * cols + j] = (s + 0.3 * z[t * cols + j]!) * scale[j]!;
-  }
-  return x;
-}
-
-function statsOf(x: Float32Array, cols: number, withHessian: boolean, chunks = 4): LinearStats {
-  const st = new LinearStats(cols, withHessian);
-  const T = x.length / cols / chunks;
-  for (let c = 0; c < chunks; c++) {
-    const xs = x.subarray(c * T * cols, (c + 1) * T * cols);
-    let g: Float32Array | undefined;
-    if (withHessian) {
-      g = new Float32Array(cols * cols);
-      for (let t = 0; t < T; t++) for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) g[i * cols + j]! += xs[t * cols + i]! * xs[t * cols + j]!;
-    }
-    st.addSequence(xs, g);
-  }
-  return st;
-}
-
-/** ||W X^T - W' X^T||_F^2 */
-function reconError(w: Float32Array, w2: Float32Array, x: Float32Array, rows: number, cols: number): number {
-  const T = x.length / cols;
-  let e = 0;
-  for (let i = 0; i < rows; i++) for (let t = 0; t < T; t++) {
-    let d = 0;
-    for (let j = 0; j < cols; j++) d += (w[i * cols + j]! - w2[i * cols + j]!) * x[t * cols + j]!;
-    e += d * d;
-  }
-  return e;
 }
 
 describe('masks and baselines', () => {
@@ -106,7 +68,7 @@ describe('SparseGPT', () => {
     for (const target of [{ sparsity: 0.5 }, { sparsity: 0.7 }, { nm: { n: 2, m: 4 } }] as const) {
       let eS = 0, eW = 0;
       for (let d = 0; d < draws; d++) {
-        const x = correlatedInputs(T, cols), w = randn(rows * cols, r);
+        const x = correlatedInputs(T, cols, r), w = randn(rows * cols, r);
         const st = statsOf(x, cols, true);
         const sg = sparsegpt(w, inverseHessianFactor(st.hessian(), cols, 0.01), rows, cols, target, { blocksize: 16 });
         const wm = wandaMask(w, st.scalerRow, rows, cols, target);
@@ -137,7 +99,7 @@ describe('SparseGPT', () => {
 
 describe('DSnoT', () => {
   const rows = 20, cols = 64;
-  const x = correlatedInputs(128, cols).map((v) => v + 0.5); // non-zero means, as real activations have
+  const x = correlatedInputs(128, cols, r).map((v) => v + 0.5); // non-zero means, as real activations have
   const w = randn(rows * cols, r);
   const st = statsOf(x, cols, false);
   const wanda = wandaScores(w, st.scalerRow, rows, cols);

@@ -34,11 +34,18 @@ export interface RunOptions {
   hessian: boolean;
   /** only collect statistics (dense outputs are propagated; no method is applied) */
   statsOnly?: boolean;
+  /**
+   * Sub-layer passes inside a block (GPTQ's true-sequential order): for each entry, one pass over the windows
+   * with the block as the method has left it so far collects statistics for those inputs only, then the method
+   * runs on them. Default: one pass, all inputs.
+   */
+  passes?: InputGroup[][];
   signal?: AbortSignal;
   onProgress?: (block: number, blocks: number) => void;
 }
 
-export type BlockMethod = (layer: number, stats: BlockStats) => Promise<void> | void;
+/** `groups`: the inputs whose statistics this call brings (all four unless `passes` splits the block). */
+export type BlockMethod = (layer: number, stats: BlockStats, groups: InputGroup[]) => Promise<void> | void;
 
 /** Gram matrix X^T X of x [T, C] on the backend (sgemm on the transposed activations). */
 async function gram(model: LlamaModel, x: Float32Array, T: number, C: number, xt: Tensor, out: Tensor): Promise<Float32Array> {
@@ -70,26 +77,36 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
   try {
     for (let layer = 0; layer < c.nLayers; layer++) {
       const stats = Object.fromEntries((Object.keys(widths) as InputGroup[]).map((k) => [k, new LinearStats(widths[k], o.hessian)])) as BlockStats;
-      for (let j = 0; j < inps.length; j++) {
-        await cancellationPoint(o.signal);
-        t0 = now();
-        be.write(h, inps[j]!);
-        model.block(layer, h, { pos0: 0 });
-        if (o.statsOnly) outs[j]!.set(await be.read(h));
-        const t1 = now();
-        timings.forwardSeconds += t1 - t0;
-        const inputs = model.linearInputs(T);
-        for (const k of Object.keys(widths) as InputGroup[]) {
-          const x = await be.read(inputs[k]);
-          const C = widths[k];
-          const gm = xt && g ? await gram(model, x, T, C, xt.view([C, T]), g.view([C, C])) : undefined;
-          stats[k].addSequence(x, gm);
+      const passes = o.passes ?? [Object.keys(widths) as InputGroup[]];
+      for (let pass = 0; pass < passes.length; pass++) {
+        const groups = passes[pass]!;
+        for (let j = 0; j < inps.length; j++) {
+          await cancellationPoint(o.signal);
+          t0 = now();
+          be.write(h, inps[j]!);
+          model.block(layer, h, { pos0: 0 });
+          if (o.statsOnly) outs[j]!.set(await be.read(h));
+          const t1 = now();
+          timings.forwardSeconds += t1 - t0;
+          const inputs = model.linearInputs(T);
+          for (const k of groups) {
+            const x = await be.read(inputs[k]);
+            const C = widths[k];
+            const gm = xt && g ? await gram(model, x, T, C, xt.view([C, T]), g.view([C, C])) : undefined;
+            stats[k].addSequence(x, gm);
+          }
+          timings.statsSeconds += now() - t1;
         }
-        timings.statsSeconds += now() - t1;
+        if (pass < passes.length - 1 && !o.statsOnly) {
+          t0 = now();
+          await method(layer, stats, groups);
+          timings.methodSeconds += now() - t0;
+        }
       }
+      const lastGroups = passes[passes.length - 1]!;
       if (!o.statsOnly) {
         t0 = now();
-        await method(layer, stats);
+        await method(layer, stats, lastGroups);
         timings.methodSeconds += now() - t0;
         t0 = now();
         for (let j = 0; j < inps.length; j++) {
@@ -100,7 +117,7 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
         }
         timings.forwardSeconds += now() - t0;
       } else {
-        await method(layer, stats);
+        await method(layer, stats, lastGroups);
       }
       [inps, outs] = [outs, inps];
       o.onProgress?.(layer + 1, c.nLayers);

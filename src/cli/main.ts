@@ -106,7 +106,7 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
 
 program.command('quantize').description('weight-only quantization of the linear layers (RTN with GPTQ\'s quantizer); writes a Hugging Face folder of dequantized weights')
   .argument('<model>')
-  .requiredOption('--method <m>', 'rtn')
+  .requiredOption('--method <m>', 'rtn | gptq')
   .option('--w-bits <b>', 'weight bits (2-8)', intOption('--w-bits', 1, 64), 4)
   .option('--w-group <g>', 'input columns per quantization group; -1 = per output channel', (v: string) => {
     const n = Number(v);
@@ -115,6 +115,14 @@ program.command('quantize').description('weight-only quantization of the linear 
   }, -1)
   .option('--sym', 'symmetric grid (default: asymmetric, range widened to include 0, as GPTQ)')
   .option('--w-clip', 'MSE clip search of the range (norm 2.4, grid 100, max shrink 0.8)')
+  .option('--act-order', 'GPTQ: quantize columns by decreasing Hessian diagonal')
+  .option('--percdamp <p>', 'GPTQ: damping as a fraction of mean(diag H)', floatOption('--percdamp', 0, 10), 0.01)
+  .option('--no-true-sequential', 'GPTQ: one statistics pass per block instead of [q,k,v] -> [o] -> [gate,up] -> [down]')
+  .option('--calib <file>', 'GPTQ calibration text: .jsonl[.gz] documents or a plain text file (default: bundled C4 validation sample)')
+  .option('--calib-windows <file>', 'exact calibration windows {seqlen, picks: [{doc_index, start}]} over --calib documents')
+  .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1), 128)
+  .option('--seqlen <n>', 'calibration window length (default: min(2048, context))', intOption('--seqlen', 2))
+  .option('--seed <n>', 'calibration sampling seed (CPython random, as the reference)', intOption('--seed', 0), 0)
   .option('--dtype <t>', 'storage type of the written weights: f32 (default; exact) | f16 | bf16')
   .option('--eval <files>', 'after quantizing, perplexity on these texts (comma-separated; windows protocol)')
   .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))

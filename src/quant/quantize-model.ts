@@ -10,15 +10,27 @@ import { LINEARS } from '../models/llama/weights.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
 import { rtnQuantize } from './rtn.js';
+import { gptq } from './gptq.js';
+import type { CalibrationSet } from '../data/calibration.js';
+import { InputGroup, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
 import type { WeightQuantSpec } from './weight-quantizer.js';
 
-export type QuantMethod = 'rtn';
-export const QUANT_METHODS: readonly QuantMethod[] = ['rtn'];
+export type QuantMethod = 'rtn' | 'gptq';
+export const QUANT_METHODS: readonly QuantMethod[] = ['rtn', 'gptq'];
+
+/** GPTQ's true-sequential sub-layer order inside a block: [k, v, q] -> [o] -> [up, gate] -> [down]. */
+export const TRUE_SEQUENTIAL: InputGroup[][] = [['attn'], ['o'], ['mlp'], ['down']];
 
 export interface WeightQuantOptions extends WeightQuantSpec {
   method: QuantMethod;
   /** input columns per group; -1 = per output channel */
   group: number;
+  /** GPTQ: process columns by decreasing Hessian diagonal */
+  actOrder?: boolean;
+  percdamp?: number;
+  blocksize?: number;
+  /** GPTQ: statistics for each sub-layer group from the block as quantized so far (default true) */
+  trueSequential?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -31,6 +43,9 @@ export interface WeightQuantReport {
   /** largest number of distinct values in one quantization group (<= 2^bits) */
   maxLevelsPerGroup: number;
   seconds: number;
+  /** GPTQ: per linear, the OBS loss and the damping used */
+  layers?: { layer: number; name: string; loss: number; percdamp: number; dampingRetries: number }[];
+  timings?: Timings;
 }
 
 /** Checks bits and group size against the model's linear widths; throws OptionError naming the flag. */
@@ -52,24 +67,47 @@ function levels(w: Float32Array, rows: number, cols: number, group: number): num
   return most;
 }
 
-export async function quantizeModelWeights(model: LlamaModel, o: WeightQuantOptions): Promise<WeightQuantReport> {
+export async function quantizeModelWeights(model: LlamaModel, o: WeightQuantOptions, calib: CalibrationSet | null = null): Promise<WeightQuantReport> {
   const t0 = performance.now();
   const be = model.backend, L = model.weights.layers.length;
   let count = 0, maxLevels = 0;
-  for (let i = 0; i < L; i++) {
-    await cancellationPoint(o.signal);
-    for (const [, key] of LINEARS) {
-      const t = model.weights.layers[i]![key] as Tensor;
-      const [rows, cols] = t.shape as [number, number];
-      const w = await be.read(t);
-      rtnQuantize(w, rows, cols, o, o.group);
-      maxLevels = Math.max(maxLevels, levels(w, rows, cols, o.group));
-      be.write(t, w);
-      count += w.length;
+  const layers: NonNullable<WeightQuantReport['layers']> = [];
+  const store = async (t: Tensor, w: Float32Array) => {
+    const [rows, cols] = t.shape as [number, number];
+    maxLevels = Math.max(maxLevels, levels(w, rows, cols, o.group));
+    be.write(t, w);
+    count += w.length;
+  };
+  let timings: Timings | undefined;
+  if (o.method === 'rtn') {
+    for (let i = 0; i < L; i++) {
+      await cancellationPoint(o.signal);
+      for (const [, key] of LINEARS) {
+        const t = model.weights.layers[i]![key] as Tensor;
+        const [rows, cols] = t.shape as [number, number];
+        const w = await be.read(t);
+        rtnQuantize(w, rows, cols, o, o.group);
+        await store(t, w);
+      }
+      o.onProgress?.(i + 1, L);
     }
-    o.onProgress?.(i + 1, L);
+  } else {
+    if (!calib) throw new Error('GPTQ needs calibration data');
+    timings = await runBlockSequential(model, calib, { hessian: true, passes: o.trueSequential === false ? undefined : TRUE_SEQUENTIAL, signal: o.signal, onProgress: o.onProgress },
+      async (i, stats, groups) => {
+        for (const [name, key] of LINEARS) {
+          const group = LINEAR_INPUT[name.split('.')[1]!]!;
+          if (!groups.includes(group)) continue;
+          const t = model.weights.layers[i]![key] as Tensor;
+          const [rows, cols] = t.shape as [number, number];
+          const r = gptq(await be.read(t), stats[group].hessian(), rows, cols, { ...o, group: o.group });
+          await store(t, r.weight);
+          layers.push({ layer: i, name, loss: r.loss, percdamp: r.percdamp, dampingRetries: r.dampingRetries });
+        }
+      });
   }
-  return { method: o.method, weightsSha256: await linearWeightsSha256(model), quantizedWeights: count, maxLevelsPerGroup: maxLevels, seconds: (performance.now() - t0) / 1000 };
+  return { method: o.method, weightsSha256: await linearWeightsSha256(model), quantizedWeights: count, maxLevelsPerGroup: maxLevels, seconds: (performance.now() - t0) / 1000,
+    ...(o.method === 'gptq' ? { layers, timings } : {}) };
 }
 
 export async function linearWeightsSha256(model: LlamaModel): Promise<string> {

@@ -42,7 +42,7 @@ function paramsFor(xmin: number, xmax: number, spec: WeightQuantSpec, maxq: numb
 /**
  * Scale and zero of each of `rows` rows of w [rows, cols] over columns [c0, c1).
  */
-export function findParams(w: Float32Array, rows: number, cols: number, c0: number, c1: number, spec: WeightQuantSpec): { scale: Float32Array; zero: Float32Array } {
+export function findParams(w: ArrayLike<number>, rows: number, cols: number, c0: number, c1: number, spec: WeightQuantSpec): { scale: Float32Array; zero: Float32Array } {
   const maxq = 2 ** spec.bits - 1;
   const scale = new Float32Array(rows), zero = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
