@@ -3,7 +3,7 @@
  * to bench/RESULTS.md. Benchmarks: gemm (kernel GFLOP/s), ppl (reference model on WikiText-2: value vs the
  * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
- * speed on the reference model, bench/kv.ts).
+ * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts).
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { ReportConfig, reportMarkdown, runReport } from '../src/eval/prune-report.js';
 import { stereoBench } from './stereo.js';
 import { kvBench } from './kv.js';
+import { quantFidelityBench } from './quant-fidelity.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -103,7 +104,8 @@ async function pruneFidelity(): Promise<void> {
 }
 
 const benches: Record<string, () => Promise<void>> = { gemm, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record),
-  kv: () => kvBench(process.argv.slice(3), record, shared) };
+  kv: () => kvBench(process.argv.slice(3), record, shared),
+  'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared) };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);

@@ -72,7 +72,7 @@ export interface ReportRow {
   error?: string;
 }
 
-function runCli(args: string[], signal?: AbortSignal): Promise<Record<string, unknown>> {
+export function runCli(args: string[], signal?: AbortSignal): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], signal });
     let out = '', err = '';
