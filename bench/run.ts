@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- NAME`: runs a benchmark, prints its table and appends it with the machine's description
- * to bench/RESULTS.md. Benchmarks: gemm (kernel GFLOP/s), ppl (reference model on WikiText-2: value vs the
+ * to bench/RESULTS.md. Benchmarks: gemm (kernel GFLOP/s), qgemv (int4/int8 dequant GEMV vs float32), ppl (reference model on WikiText-2: value vs the
  * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
  * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts).
@@ -21,6 +21,8 @@ import { readFileSync } from 'node:fs';
 import { ReportConfig, reportMarkdown, runReport } from '../src/eval/prune-report.js';
 import { stereoBench } from './stereo.js';
 import { kvBench } from './kv.js';
+import { packedBytes, packWeights } from '../src/quant/pack.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { quantFidelityBench } from './quant-fidelity.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,6 +38,51 @@ async function gemm(): Promise<void> {
   const rows = await benchGemm([1, os.availableParallelism()], 2);
   record('gemm', 'npm run bench -- gemm', gemmTable(rows),
     'Ceiling for comparison (engine-options.md, same machine kind): a native AVX-512 8x32 kernel reaches ~187 GFLOP/s on one core; OpenBLAS SkylakeX 190 / 366 (1 / 2 threads).');
+}
+
+/**
+ * GEMV with float32 weights vs packed int8 and int4 weights (group 128, dequantized in registers) on one input
+ * row, in one run: milliseconds per product (median of interleaved rounds), weight bytes read per second, and the
+ * speedup over float32. Decode-time matrix-vector products are memory-bound, so the gain should approach the
+ * byte ratio (float32 / int4 = 7.1x with the group scales and zeros) once the weights do not fit the CPU caches.
+ */
+async function qgemv(): Promise<void> {
+  const shapes: [string, number, number][] = [['lithe-ref-a up_proj', 1152, 384], ['lithe-ref-a down_proj', 384, 1152], ['lithe-ref-a lm_head', 8192, 384], ['LLaMA-7B q_proj', 4096, 4096]];
+  const rows: (string | number)[][] = [];
+  for (const threads of [1, os.availableParallelism()]) {
+    const be = await CpuBackend.create({ threads });
+    for (const [name, N, K] of shapes) {
+      const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7071) * 0.05);
+      const w = rnd(N * K), x = rnd(K);
+      const tw = be.alloc([N, K]), tx = be.alloc([1, K]), out = be.alloc([1, N]);
+      be.write(tw, w); be.write(tx, x);
+      const variants: [string, number, () => void][] = [['float32', N * K * 4, () => be.linear(tx, tw, null, out)]];
+      const held: Tensor[] = [];
+      for (const bits of [8, 4] as const) {
+        const p = packWeights(w, N, K, { bits, sym: false }, 128);
+        const up = (a: ArrayBufferView, n: number, dtype?: 'u8') => { const t = be.alloc([n], dtype); be.write(t, a); held.push(t); return t; };
+        const tc = up(p.codes, p.codes.length, 'u8'), ts = up(p.scales, p.scales.length), tz = up(p.zeros, p.zeros.length);
+        variants.push([`int${bits} g128`, packedBytes(p), () => be.linearQ(tx, tc, ts, tz, null, out, { rows: N, cols: K, group: 128, bits })]);
+      }
+      const reps = Math.max(20, Math.round(2e8 / (N * K)));
+      const times = variants.map(() => [] as number[]);
+      for (let round = 0; round < 9; round++) {
+        variants.forEach(([, , f], i) => {
+          f();
+          const t0 = performance.now();
+          for (let k = 0; k < reps; k++) f();
+          times[i]!.push((performance.now() - t0) / reps);
+        });
+      }
+      await be.read(out);
+      const med = times.map((t) => t.sort((a, b) => a - b)[4]!);
+      variants.forEach(([v, bytes], i) => rows.push([threads, name, `${N}x${K}`, v, (bytes / 2 ** 20).toFixed(2), med[i]!.toFixed(4), (bytes / med[i]! / 1e6).toFixed(1), (med[0]! / med[i]!).toFixed(2)]));
+      for (const t of [tw, tx, out, ...held]) be.free(t);
+    }
+    await be.dispose();
+  }
+  record('qgemv', 'npm run bench -- qgemv', markdownTable(['threads', 'matrix', 'N x K', 'weights', 'MiB', 'ms', 'GB/s', 'speedup vs float32'], rows),
+    'One input row; median of 9 interleaved rounds. int4/int8: asymmetric codes with an f32 scale and zero per row and 128 columns (GPTQ grid), dequantized in registers (kernels/assembly/qgemv.ts).');
 }
 
 async function ppl(): Promise<void> {
@@ -103,7 +150,7 @@ async function pruneFidelity(): Promise<void> {
     `lithe-ref-a, the official calibration windows (seed 0, 128 x 512 from the C4 sample; drawn by Lithe's CPython-identical sampler, token sha256 equal to the reference's), WikiText-2 raw test, 785 windows of 512. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all. Times are per run on this machine.`);
 }
 
-const benches: Record<string, () => Promise<void>> = { gemm, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record),
+const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record),
   kv: () => kvBench(process.argv.slice(3), record, shared),
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared) };
 const name = process.argv[2];

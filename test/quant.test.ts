@@ -11,7 +11,9 @@ import { findParams, quantizeOne } from '../src/quant/weight-quantizer.js';
 import { rtnQuantize } from '../src/quant/rtn.js';
 import { linearWeightsSha256, quantizeModelWeights } from '../src/quant/quantize-model.js';
 import { gptq } from '../src/quant/gptq.js';
-import { randn, repoRoot, rng, runLithe, seedNote, sharedData } from './helpers.js';
+import { packedBytes, packWeights, unpackWeights } from '../src/quant/pack.js';
+import { gemvQRef } from '../src/kernels/reference/index.js';
+import { randn, relErr, repoRoot, rng, runLithe, seedNote, sharedData } from './helpers.js';
 import { correlatedInputs, reconError, statsOf } from './linear-fixtures.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
 
@@ -104,6 +106,36 @@ describe('GPTQ', () => {
       assert.equal(a.layers!.length, 14);
     } finally {
       await be.dispose();
+    }
+  });
+});
+
+describe('packed int4/int8 weights and the dequant GEMV kernel', () => {
+  test('packing round-trips the RTN grid; the kernel matches the float64 reference (1 and 3 threads, SIMD128)', async () => {
+    const bes = [await CpuBackend.create({ threads: 1 }), await CpuBackend.create({ threads: 3 }), await CpuBackend.create({ threads: 2, simd: 'simd128' })];
+    try {
+      for (const [rows, cols, group, bits, sym] of [[37, 96, 32, 4, false], [64, 384, 128, 4, true], [5, 256, -1, 8, false], [130, 160, 32, 8, true], [3, 32, -1, 4, false]] as const) {
+        const w = randn(rows * cols, r, 0.05), x = randn(cols, r), bias = randn(rows, r);
+        const p = packWeights(w, rows, cols, { bits, sym }, group);
+        const rtn = w.slice();
+        rtnQuantize(rtn, rows, cols, { bits, sym }, group);
+        assert.deepEqual(unpackWeights(p), rtn, `${rows}x${cols} g${group} ${bits}b: packed values differ from RTN`);
+        assert.equal(packedBytes(p), p.codes.length + 8 * p.scales.length);
+        const want = gemvQRef(p, x, bias);
+        for (const be of bes) {
+          const up = (a: ArrayBufferView, shape: number[], dtype?: 'u8') => { const t = be.alloc(shape, dtype); be.write(t, a); return t; };
+          const tc = up(p.codes, [p.codes.length], 'u8'), ts = up(p.scales, [p.scales.length]), tz = up(p.zeros, [p.zeros.length]);
+          const tx = up(x, [1, cols]), tb = up(bias, [rows]), out = be.alloc([1, rows]);
+          be.linearQ(tx, tc, ts, tz, tb, out, { rows, cols, group: p.group, bits });
+          const err = relErr(await be.read(out), want);
+          // the kernel holds x as int16 (max|x| / 32767 steps), so a few 1e-5 of relative error is its precision
+          assert.ok(err < 2e-4, `${be.description} ${rows}x${cols} g${group} ${bits}b: rel err ${err} ${seedNote()}`);
+          for (const t of [tc, ts, tz, tx, tb, out]) be.free(t);
+        }
+      }
+      assert.throws(() => packWeights(randn(4 * 48, r), 4, 48, { bits: 4, sym: false }, -1), /multiples of 32/);
+    } finally {
+      for (const be of bes) await be.dispose();
     }
   });
 });

@@ -11,7 +11,7 @@ import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
-  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention'] as const;
+  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
@@ -171,6 +171,22 @@ export class CpuBackend implements Backend {
     if (src.dtype === 'bf16') this.run('bf16_to_f32', [this.ptr(src), this.ptr(out), src.size], src.size);
     else if (src.dtype === 'f16') this.run('f16_to_f32', [this.ptr(src), this.ptr(out), src.size], 4 * src.size);
     else throw new Error(`toF32: unsupported source type ${src.dtype}`);
+  }
+
+  private qScratch: { ptr: number; bytes: number } | null = null;
+
+  /**
+   * y[N] = W x (+ bias) for one row x [K] and integer weights W held packed (src/quant/pack.ts): codes u8,
+   * scales and zeros f32 [N, K / group]. The kernel holds x as int16 (kernels/assembly/qgemv.ts).
+   */
+  linearQ(x: Tensor, codes: Tensor, scales: Tensor, zeros: Tensor, bias: Tensor | null, out: Tensor, p: { rows: number; cols: number; group: number; bits: 4 | 8 }): void {
+    const need = this.threads * (p.cols / p.group + p.cols / 2 + 4) * 4;
+    if (!this.qScratch || this.qScratch.bytes < need) {
+      if (this.qScratch) this.alloc_.release(this.qScratch.ptr, this.qScratch.bytes);
+      this.qScratch = { ptr: this.alloc_.alloc(need), bytes: need };
+    }
+    this.run('gemv_q', [this.ptr(codes), this.ptr(scales), this.ptr(zeros), this.ptr(x), bias ? this.ptr(bias) : 0, this.ptr(out), p.rows, p.cols, p.group, p.bits, this.qScratch.ptr],
+      2 * p.rows * p.cols);
   }
 
   /** The kernels' own exp approximation, exposed for tests. */

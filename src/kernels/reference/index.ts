@@ -5,6 +5,7 @@
  */
 import { bf16BitsToF32, f16BitsToF32 } from '../../tensor/dtype.js';
 import type { AttentionParams, RopeParams } from '../../backend/backend.js';
+import { PackedLinear, unpackWeights } from '../../quant/pack.js';
 
 /** out[M,N] = a[M,K] . w[N,K]^T + bias */
 export function linearRef(a: Float32Array, w: Float32Array, bias: Float32Array | null, M: number, N: number, K: number): Float32Array {
@@ -124,4 +125,16 @@ export function bf16ToF32Ref(bits: Uint16Array): Float32Array {
 
 export function f16ToF32Ref(bits: Uint16Array): Float32Array {
   return Float32Array.from(bits, f16BitsToF32);
+}
+
+/** Twin of gemv_q: y = W x (+ bias) for packed integer weights, accumulated in float64 from the dequantized values. */
+export function gemvQRef(p: PackedLinear, x: Float32Array, bias: Float32Array | null): Float64Array {
+  const w = unpackWeights(p);
+  const y = new Float64Array(p.rows);
+  for (let r = 0; r < p.rows; r++) {
+    let s = bias ? bias[r]! : 0;
+    for (let c = 0; c < p.cols; c++) s += w[r * p.cols + c]! * x[c]!;
+    y[r] = s;
+  }
+  return y;
 }
