@@ -60,6 +60,20 @@ export function inverseHessianFactor(H: Float64Array, n: number, percdamp: numbe
   throw new Error(`Hessian is not positive definite even with damping ${damp / 10} x mean(diag)`);
 }
 
+/** The lazy batch update after a block of columns [i1, i2): W[:, i2:] -= Err @ U[i1:i2, i2:] (Err [rows, i2 - i1]). */
+export function propagateBlockError(W: Float64Array, err: Float64Array, U: Float64Array, rows: number, cols: number, i1: number, i2: number): void {
+  const count = i2 - i1;
+  for (let r = 0; r < rows; r++) {
+    const rr = r * cols;
+    for (let c = 0; c < count; c++) {
+      const e = err[r * count + c]!;
+      if (e === 0) continue;
+      const ur = (i1 + c) * cols;
+      for (let k = i2; k < cols; k++) W[rr + k]! -= e * U[ur + k]!;
+    }
+  }
+}
+
 export function sparsegpt(weight: Float32Array, factor: InverseHessianFactor, rows: number, cols: number, t: Target, o: SparseGptOptions = {}): SparseGptResult {
   const B = o.blocksize ?? 128;
   const W = Float64Array.from(weight);
@@ -106,18 +120,7 @@ export function sparsegpt(weight: Float32Array, factor: InverseHessianFactor, ro
         if (e !== 0) for (let k = i + 1; k < i2; k++) W[rr + k]! -= e * U[urow + k]!;
       }
     }
-    // lazy batch update of the columns right of the block: W[:, i2:] -= Err @ U[i1:i2, i2:]
-    if (i2 < cols) {
-      for (let r = 0; r < rows; r++) {
-        const rr = r * cols;
-        for (let c = 0; c < count; c++) {
-          const e = err[r * count + c]!;
-          if (e === 0) continue;
-          const ur = (i1 + c) * cols;
-          for (let k = i2; k < cols; k++) W[rr + k]! -= e * U[ur + k]!;
-        }
-      }
-    }
+    propagateBlockError(W, err, U, rows, cols, i1, i2);
   }
   const out = Float32Array.from(W);
   for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = 0;

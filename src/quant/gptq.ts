@@ -10,7 +10,7 @@
  * happens). act-order processes columns by decreasing H_jj and restores the order at the end. Float64 here (the
  * reference runs float32 on a GPU); damping retries tenfold as SparseGPT's (reported, never a crash).
  */
-import { inverseHessianFactor } from '../prune/sparsegpt.js';
+import { inverseHessianFactor, propagateBlockError } from '../prune/sparsegpt.js';
 import { findParams, quantizeOne, WeightQuantSpec } from './weight-quantizer.js';
 
 export interface GptqOptions extends WeightQuantSpec {
@@ -66,15 +66,7 @@ export function gptq(weight: Float32Array, H: Float64Array, rows: number, cols: 
         if (e !== 0) for (let k = c + 1; k < count; k++) W1[r * count + k]! -= e * U[i * cols + i1 + k]!;
       }
     }
-    for (let r = 0; r < rows; r++) {
-      const rr = r * cols;
-      for (let c = 0; c < count; c++) {
-        const e = err[r * count + c]!;
-        if (e === 0) continue;
-        const ur = (i1 + c) * cols;
-        for (let k = i2; k < cols; k++) W[rr + k]! -= e * U[ur + k]!;
-      }
-    }
+    propagateBlockError(W, err, U, rows, cols, i1, i2);
   }
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) out[r * cols + perm[j]!] = Q[r * cols + j]!;

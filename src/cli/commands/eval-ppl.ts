@@ -27,6 +27,18 @@ export async function windowedPerplexity(model: LlamaModel, stream: number[], o:
   }
 }
 
+/** Perplexity (windows protocol) on each of `files` after compression; shared by `prune --eval` and `quantize --eval`. */
+export async function evaluateFiles(model: LlamaModel, files: string[], texts: string[], o: { evalSeqlen?: number; maxWindows?: number }, ctx: Context): Promise<Record<string, unknown>[]> {
+  const evaluation: Record<string, unknown>[] = [];
+  for (let k = 0; k < texts.length; k++) {
+    const seqlen = o.evalSeqlen ?? Math.min(2048, model.config.maxSeqLen);
+    const r = await windowedPerplexity(model, requireTokenizer(model).encode(texts[k]!, { bos: true }), { seqlen, maxWindows: o.maxWindows, signal: ctx.signal });
+    evaluation.push({ data: files[k], seqlen, windows: r.windows, ppl: r.ppl, seconds: r.seconds });
+    ctx.out.line(`perplexity ${r.ppl.toFixed(4)} on ${files[k]} (${r.windows} windows of ${seqlen})`);
+  }
+  return evaluation;
+}
+
 export async function evalPplCommand(modelPath: string, flags: PplFlags, ctx: Context): Promise<void> {
   if (flags.protocol !== 'windows' && flags.protocol !== 'documents') throw new OptionError('--protocol', `expected windows or documents, got "${flags.protocol}"`);
   const text = readText(flags.data, { field: flags.field, maxDocs: flags.maxDocs });

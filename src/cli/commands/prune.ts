@@ -13,7 +13,7 @@ import { OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, requireTokenizer } from './common.js';
-import { windowedPerplexity } from './eval-ppl.js';
+import { evaluateFiles } from './eval-ppl.js';
 
 export interface PruneFlags extends CommonFlags {
   method: string;
@@ -114,14 +114,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
       if (d === n) bars.get(stage)!.stop();
     } });
     for (const l of reportLines(report)) ctx.out.line(l);
-    const evaluation: Record<string, unknown>[] = [];
-    for (let k = 0; k < evalTexts.length; k++) {
-      const tok = requireTokenizer(model);
-      const seqlen = f.evalSeqlen ?? Math.min(2048, c.maxSeqLen);
-      const r = await windowedPerplexity(model, tok.encode(evalTexts[k]!, { bos: true }), { seqlen, maxWindows: f.maxWindows, signal: ctx.signal });
-      evaluation.push({ data: evalFiles[k], seqlen, windows: r.windows, ppl: r.ppl, seconds: r.seconds });
-      ctx.out.line(`perplexity ${r.ppl.toFixed(4)} on ${evalFiles[k]} (${r.windows} windows of ${seqlen})`);
-    }
+    const evaluation = await evaluateFiles(model, evalFiles, evalTexts, f, ctx);
     const lithe = {
       lithe_version: 1, source: files.source, method: opts.method, options: { ...opts, signal: undefined },
       calibration: calib ? { file: f.calib ?? DEFAULT_CALIBRATION, windows_file: f.calibWindows ?? null, nsamples: calib.windows.length, seqlen: calib.seqlen, seed: f.seed, tokens_sha256: calib.digest } : null,

@@ -15,11 +15,11 @@ import { QUANT_METHODS, QuantMethod, quantizeModelWeights, validateWeightQuant }
 import { readText } from '../../data/text.js';
 import { OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
-import { CommonFlags, Context, requireTokenizer } from './common.js';
+import { CommonFlags, Context } from './common.js';
 import { loadCalibration } from './prune.js';
 import { createProgress } from '../progress.js';
 import { DEFAULT_CALIBRATION } from '../../util/assets.js';
-import { windowedPerplexity } from './eval-ppl.js';
+import { evaluateFiles } from './eval-ppl.js';
 
 export interface QuantizeFlags extends CommonFlags {
   method: string;
@@ -66,13 +66,7 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
     bar.stop();
     ctx.out.line(`${opts.method} W${opts.bits} ${opts.group > 0 ? `group ${opts.group}` : 'per channel'} ${opts.sym ? 'symmetric' : 'asymmetric'}${opts.mse ? ', MSE clip' : ''}: ` +
       `${r.quantizedWeights} weights in ${r.seconds.toFixed(2)} s; at most ${r.maxLevelsPerGroup} levels per group; weights sha256 ${r.weightsSha256.slice(0, 16)}...`);
-    const evaluation: Record<string, unknown>[] = [];
-    for (let k = 0; k < evalTexts.length; k++) {
-      const seqlen = f.evalSeqlen ?? Math.min(2048, c.maxSeqLen);
-      const e = await windowedPerplexity(model, requireTokenizer(model).encode(evalTexts[k]!, { bos: true }), { seqlen, maxWindows: f.maxWindows, signal: ctx.signal });
-      evaluation.push({ data: evalFiles[k], seqlen, windows: e.windows, ppl: e.ppl, seconds: e.seconds });
-      ctx.out.line(`perplexity ${e.ppl.toFixed(4)} on ${evalFiles[k]} (${e.windows} windows of ${seqlen})`);
-    }
+    const evaluation = await evaluateFiles(model, evalFiles, evalTexts, f, ctx);
     const dtype = (f.dtype ?? 'f32') as FileDType;
     const lithe = {
       lithe_version: 1, source: files.source, method: opts.method,
