@@ -23,7 +23,7 @@ import { KvPair, KvQuantConfig, KvScheme, meanBits, pairName, parsePair, readPre
 import { evaluateConfig, floatReference, QualityAccumulator } from '../src/quant/kv/evaluate.js';
 import { adaptiveSpace, defaultGroupCount, searchPreset, vanillaSpace } from '../src/quant/kv/kvtuner.js';
 import { profileLayers } from '../src/quant/kv/profile.js';
-import { describeConfig, evalInputs, keyValueFinding, kvEvaluate, KvEvalReport } from '../src/cli/commands/kv.js';
+import { describeConfig, evalInputs, keyValueFinding, kvEvaluate } from '../src/cli/commands/kv.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../src/util/assets.js';
 
 type Record = (name: string, command: string, table: string, notes?: string) => void;
@@ -80,11 +80,9 @@ async function quality(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, u
   windows.forEach((w, i) => fpAcc.add(w, reference[i]!, reference[i]!, model.config.vocabSize, 0));
   const fp = fpAcc.result();
   const rows: (string | number)[][] = [];
-  const reports: { name: string; r: KvEvalReport }[] = [];
   const configs = [...['KV8', 'K8V4', 'KV4', 'K4V2', 'KV2'].map((s) => ({ name: `uniform ${s}`, config: uniform(s) })), ...searched];
   for (const c of configs) {
     const r = await kvEvaluate(model, c.config, windows, reference, fp, { prefill: 0, forceQuant: false, continuations });
-    reports.push({ name: c.name, r });
     rows.push([c.name, describeConfig(c.config), r.mean_bits.toFixed(3), r.bytes_per_token.toFixed(0), r.ppl.toFixed(3), `${r.ppl_delta_pct >= 0 ? '+' : ''}${r.ppl_delta_pct.toFixed(3)}%`,
       r.kl.toExponential(2), r.top1.toFixed(4), r.greedy_top1.toFixed(4), r.greedy_kl.toExponential(2), r.greedy_match_prefix.toFixed(3)]);
   }
@@ -95,8 +93,7 @@ async function quality(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, u
     `Searches: KL vs the float cache on 4 C4 windows of 256, NSGA-II population 50, budgets as upper bounds on mean bits; profile ${profileSeconds.toFixed(0)} s. ${searchNotes}. ` +
     `Profile: ${keyValueFinding(profiles)}; layer attention error at KV4 per layer: ${profiles.map((p) => p.pairs.find((x) => x.pair === 'KV4')!.attnErr.toFixed(3)).join(' ')}. ` +
     `bytes/token: codes + f32 scales/offsets summed over layers (float32 cache: ${2 * L * model.config.nKVHeads * model.config.headDim * 4}).`);
-  const best = reports.filter((x) => x.name === 'KVTuner <= 3.25')[0];
-  return best ? searched.find((s) => s.name === 'KVTuner <= 3.25')!.config : null;
+  return searched.find((s) => s.name === 'KVTuner <= 3.25')?.config ?? null;
 }
 
 const ROUNDS = 7, STEPS = 16;

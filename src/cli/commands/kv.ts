@@ -78,8 +78,7 @@ export interface KvProfileFlags extends KvCalibFlags {
   out?: string;
 }
 
-async function runProfile(model: LlamaModel, flags: KvCalibFlags, ctx: Context, windows: Int32Array[]): Promise<LayerProfile[]> {
-  const base = kvBase(flags, model);
+async function runProfile(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, ctx: Context, windows: Int32Array[]): Promise<LayerProfile[]> {
   const bar = createProgress('kv profile', model.config.nLayers * CANDIDATE_PAIRS.length * windows.length, 'runs', ctx.out.json);
   try {
     return await profileLayers(model, windows, { base, signal: ctx.signal, onStep: (d) => bar.update(d) });
@@ -94,7 +93,8 @@ export async function kvProfileCommand(modelPath: string, flags: KvProfileFlags,
     cpuBackendOf(model);
     const { windows, source, seqlen } = calibrationWindows(model, flags);
     const t0 = performance.now();
-    const profiles = await runProfile(model, flags, ctx, windows);
+    const base = kvBase(flags, model);
+    const profiles = await runProfile(model, base, ctx, windows);
     const seconds = (performance.now() - t0) / 1000;
     const kept = prunePairs(profiles);
     const groups = adaptiveSpace(profiles, defaultGroupCount(model.config.nLayers));
@@ -103,7 +103,7 @@ export async function kvProfileCommand(modelPath: string, flags: KvProfileFlags,
     ctx.out.line(`keys vs values: ${keyValueFinding(profiles)}`);
     ctx.out.line(`layer groups (${groups.groups.length}): ${groups.groups.map((g, i) => `[${g.join(',')}] ${groups.templates[i]!.map(pairName).join('/')}`).join('  ')}`);
     ctx.out.line(`${windows.length} windows of ${seqlen} tokens from ${source}; ${seconds.toFixed(1)} s`);
-    const result = { model: modelPath, calib: source, nsamples: windows.length, seqlen, base: kvBase(flags, model), profiles, pareto: kept.map((k) => k.map(pairName)), groups: groups.groups, templates: groups.templates.map((t) => t.map(pairName)), seconds };
+    const result = { model: modelPath, calib: source, nsamples: windows.length, seqlen, base, profiles, pareto: kept.map((k) => k.map(pairName)), groups: groups.groups, templates: groups.templates.map((t) => t.map(pairName)), seconds };
     if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
     ctx.out.result(result);
   } finally {
@@ -148,7 +148,7 @@ export async function kvSearchCommand(modelPath: string, flags: KvSearchFlags, c
     const { windows, source, seqlen } = calibrationWindows(model, flags);
     const t0 = performance.now();
     let profiles: LayerProfile[] | null = null;
-    if (!flags.vanilla) profiles = await runProfile(model, flags, ctx, windows);
+    if (!flags.vanilla) profiles = await runProfile(model, base, ctx, windows);
     const profileSeconds = (performance.now() - t0) / 1000;
     const space = profiles ? adaptiveSpace(profiles, flags.groups ?? defaultGroupCount(c.nLayers)) : vanillaSpace(c.nLayers);
     ctx.out.line(`search space: ${space.groups.length} variables, ${space.templates.reduce((a, t) => a * t.length, 1)} configurations`);
@@ -211,15 +211,14 @@ export interface KvEvalReport {
 
 /** Quality of one configuration against the float cache (text windows + greedy continuations). */
 export async function kvEvaluate(model: LlamaModel, config: KvQuantConfig, windows: Int32Array[], reference: Float32Array[], fp: KvQuality,
-  o: { prefill: number; forceQuant: boolean; continuations: { ids: number[]; prompt: number }[]; signal?: AbortSignal }): Promise<KvEvalReport> {
+  o: { prefill: number; forceQuant: boolean; continuations: Continuation[]; signal?: AbortSignal }): Promise<KvEvalReport> {
   const be = cpuBackendOf(model), c = model.config;
   const q = await evaluateConfig(model, windows, reference, { config, prefill: o.prefill, forceQuant: o.forceQuant }, o.signal);
   const acc = new QualityAccumulator();
   let prefix = 0;
   for (const cont of o.continuations) {
     await cancellationPoint(o.signal);
-    const ref = await windowLogProbs(model, cont.ids);
-    acc.add(cont.ids, ref, await windowLogProbs(model, cont.ids, quantizedAttention(model, { config, prefill: cont.prompt, forceQuant: o.forceQuant })), c.vocabSize, cont.prompt - 1);
+    acc.add(cont.ids, cont.reference, await windowLogProbs(model, cont.ids, quantizedAttention(model, { config, prefill: cont.prompt, forceQuant: o.forceQuant })), c.vocabSize, cont.prompt - 1);
     // free-running greedy through the real cache: tokens until the first difference
     const gen = await generate(model, cont.ids.slice(0, cont.prompt), { maxTokens: cont.ids.length - cont.prompt, stopAtEos: false, cache: (cap) => new QuantizedKVCache(be, c, cap, config, { forceQuant: o.forceQuant }) });
     let m = 0;
@@ -239,6 +238,13 @@ export function describeConfig(c: KvQuantConfig): string {
   return names.every((n) => n === names[0]) ? names[0]! : names.join(' ');
 }
 
+/** A greedy continuation of the float model: prompt + generated ids and the float log-probs along them. */
+export interface Continuation {
+  ids: number[];
+  prompt: number;
+  reference: Float32Array;
+}
+
 /** Text windows for evaluation (the perplexity protocol's non-overlapping windows) and greedy float continuations. */
 export async function evalInputs(model: LlamaModel, flags: { data?: string; seqlen?: number; maxWindows: number; continuations: number; promptTokens: number; genTokens: number }) {
   const tok = requireTokenizer(model);
@@ -250,11 +256,12 @@ export async function evalInputs(model: LlamaModel, flags: { data?: string; seql
   if (n < 1) throw new InputError(`${data}: ${stream.length} tokens, fewer than one window of ${seqlen}`);
   const windows = Array.from({ length: n }, (_, w) => Int32Array.from(stream.slice(w * seqlen, (w + 1) * seqlen)));
   if (flags.promptTokens + flags.genTokens > model.config.maxSeqLen) throw new OptionError('--gen-tokens', `prompt + generated tokens exceed the context length ${model.config.maxSeqLen}`);
-  const continuations: { ids: number[]; prompt: number }[] = [];
+  const continuations: Continuation[] = [];
   for (let i = 0; i < Math.min(flags.continuations, n); i++) {
     const prompt = Array.from(windows[i]!.subarray(0, flags.promptTokens));
     const gen = await generate(model, prompt, { maxTokens: flags.genTokens, stopAtEos: false });
-    continuations.push({ ids: [...prompt, ...gen.ids], prompt: prompt.length });
+    const ids = [...prompt, ...gen.ids];
+    continuations.push({ ids, prompt: prompt.length, reference: await windowLogProbs(model, ids) });
   }
   return { data, seqlen, windows, continuations };
 }

@@ -53,15 +53,16 @@ export async function profileLayers(model: LlamaModel, windows: readonly ArrayLi
     // float pass: each layer's input and attention output
     const inputs: Float32Array[] = [], attOut: Float32Array[] = [];
     const h = model.embed(ids);
+    let fp: Float32Array;
     try {
       for (let l = 0; l < L; l++) {
         inputs.push(be.f32View(h).slice());
         model.block(l, h, { pos0: 0, attend: (_i, q, k, v, out, p) => { ops.attention(be, q, k, v, out, p); attOut[l] = be.f32View(out).slice(); } });
       }
+      fp = await windowLogProbs(model, ids, undefined, { layer: L, h }); // the recording pass's own output: only the head is left
     } finally {
       be.free(h);
     }
-    const fp = await windowLogProbs(model, ids);
     for (let l = 0; l < L; l++) {
       for (let ci = 0; ci < candidates.length; ci++) {
         await cancellationPoint(o.signal);
