@@ -108,8 +108,9 @@ async function ppl(): Promise<void> {
  * The official pruning runs on lithe-ref-a (pruning-reference/results.json) redone by Lithe with the same 128
  * calibration windows and the same evaluation; group a: magnitude, Wanda, SparseGPT; group b: DSnoT.
  * Flags: --group a|b|all, --methods m1,m2, --settings 50%,2:4, --inits wanda, --skips mlp (subsets), --jobs N (parallel runs),
- * --threads T (per run). Each finished run is also printed as a JSON line on stderr. Models are held in f16 as the
- * official main.py holds them (--dtype f16): it matters for SparseGPT's updated weights.
+ * --threads T (per run), --act-dtype f16 (also round activations as the reference's f16 forwards do). Each finished
+ * run is also printed as a JSON line on stderr. Models are held in f16 as the official main.py holds them
+ * (--dtype f16): it matters for SparseGPT's updated weights.
  */
 async function pruneFidelity(): Promise<void> {
   const argv = process.argv.slice(3);
@@ -124,6 +125,7 @@ async function pruneFidelity(): Promise<void> {
   }
   type Ref = { method: string; init: string | null; sparsity: number; nm: string | null; skip_layer: string | null; ppl: number; mask_sha256: string; sparsity_achieved: number };
   const refs = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs.filter((r) => r.method !== 'dense');
+  const act = flag('--act-dtype', 'f32');
   const methods = flag('--methods', ''), settings = flag('--settings', ''), inits = flag('--inits', ''), skips = flag('--skips', '');
   const settingOf = (r: Ref) => r.nm ?? `${Math.round(r.sparsity * 100)}%`;
   const chosen = refs.filter((r) => (group === 'all' || (group === 'a') === (r.method !== 'dsnot'))
@@ -134,7 +136,7 @@ async function pruneFidelity(): Promise<void> {
     const target = r.nm ? ['--nm', r.nm] : ['--sparsity', String(r.sparsity)];
     const dsnot = r.method === 'dsnot' ? ['--init', r.init!, '--skip-layer', r.skip_layer === 'no_skip' ? 'none' : r.skip_layer!] : [];
     const label = r.method === 'dsnot' ? `DSnoT on ${r.init} (skip ${r.skip_layer})` : r.method;
-    return { label, method: r.method, init: r.init, variant: 'reference', setting, args: ['--method', r.method, ...dsnot, ...target, '--dtype', 'f16'], ref: r };
+    return { label, method: r.method, init: r.init, variant: 'reference', setting, args: ['--method', r.method, ...dsnot, ...target, '--dtype', 'f16', '--act-dtype', act], ref: r };
   });
   const t0 = performance.now();
   const rows = await runReport(configs, { model, evalFiles: [data], evalSeqlen: 512, calibArgs: ['--seqlen', '512', '--nsamples', '128', '--seed', '0'], jobs, threads, dense: false,
@@ -147,7 +149,7 @@ async function pruneFidelity(): Promise<void> {
     return [ref.ppl.toFixed(2), lp !== undefined ? `${(100 * (lp - ref.ppl) / ref.ppl).toFixed(2)}%` : '', r.maskSha256 === ref.mask_sha256 ? 'identical' : 'differs'];
   }, ['official ppl', 'diff', 'mask vs official']);
   record(`prune-fidelity (group ${group})`, `npm run bench -- prune-fidelity ${argv.join(' ')}`, table,
-    `lithe-ref-a, the official calibration windows (seed 0, 128 x 512 from the C4 sample; drawn by Lithe's CPython-identical sampler, token sha256 equal to the reference's), WikiText-2 raw test, 785 windows of 512. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all. Times are per run on this machine.`);
+    `lithe-ref-a, the official calibration windows (seed 0, 128 x 512 from the C4 sample; drawn by Lithe's CPython-identical sampler, token sha256 equal to the reference's), WikiText-2 raw test, 785 windows of 512. Weights held in f16, activations rounded to ${act}${act === 'f32' ? ' (none)' : ''}. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all. Times are per run on this machine.`);
 }
 
 const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record),

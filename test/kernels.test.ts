@@ -134,4 +134,25 @@ describe('kernels vs reference', () => {
       for (const t of [tt, ti, out]) be.free(t);
     }
   });
+
+  test('rounding to f16 / bf16 values (activations of a half-precision model)', async () => {
+    for (const be of backends) {
+      for (const n of [1, 7, 4099]) {
+        const vals = randn(n, r, 10);
+        if (n > 5) {
+          // half subnormals and ties, the overflow edge, non-finite values, scales far apart
+          vals[0] = 3e-6; vals[1] = -1.5 * 2 ** -24; vals[2] = 65519; vals[3] = 65520; vals[4] = -7e4;
+          vals[5] = NaN; vals[6] = Infinity;
+          for (let i = 7; i < n; i += 3) vals[i]! *= 10 ** Math.floor(r() * 12 - 8);
+        }
+        for (const dtype of ['f16', 'bf16'] as const) {
+          const t = upload(be, vals, [n]);
+          be.roundTo(t, dtype);
+          const got = await be.read(t), want = ref.roundToRef(vals, dtype);
+          for (let i = 0; i < n; i++) assert.ok(Object.is(got[i], want[i]), `${dtype}[${i}] of ${vals[i]}: ${got[i]} vs ${want[i]}`);
+          be.free(t);
+        }
+      }
+    }
+  });
 });

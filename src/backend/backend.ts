@@ -69,6 +69,8 @@ export interface Backend {
   embed(table: Tensor, ids: Tensor, out: Tensor): void;
   /** f16 / bf16 -> f32 */
   toF32(src: Tensor, out: Tensor): void;
+  /** in place: each value becomes the nearest f16 / bf16 value (ties to even), still stored as f32 */
+  roundTo(x: Tensor, dtype: 'f16' | 'bf16'): void;
 
   dispose(): Promise<void>;
 }

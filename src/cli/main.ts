@@ -31,6 +31,8 @@ function context(flags: { json?: boolean }): Context {
 
 const threads = () => new Option('--threads <n>', 'worker threads (default: all cores)').argParser(threadsOption);
 const json = () => new Option('--json', 'print one JSON object with the results as the last line of stdout');
+const actDType = () => new Option('--act-dtype <t>', 'round every op\'s output to f16 | bf16, as a model run in that type computes (the reference code runs in f16); default f32: no rounding')
+  .choices(['f32', 'f16', 'bf16']).default('f32');
 const tokenizer = () => new Option('--tokenizer <file>', 'tokenizer file (llama2.c tokenizer.bin or tokenizer.json)');
 
 const program = new Command('lithe')
@@ -70,7 +72,7 @@ evalCmd.command('ppl').description('perplexity on a text file (reference protoco
   .option('--protocol <p>', 'windows (GPTQ/Wanda protocol) or documents (llama2.c: each blank-line block with BOS, loss over all tokens)', 'windows')
   .option('--field <name>', 'JSONL field holding the text', 'text')
   .option('--max-docs <n>', 'JSONL: first n documents only', intOption('--max-docs', 1))
-  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
 
 program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
@@ -101,7 +103,7 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
   .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
   .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
   .option('--out <dir>', 'output folder (must not exist or be empty)')
-  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
 
 program.command('quantize').description('weight-only quantization of the linear layers (RTN with GPTQ\'s quantizer); writes a Hugging Face folder of dequantized weights')
@@ -128,7 +130,7 @@ program.command('quantize').description('weight-only quantization of the linear 
   .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
   .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
   .option('--out <dir>', 'output folder (must not exist or be empty)')
-  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
   .action((model, flags) => quantizeCommand(model, flags, context(flags)));
 
 program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')

@@ -67,6 +67,12 @@ export function addInPlace(be: Backend, a: Tensor, b: Tensor): void {
   be.addInPlace(a, b);
 }
 
+/** Round x in place to the nearest f16 / bf16 values (the activations of a model run in that type). */
+export function roundTo(be: Backend, x: Tensor, dtype: 'f16' | 'bf16'): void {
+  f32('roundTo', x);
+  be.roundTo(x, dtype);
+}
+
 export function softmax(be: Backend, x: Tensor): void {
   f32('softmax', x);
   be.softmax(x);

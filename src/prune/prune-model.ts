@@ -12,7 +12,7 @@ import { LINEARS, namedWeights } from '../models/llama/weights.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { BlockStats, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
-import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../tensor/dtype.js';
+import { roundToType } from '../tensor/dtype.js';
 import type { FileDType } from '../io/raw-tensor.js';
 import { checkTarget, Mask, maskFor, Target } from './mask.js';
 import { magnitudeMask } from './magnitude.js';
@@ -65,14 +65,9 @@ export async function roundModelWeights(model: LlamaModel, dtype: FileDType): Pr
   if (dtype === 'f32') return;
   for (const [, t] of namedWeights(model.weights)) {
     const w = await model.backend.read(t);
-    roundToStorage(w, dtype);
+    roundToType(w, dtype);
     model.backend.write(t, w);
   }
-}
-
-export function roundToStorage(w: Float32Array, dtype: FileDType): void {
-  if (dtype === 'bf16') for (let i = 0; i < w.length; i++) w[i] = bf16BitsToF32(f32ToBf16Bits(w[i]!));
-  else if (dtype === 'f16') for (let i = 0; i < w.length; i++) w[i] = f16BitsToF32(f32ToF16Bits(w[i]!));
 }
 
 export function validatePruneOptions(o: PruneOptions, cols: number[]): void {
@@ -186,7 +181,7 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
         }
       }
       for (let j = 0; j < w.length; j++) if (mask[j]) w[j] = 0;
-      roundToStorage(w, o.storage);
+      roundToType(w, o.storage);
       model.backend.write(tensor, w);
       const z = zeroCount(w);
       zeros += z;

@@ -61,3 +61,9 @@ export function bf16BitsToF32(h: number): number {
   U32[0] = h << 16;
   return F32[0]!;
 }
+
+/** In place: every value becomes the nearest value of `dtype` (ties to even); f32 leaves w as it is. */
+export function roundToType(w: Float32Array, dtype: 'f32' | 'f16' | 'bf16'): void {
+  if (dtype === 'bf16') for (let i = 0; i < w.length; i++) w[i] = bf16BitsToF32(f32ToBf16Bits(w[i]!));
+  else if (dtype === 'f16') for (let i = 0; i < w.length; i++) w[i] = f16BitsToF32(f32ToF16Bits(w[i]!));
+}

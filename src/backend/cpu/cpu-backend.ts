@@ -11,7 +11,7 @@ import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
-  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q'] as const;
+  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
@@ -171,6 +171,10 @@ export class CpuBackend implements Backend {
     if (src.dtype === 'bf16') this.run('bf16_to_f32', [this.ptr(src), this.ptr(out), src.size], src.size);
     else if (src.dtype === 'f16') this.run('f16_to_f32', [this.ptr(src), this.ptr(out), src.size], 4 * src.size);
     else throw new Error(`toF32: unsupported source type ${src.dtype}`);
+  }
+
+  roundTo(x: Tensor, dtype: 'f16' | 'bf16'): void {
+    this.run('round_to', [this.ptr(x), x.size, dtype === 'f16' ? 0 : 1], 2 * x.size);
   }
 
   private qScratch: { ptr: number; bytes: number } | null = null;

@@ -13,6 +13,7 @@ export interface PplFlags extends CommonFlags {
   protocol: string;
   field?: string;
   maxDocs?: number;
+  actDtype?: 'f32' | 'f16' | 'bf16';
 }
 
 /** The windows protocol with a progress bar (windows done, tokens/s); shared by `eval ppl` and `prune --eval`. */
@@ -43,10 +44,11 @@ export async function evalPplCommand(modelPath: string, flags: PplFlags, ctx: Co
   if (flags.protocol !== 'windows' && flags.protocol !== 'documents') throw new OptionError('--protocol', `expected windows or documents, got "${flags.protocol}"`);
   const text = readText(flags.data, { field: flags.field, maxDocs: flags.maxDocs });
   const model = await openModel(modelPath, flags);
+  model.activationDType = flags.actDtype ?? 'f32';
   try {
     const tok = requireTokenizer(model);
     const seqlen = flags.seqlen ?? Math.min(2048, model.config.maxSeqLen);
-    const common = { model: modelPath, data: flags.data, backend: model.backend.description };
+    const common = { model: modelPath, data: flags.data, backend: model.backend.description, act_dtype: model.activationDType };
     if (flags.protocol === 'documents') {
       const docs = splitBlocks(text).slice(0, flags.maxDocs ?? Infinity);
       const t0 = performance.now();

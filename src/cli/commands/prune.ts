@@ -38,6 +38,7 @@ export interface PruneFlags extends CommonFlags {
   dsnotReferenceMasks?: boolean;
   wandaVariant?: boolean;
   dtype?: string;
+  actDtype?: 'f32' | 'f16' | 'bf16';
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
@@ -104,6 +105,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
   try {
     const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
+    model.activationDType = f.actDtype ?? 'f32';
     if (dtype) await roundModelWeights(model, dtype); // hold the model in that type, as the reference holds it in f16
     const calib = opts.method === 'magnitude' ? null : loadCalibration(model, f);
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);

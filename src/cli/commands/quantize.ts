@@ -36,6 +36,7 @@ export interface QuantizeFlags extends CommonFlags {
   seqlen?: number;
   seed: number;
   dtype?: string;
+  actDtype?: 'f32' | 'f16' | 'bf16';
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
@@ -59,6 +60,7 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
   try {
     const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
+    model.activationDType = f.actDtype ?? 'f32';
     const calib = opts.method === 'gptq' ? loadCalibration(model, f) : null;
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
     const bar = createProgress(opts.method, c.nLayers, 'blocks', ctx.out.json);

@@ -3,7 +3,7 @@
 // kernel computes its own slice. Pointers and sizes are in bytes/elements as documented per kernel.
 export { sgemm, sgemm_scratch_bytes, gemv } from './gemm';
 export { rmsnorm, softmax, logsumexp } from './rowwise';
-export { add_inplace, silu_mul, bf16_to_f32, f16_to_f32, embed, exp_f32 } from './elementwise';
+export { add_inplace, silu_mul, bf16_to_f32, f16_to_f32, embed, exp_f32, round_to } from './elementwise';
 export { rope } from './rope';
 export { attention, attention_scratch_bytes } from './attention';
 export { census_transform, census_cost, rank_transform, rank_sad_cost, bt_cost, box_sum_h, box_sum_v, truncated_sum,

@@ -3,7 +3,7 @@
  * of what each kernel computes; tests compare the SIMD versions against them on fresh random inputs.
  * Accumulation is float64 here, so they double as a precision reference.
  */
-import { bf16BitsToF32, f16BitsToF32 } from '../../tensor/dtype.js';
+import { bf16BitsToF32, f16BitsToF32, roundToType } from '../../tensor/dtype.js';
 import type { AttentionParams, RopeParams } from '../../backend/backend.js';
 import { PackedLinear, unpackWeights } from '../../quant/pack.js';
 
@@ -125,6 +125,13 @@ export function bf16ToF32Ref(bits: Uint16Array): Float32Array {
 
 export function f16ToF32Ref(bits: Uint16Array): Float32Array {
   return Float32Array.from(bits, f16BitsToF32);
+}
+
+/** Twin of round_to: the nearest f16 / bf16 values of x (a copy). */
+export function roundToRef(x: Float32Array, dtype: 'f16' | 'bf16'): Float32Array {
+  const out = Float32Array.from(x);
+  roundToType(out, dtype);
+  return out;
 }
 
 /** Twin of gemv_q: y = W x (+ bias) for packed integer weights, accumulated in float64 from the dequantized values. */

@@ -4,6 +4,8 @@
  *   h = embed(ids);  for i: block(i, h, {pos0, cache});  logits = head(h)
  * block: h += Wo . attn(rope(Wq x), rope(Wk x), Wv x) with x = rmsnorm(h); h += Wdown (silu(Wgate x) * Wup x)
  * with x = rmsnorm(h). Keys/values are written straight into the KV cache rows [pos0, pos0 + T).
+ * `activationDType` f16/bf16 rounds every op's output to that type (kernels still compute in f32), which is how a
+ * model run in half precision with f32 accumulation behaves; the reference pruning/quantization code runs so.
  */
 import type { AttentionParams, Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -53,6 +55,8 @@ export class LlamaModel {
   private scratch: Scratch | null = null;
   private logits: Tensor | null = null;
   private rope: { cos: Tensor; sin: Tensor; len: number } | null = null;
+  /** the type activations are rounded to after every op ('f32': no rounding) */
+  activationDType: 'f32' | 'f16' | 'bf16' = 'f32';
 
   constructor(
     readonly backend: Backend,
@@ -73,6 +77,12 @@ export class LlamaModel {
 
   newCache(capacity = this.config.maxSeqLen): KVCache {
     return new KVCache(this.backend, this.config, capacity);
+  }
+
+  /** Rounds op outputs to activationDType (a no-op in f32); returns its argument. */
+  private act(t: Tensor): Tensor {
+    if (this.activationDType !== 'f32') ops.roundTo(this.backend, t, this.activationDType);
+    return t;
   }
 
   private ensureScratch(T: number): Scratch {
@@ -115,7 +125,7 @@ export class LlamaModel {
     this.backend.write(idsT, Int32Array.from(ids));
     const h = this.backend.alloc([T, this.config.dim]);
     ops.embed(this.backend, this.weights.embed, idsT, h);
-    return h;
+    return this.act(h);
   }
 
   /** Runs decoder block i on h [T, dim] in place. */
@@ -135,25 +145,27 @@ export class LlamaModel {
       if (pos0 !== 0) throw new Error('block without a cache must start at position 0');
       kNew = s.k.view([T, kvDim]); vNew = s.v.view([T, kvDim]);
     }
-    ops.rmsnorm(be, h, w.attnNorm, c.normEps, xa);
-    ops.linear(be, xa, w.wq, w.bq, q);
-    ops.linear(be, xa, w.wk, w.bk, kNew);
-    ops.linear(be, xa, w.wv, w.bv, vNew);
-    ops.rope(be, q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
-    ops.rope(be, kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope });
+    const r = (t: Tensor) => this.act(t);
+    ops.rmsnorm(be, h, w.attnNorm, c.normEps, xa); r(xa);
+    ops.linear(be, xa, w.wq, w.bq, q); r(q);
+    ops.linear(be, xa, w.wk, w.bk, kNew); r(kNew);
+    ops.linear(be, xa, w.wv, w.bv, vNew); r(vNew);
+    ops.rope(be, q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope }); r(q);
+    ops.rope(be, kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope }); r(kNew);
     const p: AttentionParams = { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) };
     if (cache) cache.attend(i, q, att, p);
     else if (state.attend) state.attend(i, q, kNew, vNew, att, p);
     else ops.attention(be, q, kNew, vNew, att, p);
-    ops.linear(be, att, w.wo, null, o);
-    ops.addInPlace(be, h, o);
-    ops.rmsnorm(be, h, w.ffnNorm, c.normEps, xb);
+    r(att);
+    ops.linear(be, att, w.wo, null, o); r(o);
+    ops.addInPlace(be, h, o); r(h);
+    ops.rmsnorm(be, h, w.ffnNorm, c.normEps, xb); r(xb);
     const gate = s.gate.view([T, c.hiddenDim]), up = s.up.view([T, c.hiddenDim]);
-    ops.linear(be, xb, w.wGate, null, gate);
-    ops.linear(be, xb, w.wUp, null, up);
-    ops.siluMul(be, gate, up, gate);
-    ops.linear(be, gate, w.wDown, null, o);
-    ops.addInPlace(be, h, o);
+    ops.linear(be, xb, w.wGate, null, gate); r(gate);
+    ops.linear(be, xb, w.wUp, null, up); r(up);
+    ops.siluMul(be, gate, up, gate); r(gate);
+    ops.linear(be, gate, w.wDown, null, o); r(o);
+    ops.addInPlace(be, h, o); r(h);
   }
 
   /** Views of the linear-layer inputs of the last block() call on T tokens (calibration statistics read these). */
@@ -172,9 +184,10 @@ export class LlamaModel {
     }
     const xb = s.xb.view([T, c.dim]);
     ops.rmsnorm(this.backend, h, this.weights.norm, c.normEps, xb);
+    this.act(xb);
     const out = this.logits.view([T, c.vocabSize]);
     ops.linear(this.backend, xb, this.weights.lmHead, null, out);
-    return out;
+    return this.act(out);
   }
 
   /**
