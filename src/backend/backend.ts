@@ -40,6 +40,16 @@ export interface RopeParams {
  * slots in without touching it. All kernels take float32 tensors unless stated; shapes are checked by ops/.
  * Kernels are enqueued in order; `read` resolves once everything before it has finished.
  */
+/** Dynamic (per-call) activation quantization of rows of n floats in groups of `group` (group = n: per row). */
+export interface FakeQuantParams {
+  n: number;
+  group: number;
+  bits: number;
+  asym: boolean;
+  /** min and max are multiplied by this before the scale is computed (QuaRot's clip ratio) */
+  clip: number;
+}
+
 export interface Backend {
   readonly name: string;
   /** worker threads (CPU) or 1 */
@@ -71,6 +81,10 @@ export interface Backend {
   toF32(src: Tensor, out: Tensor): void;
   /** in place: each value becomes the nearest f16 / bf16 value (ties to even), still stored as f32 */
   roundTo(x: Tensor, dtype: 'f16' | 'bf16'): void;
+  /** in place: every n-float row r of x becomes r . H_n / sqrt(n) (quant/rotation/hadamard.ts defines H_n) */
+  hadamard(x: Tensor, n: number): void;
+  /** in place: dynamic fake-quantization of every group of rows of n floats (kernels/assembly/fake-quant.ts) */
+  fakeQuant(x: Tensor, p: FakeQuantParams): void;
 
   dispose(): Promise<void>;
 }

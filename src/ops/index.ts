@@ -3,7 +3,7 @@
  * tensors. Backends (cpu/, later webgpu/) may assume well-formed calls. Shape errors are programming errors
  * (plain Error), not user input errors.
  */
-import type { AttentionParams, Backend, MixedKV, RopeParams } from '../backend/backend.js';
+import type { AttentionParams, Backend, FakeQuantParams, MixedKV, RopeParams } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 function fail(op: string, detail: string): never {
@@ -71,6 +71,20 @@ export function addInPlace(be: Backend, a: Tensor, b: Tensor): void {
 export function roundTo(be: Backend, x: Tensor, dtype: 'f16' | 'bf16'): void {
   f32('roundTo', x);
   be.roundTo(x, dtype);
+}
+
+/** Rows of n floats of x, each rotated in place: r <- r . H_n / sqrt(n). */
+export function hadamard(be: Backend, x: Tensor, n: number): void {
+  f32('hadamard', x);
+  if (x.size % n) fail('hadamard', `${x.size} values are not rows of ${n}`);
+  be.hadamard(x, n);
+}
+
+/** Dynamic fake-quantization of x in place (rows of p.n floats, groups of p.group). */
+export function fakeQuant(be: Backend, x: Tensor, p: FakeQuantParams): void {
+  f32('fakeQuant', x);
+  if (x.size % p.n || p.n % p.group || p.bits < 2 || p.bits > 16) fail('fakeQuant', `x[${x.shape}] n=${p.n} group=${p.group} bits=${p.bits} do not fit`);
+  be.fakeQuant(x, p);
 }
 
 export function softmax(be: Backend, x: Tensor): void {

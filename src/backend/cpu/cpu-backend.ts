@@ -3,7 +3,8 @@
  * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
  * more than a 64-wide RMSNorm.
  */
-import type { AttentionParams, Backend, MixedKV, RopeParams } from '../backend.js';
+import type { AttentionParams, Backend, FakeQuantParams, MixedKV, RopeParams } from '../backend.js';
+import { hadamardBase, requireHadamardSize } from '../../quant/rotation/hadamard.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
 import { Allocator } from './allocator.js';
@@ -11,7 +12,7 @@ import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
-  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to'] as const;
+  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to', 'hadamard_rows', 'fake_quant_rows'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
@@ -175,6 +176,29 @@ export class CpuBackend implements Backend {
 
   roundTo(x: Tensor, dtype: 'f16' | 'bf16'): void {
     this.run('round_to', [this.ptr(x), x.size, dtype === 'f16' ? 0 : 1], 2 * x.size);
+  }
+
+  private hadamardBases = new Map<number, Tensor>();
+  private hadamardScratch: Tensor | null = null;
+
+  hadamard(x: Tensor, n: number): void {
+    const { K } = requireHadamardSize(n, 'hadamard');
+    let hk = this.hadamardBases.get(K);
+    if (!hk) {
+      hk = this.alloc([K, K]);
+      this.write(hk, Float32Array.from(hadamardBase(K)));
+      this.hadamardBases.set(K, hk);
+    }
+    if (!this.hadamardScratch || this.hadamardScratch.size < n * this.threads) {
+      if (this.hadamardScratch) this.free(this.hadamardScratch);
+      this.hadamardScratch = this.alloc([n * this.threads]);
+    }
+    const rows = x.size / n;
+    this.run('hadamard_rows', [this.ptr(x), rows, n, K, this.ptr(hk), 1 / Math.sqrt(n), this.ptr(this.hadamardScratch)], rows * n * (Math.log2(n) + 2 * K));
+  }
+
+  fakeQuant(x: Tensor, p: FakeQuantParams): void {
+    this.run('fake_quant_rows', [this.ptr(x), x.size / p.n, p.n, p.group, p.bits, p.asym ? 1 : 0, p.clip], 6 * x.size);
   }
 
   private qScratch: { ptr: number; bytes: number } | null = null;
