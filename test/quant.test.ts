@@ -190,7 +190,11 @@ describe('lithe quantize', () => {
   test('bad input: exit code 2, one line naming the flag, nothing written', () => {
     const out = path.join(tmp, 'never');
     const cases: [string[], RegExp][] = [
-      [['--method', 'quarot'], /--method: expected rtn or gptq/],
+      [['--method', 'awq'], /--method: expected rtn, gptq, quarot/],
+      [['--method', 'dartquant'], /--method: dartquant is not implemented yet/],
+      [['--method', 'rtn', '--w-method', 'rtn'], /--w-method: applies to quarot only/],
+      [['--method', 'quarot', '--w-method', 'awq'], /--w-method: expected rtn or gptq/],
+      [['--method', 'rtn', '--a-bits', '1'], /--a-bits/],
       [['--method', 'rtn', '--act-order'], /--act-order: applies to GPTQ only/],
       [['--method', 'rtn', '--w-bits', '9'], /--w-bits: expected an integer from 2 to 8/],
       [['--method', 'rtn', '--w-group', '48'], /--w-group: 48 does not divide the input width 64/],
@@ -204,5 +208,30 @@ describe('lithe quantize', () => {
       assert.equal(res.stderr.trim().split('\n').length, 1);
     }
     assert.ok(!existsSync(out));
+    const odd: TinySpec = { ...spec, hidden: 88 };
+    const res = runLithe(['quantize', writeTinyModel(odd, tinyWeights(odd, rng())), '--method', 'quarot', '--out', out]);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /R4 \(MLP hidden size\): no Hadamard matrix of size 88/);
+    assert.ok(!existsSync(out));
+  });
+
+  test('quarot with float weights computes the same function, also after reloading the rotated checkpoint', () => {
+    const evalArgs = ['--eval-seqlen', '32', '--max-windows', '4'];
+    const text = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
+    const ppl = (j: Record<string, unknown>) => (j.evaluation as { ppl: number }[])[0]!.ppl;
+    const base = runLithe(['quantize', dir, '--method', 'rtn', '--w-bits', '16', '--eval', text, ...evalArgs, '--out', path.join(tmp, 'float'), '--json']);
+    assert.equal(base.code, 0, base.stderr);
+    const out = path.join(tmp, 'quarot16');
+    const rot = runLithe(['quantize', dir, '--method', 'quarot', '--w-bits', '16', '--rotation-seed', '3', '--eval', text, ...evalArgs, '--out', out, '--json']);
+    assert.equal(rot.code, 0, rot.stderr);
+    assert.ok(Math.abs(ppl(rot.json()) / ppl(base.json()) - 1) < 1e-4, `${ppl(rot.json())} vs ${ppl(base.json())}`);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'lithe.json'), 'utf8')).online, { r4: true });
+    const again = runLithe(['eval', 'ppl', out, '--data', text, '--seqlen', '32', '--max-windows', '4', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(Math.abs((again.json().ppl as number) / ppl(base.json()) - 1) < 1e-4, 'the loader must apply the online R4 of a rotated checkpoint');
+    const a4 = runLithe(['eval', 'ppl', out, '--data', text, '--seqlen', '32', '--max-windows', '4', '--a-bits', '4', '--kv-bits', '4', '--json']);
+    assert.equal(a4.code, 0, a4.stderr);
+    assert.match(a4.json().quantized as string, /activations 4-bit asym clip 0.9, K 4-bit asym, V 4-bit asym, online R4, online R3/);
+    assert.notEqual(a4.json().ppl, again.json().ppl);
   });
 });

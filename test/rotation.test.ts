@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import * as ref from '../src/kernels/reference/index.js';
 import { HADAMARD_BASES, hadamardBase, hadamardMatrix, hadamardRowsRef, hadamardSize } from '../src/quant/rotation/hadamard.js';
+import { loadModel } from '../src/io/load-model.js';
+import type { LlamaModel } from '../src/models/llama/model.js';
+import { applyRotations, fuseNorms, randomHadamard } from '../src/quant/rotation/rotate.js';
+import { onlineHook } from '../src/quant/rotation/online.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
+import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
 
 const r = rng();
 const backends: CpuBackend[] = [];
@@ -92,5 +97,66 @@ describe('activation fake-quantization kernel', () => {
         }
       }
     }
+  });
+});
+
+/** A random orthogonal matrix (Gram-Schmidt on Gaussian columns), to test R1/R2 beyond Hadamards. */
+function randomOrthogonal(n: number): Float64Array {
+  const Q = Float64Array.from(randn(n * n, r));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < i; j++) {
+      let d = 0;
+      for (let k = 0; k < n; k++) d += Q[i * n + k]! * Q[j * n + k]!;
+      for (let k = 0; k < n; k++) Q[i * n + k] -= d * Q[j * n + k]!;
+    }
+    let norm = 0;
+    for (let k = 0; k < n; k++) norm += Q[i * n + k]! ** 2;
+    for (let k = 0; k < n; k++) Q[i * n + k] /= Math.sqrt(norm);
+  }
+  return Q;
+}
+
+describe('computational invariance of the rotated model', () => {
+  const specs: [string, TinySpec][] = [
+    ['llama, tied embeddings, GQA, hidden 96 = 12 x 8', { modelType: 'llama', dtype: 'f32', dim: 64, hidden: 96, layers: 2, heads: 4, kvHeads: 2, vocab: 61, tied: true }],
+    ['qwen2 (q/k/v biases), hidden 80 = 20 x 4', { modelType: 'qwen2', dim: 48, hidden: 80, layers: 2, heads: 4, kvHeads: 4, vocab: 53, tied: false, dtype: 'f32' }],
+  ];
+  for (const [name, spec] of specs) {
+    test(`fused norms + R1 + R2 + R4 + online R3/R4 keep the logits (${name})`, async () => {
+      const be = backends[1]!;
+      const dir = writeTinyModel(spec, tinyWeights(spec, r));
+      const ids = Array.from({ length: 19 }, () => Math.floor(r() * spec.vocab));
+      const logits = async (m: LlamaModel) => Float32Array.from(await be.read(m.forward(ids)));
+      const base = await loadModel(be, dir);
+      const want = await logits(base);
+      const D = spec.dim / spec.heads, kv = spec.kvHeads;
+      for (const r1 of ['random Hadamard', 'random orthogonal']) {
+        const m = await loadModel(be, dir);
+        await fuseNorms(m);
+        const fused = await logits(m);
+        assert.ok(relErr(fused, want) < 1e-4, `fused norms alone: ${relErr(fused, want)}`);
+        await applyRotations(m, {
+          r1: r1 === 'random Hadamard' ? randomHadamard(spec.dim, r) : randomOrthogonal(spec.dim),
+          r2: Array.from({ length: spec.layers }, () => Array.from({ length: kv }, () => randomOrthogonal(D))),
+          r4: true,
+        });
+        const noOnline = await logits(m);
+        assert.ok(relErr(noOnline, want) > 1e-2, 'without the online R4 the fused W_down must not match (the test can fail)');
+        m.activationHook = onlineHook(m, { r3: D === 16 || D === 12, r4: true, act: null, k: null, v: null });
+        const got = await logits(m);
+        assert.ok(relErr(got, want) < 1e-3, `${r1}: rel. error ${relErr(got, want)} ${seedNote()}`);
+      }
+    });
+  }
+
+  test('R3 alone cancels inside Q K^T', async () => {
+    const spec: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 32, hidden: 64, layers: 1, heads: 2, kvHeads: 1, vocab: 41, tied: false };
+    const be = backends[0]!;
+    const dir = writeTinyModel(spec, tinyWeights(spec, r));
+    const ids = Array.from({ length: 11 }, () => Math.floor(r() * spec.vocab));
+    const m = await loadModel(be, dir);
+    const want = Float32Array.from(await be.read(m.forward(ids)));
+    m.activationHook = onlineHook(m, { r3: true, r4: false, act: null, k: null, v: null });
+    assert.ok(relErr(await be.read(m.forward(ids)), want) < 1e-5);
   });
 });

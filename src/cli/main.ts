@@ -33,6 +33,19 @@ const threads = () => new Option('--threads <n>', 'worker threads (default: all 
 const json = () => new Option('--json', 'print one JSON object with the results as the last line of stdout');
 const actDType = () => new Option('--act-dtype <t>', 'round every op\'s output to f16 | bf16, as a model run in that type computes (the reference code runs in f16); default f32: no rounding')
   .choices(['f32', 'f16', 'bf16']).default('f32');
+/** Activation / KV fake quantization at QuaRot's points (quant/rotation/online.ts). */
+function actQuantOptions(c: Command): Command {
+  return c
+    .option('--a-bits <b>', 'activation bits of every linear input (per token; o_proj per head); 16 = float', intOption('--a-bits', 2, 16))
+    .option('--a-clip <r>', 'activation clip ratio (min/max multiplier)', floatOption('--a-clip', 0.01, 1))
+    .option('--a-group <n>', 'activation columns per group (default: the whole row; o_proj: one head)', intOption('--a-group', 1))
+    .option('--a-sym', 'symmetric activation grid (default asymmetric, as the reference scripts)')
+    .option('--kv-bits <b>', 'key and value bits (K after R3, V at the v_proj output; one group per head); 16 = float', intOption('--kv-bits', 2, 16))
+    .option('--k-bits <b>', 'key bits (overrides --kv-bits)', intOption('--k-bits', 2, 16))
+    .option('--v-bits <b>', 'value bits (overrides --kv-bits)', intOption('--v-bits', 2, 16))
+    .option('--kv-clip <r>', 'key/value clip ratio', floatOption('--kv-clip', 0.01, 1));
+}
+
 const tokenizer = () => new Option('--tokenizer <file>', 'tokenizer file (llama2.c tokenizer.bin or tokenizer.json)');
 
 const program = new Command('lithe')
@@ -63,7 +76,7 @@ kvSchemeOptions(program.commands.find((c) => c.name() === 'generate')!)
   .action((model, flags) => generateCommand(model, flags, context(flags)));
 
 const evalCmd = program.command('eval').description('evaluate a model');
-evalCmd.command('ppl').description('perplexity on a text file (reference protocol: non-overlapping windows)')
+actQuantOptions(evalCmd.command('ppl').description('perplexity on a text file (reference protocol: non-overlapping windows)')
   .argument('<model>')
   .requiredOption('--data <file>', 'text file, or .jsonl with a "text" field (documents joined by blank lines)')
   .option('--seqlen <n>', 'window length in tokens (default: min(2048, context))', intOption('--seqlen', 2))
@@ -72,7 +85,7 @@ evalCmd.command('ppl').description('perplexity on a text file (reference protoco
   .option('--protocol <p>', 'windows (GPTQ/Wanda protocol) or documents (llama2.c: each blank-line block with BOS, loss over all tokens)', 'windows')
   .option('--field <name>', 'JSONL field holding the text', 'text')
   .option('--max-docs <n>', 'JSONL: first n documents only', intOption('--max-docs', 1))
-  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json()))
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
 
 program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
@@ -106,10 +119,12 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
 
-program.command('quantize').description('weight-only quantization of the linear layers (RTN with GPTQ\'s quantizer); writes a Hugging Face folder of dequantized weights')
+actQuantOptions(program.command('quantize').description('weight quantization of the linear layers (RTN, GPTQ, QuaRot rotations + GPTQ/RTN), activation/KV fake quantization for --eval; writes a Hugging Face folder of dequantized weights')
   .argument('<model>')
-  .requiredOption('--method <m>', 'rtn | gptq')
-  .option('--w-bits <b>', 'weight bits (2-8)', intOption('--w-bits', 1, 64), 4)
+  .requiredOption('--method <m>', 'rtn | gptq | quarot (random Hadamard rotations, then --w-method)')
+  .option('--w-method <m>', 'quarot: weight quantizer of the rotated model, gptq (default) | rtn')
+  .option('--rotation-seed <n>', 'quarot: seed of the random Hadamard R1 (default: --seed)', intOption('--rotation-seed', 0))
+  .option('--w-bits <b>', 'weight bits (2-8; 16 = keep float weights)', intOption('--w-bits', 1, 64), 4)
   .option('--w-group <g>', 'input columns per quantization group; -1 = per output channel', (v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n)) throw new OptionError('--w-group', `expected an integer, got "${v}"`);
@@ -131,7 +146,7 @@ program.command('quantize').description('weight-only quantization of the linear 
   .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
   .option('--out <dir>', 'output folder (must not exist or be empty)')
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
-  .action((model, flags) => quantizeCommand(model, flags, context(flags)));
+  .action((model, flags) => quantizeCommand(model, flags, context(flags))));
 
 program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')
   .argument('<kind>', 'prune').argument('<model>')

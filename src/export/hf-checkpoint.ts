@@ -12,6 +12,7 @@ import { namedWeights } from '../models/llama/weights.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../tensor/dtype.js';
 import type { FileDType, RawTensor, TensorMap } from '../io/raw-tensor.js';
 import { encodeSafetensors } from '../io/safetensors.js';
+import { readJson } from '../io/files.js';
 import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
 import { InputError } from '../util/errors.js';
 
@@ -76,6 +77,11 @@ export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: Tensor
     if (model.source.format === 'huggingface') {
       for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.bin']) {
         if (existsSync(path.join(src, f))) copyFileSync(path.join(src, f), path.join(tmp, f));
+      }
+      const cfg = readJson(path.join(tmp, 'config.json')) as Record<string, unknown>;
+      if (cfg['tie_word_embeddings'] !== c.tiedEmbeddings) {
+        // untied by a rotation: the written lm_head must be read
+        writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...cfg, tie_word_embeddings: c.tiedEmbeddings }, null, 2));
       }
     } else {
       const config = {

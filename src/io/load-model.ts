@@ -11,6 +11,7 @@ import { LlamaModel, ModelSource } from '../models/llama/model.js';
 import type { LlamaConfig } from '../models/llama/config.js';
 import { uploadLlamaWeights } from '../models/llama/weights.js';
 import { isDirectory, readJson } from './files.js';
+import { onlineConfig, onlineHook, StoredOnline } from '../quant/rotation/online.js';
 import { readGguf } from './gguf.js';
 import { parseHfConfig } from './hf-config.js';
 import { readLlama2c } from './llama2c.js';
@@ -30,6 +31,8 @@ export interface LoadedFiles {
   tensors: TensorMap;
   tokenizer: TextTokenizer | null;
   source: ModelSource;
+  /** online transforms a rotated checkpoint needs (its lithe.json "online" field) */
+  online: StoredOnline | null;
 }
 
 /** Reads and validates the files of a model without touching a backend. */
@@ -40,13 +43,13 @@ export async function readModelFiles(modelPath: string, options: LoadOptions = {
   if (ext === '.gguf') {
     const g = await readGguf(modelPath);
     const tokenizer = options.tokenizer ? openTokenizer(options.tokenizer, g.config) : g.tokenizer;
-    return { config: g.config, tensors: g.tensors, tokenizer, source: { path: modelPath, format: 'gguf' } };
+    return { config: g.config, tensors: g.tensors, tokenizer, source: { path: modelPath, format: 'gguf' }, online: null };
   }
   if (ext === '.safetensors') return readHfFolder(path.dirname(modelPath), options, modelPath);
   if (ext === '.bin') {
     const { config, tensors } = readLlama2c(modelPath);
     const tokFile = options.tokenizer ?? findLlama2cTokenizer(modelPath);
-    return { config, tensors, tokenizer: tokFile ? openTokenizer(tokFile, config) : null, source: { path: modelPath, format: 'llama2c' } };
+    return { config, tensors, tokenizer: tokFile ? openTokenizer(tokFile, config) : null, source: { path: modelPath, format: 'llama2c' }, online: null };
   }
   throw new InputError(`${modelPath}: unknown model format (expected a Hugging Face folder, .safetensors, .gguf or a llama2.c .bin)`);
 }
@@ -54,7 +57,9 @@ export async function readModelFiles(modelPath: string, options: LoadOptions = {
 export async function loadModel(backend: Backend, modelPath: string, options: LoadOptions = {}): Promise<LlamaModel> {
   const f = await readModelFiles(modelPath, options);
   const weights = uploadLlamaWeights(backend, f.config, f.tensors, f.source.path);
-  return new LlamaModel(backend, f.config, weights, f.tokenizer, f.source);
+  const model = new LlamaModel(backend, f.config, weights, f.tokenizer, { ...f.source, online: f.online });
+  if (f.online) model.activationHook = onlineHook(model, onlineConfig({}, f.online));
+  return model;
 }
 
 function findLlama2cTokenizer(modelPath: string): string | undefined {
@@ -98,5 +103,17 @@ function readHfFolder(dir: string, options: LoadOptions, weightsFile?: string): 
   let tokenizer: TextTokenizer | null = null;
   const tokFile = options.tokenizer ?? ['tokenizer.json', 'tokenizer.bin'].map((f) => path.join(dir, f)).find((f) => existsSync(f));
   if (tokFile) tokenizer = openTokenizer(tokFile, config);
-  return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' } };
+  return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' }, online: readOnline(dir) };
+}
+
+/** The "online" field of a Lithe checkpoint's lithe.json ({r4: boolean}), or null. */
+function readOnline(dir: string): StoredOnline | null {
+  const file = path.join(dir, 'lithe.json');
+  if (!existsSync(file)) return null;
+  const online = (readJson(file) as { online?: unknown }).online;
+  if (online === undefined || online === null) return null;
+  if (typeof online !== 'object' || typeof (online as { r4?: unknown }).r4 !== 'boolean') {
+    throw new FormatError(file, 'field "online" must be {"r4": true|false}');
+  }
+  return { r4: (online as StoredOnline).r4 };
 }

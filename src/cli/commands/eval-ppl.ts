@@ -1,11 +1,12 @@
 import { readText, splitBlocks } from '../../data/text.js';
 import { documentLoss, perplexity, PerplexityOptions, PerplexityResult } from '../../eval/perplexity.js';
 import type { LlamaModel } from '../../models/llama/model.js';
+import { ActQuantFlags, describeOnline, onlineConfig, onlineHook, storedOnline } from '../../quant/rotation/online.js';
 import { OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
 
-export interface PplFlags extends CommonFlags {
+export interface PplFlags extends CommonFlags, ActQuantFlags {
   data: string;
   seqlen?: number;
   maxWindows?: number;
@@ -45,10 +46,12 @@ export async function evalPplCommand(modelPath: string, flags: PplFlags, ctx: Co
   const text = readText(flags.data, { field: flags.field, maxDocs: flags.maxDocs });
   const model = await openModel(modelPath, flags);
   model.activationDType = flags.actDtype ?? 'f32';
+  const online = onlineConfig(flags, storedOnline(model));
+  model.activationHook = onlineHook(model, online);
   try {
     const tok = requireTokenizer(model);
     const seqlen = flags.seqlen ?? Math.min(2048, model.config.maxSeqLen);
-    const common = { model: modelPath, data: flags.data, backend: model.backend.description, act_dtype: model.activationDType };
+    const common = { model: modelPath, data: flags.data, backend: model.backend.description, act_dtype: model.activationDType, quantized: describeOnline(online) };
     if (flags.protocol === 'documents') {
       const docs = splitBlocks(text).slice(0, flags.maxDocs ?? Infinity);
       const t0 = performance.now();

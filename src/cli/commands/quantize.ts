@@ -1,9 +1,10 @@
 /**
- * `lithe quantize MODEL --method rtn|gptq --w-bits B [--w-group G] [--sym] [--w-clip] [--act-order] --out DIR`:
- * weight-only quantization of the linear layers, written as a Hugging Face folder holding the dequantized weights
- * (float32 by default, so every value stays exactly on its grid) plus lithe.json (method, grid, weight hash).
- * Packed int4/int8 storage and the dequant-matmul kernel that reads it are not built yet; QuaRot and DartQuant
- * neither.
+ * `lithe quantize MODEL --method rtn|gptq|quarot --w-bits B [--w-group G] [--sym] [--w-clip] [--act-order]
+ * [--a-bits B] [--kv-bits B] --out DIR`: weight quantization of the linear layers (QuaRot: on the rotated model,
+ * by GPTQ or RTN, --w-method), written as a Hugging Face folder holding the dequantized weights (float32 by default,
+ * so every value stays exactly on its grid) plus lithe.json (method, grid, weight hash, rotation; "online" tells
+ * the loader to apply the online Hadamard a rotated checkpoint needs). Activation/KV fake quantization applies to
+ * --eval here and to `lithe eval ppl` (same flags). Packed int4/int8 storage and DartQuant are not built yet.
  */
 import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
 import { readModelFiles } from '../../io/load-model.js';
@@ -20,8 +21,12 @@ import { loadCalibration } from './prune.js';
 import { createProgress } from '../progress.js';
 import { DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { evaluateFiles } from './eval-ppl.js';
+import { ActQuantFlags, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
+import { checkRotatable, quarotRotate, RotationRecord } from '../../quant/rotation/quarot.js';
 
-export interface QuantizeFlags extends CommonFlags {
+const METHODS = ['rtn', 'gptq', 'quarot'] as const;
+
+export interface QuantizeFlags extends CommonFlags, ActQuantFlags {
   method: string;
   wBits: number;
   wGroup: number;
@@ -37,6 +42,8 @@ export interface QuantizeFlags extends CommonFlags {
   seed: number;
   dtype?: string;
   actDtype?: 'f32' | 'f16' | 'bf16';
+  wMethod?: string;
+  rotationSeed?: number;
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
@@ -44,43 +51,64 @@ export interface QuantizeFlags extends CommonFlags {
 }
 
 export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: Context): Promise<void> {
-  if (!QUANT_METHODS.includes(f.method as QuantMethod)) {
-    throw new OptionError('--method', `expected ${QUANT_METHODS.join(' or ')} (quarot and dartquant are not implemented yet), got "${f.method}"`);
-  }
+  if (f.method === 'dartquant') throw new OptionError('--method', 'dartquant is not implemented yet (rtn, gptq and quarot are)');
+  if (!METHODS.includes(f.method as (typeof METHODS)[number])) throw new OptionError('--method', `expected ${METHODS.join(', ')}, got "${f.method}"`);
+  const rotate = f.method === 'quarot';
+  if (f.wMethod !== undefined && !rotate) throw new OptionError('--w-method', 'applies to quarot only (the weight quantizer of the rotated model)');
+  const wMethod = (rotate ? f.wMethod ?? 'gptq' : f.method) as QuantMethod;
+  if (!QUANT_METHODS.includes(wMethod)) throw new OptionError('--w-method', `expected rtn or gptq, got "${f.wMethod}"`);
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the quantized model to');
   if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
   checkOutDir(f.out);
   const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
   const c = files.config;
-  const opts = { method: f.method as QuantMethod, bits: f.wBits, group: f.wGroup, sym: !!f.sym, mse: !!f.wClip, actOrder: !!f.actOrder, percdamp: f.percdamp, trueSequential: f.trueSequential };
-  if (opts.actOrder && opts.method !== 'gptq') throw new OptionError('--act-order', 'applies to GPTQ only');
-  validateWeightQuant(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
+  if (files.online) throw new OptionError('MODEL', `${modelPath} is already rotated (lithe.json "online"); quantize the original model`);
+  const weightsQuantized = f.wBits < 16;
+  const opts = { method: wMethod, bits: f.wBits, group: f.wGroup, sym: !!f.sym, mse: !!f.wClip, actOrder: !!f.actOrder, percdamp: f.percdamp, trueSequential: f.trueSequential };
+  if (opts.actOrder && wMethod !== 'gptq') throw new OptionError('--act-order', 'applies to GPTQ only');
+  if (weightsQuantized) validateWeightQuant(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
+  else if (f.wBits !== 16) throw new OptionError('--w-bits', `expected 2 to 8, or 16 for float weights, got ${f.wBits}`);
+  if (rotate) checkRotatable({ config: c });
   const evalFiles = f.eval ? f.eval.split(',').filter(Boolean) : [];
   const evalTexts = evalFiles.map((file) => readText(file));
   const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
   try {
     const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
     model.activationDType = f.actDtype ?? 'f32';
-    const calib = opts.method === 'gptq' ? loadCalibration(model, f) : null;
+    let rotation: RotationRecord | null = null;
+    if (rotate) {
+      const t0 = performance.now();
+      rotation = await quarotRotate(model, f.rotationSeed ?? f.seed);
+      model.activationHook = onlineHook(model, onlineConfig({}, rotation)); // GPTQ sees the online R4, not the activation quantizers
+      ctx.out.line(`rotated: fused norms, R1 ${rotation.r1}, R2 ${rotation.r2}, R4 Hadamard ${c.hiddenDim} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+    const calib = wMethod === 'gptq' && weightsQuantized ? loadCalibration(model, f) : null;
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
-    const bar = createProgress(opts.method, c.nLayers, 'blocks', ctx.out.json);
-    const r = await quantizeModelWeights(model, { ...opts, signal: ctx.signal, onProgress: (d) => bar.update(d) }, calib);
-    bar.stop();
-    ctx.out.line(`${opts.method} W${opts.bits} ${opts.group > 0 ? `group ${opts.group}` : 'per channel'} ${opts.sym ? 'symmetric' : 'asymmetric'}${opts.mse ? ', MSE clip' : ''}: ` +
-      `${r.quantizedWeights} weights in ${r.seconds.toFixed(2)} s; at most ${r.maxLevelsPerGroup} levels per group; weights sha256 ${r.weightsSha256.slice(0, 16)}...`);
+    let r: Awaited<ReturnType<typeof quantizeModelWeights>> | null = null;
+    if (weightsQuantized) {
+      const bar = createProgress(wMethod, c.nLayers, 'blocks', ctx.out.json);
+      r = await quantizeModelWeights(model, { ...opts, signal: ctx.signal, onProgress: (d) => bar.update(d) }, calib);
+      bar.stop();
+      ctx.out.line(`${f.method}${rotate ? ` (${wMethod})` : ''} W${opts.bits} ${opts.group > 0 ? `group ${opts.group}` : 'per channel'} ${opts.sym ? 'symmetric' : 'asymmetric'}${opts.mse ? ', MSE clip' : ''}: ` +
+        `${r.quantizedWeights} weights in ${r.seconds.toFixed(2)} s; at most ${r.maxLevelsPerGroup} levels per group; weights sha256 ${r.weightsSha256.slice(0, 16)}...`);
+    }
+    const online = onlineConfig(f, rotation);
+    model.activationHook = onlineHook(model, online);
+    if (evalFiles.length) ctx.out.line(`evaluating with ${describeOnline(online)}`);
     const evaluation = await evaluateFiles(model, evalFiles, evalTexts, f, ctx);
     const dtype = (f.dtype ?? 'f32') as FileDType;
     const lithe = {
-      lithe_version: 1, source: files.source, method: opts.method,
-      quantization: { bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, storage: `dequantized ${dtype}`, modules: 'q,k,v,o,gate,up,down of every layer',
-        ...(opts.method === 'gptq' ? { act_order: opts.actOrder, percdamp: opts.percdamp, blocksize: 128, true_sequential: opts.trueSequential } : {}) },
+      lithe_version: 1, source: files.source, method: f.method,
+      quantization: weightsQuantized ? { bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, storage: `dequantized ${dtype}`, modules: 'q,k,v,o,gate,up,down of every layer', weight_method: wMethod,
+        ...(wMethod === 'gptq' ? { act_order: opts.actOrder, percdamp: opts.percdamp, blocksize: 128, true_sequential: opts.trueSequential } : {}) } : null,
+      rotation, online: rotation ? { r4: rotation.r4 } : null, evaluated_with: online,
       calibration: calib ? { file: f.calib ?? DEFAULT_CALIBRATION, windows_file: f.calibWindows ?? null, nsamples: calib.windows.length, seqlen: calib.seqlen, seed: f.seed, tokens_sha256: calib.digest } : null,
-      layers: r.layers, timings: r.timings, weights_sha256: r.weightsSha256, quantized_weights: r.quantizedWeights, max_levels_per_group: r.maxLevelsPerGroup, seconds: r.seconds, evaluation,
+      layers: r?.layers, timings: r?.timings, weights_sha256: r?.weightsSha256 ?? null, quantized_weights: r?.quantizedWeights ?? 0, max_levels_per_group: r?.maxLevelsPerGroup ?? null, seconds: r?.seconds ?? 0, evaluation,
     };
     await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype);
     ctx.out.line(`wrote ${f.out}`);
-    ctx.out.result({ out: f.out, method: opts.method, bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, weights_sha256: r.weightsSha256,
-      quantized_weights: r.quantizedWeights, max_levels_per_group: r.maxLevelsPerGroup, seconds: r.seconds, calibration_sha256: calib?.digest ?? null, evaluation });
+    ctx.out.result({ out: f.out, method: f.method, weight_method: wMethod, bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, weights_sha256: r?.weightsSha256 ?? null,
+      quantized_weights: r?.quantizedWeights ?? 0, max_levels_per_group: r?.maxLevelsPerGroup ?? null, seconds: r?.seconds ?? 0, rotation, online, calibration_sha256: calib?.digest ?? null, evaluation });
   } finally {
     await backend.dispose();
   }

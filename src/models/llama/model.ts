@@ -19,6 +19,16 @@ import { AttentionCache, KVCache } from './cache.js';
 
 export { KVCache } from './cache.js';
 
+/** Where a block's activations may be rewritten in place (online rotations, activation/KV fake quantization). */
+export type ActivationPoint =
+  /** input of q/k/v_proj (after the norm) */ 'attnIn'
+  /** queries / keys after RoPE */ | 'q' | 'k'
+  /** values at the v_proj output (before the cache) */ | 'v'
+  /** input of o_proj */ | 'oIn'
+  /** input of gate/up_proj */ | 'mlpIn'
+  /** input of down_proj */ | 'downIn';
+export type ActivationHook = (layer: number, point: ActivationPoint, x: Tensor) => void;
+
 export interface BlockState {
   /** absolute position of the first token of h */
   pos0: number;
@@ -49,6 +59,8 @@ export interface ModelSource {
   /** the path the model was loaded from */
   path: string;
   format: 'huggingface' | 'gguf' | 'llama2c';
+  /** a rotated checkpoint's online transforms (lithe.json "online"): R4 = Hadamard on the down_proj input */
+  online?: { r4: boolean } | null;
 }
 
 export class LlamaModel {
@@ -57,6 +69,8 @@ export class LlamaModel {
   private rope: { cos: Tensor; sin: Tensor; len: number } | null = null;
   /** the type activations are rounded to after every op ('f32': no rounding) */
   activationDType: 'f32' | 'f16' | 'bf16' = 'f32';
+  /** rewrites activations at the points of ActivationPoint (quant/rotation/online.ts builds these) */
+  activationHook: ActivationHook | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -147,23 +161,31 @@ export class LlamaModel {
     }
     const r = (t: Tensor) => this.act(t);
     ops.rmsnorm(be, h, w.attnNorm, c.normEps, xa); r(xa);
+    const hook = this.activationHook ?? (() => {});
+    hook(i, 'attnIn', xa);
     ops.linear(be, xa, w.wq, w.bq, q); r(q);
     ops.linear(be, xa, w.wk, w.bk, kNew); r(kNew);
     ops.linear(be, xa, w.wv, w.bv, vNew); r(vNew);
+    hook(i, 'v', vNew);
     ops.rope(be, q, rope.cos, rope.sin, { T, heads: c.nHeads, headDim: c.headDim, pos0, neox: c.neoxRope }); r(q);
+    hook(i, 'q', q);
     ops.rope(be, kNew, rope.cos, rope.sin, { T, heads: c.nKVHeads, headDim: c.headDim, pos0, neox: c.neoxRope }); r(kNew);
+    hook(i, 'k', kNew);
     const p: AttentionParams = { T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, pos0, window: c.slidingWindow, scale: 1 / Math.sqrt(c.headDim) };
     if (cache) cache.attend(i, q, att, p);
     else if (state.attend) state.attend(i, q, kNew, vNew, att, p);
     else ops.attention(be, q, kNew, vNew, att, p);
     r(att);
+    hook(i, 'oIn', att);
     ops.linear(be, att, w.wo, null, o); r(o);
     ops.addInPlace(be, h, o); r(h);
     ops.rmsnorm(be, h, w.ffnNorm, c.normEps, xb); r(xb);
+    hook(i, 'mlpIn', xb);
     const gate = s.gate.view([T, c.hiddenDim]), up = s.up.view([T, c.hiddenDim]);
     ops.linear(be, xb, w.wGate, null, gate); r(gate);
     ops.linear(be, xb, w.wUp, null, up); r(up);
     ops.siluMul(be, gate, up, gate); r(gate);
+    hook(i, 'downIn', gate);
     ops.linear(be, gate, w.wDown, null, o); r(o);
     ops.addInPlace(be, h, o); r(h);
   }
