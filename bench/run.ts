@@ -24,6 +24,7 @@ import { kvBench } from './kv.js';
 import { packedBytes, packWeights } from '../src/quant/pack.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { quantFidelityBench } from './quant-fidelity.js';
+import { quantTableBench } from './quant-table.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -154,7 +155,8 @@ async function pruneFidelity(): Promise<void> {
 
 const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record),
   kv: () => kvBench(process.argv.slice(3), record, shared),
-  'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared) };
+  'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
+  'quant-table': () => quantTableBench(process.argv.slice(3), record, shared) };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);
