@@ -191,8 +191,8 @@ describe('lithe quantize', () => {
     const out = path.join(tmp, 'never');
     const cases: [string[], RegExp][] = [
       [['--method', 'awq'], /--method: expected rtn, gptq, quarot/],
-      [['--method', 'dartquant'], /--method: dartquant is not implemented yet/],
-      [['--method', 'rtn', '--w-method', 'rtn'], /--w-method: applies to quarot only/],
+      [['--method', 'rtn', '--w-method', 'rtn'], /--w-method: applies to quarot and dartquant only/],
+      [['--method', 'quarot', '--dart-epochs', '3'], /--dart-epochs: applies to --method dartquant only/],
       [['--method', 'quarot', '--w-method', 'awq'], /--w-method: expected rtn or gptq/],
       [['--method', 'rtn', '--a-bits', '1'], /--a-bits/],
       [['--method', 'rtn', '--act-order'], /--act-order: applies to GPTQ only/],
@@ -233,5 +233,19 @@ describe('lithe quantize', () => {
     assert.equal(a4.code, 0, a4.stderr);
     assert.match(a4.json().quantized as string, /activations 4-bit asym clip 0.9, K 4-bit asym, V 4-bit asym, online R4, online R3/);
     assert.notEqual(a4.json().ppl, again.json().ppl);
+  });
+
+  test('dartquant: calibrated rotations with float weights keep the function; lithe.json records the training', () => {
+    const text = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
+    const out = path.join(tmp, 'dart16');
+    const base = runLithe(['eval', 'ppl', dir, '--data', text, '--seqlen', '32', '--max-windows', '4', '--json']);
+    const res = runLithe(['quantize', dir, '--method', 'dartquant', '--w-bits', '16', '--nsamples', '6', '--seqlen', '32', '--calib', text,
+      '--dart-epochs', '2', '--dart-tokens', '16', '--eval', text, '--eval-seqlen', '32', '--max-windows', '4', '--out', out, '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    const ppl = (res.json().evaluation as { ppl: number }[])[0]!.ppl;
+    assert.ok(Math.abs(ppl / (base.json().ppl as number) - 1) < 1e-4, `${ppl} vs ${base.json().ppl}`);
+    const meta = JSON.parse(readFileSync(path.join(out, 'lithe.json'), 'utf8'));
+    assert.equal(meta.rotation.method, 'dartquant');
+    assert.ok(meta.rotation.r1Training.steps > 0 && meta.rotation.capture.tokensPerWindow === 16);
   });
 });

@@ -9,6 +9,9 @@ import { loadModel } from '../src/io/load-model.js';
 import type { LlamaModel } from '../src/models/llama/model.js';
 import { applyRotations, fuseNorms, randomHadamard } from '../src/quant/rotation/rotate.js';
 import { onlineHook } from '../src/quant/rotation/online.js';
+import { qr, qrBackward } from '../src/linalg/qr.js';
+import { Captured, DART_DEFAULTS, trainR1, trainR2, whip, whipLoss } from '../src/quant/rotation/dartquant.js';
+import { seededRandom } from '../src/models/llama/sampler.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
 
@@ -158,5 +161,83 @@ describe('computational invariance of the rotated model', () => {
     const want = Float32Array.from(await be.read(m.forward(ids)));
     m.activationHook = onlineHook(m, { r3: true, r4: false, act: null, k: null, v: null });
     assert.ok(relErr(await be.read(m.forward(ids)), want) < 1e-5);
+  });
+});
+
+describe('DartQuant pieces', () => {
+  test('QR backward matches finite differences; Q is orthogonal and Q R = A', () => {
+    for (const n of [2, 5, 9]) {
+      const A = Float64Array.from(randn(n * n, r)), W = Float64Array.from(randn(n * n, r));
+      const loss = (a: Float64Array) => { const { Q } = qr(a, n); let s = 0; for (let i = 0; i < n * n; i++) s += W[i]! * Q[i]! + 0.25 * Q[i]! ** 4; return s; };
+      const f = qr(A, n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let qq = 0, qrv = 0;
+        for (let k = 0; k < n; k++) { qq += f.Q[k * n + i]! * f.Q[k * n + j]!; qrv += f.Q[i * n + k]! * f.R[k * n + j]!; }
+        assert.ok(Math.abs(qq - (i === j ? 1 : 0)) < 1e-12 && Math.abs(qrv - A[i * n + j]!) < 1e-12);
+      }
+      const g = qrBackward(f, f.Q.map((q, i) => W[i]! + q ** 3));
+      for (let i = 0; i < n * n; i++) {
+        const e = 1e-6, a = Float64Array.from(A), b = Float64Array.from(A);
+        a[i] += e; b[i] -= e;
+        const fd = (loss(a) - loss(b)) / (2 * e);
+        assert.ok(Math.abs(fd - g[i]!) < 1e-6 * Math.max(1, Math.abs(fd)), `n=${n} [${i}]: ${g[i]} vs finite difference ${fd} ${seedNote()}`);
+      }
+    }
+  });
+
+  test('the Whip gradient (backend sgemm) matches finite differences of the float64 loss', async () => {
+    const be = backends[0]!, n = 8, rows = 37;
+    const X = randn(rows * n, r, 2), Q = qr(Float64Array.from(randn(n * n, r)), n).Q;
+    const { loss, gQ } = await whip(be, X, rows, n, Q);
+    assert.ok(Math.abs(loss - whipLoss(X, rows, n, Q)) < 1e-4 * loss);
+    for (let i = 0; i < n * n; i += 7) {
+      const e = 1e-5, a = Float64Array.from(Q), b = Float64Array.from(Q);
+      a[i] += e; b[i] -= e;
+      const fd = (whipLoss(X, rows, n, a) - whipLoss(X, rows, n, b)) / (2 * e);
+      assert.ok(Math.abs(fd - gQ[i]!) < 2e-3 * Math.max(1, Math.abs(fd)), `[${i}] ${gQ[i]} vs ${fd}`);
+    }
+  });
+
+  test('a Hadamard rotation lowers the Whip loss of heavy-tailed activations', () => {
+    const n = 64, rows = 200, X = new Float32Array(rows * n);
+    for (let t = 0; t < rows; t++) {
+      for (let c = 0; c < n; c++) X[t * n + c] = (r() - 0.5) * 0.2;
+      X[t * n + 3] = 20 * (r() + 0.5); // outlier channels, as in LLM activations
+      X[t * n + 17] = -15 * (r() + 0.5);
+    }
+    const raw = whipLoss(X, rows, n, null), rotated = whipLoss(X, rows, n, hadamardMatrix(n));
+    assert.ok(rotated < raw, `Whip ${rotated} (rotated) vs ${raw} (raw)`);
+  });
+
+  test('R1/R2 training keeps Q^T Q = I within 1e-5 after every step and lowers the Whip loss', async () => {
+    const be = backends[1]!, dim = 16, layers = 2, windows = 6, tokens = 20, heads = 4, kv = 2, D = 8;
+    const o = { ...DART_DEFAULTS, seed: 5, epochs: 30, subset: 0.5, bsz: 4, r1Lr: 0.02, r2Lr: 0.02 };
+    // data whose outlier channel the initial rotation (the same random Hadamard R0 trainR1 starts from) maps back
+    // onto one channel: X = Y R0^T, so X R0 = Y is as peaked as it gets and training has room to flatten it
+    const R0 = randomHadamard(dim, seededRandom(o.seed + 2));
+    const peaked = (len: number, width: number, R: Float64Array | null) => {
+      const y = randn(len * width, r, 0.3);
+      for (let t = 0; t < len; t++) y[t * width + 1] = 6 + r();
+      if (!R) return y;
+      const x = new Float32Array(y.length);
+      for (let t = 0; t < len; t++) for (let i = 0; i < width; i++) {
+        let s = 0;
+        for (let j = 0; j < width; j++) s += y[t * width + j]! * R[i * width + j]!;
+        x[t * width + i] = s;
+      }
+      return x;
+    };
+    const cap: Captured = { r1: Array.from({ length: windows * layers * 2 }, () => peaked(tokens, dim, R0)), r2: [], tokens, bytes: 0, seconds: 0 };
+    const { r1, log } = await trainR1(be, cap, dim, layers, o);
+    assert.ok(log.steps >= 30 && log.maxOrthError < 1e-5, `steps ${log.steps}, orth error ${log.maxOrthError}`);
+    const all = new Float32Array(cap.r1.length * tokens * dim);
+    cap.r1.forEach((x, i) => all.set(x, i * tokens * dim));
+    const before = whipLoss(all, cap.r1.length * tokens, dim, R0), after = whipLoss(all, cap.r1.length * tokens, dim, r1);
+    assert.ok(after < before, `R1 must lower the loss of its data: ${before} -> ${after} ${seedNote()}`);
+    for (const fixedSubset of [false, true]) assert.ok((await trainR1(be, cap, dim, layers, { ...o, epochs: 2, fixedSubset })).log.steps > 0);
+    const r2data = Array.from({ length: windows }, () => peaked(tokens, heads * D, null));
+    const res = await trainR2(be, r2data, tokens, heads, kv, D, { ...o, bsz: 2 }, 0);
+    assert.equal(res.r2.length, kv);
+    assert.ok(res.log.maxOrthError < 1e-5 && res.log.lossLast < res.log.lossFirst, JSON.stringify(res.log));
   });
 });

@@ -121,9 +121,14 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
 
 actQuantOptions(program.command('quantize').description('weight quantization of the linear layers (RTN, GPTQ, QuaRot rotations + GPTQ/RTN), activation/KV fake quantization for --eval; writes a Hugging Face folder of dequantized weights')
   .argument('<model>')
-  .requiredOption('--method <m>', 'rtn | gptq | quarot (random Hadamard rotations, then --w-method)')
-  .option('--w-method <m>', 'quarot: weight quantizer of the rotated model, gptq (default) | rtn')
-  .option('--rotation-seed <n>', 'quarot: seed of the random Hadamard R1 (default: --seed)', intOption('--rotation-seed', 0))
+  .requiredOption('--method <m>', 'rtn | gptq | quarot (random Hadamard rotations) | dartquant (calibrated rotations); rotations are followed by --w-method')
+  .option('--w-method <m>', 'quarot/dartquant: weight quantizer of the rotated model, gptq (default) | rtn')
+  .option('--rotation-seed <n>', 'quarot/dartquant: seed of the random Hadamard R1 / the initial rotations (default: --seed)', intOption('--rotation-seed', 0))
+  .option('--dart-epochs <n>', 'dartquant: epochs of R1 and R2 training (reference: 10)', intOption('--dart-epochs', 0, 10000))
+  .option('--dart-tokens <n>', 'dartquant: token positions kept per calibration window (0 = all; default 128)', intOption('--dart-tokens', 0))
+  .option('--dart-r1-lr <lr>', 'dartquant: R1 SGD learning rate (reference: 1.5e-3)', floatOption('--dart-r1-lr', 0, 10))
+  .option('--dart-r2-lr <lr>', 'dartquant: R2 SGD learning rate (reference: 1e-3)', floatOption('--dart-r2-lr', 0, 10))
+  .option('--dart-fixed-subset', 'dartquant: the reference behaviour, the same first 10% of the sorted R1 items every epoch (default: a fresh random 10%)')
   .option('--w-bits <b>', 'weight bits (2-8; 16 = keep float weights)', intOption('--w-bits', 1, 64), 4)
   .option('--w-group <g>', 'input columns per quantization group; -1 = per output channel', (v: string) => {
     const n = Number(v);

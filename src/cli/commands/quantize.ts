@@ -23,8 +23,9 @@ import { DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { evaluateFiles } from './eval-ppl.js';
 import { ActQuantFlags, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
 import { checkRotatable, quarotRotate, RotationRecord } from '../../quant/rotation/quarot.js';
+import { DART_DEFAULTS, dartquantRotate, DartRecord } from '../../quant/rotation/dartquant.js';
 
-const METHODS = ['rtn', 'gptq', 'quarot'] as const;
+const METHODS = ['rtn', 'gptq', 'quarot', 'dartquant'] as const;
 
 export interface QuantizeFlags extends CommonFlags, ActQuantFlags {
   method: string;
@@ -44,6 +45,11 @@ export interface QuantizeFlags extends CommonFlags, ActQuantFlags {
   actDtype?: 'f32' | 'f16' | 'bf16';
   wMethod?: string;
   rotationSeed?: number;
+  dartEpochs?: number;
+  dartTokens?: number;
+  dartFixedSubset?: boolean;
+  dartR1Lr?: number;
+  dartR2Lr?: number;
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
@@ -51,10 +57,12 @@ export interface QuantizeFlags extends CommonFlags, ActQuantFlags {
 }
 
 export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: Context): Promise<void> {
-  if (f.method === 'dartquant') throw new OptionError('--method', 'dartquant is not implemented yet (rtn, gptq and quarot are)');
   if (!METHODS.includes(f.method as (typeof METHODS)[number])) throw new OptionError('--method', `expected ${METHODS.join(', ')}, got "${f.method}"`);
-  const rotate = f.method === 'quarot';
-  if (f.wMethod !== undefined && !rotate) throw new OptionError('--w-method', 'applies to quarot only (the weight quantizer of the rotated model)');
+  const rotate = f.method === 'quarot' || f.method === 'dartquant';
+  if (f.wMethod !== undefined && !rotate) throw new OptionError('--w-method', 'applies to quarot and dartquant only (the weight quantizer of the rotated model)');
+  for (const [flag, v] of [['--dart-epochs', f.dartEpochs], ['--dart-tokens', f.dartTokens], ['--dart-fixed-subset', f.dartFixedSubset], ['--dart-r1-lr', f.dartR1Lr], ['--dart-r2-lr', f.dartR2Lr]] as const) {
+    if (v !== undefined && f.method !== 'dartquant') throw new OptionError(flag, 'applies to --method dartquant only');
+  }
   const wMethod = (rotate ? f.wMethod ?? 'gptq' : f.method) as QuantMethod;
   if (!QUANT_METHODS.includes(wMethod)) throw new OptionError('--w-method', `expected rtn or gptq, got "${f.wMethod}"`);
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the quantized model to');
@@ -75,15 +83,31 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   try {
     const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
     model.activationDType = f.actDtype ?? 'f32';
-    let rotation: RotationRecord | null = null;
-    if (rotate) {
+    let rotation: RotationRecord | DartRecord | null = null;
+    const needCalib = (wMethod === 'gptq' && weightsQuantized) || f.method === 'dartquant';
+    const calib = needCalib ? loadCalibration(model, f) : null;
+    if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
+    if (f.method === 'quarot') {
       const t0 = performance.now();
       rotation = await quarotRotate(model, f.rotationSeed ?? f.seed);
-      model.activationHook = onlineHook(model, onlineConfig({}, rotation)); // GPTQ sees the online R4, not the activation quantizers
       ctx.out.line(`rotated: fused norms, R1 ${rotation.r1}, R2 ${rotation.r2}, R4 Hadamard ${c.hiddenDim} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    } else if (f.method === 'dartquant') {
+      const bars = new Map<string, ReturnType<typeof createProgress>>();
+      const d = await dartquantRotate(model, calib!, { ...DART_DEFAULTS, seed: f.rotationSeed ?? f.seed, signal: ctx.signal,
+        ...(f.dartEpochs !== undefined ? { epochs: f.dartEpochs } : {}), ...(f.dartTokens !== undefined ? { tokens: f.dartTokens } : {}),
+        ...(f.dartR1Lr !== undefined ? { r1Lr: f.dartR1Lr } : {}), ...(f.dartR2Lr !== undefined ? { r2Lr: f.dartR2Lr } : {}), fixedSubset: !!f.dartFixedSubset,
+        onProgress: (stage, done, n) => {
+          if (!bars.has(stage)) bars.set(stage, createProgress(`dartquant ${stage}`, n, stage === 'capture' ? 'windows' : stage === 'R1' ? 'epochs' : 'layers', ctx.out.json));
+          bars.get(stage)!.update(done);
+          if (done === n) bars.get(stage)!.stop();
+        } });
+      rotation = d;
+      const r2First = d.r2Training.reduce((a, l) => a + l.lossFirst, 0), r2Last = d.r2Training.reduce((a, l) => a + l.lossLast, 0);
+      ctx.out.line(`dartquant: captured ${(d.capture.bytes / 2 ** 20).toFixed(0)} MiB (${d.capture.tokensPerWindow} tokens per window) in ${d.capture.seconds.toFixed(1)} s; ` +
+        `R1 ${d.r1Training.steps} steps, Whip ${d.r1Training.lossFirst.toFixed(2)} -> ${d.r1Training.lossLast.toFixed(2)}; R2 ${d.r2Training[0]?.steps ?? 0} steps per layer, Whip (sum over layers) ${r2First.toFixed(2)} -> ${r2Last.toFixed(2)}; ` +
+        `${d.seconds.toFixed(1)} s, peak RSS ${(d.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
-    const calib = wMethod === 'gptq' && weightsQuantized ? loadCalibration(model, f) : null;
-    if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
+    if (rotation) model.activationHook = onlineHook(model, onlineConfig({}, rotation)); // GPTQ sees the online R4, not the activation quantizers
     let r: Awaited<ReturnType<typeof quantizeModelWeights>> | null = null;
     if (weightsQuantized) {
       const bar = createProgress(wMethod, c.nLayers, 'blocks', ctx.out.json);
