@@ -21,8 +21,11 @@ const WEIGHTS: { [k: string]: string[] | null } = {
   gptq: ['--method', 'gptq'],
   'quarot-rtn': ['--method', 'quarot', '--w-method', 'rtn'],
   'quarot-gptq': ['--method', 'quarot', '--w-method', 'gptq'],
+  'dartquant-rtn': ['--method', 'dartquant', '--w-method', 'rtn'],
+  'dartquant-gptq': ['--method', 'dartquant', '--w-method', 'gptq'],
 };
-const LABELS: { [k: string]: string } = { fp: 'FP (bf16 weights)', rtn: 'RTN', gptq: 'GPTQ', 'quarot-rtn': 'QuaRot + RTN', 'quarot-gptq': 'QuaRot + GPTQ' };
+const LABELS: { [k: string]: string } = { fp: 'FP (bf16 weights)', rtn: 'RTN', gptq: 'GPTQ', 'quarot-rtn': 'QuaRot + RTN', 'quarot-gptq': 'QuaRot + GPTQ',
+  'dartquant-rtn': 'DartQuant + RTN', 'dartquant-gptq': 'DartQuant + GPTQ' };
 const SETTINGS: { [k: string]: string[] } = {
   W4A16: [], W4A8: ['--a-bits', '8'], W4A4KV4: ['--a-bits', '4', '--kv-bits', '4'], W4A4KV16: ['--a-bits', '4'],
 };
@@ -49,11 +52,15 @@ export async function quantTableBench(argv: string[], record: Record, shared: st
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-quant-table-'));
   const t0 = performance.now();
   const folders: { [m: string]: string } = {}, seconds: { [m: string]: number } = {};
+  const dart: { [m: string]: { seconds: number; peakRssBytes: number; capture: { bytes: number; seconds: number }; r1Training: { steps: number; lossFirst: number; lossLast: number } } } = {};
+  const rss: { [m: string]: number } = {};
   await pool(methods, jobs, async (m) => {
     if (!WEIGHTS[m]) { folders[m] = model; return; }
     const out = path.join(tmp, m), t = performance.now();
-    await runCli(['quantize', model, ...WEIGHTS[m]!, '--w-bits', '4', '--sym', '--w-clip', '--nsamples', nsamples, '--seqlen', '512', '--seed', '0', '--threads', threads, '--out', out]);
+    const j = await runCli(['quantize', model, ...WEIGHTS[m]!, '--w-bits', '4', '--sym', '--w-clip', '--nsamples', nsamples, '--seqlen', '512', '--seed', '0', '--threads', threads, '--out', out]);
     folders[m] = out;
+    rss[m] = j['peak_rss_bytes'] as number;
+    if ((j['rotation'] as { method?: string } | null)?.method === 'dartquant') dart[m] = j['rotation'] as (typeof dart)[string];
     seconds[m] = (performance.now() - t) / 1000;
     process.stderr.write(`quantized ${m} in ${seconds[m]!.toFixed(0)} s\n`);
   });
@@ -64,10 +71,24 @@ export async function quantTableBench(argv: string[], record: Record, shared: st
     ppl[`${m} ${s}`] = j['ppl'] as number;
     process.stderr.write(`${m} ${s}: ${(j['ppl'] as number).toFixed(3)} (${j['quantized']})\n`);
   });
+  // the end-to-end alternative's cost (SpinQuant: R1/R2 learned through the full model loss): forward throughput
+  // measured here, times the documented schedule (100 steps of 8 x 2048 tokens, forward + backward ~ 3 forwards)
+  let spin = '';
+  if (Object.keys(dart).length) {
+    const f = await runCli(['eval', 'ppl', model, '--data', data, '--seqlen', '1024', '--max-windows', '16', '--threads', threads]);
+    const tps = f['tokens_per_s'] as number, est = (100 * 3 * 8 * 2048) / tps;
+    const d = Object.values(dart)[0]!;
+    spin = `\n\nRotation calibration cost (same machine, ${threads} threads): DartQuant capture + R1 (${d.r1Training.steps} steps, Whip ${d.r1Training.lossFirst.toFixed(2)} -> ${d.r1Training.lossLast.toFixed(2)}) + R2 ` +
+      `took ${d.seconds.toFixed(0)} s (capture ${d.capture.seconds.toFixed(0)} s, ${(d.capture.bytes / 2 ** 20).toFixed(0)} MiB of activations), peak RSS of the whole quantize run ` +
+      `${Object.keys(dart).map((m) => `${m} ${(rss[m]! / 2 ** 20).toFixed(0)} MiB`).join(', ')} vs ${Object.keys(rss).filter((m) => !dart[m]).map((m) => `${m} ${(rss[m]! / 2 ** 20).toFixed(0)} MiB`).join(', ')}. ` +
+      `An end-to-end rotation training on SpinQuant's schedule (100 steps x 8 x 2048 tokens, forward + backward ~ 3 forwards) would take ~${est.toFixed(0)} s at the measured forward ` +
+      `throughput of ${tps.toFixed(0)} tokens/s (${(est / d.seconds).toFixed(1)}x DartQuant), before the optimizer and without counting the stored activations the backward pass needs; Lithe has no autograd, so this side is a cost model on a measured forward, not a run.`;
+  }
   const rows = methods.map((m) => [LABELS[m]!, ...settings.map((s) => ppl[`${m} ${s}`]!.toFixed(2)), seconds[m] !== undefined ? seconds[m]!.toFixed(0) : '']);
   const header = ['weights', ...settings, 'quantize s (wall)'];
   record('quant-table', `npm run bench -- quant-table ${argv.join(' ')}`.trim(), markdownTable(header, rows),
     `lithe-ref-a, WikiText-2 raw test, ${maxWindows || 785} windows of 512. Weights W4 per channel, symmetric, MSE clip (FP row: the bf16 weights, with the same activation settings, so its W4 columns read W16). ` +
     `GPTQ: ${nsamples} C4 windows of 512 (seed 0), percdamp 0.01, true-sequential. QuaRot: fused norms, random Hadamard R1 (seed 0), Hadamard R2 per head, R4 online on the down_proj input, R3 online where K is quantized. ` +
-    `Activations asymmetric per token, clip 0.9, o_proj per head; K and V asymmetric per head. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all.`);
+    `DartQuant: the reference schedule (R1 lr 1.5e-3, R2 lr 1e-3, momentum 0.9, 10 epochs, batches of 64, 10% R1 subsets drawn fresh each epoch), 128 tokens kept per calibration window. ` +
+    `Activations asymmetric per token, clip 0.9, o_proj per head; K and V asymmetric per head. ${jobs} runs in parallel, ${threads} threads each; ${((performance.now() - t0) / 60000).toFixed(1)} min in all.${spin}`);
 }

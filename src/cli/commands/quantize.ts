@@ -132,7 +132,8 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
     await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype);
     ctx.out.line(`wrote ${f.out}`);
     ctx.out.result({ out: f.out, method: f.method, weight_method: wMethod, bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, weights_sha256: r?.weightsSha256 ?? null,
-      quantized_weights: r?.quantizedWeights ?? 0, max_levels_per_group: r?.maxLevelsPerGroup ?? null, seconds: r?.seconds ?? 0, rotation, online, calibration_sha256: calib?.digest ?? null, evaluation });
+      quantized_weights: r?.quantizedWeights ?? 0, max_levels_per_group: r?.maxLevelsPerGroup ?? null, seconds: r?.seconds ?? 0, rotation, online, calibration_sha256: calib?.digest ?? null, evaluation,
+      peak_rss_bytes: process.resourceUsage().maxRSS * 1024 });
   } finally {
     await backend.dispose();
   }
