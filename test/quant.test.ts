@@ -12,7 +12,7 @@ import { rtnQuantize } from '../src/quant/rtn.js';
 import { linearWeightsSha256, quantizeModelWeights } from '../src/quant/quantize-model.js';
 import { gptq } from '../src/quant/gptq.js';
 import { packedBytes, packWeights, unpackWeights } from '../src/quant/pack.js';
-import { gemvQRef } from '../src/kernels/reference/index.js';
+import { gemvQRef, linearRef } from '../src/kernels/reference/index.js';
 import { randn, relErr, repoRoot, rng, runLithe, seedNote, sharedData } from './helpers.js';
 import { correlatedInputs, reconError, statsOf } from './linear-fixtures.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
@@ -130,7 +130,15 @@ describe('packed int4/int8 weights and the dequant GEMV kernel', () => {
           const err = relErr(await be.read(out), want);
           // the kernel holds x as int16 (max|x| / 32767 steps), so a few 1e-5 of relative error is its precision
           assert.ok(err < 2e-4, `${be.description} ${rows}x${cols} g${group} ${bits}b: rel err ${err} ${seedNote()}`);
-          for (const t of [tc, ts, tz, tx, tb, out]) be.free(t);
+          // the batched path: dequantize (bit-exact with the twin) then sgemm
+          const pw = { kind: 'packed', shape: [rows, cols], container: bits, group: p.group, codes: tc, scales: ts, zeros: tz } as const;
+          const full = be.alloc([rows, cols]);
+          be.dequantize(pw, full);
+          assert.deepEqual(await be.read(full), unpackWeights(p), `${be.description} dequant_q ${rows}x${cols} ${bits}b`);
+          const X = randn(3 * cols, r), tX = up(X, [3, cols]), outs = be.alloc([3, rows]);
+          be.linearPacked(tX, pw, tb, outs);
+          assert.ok(relErr(await be.read(outs), linearRef(X, unpackWeights(p), bias, 3, rows, cols)) < 1e-5);
+          for (const t of [tc, ts, tz, tx, tb, out, full, tX, outs]) be.free(t);
         }
       }
       assert.throws(() => packWeights(randn(4 * 48, r), 4, 48, { bits: 4, sym: false }, -1), /multiples of 32/);
@@ -185,6 +193,30 @@ describe('lithe quantize', () => {
     } finally {
       await be.dispose();
     }
+  });
+
+  test('packed storage: int4/int8 codes, a smaller checkpoint, the same perplexity after reloading', () => {
+    const text = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
+    const evalArgs = ['--eval', text, '--eval-seqlen', '32', '--max-windows', '4'];
+    for (const [bits, group] of [['4', '32'], ['8', '-1'], ['3', '64']]) {
+      const out = path.join(tmp, `packed-${bits}-${group}`), deq = `${out}-deq`;
+      const a = runLithe(['quantize', dir, '--method', 'rtn', '--w-bits', bits, '--w-group', group, ...evalArgs, '--out', out, '--json']);
+      const b = runLithe(['quantize', dir, '--method', 'rtn', '--w-bits', bits, '--w-group', group, '--storage', 'dequantized', ...evalArgs, '--out', deq, '--json']);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      assert.equal(a.json().storage, 'packed');
+      assert.ok((a.json().checkpoint_bytes as number) < (b.json().checkpoint_bytes as number));
+      assert.equal(JSON.parse(readFileSync(path.join(out, 'lithe.json'), 'utf8')).packed.container, Number(bits) <= 4 ? 4 : 8);
+      const again = runLithe(['eval', 'ppl', out, '--data', text, '--seqlen', '32', '--max-windows', '4', '--json']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.json().ppl, (b.json().evaluation as { ppl: number }[])[0]!.ppl, `W${bits} g${group}: packed reload vs dequantized`);
+    }
+    const bad = runLithe(['quantize', dir, '--method', 'gptq', '--act-order', '--w-group', '32', '--nsamples', '2', '--seqlen', '16', '--storage', 'packed', '--out', path.join(tmp, 'never-packed')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--storage: .*act-order with groups/);
+    const notOnTop = runLithe(['prune', path.join(tmp, 'packed-4-32'), '--method', 'magnitude', '--sparsity', '0.5', '--out', path.join(tmp, 'never-pruned')]);
+    assert.equal(notOnTop.code, 2);
+    assert.match(notOnTop.stderr, /a packed checkpoint; prune the float model it came from/);
   });
 
   test('bad input: exit code 2, one line naming the flag, nothing written', () => {

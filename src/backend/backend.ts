@@ -40,6 +40,22 @@ export interface RopeParams {
  * slots in without touching it. All kernels take float32 tensors unless stated; shapes are checked by ops/.
  * Kernels are enqueued in order; `read` resolves once everything before it has finished.
  */
+/**
+ * A linear layer's weights [rows, cols] held as packed integer codes (quant/pack.ts layout): w = s (q - z) with an
+ * f32 scale and zero per row and group of `group` columns; `container` 4 or 8 bits per code.
+ */
+export interface PackedWeight {
+  readonly kind: 'packed';
+  readonly shape: readonly [number, number];
+  readonly container: 4 | 8;
+  readonly group: number;
+  /** u8 [rows, cols * container / 8] */
+  readonly codes: Tensor;
+  /** f32 [rows, cols / group] */
+  readonly scales: Tensor;
+  readonly zeros: Tensor;
+}
+
 /** Dynamic (per-call) activation quantization of rows of n floats in groups of `group` (group = n: per row). */
 export interface FakeQuantParams {
   n: number;
@@ -65,6 +81,10 @@ export interface Backend {
 
   /** out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]) */
   linear(x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor): void;
+  /** the same with packed integer weights: a dequant GEMV for one row, dequantize-then-sgemm for more */
+  linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void;
+  /** out [rows, cols] = the dequantized packed weights (exactly s (q - z) in float32) */
+  dequantize(w: PackedWeight, out: Tensor): void;
   rmsnorm(x: Tensor, w: Tensor, eps: number, out: Tensor): void;
   /** in place on x (token stride = x.shape[1]) */
   rope(x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void;

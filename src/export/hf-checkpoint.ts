@@ -13,6 +13,8 @@ import { f32ToBf16Bits, f32ToF16Bits } from '../tensor/dtype.js';
 import type { FileDType, RawTensor, TensorMap } from '../io/raw-tensor.js';
 import { encodeSafetensors } from '../io/safetensors.js';
 import { readJson } from '../io/files.js';
+import type { PackedLinear } from '../quant/pack.js';
+import { packedTensors } from '../quant/packed-checkpoint.js';
 import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
 import { InputError } from '../util/errors.js';
 
@@ -27,8 +29,8 @@ function encode(values: Float32Array, dtype: FileDType): Uint8Array {
 }
 
 /** Rows of each head reordered from adjacent pairs (2i, 2i+1) to halves (i, i + d/2). */
-function toRotateHalf(w: Float32Array, heads: number, headDim: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
+function toRotateHalf<T extends Float32Array | Uint8Array>(w: T, heads: number, headDim: number, cols: number): T {
+  const out = w.slice() as T;
   const half = headDim / 2;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
@@ -55,8 +57,12 @@ export function llama2cTokenizerBytes(t: Llama2cTokenizer): Uint8Array {
   return out;
 }
 
-/** `dtype`: store every tensor in this type (default: each tensor's type in the source). */
-export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>, dtype?: FileDType): Promise<void> {
+/**
+ * `dtype`: store every float tensor in this type (default: each tensor's type in the source). `packed`: linears
+ * (by module name, without ".weight") stored as integer codes (quant/packed-checkpoint.ts) instead of floats.
+ */
+export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>, dtype?: FileDType,
+  packed?: Map<string, PackedLinear>): Promise<void> {
   checkOutDir(outDir);
   const c = model.config;
   const tmp = `${outDir.replace(/\/+$/, '')}.tmp-${process.pid}`;
@@ -65,11 +71,22 @@ export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: Tensor
   try {
     const tensors: TensorMap = new Map();
     for (const [name, t] of namedWeights(model.weights)) {
+      const p = packed?.get(name.replace(/\.weight$/, ''));
+      if (p) {
+        const heads = /self_attn\.(q|k)_proj\.weight$/.test(name) && !c.neoxRope ? (name.includes('q_proj') ? c.nHeads : c.nKVHeads) : 0;
+        const rows = (a: Uint8Array, width: number) => (heads ? toRotateHalf(a, heads, c.headDim, width) : a);
+        const ng = p.cols / p.group;
+        const bytes = (a: Float32Array) => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+        const laid = { ...p, codes: rows(p.codes, (p.cols * p.bits) / 8), scales: new Float32Array(rows(bytes(p.scales), 4 * ng).buffer), zeros: new Float32Array(rows(bytes(p.zeros), 4 * ng).buffer) };
+        for (const [n, raw] of packedTensors(name.replace(/\.weight$/, ''), laid)) tensors.set(n, raw);
+        continue;
+      }
       let values = await model.backend.read(t);
       if (!c.neoxRope && /self_attn\.(q|k)_proj\.weight$/.test(name)) {
         values = toRotateHalf(values, name.includes('q_proj') ? c.nHeads : c.nKVHeads, c.headDim, c.dim);
       }
-      const type = dtype ?? sourceTensors.get(name)?.dtype ?? 'f32';
+      const src = sourceTensors.get(name)?.dtype;
+      const type = dtype ?? (src && src !== 'u8' ? src : 'f32');
       tensors.set(name, { dtype: type, shape: [...t.shape], data: encode(values, type) } as RawTensor);
     }
     writeFileSync(path.join(tmp, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));

@@ -12,6 +12,7 @@ import type { LlamaConfig } from '../models/llama/config.js';
 import { uploadLlamaWeights } from '../models/llama/weights.js';
 import { isDirectory, readJson } from './files.js';
 import { onlineConfig, onlineHook, StoredOnline } from '../quant/rotation/online.js';
+import { PackedFormat, parsePackedFormat } from '../quant/packed-checkpoint.js';
 import { readGguf } from './gguf.js';
 import { parseHfConfig } from './hf-config.js';
 import { readLlama2c } from './llama2c.js';
@@ -33,6 +34,8 @@ export interface LoadedFiles {
   source: ModelSource;
   /** online transforms a rotated checkpoint needs (its lithe.json "online" field) */
   online: StoredOnline | null;
+  /** the linears are stored packed (lithe.json "packed") */
+  packed: PackedFormat | null;
 }
 
 /** Reads and validates the files of a model without touching a backend. */
@@ -43,20 +46,20 @@ export async function readModelFiles(modelPath: string, options: LoadOptions = {
   if (ext === '.gguf') {
     const g = await readGguf(modelPath);
     const tokenizer = options.tokenizer ? openTokenizer(options.tokenizer, g.config) : g.tokenizer;
-    return { config: g.config, tensors: g.tensors, tokenizer, source: { path: modelPath, format: 'gguf' }, online: null };
+    return { config: g.config, tensors: g.tensors, tokenizer, source: { path: modelPath, format: 'gguf' }, online: null, packed: null };
   }
   if (ext === '.safetensors') return readHfFolder(path.dirname(modelPath), options, modelPath);
   if (ext === '.bin') {
     const { config, tensors } = readLlama2c(modelPath);
     const tokFile = options.tokenizer ?? findLlama2cTokenizer(modelPath);
-    return { config, tensors, tokenizer: tokFile ? openTokenizer(tokFile, config) : null, source: { path: modelPath, format: 'llama2c' }, online: null };
+    return { config, tensors, tokenizer: tokFile ? openTokenizer(tokFile, config) : null, source: { path: modelPath, format: 'llama2c' }, online: null, packed: null };
   }
   throw new InputError(`${modelPath}: unknown model format (expected a Hugging Face folder, .safetensors, .gguf or a llama2.c .bin)`);
 }
 
 export async function loadModel(backend: Backend, modelPath: string, options: LoadOptions = {}): Promise<LlamaModel> {
   const f = await readModelFiles(modelPath, options);
-  const weights = uploadLlamaWeights(backend, f.config, f.tensors, f.source.path);
+  const weights = uploadLlamaWeights(backend, f.config, f.tensors, f.source.path, f.packed);
   const model = new LlamaModel(backend, f.config, weights, f.tokenizer, { ...f.source, online: f.online });
   if (f.online) model.activationHook = onlineHook(model, onlineConfig({}, f.online));
   return model;
@@ -103,14 +106,13 @@ function readHfFolder(dir: string, options: LoadOptions, weightsFile?: string): 
   let tokenizer: TextTokenizer | null = null;
   const tokFile = options.tokenizer ?? ['tokenizer.json', 'tokenizer.bin'].map((f) => path.join(dir, f)).find((f) => existsSync(f));
   if (tokFile) tokenizer = openTokenizer(tokFile, config);
-  return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' }, online: readOnline(dir) };
+  const meta = path.join(dir, 'lithe.json');
+  const lithe = existsSync(meta) ? (readJson(meta) as { online?: unknown; packed?: unknown }) : {};
+  return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' }, online: readOnline(lithe.online, meta), packed: parsePackedFormat(lithe.packed, meta) };
 }
 
 /** The "online" field of a Lithe checkpoint's lithe.json ({r4: boolean}), or null. */
-function readOnline(dir: string): StoredOnline | null {
-  const file = path.join(dir, 'lithe.json');
-  if (!existsSync(file)) return null;
-  const online = (readJson(file) as { online?: unknown }).online;
+function readOnline(online: unknown, file: string): StoredOnline | null {
   if (online === undefined || online === null) return null;
   if (typeof online !== 'object' || typeof (online as { r4?: unknown }).r4 !== 'boolean') {
     throw new FormatError(file, 'field "online" must be {"r4": true|false}');

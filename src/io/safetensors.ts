@@ -4,11 +4,11 @@
  * header (a tensor claiming a terabyte, offsets past the end, overlapping ranges) fails with a FormatError.
  */
 import { FormatError } from '../util/errors.js';
-import { FILE_DTYPE_BYTES, FileDType, TensorMap } from './raw-tensor.js';
+import { FILE_DTYPE_BYTES, RawDType, TensorMap } from './raw-tensor.js';
 import { readFileOrThrow, writeFileAtomic } from './files.js';
 
-const DTYPES: Record<string, FileDType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
-const KNOWN_UNSUPPORTED = new Set(['F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'U16', 'U32', 'U64']);
+const DTYPES: Record<string, RawDType> = { F32: 'f32', F16: 'f16', BF16: 'bf16', U8: 'u8' };
+const KNOWN_UNSUPPORTED = new Set(['F64', 'I64', 'I32', 'I16', 'I8', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'U16', 'U32', 'U64']);
 const MAX_HEADER = 100 * 1024 * 1024;
 
 export interface SafetensorsFile {
@@ -74,7 +74,7 @@ export function readSafetensors(file: string): SafetensorsFile {
   return parseSafetensors(file, readFileOrThrow(file));
 }
 
-const DTYPE_NAMES: Record<FileDType, string> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+const DTYPE_NAMES: Record<RawDType, string> = { f32: 'F32', f16: 'F16', bf16: 'BF16', u8: 'U8' };
 
 /** Serialises tensors (in the given order, 8-byte aligned data) to safetensors bytes. */
 export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}): Uint8Array {

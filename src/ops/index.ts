@@ -3,7 +3,7 @@
  * tensors. Backends (cpu/, later webgpu/) may assume well-formed calls. Shape errors are programming errors
  * (plain Error), not user input errors.
  */
-import type { AttentionParams, Backend, FakeQuantParams, MixedKV, RopeParams } from '../backend/backend.js';
+import type { AttentionParams, Backend, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 function fail(op: string, detail: string): never {
@@ -17,7 +17,16 @@ function f32(op: string, ...ts: Tensor[]): void {
 const last = (t: Tensor) => t.shape[t.shape.length - 1]!;
 
 /** out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]) */
-export function linear(be: Backend, x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor): void {
+export function linear(be: Backend, x: Tensor, w: Tensor | PackedWeight, bias: Tensor | null, out: Tensor): void {
+  if (isPacked(w)) {
+    f32('linear', x, out);
+    const [N, K] = w.shape, M = x.size / K;
+    if (last(x) !== K || !Number.isInteger(M) || out.size !== M * N || last(out) !== N || (bias && bias.size !== N)) {
+      fail('linear', `x[${x.shape}] packed w[${w.shape}] out[${out.shape}] do not fit`);
+    }
+    be.linearPacked(x, w, bias, out);
+    return;
+  }
   f32('linear', x, w, out);
   if (w.shape.length !== 2) fail('linear', `weight must be 2-D, got [${w.shape}]`);
   const [N, K] = w.shape as [number, number];
@@ -26,6 +35,10 @@ export function linear(be: Backend, x: Tensor, w: Tensor, bias: Tensor | null, o
     fail('linear', `x[${x.shape}] w[${w.shape}] bias[${bias?.shape ?? ''}] out[${out.shape}] do not fit`);
   }
   be.linear(x, w, bias, out);
+}
+
+export function isPacked(w: Tensor | PackedWeight): w is PackedWeight {
+  return (w as PackedWeight).kind === 'packed';
 }
 
 export function rmsnorm(be: Backend, x: Tensor, w: Tensor, eps: number, out: Tensor): void {

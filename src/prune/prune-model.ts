@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LlamaModel } from '../models/llama/model.js';
-import { LINEARS, namedWeights } from '../models/llama/weights.js';
+import { floatWeight, LinearWeight, LINEARS, namedWeights } from '../models/llama/weights.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { BlockStats, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
@@ -91,7 +91,7 @@ export async function maskHash(model: LlamaModel): Promise<string> {
   const h = createHash('sha256');
   for (const layer of model.weights.layers) {
     for (const [, key] of LINEARS) {
-      const w = await readWeight(model, layer[key] as Tensor);
+      const w = await readWeight(model, floatWeight(layer[key] as LinearWeight));
       const bits = new Uint8Array(Math.ceil(w.length / 8));
       for (let i = 0; i < w.length; i++) if (w[i] === 0) bits[i >> 3]! |= 0x80 >> (i & 7);
       h.update(bits);
@@ -113,7 +113,7 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
     const lod: number[] = [];
     if (o.method === 'magnitude') {
       for (const layer of model.weights.layers) {
-        const scores = await Promise.all(LINEARS.map(async ([, k]) => (await readWeight(model, layer[k] as Tensor)).map(Math.abs)));
+        const scores = await Promise.all(LINEARS.map(async ([, k]) => (await readWeight(model, floatWeight(layer[k] as LinearWeight))).map(Math.abs)));
         lod.push(outlierRatio(scores, o.owl.m));
       }
     } else {
@@ -121,7 +121,7 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
         const layer = model.weights.layers[i]!;
         const scores: Float32Array[] = [];
         for (const [name, key] of LINEARS) {
-          const w = await readWeight(model, layer[key] as Tensor);
+          const w = await readWeight(model, floatWeight(layer[key] as LinearWeight));
           const st = stats[LINEAR_INPUT[name.split('.')[1]!]!];
           scores.push(wandaScores(w, st.scalerRow, w.length / st.columns, st.columns));
         }
@@ -140,7 +140,7 @@ export async function pruneModel(model: LlamaModel, calib: CalibrationSet | null
     const factors = new Map<string, InverseHessianFactor>();
     for (const [name, key] of LINEARS) {
       await cancellationPoint(o.signal);
-      const tensor = layer[key] as Tensor;
+      const tensor = floatWeight(layer[key] as LinearWeight);
       const w = await readWeight(model, tensor);
       const [rows, cols] = tensor.shape as [number, number];
       const group = LINEAR_INPUT[name.split('.')[1]!]!;

@@ -11,7 +11,7 @@
  * reference runs float32 on a GPU); damping retries tenfold as SparseGPT's (reported, never a crash).
  */
 import { inverseHessianFactor, propagateBlockError } from '../prune/sparsegpt.js';
-import { findParams, quantizeOne, WeightQuantSpec } from './weight-quantizer.js';
+import { findParams, QuantGrid, quantizeOne, WeightQuantSpec } from './weight-quantizer.js';
 
 export interface GptqOptions extends WeightQuantSpec {
   /** input columns per group; -1 = per channel */
@@ -28,6 +28,8 @@ export interface GptqResult {
   loss: number;
   percdamp: number;
   dampingRetries: number;
+  /** the grid in natural column order; null with act-order and groups (groups then follow the permuted order) */
+  grid: QuantGrid | null;
 }
 
 /** H [cols, cols] (float64, row-major) is not modified. */
@@ -46,6 +48,13 @@ export function gptq(weight: Float32Array, H: Float64Array, rows: number, cols: 
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) W[r * cols + j] = dead[perm[j]!] ? 0 : weight[r * cols + perm[j]!]!;
   const { U, percdamp, retries } = inverseHessianFactor(Hp, cols, o.percdamp ?? 0.01);
   const Q = new Float64Array(rows * cols);
+  const g = o.group > 0 ? o.group : cols, ng = Math.ceil(cols / g);
+  const grid: QuantGrid | null = o.actOrder && o.group > 0 ? null : { group: g, scales: new Float32Array(rows * ng), zeros: new Float32Array(rows * ng) };
+  const record = (gi: number) => {
+    if (!grid) return;
+    for (let r = 0; r < rows; r++) { grid.scales[r * ng + gi] = params!.scale[r]!; grid.zeros[r * ng + gi] = params!.zero[r]!; }
+  };
+  if (o.group <= 0) for (let gi = 0; gi < ng; gi++) record(gi);
   let loss = 0;
   for (let i1 = 0; i1 < cols; i1 += B) {
     const i2 = Math.min(i1 + B, cols), count = i2 - i1;
@@ -54,7 +63,10 @@ export function gptq(weight: Float32Array, H: Float64Array, rows: number, cols: 
     const err = new Float64Array(rows * count);
     for (let c = 0; c < count; c++) {
       const i = i1 + c;
-      if (o.group > 0 && i % o.group === 0) params = findParams(W, rows, cols, i, Math.min(cols, i + o.group), o);
+      if (o.group > 0 && i % o.group === 0) {
+        params = findParams(W, rows, cols, i, Math.min(cols, i + o.group), o);
+        record(i / o.group);
+      }
       const d = U[i * cols + i]!;
       for (let r = 0; r < rows; r++) {
         const w = W1[r * count + c]!;
@@ -70,5 +82,5 @@ export function gptq(weight: Float32Array, H: Float64Array, rows: number, cols: 
   }
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) out[r * cols + perm[j]!] = Q[r * cols + j]!;
-  return { weight: out, loss, percdamp, dampingRetries: retries };
+  return { weight: out, loss, percdamp, dampingRetries: retries, grid };
 }

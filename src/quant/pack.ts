@@ -4,7 +4,7 @@
  * int8: one byte per code; int4: 32-column chunks of 16 bytes, byte j = column c0 + j (low nibble) and
  * c0 + 16 + j (high nibble).
  */
-import { findParams, roundEven, WeightQuantSpec } from './weight-quantizer.js';
+import { findParams, QuantGrid, roundEven, WeightQuantSpec } from './weight-quantizer.js';
 
 export interface PackedLinear {
   bits: 4 | 8;
@@ -66,4 +66,24 @@ export function unpackWeights(p: PackedLinear): Float32Array {
     }
   }
   return out;
+}
+
+/**
+ * Packs weights that already lie on `grid` (the dequantized output of RTN or GPTQ) into `container`-bit codes.
+ * Every code is recovered as round(w / s + z) and checked: s (q - z) must give back w exactly.
+ */
+export function packOnGrid(w: Float32Array, rows: number, cols: number, grid: QuantGrid, bits: number): PackedLinear {
+  const container: 4 | 8 = bits <= 4 ? 4 : 8, g = grid.group, ng = cols / g, maxq = 2 ** bits - 1;
+  const align = container === 4 ? 32 : 16;
+  if (cols % align || g % align || cols % g) throw new RangeError(`${cols} columns in groups of ${g} do not fit ${container}-bit packing (multiples of ${align})`);
+  const p: PackedLinear = { bits: container, rows, cols, group: g, codes: new Uint8Array((rows * cols * container) / 8), scales: grid.scales, zeros: grid.zeros };
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const gi = r * ng + Math.floor(c / g), s = grid.scales[gi]!, z = grid.zeros[gi]!, v = w[r * cols + c]!;
+      const q = Math.round(v / s + z);
+      if (q < 0 || q > maxq || Math.fround(s * (q - z)) !== v) throw new RangeError(`weight [${r}, ${c}] = ${v} is not on its ${bits}-bit grid`);
+      setCode(p.codes, container, cols, r, c, q);
+    }
+  }
+  return p;
 }

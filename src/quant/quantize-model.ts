@@ -6,14 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from '../models/llama/model.js';
-import { LINEARS } from '../models/llama/weights.js';
+import { floatWeight, LinearWeight, LINEARS } from '../models/llama/weights.js';
+import { isPacked } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
 import { rtnQuantize } from './rtn.js';
 import { gptq } from './gptq.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { InputGroup, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
-import type { WeightQuantSpec } from './weight-quantizer.js';
+import type { QuantGrid, WeightQuantSpec } from './weight-quantizer.js';
 
 export type QuantMethod = 'rtn' | 'gptq';
 export const QUANT_METHODS: readonly QuantMethod[] = ['rtn', 'gptq'];
@@ -46,6 +47,8 @@ export interface WeightQuantReport {
   /** GPTQ: per linear, the OBS loss and the damping used */
   layers?: { layer: number; name: string; loss: number; percdamp: number; dampingRetries: number }[];
   timings?: Timings;
+  /** per linear (HF name without ".weight"): its grid, null where it cannot be packed (act-order with groups) */
+  grids: Map<string, QuantGrid | null>;
 }
 
 /** Checks bits and group size against the model's linear widths; throws OptionError naming the flag. */
@@ -79,14 +82,15 @@ export async function quantizeModelWeights(model: LlamaModel, o: WeightQuantOpti
     count += w.length;
   };
   let timings: Timings | undefined;
+  const grids = new Map<string, QuantGrid | null>();
   if (o.method === 'rtn') {
     for (let i = 0; i < L; i++) {
       await cancellationPoint(o.signal);
-      for (const [, key] of LINEARS) {
-        const t = model.weights.layers[i]![key] as Tensor;
+      for (const [name, key] of LINEARS) {
+        const t = floatWeight(model.weights.layers[i]![key] as LinearWeight);
         const [rows, cols] = t.shape as [number, number];
         const w = await be.read(t);
-        rtnQuantize(w, rows, cols, o, o.group);
+        grids.set(`model.layers.${i}.${name}`, rtnQuantize(w, rows, cols, o, o.group));
         await store(t, w);
       }
       o.onProgress?.(i + 1, L);
@@ -98,15 +102,16 @@ export async function quantizeModelWeights(model: LlamaModel, o: WeightQuantOpti
         for (const [name, key] of LINEARS) {
           const group = LINEAR_INPUT[name.split('.')[1]!]!;
           if (!groups.includes(group)) continue;
-          const t = model.weights.layers[i]![key] as Tensor;
+          const t = floatWeight(model.weights.layers[i]![key] as LinearWeight);
           const [rows, cols] = t.shape as [number, number];
           const r = gptq(await be.read(t), stats[group].hessian(), rows, cols, { ...o, group: o.group });
           await store(t, r.weight);
+          grids.set(`model.layers.${i}.${name}`, r.grid);
           layers.push({ layer: i, name, loss: r.loss, percdamp: r.percdamp, dampingRetries: r.dampingRetries });
         }
       });
   }
-  return { method: o.method, weightsSha256: await linearWeightsSha256(model), quantizedWeights: count, maxLevelsPerGroup: maxLevels, seconds: (performance.now() - t0) / 1000,
+  return { method: o.method, weightsSha256: await linearWeightsSha256(model), quantizedWeights: count, maxLevelsPerGroup: maxLevels, seconds: (performance.now() - t0) / 1000, grids,
     ...(o.method === 'gptq' ? { layers, timings } : {}) };
 }
 
@@ -114,7 +119,16 @@ export async function linearWeightsSha256(model: LlamaModel): Promise<string> {
   const h = createHash('sha256');
   for (const layer of model.weights.layers) {
     for (const [, key] of LINEARS) {
-      const w = await model.backend.read(layer[key] as Tensor);
+      const lw = layer[key] as LinearWeight, be = model.backend;
+      let w: Float32Array;
+      if (isPacked(lw)) {
+        const t = be.alloc([...lw.shape]);
+        be.dequantize(lw, t);
+        w = await be.read(t);
+        be.free(t);
+      } else {
+        w = await be.read(lw);
+      }
       h.update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
     }
   }

@@ -12,6 +12,14 @@
  */
 const f = Math.fround;
 
+/** Scale and zero per output row and group of `group` input columns (natural column order): w = s (q - z). */
+export interface QuantGrid {
+  group: number;
+  /** [rows, ceil(cols / group)] */
+  scales: Float32Array;
+  zeros: Float32Array;
+}
+
 export interface WeightQuantSpec {
   bits: number;
   sym: boolean;

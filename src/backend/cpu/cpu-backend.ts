@@ -3,7 +3,7 @@
  * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
  * more than a 64-wide RMSNorm.
  */
-import type { AttentionParams, Backend, FakeQuantParams, MixedKV, RopeParams } from '../backend.js';
+import type { AttentionParams, Backend, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend.js';
 import { hadamardBase, requireHadamardSize } from '../../quant/rotation/hadamard.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
@@ -12,7 +12,7 @@ import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
-  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to', 'hadamard_rows', 'fake_quant_rows'] as const;
+  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to', 'hadamard_rows', 'fake_quant_rows', 'dequant_q'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
@@ -199,6 +199,29 @@ export class CpuBackend implements Backend {
 
   fakeQuant(x: Tensor, p: FakeQuantParams): void {
     this.run('fake_quant_rows', [this.ptr(x), x.size / p.n, p.n, p.group, p.bits, p.asym ? 1 : 0, p.clip], 6 * x.size);
+  }
+
+  private dequantScratch: Tensor | null = null;
+
+  linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void {
+    const [rows, cols] = w.shape;
+    const p = { rows, cols, group: w.group, bits: w.container };
+    if (x.size === cols) {
+      this.linearQ(x, w.codes, w.scales, w.zeros, bias, out, p);
+      return;
+    }
+    if (!this.dequantScratch || this.dequantScratch.size < rows * cols) {
+      if (this.dequantScratch) this.free(this.dequantScratch);
+      this.dequantScratch = this.alloc([rows * cols]);
+    }
+    const full = this.dequantScratch.view([rows, cols]);
+    this.dequantize(w, full);
+    this.linear(x, full, bias, out);
+  }
+
+  dequantize(w: PackedWeight, out: Tensor): void {
+    const [rows, cols] = w.shape;
+    this.run('dequant_q', [this.ptr(w.codes), this.ptr(w.scales), this.ptr(w.zeros), this.ptr(out), rows, cols, w.group, w.container], rows * cols);
   }
 
   private qScratch: { ptr: number; bytes: number } | null = null;

@@ -9,7 +9,7 @@ import { parseNM, Target } from '../../prune/mask.js';
 import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, roundModelWeights, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
 import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
-import { OptionError } from '../../util/errors.js';
+import { InputError, OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, requireTokenizer } from './common.js';
@@ -67,7 +67,7 @@ export function pruneOptionsFromFlags(f: PruneFlags, storage: FileDType): PruneO
 
 export function storageType(tensors: TensorMap): FileDType {
   const counts = new Map<FileDType, number>();
-  for (const t of tensors.values()) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + t.data.byteLength);
+  for (const t of tensors.values()) if (t.dtype !== 'u8') counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + t.data.byteLength);
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'f32';
 }
 
@@ -95,6 +95,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the pruned model to');
   checkOutDir(f.out);
   const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
+  if (files.packed) throw new InputError(`${modelPath}: a packed checkpoint; prune the float model it came from`);
   if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
   const dtype = f.dtype as FileDType | undefined;
   const opts = pruneOptionsFromFlags(f, dtype ?? storageType(files.tensors));

@@ -6,15 +6,20 @@
  * the loader to apply the online Hadamard a rotated checkpoint needs). Activation/KV fake quantization applies to
  * --eval here and to `lithe eval ppl` (same flags). Packed int4/int8 storage and DartQuant are not built yet.
  */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
+import { PackedLinear, packedBytes, packOnGrid } from '../../quant/pack.js';
+import { PACKED_FORMAT, PackedFormat } from '../../quant/packed-checkpoint.js';
+import type { QuantGrid } from '../../quant/weight-quantizer.js';
 import { readModelFiles } from '../../io/load-model.js';
 import type { FileDType } from '../../io/raw-tensor.js';
-import { uploadLlamaWeights } from '../../models/llama/weights.js';
+import { floatWeight, LinearWeight, LINEARS, uploadLlamaWeights } from '../../models/llama/weights.js';
 import { LlamaModel } from '../../models/llama/model.js';
 import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
 import { QUANT_METHODS, QuantMethod, quantizeModelWeights, validateWeightQuant } from '../../quant/quantize-model.js';
 import { readText } from '../../data/text.js';
-import { OptionError } from '../../util/errors.js';
+import { InputError, OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
 import { CommonFlags, Context } from './common.js';
 import { loadCalibration } from './prune.js';
@@ -50,6 +55,7 @@ export interface QuantizeFlags extends CommonFlags, ActQuantFlags {
   dartFixedSubset?: boolean;
   dartR1Lr?: number;
   dartR2Lr?: number;
+  storage?: string;
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
@@ -70,6 +76,8 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   checkOutDir(f.out);
   const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
   const c = files.config;
+  if (files.packed) throw new InputError(`${modelPath}: a packed checkpoint; quantize the float model it came from`);
+  if (f.storage !== undefined && f.storage !== 'packed' && f.storage !== 'dequantized') throw new OptionError('--storage', `expected packed or dequantized, got "${f.storage}"`);
   if (files.online) throw new OptionError('MODEL', `${modelPath} is already rotated (lithe.json "online"); quantize the original model`);
   const weightsQuantized = f.wBits < 16;
   const opts = { method: wMethod, bits: f.wBits, group: f.wGroup, sym: !!f.sym, mse: !!f.wClip, actOrder: !!f.actOrder, percdamp: f.percdamp, trueSequential: f.trueSequential };
@@ -121,20 +129,63 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
     if (evalFiles.length) ctx.out.line(`evaluating with ${describeOnline(online)}`);
     const evaluation = await evaluateFiles(model, evalFiles, evalTexts, f, ctx);
     const dtype = (f.dtype ?? 'f32') as FileDType;
+    const packed = r && f.storage !== 'dequantized' ? await packLinears(model, r.grids, opts.bits, opts.group, f.storage === 'packed') : null;
+    if (r && f.storage !== 'dequantized') ctx.out.line(packed ? `storage: packed ${packed.container}-bit codes` : 'storage: dequantized floats (act-order with groups, or widths that do not fit the packing)');
     const lithe = {
       lithe_version: 1, source: files.source, method: f.method,
-      quantization: weightsQuantized ? { bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, storage: `dequantized ${dtype}`, modules: 'q,k,v,o,gate,up,down of every layer', weight_method: wMethod,
+      packed: packed ? packed.format : null,
+      quantization: weightsQuantized ? { bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, storage: packed ? `packed ${packed.container}-bit` : `dequantized ${dtype}`, modules: 'q,k,v,o,gate,up,down of every layer', weight_method: wMethod,
         ...(wMethod === 'gptq' ? { act_order: opts.actOrder, percdamp: opts.percdamp, blocksize: 128, true_sequential: opts.trueSequential } : {}) } : null,
       rotation, online: rotation ? { r4: rotation.r4 } : null, evaluated_with: online,
       calibration: calib ? { file: f.calib ?? DEFAULT_CALIBRATION, windows_file: f.calibWindows ?? null, nsamples: calib.windows.length, seqlen: calib.seqlen, seed: f.seed, tokens_sha256: calib.digest } : null,
       layers: r?.layers, timings: r?.timings, weights_sha256: r?.weightsSha256 ?? null, quantized_weights: r?.quantizedWeights ?? 0, max_levels_per_group: r?.maxLevelsPerGroup ?? null, seconds: r?.seconds ?? 0, evaluation,
     };
-    await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype);
+    await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype, packed?.linears);
+    const bytes = checkpointBytes(f.out);
+    ctx.out.line(`checkpoint: ${(bytes / 2 ** 20).toFixed(2)} MiB (linears ${packed ? `${(packed.bytes / 2 ** 20).toFixed(2)} MiB packed vs ${(packed.floatBytes / 2 ** 20).toFixed(2)} MiB as f32` : 'as floats'})`);
     ctx.out.line(`wrote ${f.out}`);
     ctx.out.result({ out: f.out, method: f.method, weight_method: wMethod, bits: opts.bits, group: opts.group, sym: opts.sym, mse_clip: opts.mse, weights_sha256: r?.weightsSha256 ?? null,
       quantized_weights: r?.quantizedWeights ?? 0, max_levels_per_group: r?.maxLevelsPerGroup ?? null, seconds: r?.seconds ?? 0, rotation, online, calibration_sha256: calib?.digest ?? null, evaluation,
-      peak_rss_bytes: process.resourceUsage().maxRSS * 1024 });
+      peak_rss_bytes: process.resourceUsage().maxRSS * 1024, storage: packed ? 'packed' : 'dequantized', checkpoint_bytes: bytes,
+      packed_linear_bytes: packed?.bytes ?? null, float_linear_bytes: packed?.floatBytes ?? null });
   } finally {
     await backend.dispose();
   }
+}
+
+/**
+ * The quantized linears as packed codes, when every grid allows it (natural column order; widths multiples of
+ * 32 for int4 / 16 for int8); null otherwise, or an error when packed storage was asked for explicitly.
+ */
+async function packLinears(model: LlamaModel, grids: Map<string, QuantGrid | null>, bits: number, group: number, required: boolean) {
+  const linears = new Map<string, PackedLinear>();
+  let bytes = 0, floatBytes = 0;
+  try {
+    for (const [base, grid] of grids) {
+      if (!grid) throw new OptionError('--storage', `${base}: act-order with groups has no natural-order grid to pack (use --storage dequantized)`);
+      const [, i, module] = /^model\.layers\.(\d+)\.(.+)$/.exec(base)!;
+      const key = LINEARS.find(([n]) => n === module)![1];
+      const t = floatWeight(model.weights.layers[Number(i)]![key] as LinearWeight);
+      const [rows, cols] = t.shape as [number, number];
+      let p: PackedLinear;
+      try {
+        p = packOnGrid(await model.backend.read(t), rows, cols, grid, bits);
+      } catch (e) {
+        throw new OptionError('--storage', `${base}: ${(e as Error).message} (use --storage dequantized)`);
+      }
+      linears.set(base, p);
+      bytes += packedBytes(p);
+      floatBytes += 4 * rows * cols;
+    }
+  } catch (e) {
+    if (required) throw e;
+    return null;
+  }
+  const container: 4 | 8 = bits <= 4 ? 4 : 8;
+  const format: PackedFormat = { format: PACKED_FORMAT, bits, container, group: group > 0 ? group : -1 };
+  return { linears, bytes, floatBytes, container, format };
+}
+
+function checkpointBytes(dir: string): number {
+  return readdirSync(dir).reduce((a, f) => a + statSync(path.join(dir, f)).size, 0);
 }

@@ -9,6 +9,6 @@ export { attention, attention_scratch_bytes } from './attention';
 export { census_transform, census_cost, rank_transform, rank_sad_cost, bt_cost, box_sum_h, box_sum_v, truncated_sum,
   sgm, sgm_scratch_bytes, wta, median3x3_f32 } from './stereo';
 export { kv_attention } from './kv-attention';
-export { gemv_q } from './qgemv';
+export { gemv_q, dequant_q } from './qgemv';
 export { hadamard_rows } from './hadamard';
 export { fake_quant_rows } from './fake-quant';

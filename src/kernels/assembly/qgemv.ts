@@ -79,3 +79,45 @@ export function gemv_q(w: usize, scales: usize, zeros: usize, x: usize, bias: us
     store<f32>(y + (<usize>r << 2), sum);
   }
 }
+
+/**
+ * Dequantizes packed rows (layout above) to float32: out[n, k] = s[n, g] * (q[n, k] - z[n, g]), rows split across
+ * threads. The batched path of packed linears (dequantize once per call, then sgemm).
+ */
+export function dequant_q(codes: usize, scales: usize, zeros: usize, out: usize, N: i32, K: i32, G: i32, bits: i32, tid: i32, nt: i32): void {
+  const n0 = <i32>((<i64>N * tid) / nt), n1 = <i32>((<i64>N * (tid + 1)) / nt);
+  const ng = K / G, rowBytes = bits == 4 ? K >> 1 : K;
+  for (let n = n0; n < n1; n++) {
+    const crow = codes + <usize>n * <usize>rowBytes, orow = out + <usize>n * (<usize>K << 2);
+    for (let g = 0; g < ng; g++) {
+      const s = load<f32>(scales + (<usize>(n * ng + g) << 2)), z = load<f32>(zeros + (<usize>(n * ng + g) << 2));
+      const sv = f32x4.splat(s), zv = f32x4.splat(z);
+      if (bits == 8) {
+        for (let k = g * G; k < (g + 1) * G; k += 16) {
+          const c = v128.load(crow + <usize>k);
+          const lo = i16x8.extend_low_i8x16_u(c), hi = i16x8.extend_high_i8x16_u(c);
+          const o = orow + (<usize>k << 2);
+          v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), zv)));
+          v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), zv)), 16);
+          v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), zv)), 32);
+          v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), zv)), 48);
+        }
+      } else {
+        for (let k = g * G; k < (g + 1) * G; k += 32) {
+          const c = v128.load(crow + <usize>(k >> 1));
+          const mask = i8x16.splat(15);
+          const lo8 = v128.and(c, mask), hi8 = v128.and(i16x8.shr_u(c, 4), mask);
+          for (let half = 0; half < 2; half++) {
+            const b = half == 0 ? lo8 : hi8;
+            const w0 = i16x8.extend_low_i8x16_u(b), w1 = i16x8.extend_high_i8x16_u(b);
+            const o = orow + (<usize>(k + 16 * half) << 2);
+            v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(w0)), zv)));
+            v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(w0)), zv)), 16);
+            v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(w1)), zv)), 32);
+            v128.store(o, f32x4.mul(sv, f32x4.sub(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(w1)), zv)), 48);
+          }
+        }
+      }
+    }
+  }
+}

@@ -10,6 +10,7 @@
  */
 import type { LlamaModel } from '../../models/llama/model.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { floatWeight } from '../../models/llama/weights.js';
 import { hadamardMatrix, requireHadamardSize } from './hadamard.js';
 
 export interface RotationPlan {
@@ -82,8 +83,8 @@ export async function fuseNorms(model: LlamaModel): Promise<void> {
   await untieEmbeddings(model);
   const be = model.backend, w = model.weights, ones = new Float32Array(model.config.dim).fill(1);
   for (const l of w.layers) {
-    await scaleColumns(model, [l.wq, l.wk, l.wv], await be.read(l.attnNorm));
-    await scaleColumns(model, [l.wGate, l.wUp], await be.read(l.ffnNorm));
+    await scaleColumns(model, [floatWeight(l.wq), floatWeight(l.wk), floatWeight(l.wv)], await be.read(l.attnNorm));
+    await scaleColumns(model, [floatWeight(l.wGate), floatWeight(l.wUp)], await be.read(l.ffnNorm));
     be.write(l.attnNorm, ones);
     be.write(l.ffnNorm, ones);
   }
@@ -100,35 +101,35 @@ export async function applyRotations(model: LlamaModel, plan: RotationPlan): Pro
     await right(w.embed, plan.r1, d);
     await right(w.lmHead, plan.r1, d);
     for (const l of w.layers) {
-      for (const t of [l.wq, l.wk, l.wv, l.wGate, l.wUp]) await right(t, plan.r1, d);
-      for (const t of [l.wo, l.wDown]) write64(model, t, mulLeftT(plan.r1, d, await read64(model, t), t.shape[1]!));
+      for (const t of [floatWeight(l.wq), floatWeight(l.wk), floatWeight(l.wv), floatWeight(l.wGate), floatWeight(l.wUp)]) await right(t, plan.r1, d);
+      for (const t of [floatWeight(l.wo), floatWeight(l.wDown)]) write64(model, t, mulLeftT(plan.r1, d, await read64(model, t), t.shape[1]!));
     }
   }
   if (plan.r2) {
     const group = c.nHeads / c.nKVHeads;
     for (let i = 0; i < c.nLayers; i++) {
       const l = w.layers[i]!, rs = plan.r2[i]!;
-      const v = await read64(model, l.wv), bias = l.bv ? await read64(model, l.bv) : null;
+      const v = await read64(model, floatWeight(l.wv)), bias = l.bv ? await read64(model, l.bv) : null;
       for (let h = 0; h < c.nKVHeads; h++) {
         const rows = v.subarray(h * D * d, (h + 1) * D * d);
         rows.set(mulLeftT(rs[h]!, D, rows, d));
         if (bias) bias.subarray(h * D, (h + 1) * D).set(mulLeftT(rs[h]!, D, bias.subarray(h * D, (h + 1) * D), 1));
       }
-      write64(model, l.wv, v);
+      write64(model, floatWeight(l.wv), v);
       if (bias && l.bv) write64(model, l.bv, bias);
-      const o = await read64(model, l.wo), qd = c.nHeads * D, blk = new Float64Array(d * D);
+      const o = await read64(model, floatWeight(l.wo)), qd = c.nHeads * D, blk = new Float64Array(d * D);
       for (let j = 0; j < c.nHeads; j++) {
         for (let r = 0; r < d; r++) blk.set(o.subarray(r * qd + j * D, r * qd + (j + 1) * D), r * D);
         const rot = mulRight(blk, d, D, rs[Math.floor(j / group)]!);
         for (let r = 0; r < d; r++) o.set(rot.subarray(r * D, (r + 1) * D), r * qd + j * D);
       }
-      write64(model, l.wo, o);
+      write64(model, floatWeight(l.wo), o);
     }
   }
   if (plan.r4) {
     requireHadamardSize(c.hiddenDim, 'R4 (MLP hidden size)');
     const H = hadamardMatrix(c.hiddenDim);
-    for (const l of w.layers) await right(l.wDown, H, c.hiddenDim);
+    for (const l of w.layers) await right(floatWeight(l.wDown), H, c.hiddenDim);
   }
 }
 
