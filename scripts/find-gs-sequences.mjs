@@ -1,7 +1,7 @@
 // Searches four ±1 sequences of odd length n whose periodic autocorrelations sum to zero at every non-zero shift
 // (Goethals-Seidel sequences): the circulant blocks of a Hadamard matrix of order 4n. Simulated annealing on the
 // squared autocorrelation sums with single-element flips; restarts until found. Usage: node scripts/find-gs-sequences.mjs N [seed]
-// Prints the four sequences as strings of + and -. src/quant/rotation/hadamard.ts embeds the results for n = 39, 43.
+// Prints the four sequences as strings of + and -. src/quant/rotation/hadamard.ts embeds results for n = 39 (seed 1) and 43.
 const n = Number(process.argv[2]);
 let seed = Number(process.argv[3] ?? 1) >>> 0;
 const rand = () => { seed = (seed + 0x6d2b79f5) >>> 0; let t = seed; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };

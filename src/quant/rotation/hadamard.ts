@@ -6,7 +6,7 @@
  * orthogonal. The K x K bases are built here, not stored: Paley I (q = 11, 19, 59, 107, 139: order q + 1),
  * Paley II (q = 13, 17, 25: order 2(q + 1)), 40 = 2 x 20, and for 156 and 172 the Goethals-Seidel array over four
  * circulant +-1 sequences of length 39 and 43 whose periodic autocorrelations cancel (found by
- * scripts/find-gs-sequences.mjs). These are valid Hadamard matrices but not the same ones as the reference's
+ * scripts/find-gs-sequences.mjs: length 39 with seed 1, length 43 in a 32-seed run). These are valid Hadamard matrices but not the same ones as the reference's
  * tables; any Hadamard matrix gives the same computational invariance, only the random-rotation draws differ.
  */
 import { InputError } from '../../util/errors.js';
@@ -17,6 +17,8 @@ export const HADAMARD_BASES = [172, 156, 140, 108, 60, 52, 36, 28, 40, 20, 12] a
 const GS_SEQUENCES: Record<number, string[]> = {
   39: ['--+----+++---++-++-+-+--+++++---+------', '++--+--+++-+-+----+--++++++--+-+-++--+-',
     '------+++-+++-+--++-----+-+-+--+--+-+++', '-++--++++-+-+++-+++--+++-++-++++---+--+'],
+  43: ['++---+++++++-+------+-----+++--++-+-+++--+-', '--+--+++-+-++-+++-+++++-++++-++--++--+-+++-',
+    '+--+++++-+--+--+++--+++++-+--+-+---+++-----', '-+-+++++---+-+++-+-+--+++-+++-++-+--+-+-++-'],
 };
 
 /** Elements of GF(p) or GF(p^2) = GF(p)[a]/(a^2 - r) as indices 0..q-1 (x = u + v a with index u + p v). */
@@ -152,18 +154,15 @@ const isPow2 = (x: number) => x >= 1 && (x & (x - 1)) === 0;
 /** n = K * 2^m, or null when no supported factorisation exists. */
 export function hadamardSize(n: number): HadamardSize | null {
   if (!Number.isInteger(n) || n < 1) return null;
-  for (const K of HADAMARD_BASES) if (n % K === 0 && isPow2(n / K) && GS_READY(K)) return { n, K, pow2: n / K };
+  for (const K of HADAMARD_BASES) if (n % K === 0 && isPow2(n / K)) return { n, K, pow2: n / K };
   return isPow2(n) ? { n, K: 1, pow2: n } : null;
 }
-
-const GS_READY = (K: number) => (K !== 156 && K !== 172) || GS_SEQUENCES[(K / 4)] !== undefined;
 
 /** Like hadamardSize, with a one-line error naming `what` when n is not supported. */
 export function requireHadamardSize(n: number, what: string): HadamardSize {
   const s = hadamardSize(n);
   if (!s) {
-    const ks = HADAMARD_BASES.filter(GS_READY).join(', ');
-    throw new InputError(`${what}: no Hadamard matrix of size ${n} (supported: K * 2^m with K in 1, ${ks})`);
+    throw new InputError(`${what}: no Hadamard matrix of size ${n} (supported: K * 2^m with K in 1, ${HADAMARD_BASES.join(', ')})`);
   }
   return s;
 }
