@@ -11,7 +11,7 @@ import { findParams, quantizeOne } from '../src/quant/weight-quantizer.js';
 import { rtnQuantize } from '../src/quant/rtn.js';
 import { linearWeightsSha256, quantizeModelWeights } from '../src/quant/quantize-model.js';
 import { gptq } from '../src/quant/gptq.js';
-import { packedBytes, packWeights, unpackWeights } from '../src/quant/pack.js';
+import { packedBytes, packOnGrid, packWeights, unpackWeights } from '../src/quant/pack.js';
 import { gemvQRef, linearRef } from '../src/kernels/reference/index.js';
 import { randn, relErr, repoRoot, rng, runLithe, seedNote, sharedData } from './helpers.js';
 import { correlatedInputs, reconError, statsOf } from './linear-fixtures.js';
@@ -91,6 +91,23 @@ describe('GPTQ', () => {
       }
       assert.ok(eG < 0.9 * eR, `${JSON.stringify(o)}: GPTQ ${eG} vs RTN ${eR} over ${draws} draws ${seedNote()}`);
     }
+  });
+
+  test('float32 updates (--f32-updates): the same grid, the same quality as float64 within noise, different rounding', () => {
+    const rows = 24, cols = 64, T = 256;
+    let e64 = 0, e32 = 0, differ = false;
+    for (let d = 0; d < 4; d++) {
+      const x = correlatedInputs(T, cols, r), w = randn(rows * cols, r, 0.1), H = statsOf(x, cols, true).hessian();
+      const a = gptq(w, H, rows, cols, { bits: 3, sym: false, group: 32, blocksize: 16 });
+      const b = gptq(w, H, rows, cols, { bits: 3, sym: false, group: 32, blocksize: 16, f32: true });
+      for (let i = 0; i < w.length; i++) differ ||= a.weight[i] !== b.weight[i];
+      const p = packOnGrid(b.weight, rows, cols, b.grid!, 3); // every weight on its recorded grid
+      assert.deepEqual(unpackWeights(p), b.weight);
+      e64 += reconError(w, a.weight, x, rows, cols);
+      e32 += reconError(w, b.weight, x, rows, cols);
+    }
+    assert.ok(Math.abs(e32 / e64 - 1) < 0.05, `float32 ${e32} vs float64 ${e64} ${seedNote()}`);
+    assert.ok(differ, 'float32 rounding should change some weights');
   });
 
   test('whole model: true-sequential passes change the result; weights stay on their grids', async () => {

@@ -139,6 +139,7 @@ actQuantOptions(program.command('quantize').description('weight quantization of 
   .option('--w-clip', 'MSE clip search of the range (norm 2.4, grid 100, max shrink 0.8)')
   .option('--act-order', 'GPTQ: quantize columns by decreasing Hessian diagonal')
   .option('--percdamp <p>', 'GPTQ: damping as a fraction of mean(diag H)', floatOption('--percdamp', 0, 10), 0.01)
+  .option('--f32-updates', 'GPTQ: round the inverse-Hessian factor and every update to float32, as the reference runs on a GPU (default: float64)')
   .option('--no-true-sequential', 'GPTQ: one statistics pass per block instead of [q,k,v] -> [o] -> [gate,up] -> [down]')
   .option('--calib <file>', 'GPTQ calibration text: .jsonl[.gz] documents or a plain text file (default: bundled C4 validation sample)')
   .option('--calib-windows <file>', 'exact calibration windows {seqlen, picks: [{doc_index, start}]} over --calib documents')

@@ -60,9 +60,26 @@ export function inverseHessianFactor(H: Float64Array, n: number, percdamp: numbe
   throw new Error(`Hessian is not positive definite even with damping ${damp / 10} x mean(diag)`);
 }
 
-/** The lazy batch update after a block of columns [i1, i2): W[:, i2:] -= Err @ U[i1:i2, i2:] (Err [rows, i2 - i1]). */
-export function propagateBlockError(W: Float64Array, err: Float64Array, U: Float64Array, rows: number, cols: number, i1: number, i2: number): void {
+/**
+ * The lazy batch update after a block of columns [i1, i2): W[:, i2:] -= Err @ U[i1:i2, i2:] (Err [rows, i2 - i1]).
+ * `f32`: the product summed exactly, then the subtraction rounded to float32, as a float32 matmul and update do.
+ */
+export function propagateBlockError(W: Float64Array, err: Float64Array, U: Float64Array, rows: number, cols: number, i1: number, i2: number, f32 = false): void {
   const count = i2 - i1;
+  if (f32) {
+    const acc = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) {
+      acc.fill(0, i2);
+      for (let c = 0; c < count; c++) {
+        const e = err[r * count + c]!;
+        if (e === 0) continue;
+        const ur = (i1 + c) * cols;
+        for (let k = i2; k < cols; k++) acc[k]! += e * U[ur + k]!;
+      }
+      for (let k = i2; k < cols; k++) W[r * cols + k] = Math.fround(W[r * cols + k]! - Math.fround(acc[k]!));
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const rr = r * cols;
     for (let c = 0; c < count; c++) {

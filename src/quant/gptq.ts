@@ -19,6 +19,8 @@ export interface GptqOptions extends WeightQuantSpec {
   actOrder?: boolean;
   blocksize?: number;
   percdamp?: number;
+  /** round the inverse-Hessian factor, the errors and every weight update to float32, as the reference's GPU run */
+  f32?: boolean;
 }
 
 export interface GptqResult {
@@ -46,7 +48,9 @@ export function gptq(weight: Float32Array, H: Float64Array, rows: number, cols: 
   for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) Hp[i * cols + j] = Hd[perm[i]! * cols + perm[j]!]!;
   const W = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) W[r * cols + j] = dead[perm[j]!] ? 0 : weight[r * cols + perm[j]!]!;
-  const { U, percdamp, retries } = inverseHessianFactor(Hp, cols, o.percdamp ?? 0.01);
+  const { U: U64, percdamp, retries } = inverseHessianFactor(Hp, cols, o.percdamp ?? 0.01);
+  const r32 = o.f32 ? Math.fround : (x: number) => x;
+  const U = o.f32 ? U64.map(Math.fround) : U64;
   const Q = new Float64Array(rows * cols);
   const g = o.group > 0 ? o.group : cols, ng = Math.ceil(cols / g);
   const grid: QuantGrid | null = o.actOrder && o.group > 0 ? null : { group: g, scales: new Float32Array(rows * ng), zeros: new Float32Array(rows * ng) };
@@ -73,12 +77,12 @@ export function gptq(weight: Float32Array, H: Float64Array, rows: number, cols: 
         const q = quantizeOne(w, params!.scale[r]!, params!.zero[r]!, maxq);
         Q[r * cols + i] = q;
         loss += (w - q) ** 2 / d ** 2 / 2;
-        const e = (w - q) / d;
+        const e = r32((w - q) / d);
         err[r * count + c] = e;
-        if (e !== 0) for (let k = c + 1; k < count; k++) W1[r * count + k]! -= e * U[i * cols + i1 + k]!;
+        if (e !== 0) for (let k = c + 1; k < count; k++) W1[r * count + k] = r32(W1[r * count + k]! - r32(e * U[i * cols + i1 + k]!));
       }
     }
-    propagateBlockError(W, err, U, rows, cols, i1, i2);
+    propagateBlockError(W, err, U, rows, cols, i1, i2, o.f32);
   }
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) out[r * cols + perm[j]!] = Q[r * cols + j]!;

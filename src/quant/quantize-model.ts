@@ -30,6 +30,8 @@ export interface WeightQuantOptions extends WeightQuantSpec {
   actOrder?: boolean;
   percdamp?: number;
   blocksize?: number;
+  /** GPTQ: float32 updates, as the reference's GPU run (gptq.ts) */
+  f32?: boolean;
   /** GPTQ: statistics for each sub-layer group from the block as quantized so far (default true) */
   trueSequential?: boolean;
   signal?: AbortSignal;

@@ -56,6 +56,7 @@ export interface QuantizeFlags extends CommonFlags, ActQuantFlags {
   dartR1Lr?: number;
   dartR2Lr?: number;
   storage?: string;
+  f32Updates?: boolean;
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
@@ -80,7 +81,7 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   if (f.storage !== undefined && f.storage !== 'packed' && f.storage !== 'dequantized') throw new OptionError('--storage', `expected packed or dequantized, got "${f.storage}"`);
   if (files.online) throw new OptionError('MODEL', `${modelPath} is already rotated (lithe.json "online"); quantize the original model`);
   const weightsQuantized = f.wBits < 16;
-  const opts = { method: wMethod, bits: f.wBits, group: f.wGroup, sym: !!f.sym, mse: !!f.wClip, actOrder: !!f.actOrder, percdamp: f.percdamp, trueSequential: f.trueSequential };
+  const opts = { method: wMethod, bits: f.wBits, group: f.wGroup, sym: !!f.sym, mse: !!f.wClip, actOrder: !!f.actOrder, percdamp: f.percdamp, trueSequential: f.trueSequential, f32: !!f.f32Updates };
   if (opts.actOrder && wMethod !== 'gptq') throw new OptionError('--act-order', 'applies to GPTQ only');
   if (weightsQuantized) validateWeightQuant(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
   else if (f.wBits !== 16) throw new OptionError('--w-bits', `expected 2 to 8, or 16 for float weights, got ${f.wBits}`);
