@@ -7,7 +7,6 @@
  */
 import type { Backend, PackedWeight } from '../backend/backend.js';
 import type { RawTensor, TensorMap } from '../io/raw-tensor.js';
-import type { LlamaConfig } from '../models/llama/config.js';
 import { FormatError } from '../util/errors.js';
 import { PackedLinear } from './pack.js';
 
@@ -64,12 +63,4 @@ export function uploadPacked(backend: Backend, tensors: TensorMap, base: string,
   backend.write(scales, s.data);
   backend.write(zeros, z.data);
   return { kind: 'packed', shape: [rows, cols], container: fmt.container, group, codes, scales, zeros };
-}
-
-export function packedLinearShapes(c: LlamaConfig): Record<string, [number, number]> {
-  const qd = c.nHeads * c.headDim, kvd = c.nKVHeads * c.headDim;
-  return {
-    'self_attn.q_proj': [qd, c.dim], 'self_attn.k_proj': [kvd, c.dim], 'self_attn.v_proj': [kvd, c.dim], 'self_attn.o_proj': [c.dim, qd],
-    'mlp.gate_proj': [c.hiddenDim, c.dim], 'mlp.up_proj': [c.hiddenDim, c.dim], 'mlp.down_proj': [c.dim, c.hiddenDim],
-  };
 }
