@@ -153,6 +153,19 @@ describe('computational invariance of the rotated model', () => {
     });
   }
 
+  test('activationDType f16: every logit is an f16 value, close to the f32 logits but not equal', async () => {
+    const spec: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 2, vocab: 41, tied: false };
+    const be = backends[1]!;
+    const m = await loadModel(be, writeTinyModel(spec, tinyWeights(spec, r)));
+    const ids = Array.from({ length: 13 }, () => Math.floor(r() * spec.vocab));
+    const f32 = Float32Array.from(await be.read(m.forward(ids)));
+    m.activationDType = 'f16';
+    const f16 = Float32Array.from(await be.read(m.forward(ids)));
+    assert.deepEqual(f16, ref.roundToRef(f16, 'f16'), 'logits must be f16 values');
+    const err = relErr(f16, f32);
+    assert.ok(err > 0 && err < 5e-3, `f16 activations: rel. error ${err}`);
+  });
+
   test('R3 alone cancels inside Q K^T', async () => {
     const spec: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 32, hidden: 64, layers: 1, heads: 2, kvHeads: 1, vocab: 41, tied: false };
     const be = backends[0]!;
