@@ -249,7 +249,13 @@ describe('DartQuant pieces', () => {
     const before = whipLoss(all, cap.r1.length * tokens, dim, R0), after = whipLoss(all, cap.r1.length * tokens, dim, r1);
     assert.ok(after < before, `R1 must lower the loss of its data: ${before} -> ${after} ${seedNote()}`);
     for (const fixedSubset of [false, true]) assert.ok((await trainR1(be, cap, dim, layers, { ...o, epochs: 2, fixedSubset })).log.steps > 0);
-    const r2data = Array.from({ length: windows }, () => peaked(tokens, heads * D, null));
+    // the same for R2: every head's slice peaked after the R2 init (one random Hadamard shared by the KV heads)
+    const R20 = randomHadamard(D, seededRandom(o.seed + 100));
+    const r2data = Array.from({ length: windows }, () => {
+      const x = new Float32Array(tokens * heads * D);
+      for (let t = 0; t < tokens; t++) for (let h = 0; h < heads; h++) x.set(peaked(1, D, R20), (t * heads + h) * D);
+      return x;
+    });
     const res = await trainR2(be, r2data, tokens, heads, kv, D, { ...o, bsz: 2 }, 0);
     assert.equal(res.r2.length, kv);
     assert.ok(res.log.maxOrthError < 1e-5 && res.log.lossLast < res.log.lossFirst, JSON.stringify(res.log));
