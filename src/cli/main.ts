@@ -33,6 +33,20 @@ const threads = () => new Option('--threads <n>', 'worker threads (default: all 
 const json = () => new Option('--json', 'print one JSON object with the results as the last line of stdout');
 const actDType = () => new Option('--act-dtype <t>', 'round every op\'s output to f16 | bf16, as a model run in that type computes (the reference code runs in f16); default f32: no rounding')
   .choices(['f32', 'f16', 'bf16']).default('f32');
+/** Calibration, evaluation and output options shared by prune and quantize. */
+function compressionOptions(verb: string, c: Command): Command {
+  return c
+    .option('--calib <file>', 'calibration text: .jsonl[.gz] documents or a plain text file (default: bundled C4 validation sample)')
+    .option('--calib-windows <file>', 'exact calibration windows {seqlen, picks: [{doc_index, start}]} over --calib documents')
+    .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1), 128)
+    .option('--seqlen <n>', 'calibration window length (default: min(2048, context))', intOption('--seqlen', 2))
+    .option('--seed <n>', 'calibration sampling seed (CPython random, as the reference)', intOption('--seed', 0), 0)
+    .option('--eval <files>', `after ${verb}, perplexity on these texts (comma-separated; windows protocol)`)
+    .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
+    .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
+    .option('--out <dir>', 'output folder (must not exist or be empty)');
+}
+
 /** Activation / KV fake quantization at QuaRot's points (quant/rotation/online.ts). */
 function actQuantOptions(c: Command): Command {
   return c
@@ -88,7 +102,7 @@ actQuantOptions(evalCmd.command('ppl').description('perplexity on a text file (r
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json()))
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
 
-program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
+compressionOptions('pruning', program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
   .argument('<model>')
   .requiredOption('--method <m>', 'magnitude | wanda | sparsegpt | dsnot')
   .option('--init <m>', 'DSnoT initial mask: wanda (default) | magnitude | sparsegpt | sparsegpt-reference')
@@ -97,11 +111,6 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
   .option('--owl', 'OWL outlier-weighed layer-wise sparsity (unstructured)')
   .option('--owl-m <m>', 'OWL outlier threshold M', floatOption('--owl-m', 0, 1e6), 5)
   .option('--owl-lambda <l>', 'OWL sparsity range lambda', floatOption('--owl-lambda', 0, 1), 0.08)
-  .option('--calib <file>', 'calibration text: .jsonl[.gz] documents or a plain text file (default: bundled C4 validation sample)')
-  .option('--calib-windows <file>', 'exact calibration windows {seqlen, picks: [{doc_index, start}]} over --calib documents')
-  .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1), 128)
-  .option('--seqlen <n>', 'calibration window length (default: min(2048, context))', intOption('--seqlen', 2))
-  .option('--seed <n>', 'calibration sampling seed (CPython random, as the reference)', intOption('--seed', 0), 0)
   .option('--skip-layer <s>', 'DSnoT: sub-layers that keep their initial mask: mlp (reference default) | self_attn | none', 'mlp')
   .option('--dsnot-cycles <n>', 'DSnoT: max swaps per row', intOption('--dsnot-cycles', 0), 50)
   .option('--dsnot-threshold <t>', 'DSnoT: stop a row when |error| <= t', floatOption('--dsnot-threshold', 0, 1e12), 0.1)
@@ -112,14 +121,10 @@ program.command('prune').description('prune the linear layers (magnitude, Wanda,
   .option('--dsnot-reference-masks', 'DSnoT: reproduce the reference mask writes for stopped rows (per-row counts may drift)')
   .option('--wanda-variant', 'Wanda: the cumulative-score variant (appendix)')
   .option('--dtype <t>', 'hold, round and save the weights as f32 | f16 | bf16 (default: the source storage type; the reference code holds models in f16)')
-  .option('--eval <files>', 'after pruning, perplexity on these texts (comma-separated; windows protocol)')
-  .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
-  .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
-  .option('--out <dir>', 'output folder (must not exist or be empty)')
-  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json()))
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
 
-actQuantOptions(program.command('quantize').description('weight quantization of the linear layers (RTN, GPTQ, QuaRot rotations + GPTQ/RTN), activation/KV fake quantization for --eval; writes a Hugging Face folder of dequantized weights')
+actQuantOptions(compressionOptions('quantizing', program.command('quantize').description('weight quantization of the linear layers (RTN, GPTQ, QuaRot rotations + GPTQ/RTN), activation/KV fake quantization for --eval; writes a Hugging Face folder of dequantized weights')
   .argument('<model>')
   .requiredOption('--method <m>', 'rtn | gptq | quarot (random Hadamard rotations) | dartquant (calibrated rotations); rotations are followed by --w-method')
   .option('--w-method <m>', 'quarot/dartquant: weight quantizer of the rotated model, gptq (default) | rtn')
@@ -141,19 +146,10 @@ actQuantOptions(program.command('quantize').description('weight quantization of 
   .option('--percdamp <p>', 'GPTQ: damping as a fraction of mean(diag H)', floatOption('--percdamp', 0, 10), 0.01)
   .option('--f32-updates', 'GPTQ: round the inverse-Hessian factor and every update to float32, as the reference runs on a GPU (default: float64)')
   .option('--no-true-sequential', 'GPTQ: one statistics pass per block instead of [q,k,v] -> [o] -> [gate,up] -> [down]')
-  .option('--calib <file>', 'GPTQ calibration text: .jsonl[.gz] documents or a plain text file (default: bundled C4 validation sample)')
-  .option('--calib-windows <file>', 'exact calibration windows {seqlen, picks: [{doc_index, start}]} over --calib documents')
-  .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1), 128)
-  .option('--seqlen <n>', 'calibration window length (default: min(2048, context))', intOption('--seqlen', 2))
-  .option('--seed <n>', 'calibration sampling seed (CPython random, as the reference)', intOption('--seed', 0), 0)
   .option('--storage <s>', 'packed (default where the grid allows: int4/int8 codes + f32 scales/zeros) | dequantized (floats)')
   .option('--dtype <t>', 'type of the float tensors written: f32 (default; exact) | f16 | bf16')
-  .option('--eval <files>', 'after quantizing, perplexity on these texts (comma-separated; windows protocol)')
-  .option('--eval-seqlen <n>', 'evaluation window length (default: min(2048, context))', intOption('--eval-seqlen', 2))
-  .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
-  .option('--out <dir>', 'output folder (must not exist or be empty)')
-  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())
-  .action((model, flags) => quantizeCommand(model, flags, context(flags))));
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())))
+  .action((model, flags) => quantizeCommand(model, flags, context(flags)));
 
 program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')
   .argument('<kind>', 'prune').argument('<model>')

@@ -1,18 +1,14 @@
 import { calibrationFromPicks, CalibrationSet, readDocuments, sampleCalibration } from '../../data/calibration.js';
-import { readText } from '../../data/text.js';
 import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
 import { readModelFiles } from '../../io/load-model.js';
-import { uploadLlamaWeights } from '../../models/llama/weights.js';
 import { LlamaModel } from '../../models/llama/model.js';
-import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
 import { parseNM, Target } from '../../prune/mask.js';
 import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, roundModelWeights, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
 import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { InputError, OptionError } from '../../util/errors.js';
-import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
-import { CommonFlags, Context, requireTokenizer } from './common.js';
+import { CommonFlags, Context, modelForCompression, readEvalTexts, requireTokenizer } from './common.js';
 import { evaluateFiles } from './eval-ppl.js';
 
 export interface PruneFlags extends CommonFlags {
@@ -101,12 +97,9 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   const opts = pruneOptionsFromFlags(f, dtype ?? storageType(files.tensors));
   const c = files.config;
   validatePruneOptions(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
-  const evalFiles = f.eval ? f.eval.split(',').filter(Boolean) : [];
-  const evalTexts = evalFiles.map((file) => readText(file));
-  const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const { files: evalFiles, texts: evalTexts } = readEvalTexts(f.eval);
+  const model = await modelForCompression(files, f);
   try {
-    const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
-    model.activationDType = f.actDtype ?? 'f32';
     if (dtype) await roundModelWeights(model, dtype); // hold the model in that type, as the reference holds it in f16
     const calib = opts.method === 'magnitude' ? null : loadCalibration(model, f);
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
@@ -130,6 +123,6 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
       mask_sha256: report.maskSha256, stats_seconds: report.timings.statsSeconds, method_seconds: report.timings.methodSeconds, forward_seconds: report.timings.forwardSeconds,
       calibration_sha256: calib?.digest ?? null, evaluation });
   } finally {
-    await backend.dispose();
+    await model.backend.dispose();
   }
 }

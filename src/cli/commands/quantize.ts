@@ -14,14 +14,11 @@ import { PACKED_FORMAT, PackedFormat } from '../../quant/packed-checkpoint.js';
 import type { QuantGrid } from '../../quant/weight-quantizer.js';
 import { readModelFiles } from '../../io/load-model.js';
 import type { FileDType } from '../../io/raw-tensor.js';
-import { floatWeight, LinearWeight, LINEARS, uploadLlamaWeights } from '../../models/llama/weights.js';
+import { floatWeight, LinearWeight, LINEARS } from '../../models/llama/weights.js';
 import { LlamaModel } from '../../models/llama/model.js';
-import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
 import { QUANT_METHODS, QuantMethod, quantizeModelWeights, validateWeightQuant } from '../../quant/quantize-model.js';
-import { readText } from '../../data/text.js';
 import { InputError, OptionError } from '../../util/errors.js';
-import { defaultThreads } from '../options.js';
-import { CommonFlags, Context } from './common.js';
+import { CommonFlags, Context, modelForCompression, readEvalTexts } from './common.js';
 import { loadCalibration } from './prune.js';
 import { createProgress } from '../progress.js';
 import { DEFAULT_CALIBRATION } from '../../util/assets.js';
@@ -86,12 +83,9 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   if (weightsQuantized) validateWeightQuant(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
   else if (f.wBits !== 16) throw new OptionError('--w-bits', `expected 2 to 8, or 16 for float weights, got ${f.wBits}`);
   if (rotate) checkRotatable({ config: c });
-  const evalFiles = f.eval ? f.eval.split(',').filter(Boolean) : [];
-  const evalTexts = evalFiles.map((file) => readText(file));
-  const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const { files: evalFiles, texts: evalTexts } = readEvalTexts(f.eval);
+  const model = await modelForCompression(files, f);
   try {
-    const model = new LlamaModel(backend, c, uploadLlamaWeights(backend, c, files.tensors, files.source.path), files.tokenizer, files.source);
-    model.activationDType = f.actDtype ?? 'f32';
     let rotation: RotationRecord | DartRecord | null = null;
     const needCalib = (wMethod === 'gptq' && weightsQuantized) || f.method === 'dartquant';
     const calib = needCalib ? loadCalibration(model, f) : null;
@@ -150,7 +144,7 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
       peak_rss_bytes: process.resourceUsage().maxRSS * 1024, storage: packed ? 'packed' : 'dequantized', checkpoint_bytes: bytes,
       packed_linear_bytes: packed?.bytes ?? null, float_linear_bytes: packed?.floatBytes ?? null });
   } finally {
-    await backend.dispose();
+    await model.backend.dispose();
   }
 }
 
