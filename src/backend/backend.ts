@@ -26,6 +26,22 @@ export interface MixedKV {
   bounds: Tensor;
 }
 
+/** Non-causal attention over [heads, tokens, headDim] tensors in square blocks (src/attention). */
+export interface BlockAttentionParams {
+  heads: number;
+  tokens: number;
+  headDim: number;
+  /** query and key block size in tokens (a multiple of 8; 64 and 128 in practice) */
+  block: number;
+  scale: number;
+}
+
+/**
+ * Which key blocks each (head, query block) attends: CSR lists (i32 rowPtr [heads * nb + 1], i32 cols sorted
+ * per row) or a u8 bitmap [heads, nb, nb]; nb = ceil(tokens / block).
+ */
+export type BlockMaskTensors = { rowPtr: Tensor; cols: Tensor } | { bitmap: Tensor };
+
 export interface RopeParams {
   T: number;
   heads: number;
@@ -89,6 +105,14 @@ export interface Backend {
   /** in place on x (token stride = x.shape[1]) */
   rope(x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void;
   attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams, mixed?: MixedKV): void;
+  /**
+   * Flash attention without a causal mask, dense (no mask) or block-sparse: masked-out blocks cost nothing and a
+   * query block with no key block gets zeros. q/k/v/out [heads, tokens, headDim]; lse (optional, f32
+   * [heads, tokens]) receives each row's log-sum-exp of the scaled scores it attended.
+   */
+  blockAttention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: BlockAttentionParams, mask?: BlockMaskTensors, lse?: Tensor): void;
+  /** mass [heads, nb, nb]: softmax mass of every (query block, key block) pair, given lse from a dense blockAttention */
+  blockMass(q: Tensor, k: Tensor, lse: Tensor, mass: Tensor, p: BlockAttentionParams): void;
   siluMul(g: Tensor, u: Tensor, out: Tensor): void;
   addInPlace(a: Tensor, b: Tensor): void;
   /** in place, per row (last axis) */

@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { CancelledError, LitheError, OptionError } from '../util/errors.js';
+import { METHODS } from '../attention/evaluate.js';
+import { attentionBenchCommand, attentionSearchCommand } from './commands/attention.js';
 import { benchCommand } from './commands/bench.js';
 import type { Context } from './commands/common.js';
 import { demoCommand } from './commands/demo.js';
@@ -266,6 +268,40 @@ stereoFlags(stereoCmd.command('eval')
   .option('--border <px>', 'ignore this many pixels at the image border (OpenCV test: 10)', intOption('--border', 0), 0)
   .option('--out-dir <dir>', 'also write each disparity map as PAIR-COST.png'), 'cost, or a comma-separated list for an ablation table')
   .action((dir, flags) => stereoEvalCommand(dir, flags, context(flags)));
+
+/** Inputs of the attention commands: generated video-like heads or a dumped trace. */
+function attentionInputs(c: Command): Command {
+  return c
+    .option('--shape <T,H,W>', 'latent grid of the generated inputs: frames, height, width', '13,16,24')
+    .option('--text <n>', 'text tokens after the video tokens', intOption('--text', 0, 1 << 20), 0)
+    .option('--heads <n>', 'attention heads', intOption('--heads', 1, 1024), 8)
+    .option('--dim <d>', 'head dim (a multiple of 8)', intOption('--dim', 16, 512), 64)
+    .option('--seed <n>', 'generator seed (head parameters; steps change only the noise)', intOption('--seed', 0), 0)
+    .option('--image <file>', 'PNG whose content moves across the generated frames (default: a bundled Middlebury image)')
+    .option('--trace <files>', 'evaluate dumped Q/K/V instead (.safetensors: q, k, v [heads, tokens, head_dim], metadata grid "T,H,W" and text); more files, comma-separated, are the calibration inputs')
+    .option('--block <n>', 'attention block (query and key) in tokens', intOption('--block', 8, 1024), 64)
+    .option('--calib-steps <n>', 'compact search: generated calibration inputs (steps 1..n of the generator)', intOption('--calib-steps', 1, 64), 2)
+    .addOption(threads()).addOption(json());
+}
+
+const attentionCmd = program.command('attention').description('sparse attention for video diffusion transformers: RainFusion, RainFusion2.0, Compact Attention vs dense flash attention');
+attentionInputs(attentionCmd.command('bench').description('methods vs dense flash attention in one run: error, recall, density, mask/permute/attention times, speedup'))
+  .option('--method <list>', `comma-separated: ${METHODS.join(', ')}`, METHODS.join(','))
+  .option('--sparsity <s>', 'target sparsity (fraction of blocks skipped) for every method', floatOption('--sparsity', 0, 0.99), 0.7)
+  .option('--repeat <n>', 'timed calls per kernel (median; dense and sparse alternate)', intOption('--repeat', 1, 100), 3)
+  .option('--rf-variant <v>', 'RainFusion heads: three (spatial, temporal, textural) | deployed (the code\'s two)', 'three')
+  .option('--rf-band-rounding <r>', 'RainFusion band width in blocks: nearest | floor (the code; no band when b*H*W < block)', 'nearest')
+  .option('--rf2-tile <t,h,w>', 'RainFusion2.0 permutation tile: 1,8,8 (rf_v2) or 2,8,8 (3-D window)', '1,8,8')
+  .option('--rf2-first-frame <p>', 'RainFusion2.0 first-frame sink: keep (at the front, rf_v2) | end (next to the text, the paper)', 'keep')
+  .option('--compact-config <file>', 'Compact Attention configuration from `lithe attention search` (default: search on --calib-steps inputs for --sparsity)')
+  .action((flags) => attentionBenchCommand(flags, context(flags)));
+attentionInputs(attentionCmd.command('search').description('Compact Attention: offline per-head shrink search of window configurations on calibration inputs; writes a JSON configuration'))
+  .option('--recall <tau>', 'recall threshold of the shrink search (default 0.95)', floatOption('--recall', 0.01, 1))
+  .option('--sparsity <s>', 'instead of --recall: the threshold whose search reaches this mean sparsity', floatOption('--sparsity', 0, 0.99))
+  .option('--lambda <x>', 'stop when a shrink round lowers the density by less than this', floatOption('--lambda', 0, 1), 0)
+  .option('--tile <t,h,w>', 'tile = one block: 1,8,8 for block 64, 2,8,8 for 128 (default)')
+  .option('--out <file>', 'configuration file to write')
+  .action((flags) => attentionSearchCommand(flags, context(flags)));
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
   .argument('<name>', 'benchmark name: gemm')

@@ -3,7 +3,7 @@
  * tensors. Backends (cpu/, later webgpu/) may assume well-formed calls. Shape errors are programming errors
  * (plain Error), not user input errors.
  */
-import type { AttentionParams, Backend, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend/backend.js';
+import type { AttentionParams, Backend, BlockAttentionParams, BlockMaskTensors, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 function fail(op: string, detail: string): never {
@@ -66,6 +66,32 @@ export function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, out: Ten
     fail('attention', `mixed k[${mixed.k.shape}] v[${mixed.v.shape}] bounds[${mixed.bounds.shape}] do not fit`);
   }
   be.attention(q, k, v, out, p, mixed);
+}
+
+function checkBlocks(op: string, p: BlockAttentionParams, ...ts: Tensor[]): number {
+  f32(op, ...ts);
+  if (p.block < 8 || p.block % 8) fail(op, `block ${p.block} is not a positive multiple of 8`);
+  if (p.headDim % 8) fail(op, `head dim ${p.headDim} is not a multiple of 8`);
+  const n = p.heads * p.tokens * p.headDim;
+  for (const t of ts) if (t.size !== n) fail(op, `tensor [${t.shape}] does not hold ${p.heads} heads x ${p.tokens} tokens x ${p.headDim}`);
+  return Math.ceil(p.tokens / p.block);
+}
+
+/** Non-causal flash attention on [heads, tokens, headDim], dense or block-sparse (backend.ts BlockMaskTensors). */
+export function blockAttention(be: Backend, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: BlockAttentionParams, mask?: BlockMaskTensors, lse?: Tensor): void {
+  const nb = checkBlocks('blockAttention', p, q, k, v, out);
+  if (mask && 'bitmap' in mask && (mask.bitmap.dtype !== 'u8' || mask.bitmap.size !== p.heads * nb * nb)) fail('blockAttention', `bitmap [${mask.bitmap.shape}] ${mask.bitmap.dtype} is not u8 [${p.heads}, ${nb}, ${nb}]`);
+  if (mask && 'rowPtr' in mask && (mask.rowPtr.dtype !== 'i32' || mask.cols.dtype !== 'i32' || mask.rowPtr.size !== p.heads * nb + 1)) {
+    fail('blockAttention', `rowPtr [${mask.rowPtr.shape}] is not i32 [${p.heads * nb + 1}]`);
+  }
+  if (lse && (lse.dtype !== 'f32' || lse.size !== p.heads * p.tokens)) fail('blockAttention', `lse [${lse.shape}] is not f32 [${p.heads}, ${p.tokens}]`);
+  be.blockAttention(q, k, v, out, p, mask, lse);
+}
+
+export function blockMass(be: Backend, q: Tensor, k: Tensor, lse: Tensor, mass: Tensor, p: BlockAttentionParams): void {
+  const nb = checkBlocks('blockMass', p, q, k);
+  if (lse.size !== p.heads * p.tokens || mass.size !== p.heads * nb * nb) fail('blockMass', `lse [${lse.shape}] or mass [${mass.shape}] does not fit`);
+  be.blockMass(q, k, lse, mass, p);
 }
 
 export function siluMul(be: Backend, g: Tensor, u: Tensor, out: Tensor): void {

@@ -3,7 +3,7 @@
  * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
  * more than a 64-wide RMSNorm.
  */
-import type { AttentionParams, Backend, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend.js';
+import type { AttentionParams, Backend, BlockAttentionParams, BlockMaskTensors, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend.js';
 import { hadamardBase, requireHadamardSize } from '../../quant/rotation/hadamard.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
@@ -12,7 +12,8 @@ import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
-  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to', 'hadamard_rows', 'fake_quant_rows', 'dequant_q'] as const;
+  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to', 'hadamard_rows', 'fake_quant_rows', 'dequant_q',
+  'flash_attention', 'block_mass', 'pack_k_panels'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
@@ -143,6 +144,40 @@ export class CpuBackend implements Backend {
     if (scratch.size < scratchFloats * this.threads) throw new Error('kvAttention: scratch too small');
     this.run('kv_attention', [this.ptr(desc), this.ptr(q), this.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim, p.scale, this.ptr(scratch), scratchFloats],
       4 * p.T * p.tokens * p.nHeads * p.headDim);
+  }
+
+  private attnScratchFor(p: BlockAttentionParams): { packed: number; scratch: number; release: () => void } {
+    if (p.block % 8 !== 0 || p.block < 8) throw new Error(`blockAttention: block ${p.block} is not a positive multiple of 8`);
+    if (p.headDim % 8 !== 0) throw new Error(`blockAttention: head dim ${p.headDim} is not a multiple of 8`);
+    const ex = this.instance.exports as Record<string, (b: number, d: number) => number>;
+    const packedBytes = p.heads * Math.ceil(p.tokens / 8) * 8 * p.headDim * 4;
+    const scratchBytes = ex['flash_scratch_floats']!(p.block, p.headDim) * 4 * this.threads;
+    const packed = this.alloc_.alloc(packedBytes);
+    const scratch = this.alloc_.alloc(scratchBytes);
+    return { packed, scratch, release: () => { this.alloc_.release(packed, packedBytes); this.alloc_.release(scratch, scratchBytes); } };
+  }
+
+  blockAttention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: BlockAttentionParams, mask?: BlockMaskTensors, lse?: Tensor): void {
+    const s = this.attnScratchFor(p);
+    try {
+      this.run('pack_k_panels', [this.ptr(k), s.packed, p.heads, p.tokens, p.headDim], k.size);
+      const m = !mask ? [0, 0, 0] : 'bitmap' in mask ? [0, 0, this.ptr(mask.bitmap)] : [this.ptr(mask.rowPtr), this.ptr(mask.cols), 0];
+      this.run('flash_attention', [this.ptr(q), s.packed, this.ptr(v), this.ptr(out), lse ? this.ptr(lse) : 0, p.heads, p.tokens, p.headDim,
+        p.block, p.scale, ...m, s.scratch], 4 * p.heads * p.tokens * p.tokens * p.headDim);
+    } finally {
+      s.release();
+    }
+  }
+
+  blockMass(q: Tensor, k: Tensor, lse: Tensor, mass: Tensor, p: BlockAttentionParams): void {
+    const s = this.attnScratchFor(p);
+    try {
+      this.run('pack_k_panels', [this.ptr(k), s.packed, p.heads, p.tokens, p.headDim], k.size);
+      this.run('block_mass', [this.ptr(q), s.packed, this.ptr(lse), this.ptr(mass), p.heads, p.tokens, p.headDim, p.block, p.scale, s.scratch],
+        2 * p.heads * p.tokens * p.tokens * p.headDim);
+    } finally {
+      s.release();
+    }
   }
 
   siluMul(g: Tensor, u: Tensor, out: Tensor): void {

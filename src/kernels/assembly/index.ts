@@ -12,3 +12,4 @@ export { kv_attention } from './kv-attention';
 export { gemv_q, dequant_q } from './qgemv';
 export { hadamard_rows } from './hadamard';
 export { fake_quant_rows } from './fake-quant';
+export { flash_attention, block_mass, pack_k_panels, flash_scratch_floats } from './flash-attention';

@@ -1,0 +1,279 @@
+/**
+ * Runs sparse-attention methods side by side against dense flash attention on one set of Q, K, V [heads, N, d]
+ * and measures what the papers measure (research notes section 8.1): output error vs dense (relative L1 / L2,
+ * cosine similarity, overall and worst head), attention-mass recall of the executed mask (exact, from the dense
+ * softmax's block mass), realised density (computed token pairs including forced dense rows/columns), and the
+ * times of mask prediction, permutation and the attention kernel, with the speedup over the dense kernel measured
+ * in the same run (median of `repeat` calls each).
+ */
+import type { Backend, BlockAttentionParams } from '../backend/backend.js';
+import * as ops from '../ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { throwIfCancelled } from '../util/errors.js';
+import { compactMask, compactSearchForSparsity, type CompactConfig, configTileGrid, tileGrid, type TileGrid } from './compact.js';
+import { gridTokens, permuteHeads, type Layout, type VideoGrid } from './layout.js';
+import type { BlockMask } from './mask.js';
+import { rainfusionPlan, RAINFUSION_DEFAULTS, type RainFusionOptions, type RainFusionHead } from './rainfusion.js';
+import { rainfusion2Layout, rainfusion2Plan, RAINFUSION2_DEFAULTS, type RainFusion2Options } from './rainfusion2.js';
+import type { HeadKind } from './synthetic.js';
+
+export interface AttentionInputs {
+  grid: VideoGrid;
+  heads: number;
+  headDim: number;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  /** known head kinds (synthetic inputs) */
+  kinds?: HeadKind[];
+}
+
+export const METHODS = ['dense', 'rainfusion', 'rainfusion2', 'compact'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+export interface OutputMetrics {
+  relL1: number;
+  relL2: number;
+  cosine: number;
+  minHeadCosine: number;
+}
+
+export function outputMetrics(out: ArrayLike<number>, ref: ArrayLike<number>, heads: number): OutputMetrics {
+  const per = ref.length / heads;
+  let l1 = 0, r1 = 0, l2 = 0, r2 = 0, dot = 0, oo = 0, minCos = 1;
+  for (let h = 0; h < heads; h++) {
+    let hd = 0, ho = 0, hr = 0;
+    for (let i = h * per; i < (h + 1) * per; i++) {
+      const a = out[i]!, b = ref[i]!;
+      l1 += Math.abs(a - b); r1 += Math.abs(b);
+      l2 += (a - b) ** 2; r2 += b * b;
+      hd += a * b; ho += a * a; hr += b * b;
+    }
+    dot += hd; oo += ho;
+    minCos = Math.min(minCos, hd / Math.sqrt(Math.max(ho * hr, 1e-300)));
+  }
+  return { relL1: l1 / r1, relL2: Math.sqrt(l2 / r2), cosine: dot / Math.sqrt(Math.max(oo * r2, 1e-300)), minHeadCosine: minCos };
+}
+
+export interface MethodResult extends OutputMetrics {
+  method: MethodName;
+  sparsity: number;
+  density: number;
+  /** mean over heads of the attention-mass recall */
+  recall: number;
+  maskMs: number;
+  permuteMs: number;
+  attentionMs: number;
+  /** dense kernel time / this kernel time */
+  speedup: number;
+  /** dense kernel time / (mask + permutation + kernel) */
+  endToEndSpeedup: number;
+  /** per-head choice (rainfusion) or shape (compact) */
+  heads?: string[];
+}
+
+export interface EvaluateOptions {
+  block: number;
+  sparsity: number;
+  repeat: number;
+  rainfusion?: Partial<Omit<RainFusionOptions, 'sparsity' | 'block'>>;
+  rainfusion2?: Partial<Omit<RainFusion2Options, 'sparsity' | 'block'>>;
+  /** a saved configuration, or calibration inputs to search one at the target sparsity */
+  compact?: { config?: CompactConfig; configFile?: string; calibration?: AttentionInputs[] };
+  signal?: AbortSignal;
+  onProgress?: (what: string) => void;
+}
+
+interface Plan {
+  layouts: Layout[];
+  mask: BlockMask;
+  heads?: string[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+async function timed<T>(repeat: number, fn: () => T | Promise<T>): Promise<{ value: T; ms: number }> {
+  const times: number[] = [];
+  let value = await fn(); // warm-up, not timed
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    value = await fn();
+    times.push(performance.now() - t0);
+  }
+  return { value, ms: median(times) };
+}
+
+/** Backend tensors of one evaluation step, freed together. */
+class TensorScope {
+  private readonly tensors: Tensor[] = [];
+
+  constructor(readonly be: Backend) {}
+
+  upload(x: Float32Array): Tensor {
+    const t = this.be.alloc([x.length]);
+    this.be.write(t, x);
+    this.tensors.push(t);
+    return t;
+  }
+
+  alloc(n: number): Tensor {
+    const t = this.be.alloc([n]);
+    this.tensors.push(t);
+    return t;
+  }
+
+  release(): void {
+    for (const t of this.tensors.splice(0)) this.be.free(t);
+  }
+}
+
+/** Block mass [heads, nb, nb] of q/k (already in the mask's layout) from the dense row log-sum-exp. */
+export async function blockMassOf(be: Backend, q: Float32Array, k: Float32Array, lse: Float32Array, p: BlockAttentionParams): Promise<Float32Array> {
+  const s = new TensorScope(be);
+  try {
+    const nb = Math.ceil(p.tokens / p.block);
+    const mass = s.alloc(p.heads * nb * nb);
+    ops.blockMass(be, s.upload(q), s.upload(k), s.upload(lse), mass, p);
+    return await be.read(mass);
+  } finally {
+    s.release();
+  }
+}
+
+function attentionParams(x: AttentionInputs, block: number) {
+  return { heads: x.heads, tokens: gridTokens(x.grid), headDim: x.headDim, block, scale: 1 / Math.sqrt(x.headDim) };
+}
+
+/** Dense flash attention of the inputs: output, per-row log-sum-exp and the median kernel time. */
+export async function denseAttention(be: Backend, x: AttentionInputs, block: number, repeat: number): Promise<{ out: Float32Array; lse: Float32Array; ms: number }> {
+  const s = new TensorScope(be);
+  try {
+    const q = s.upload(x.q), k = s.upload(x.k), v = s.upload(x.v), out = s.alloc(x.q.length), lse = s.alloc(x.heads * gridTokens(x.grid));
+    const { ms } = await timed(repeat, () => ops.blockAttention(be, q, k, v, out, attentionParams(x, block), undefined, lse));
+    return { out: await be.read(out), lse: await be.read(lse), ms };
+  } finally {
+    s.release();
+  }
+}
+
+/** Averaged block mass of calibration inputs in a compact tile layout, then the search for the target sparsity. */
+export async function calibrateCompact(be: Backend, g: TileGrid, calibration: AttentionInputs[], sparsity: number): Promise<CompactConfig> {
+  const heads = calibration[0]!.heads;
+  const nb = g.nb;
+  const mass = new Float64Array(heads * nb * nb);
+  for (const x of calibration) {
+    const m = await compactCalibrationMass(be, g, x);
+    for (let i = 0; i < mass.length; i++) mass[i]! += m[i]! / calibration.length;
+  }
+  return compactSearchForSparsity(g, mass, heads, sparsity);
+}
+
+export async function compactCalibrationMass(be: Backend, g: TileGrid, x: AttentionInputs): Promise<Float32Array> {
+  const ord = [g.layout.order];
+  const xp: AttentionInputs = { ...x, q: permuteHeads(x.q, x.heads, x.headDim, ord), k: permuteHeads(x.k, x.heads, x.headDim, ord), v: permuteHeads(x.v, x.heads, x.headDim, ord) };
+  const dense = await denseAttention(be, xp, g.block, 1);
+  return blockMassOf(be, xp.q, xp.k, dense.lse, attentionParams(x, g.block));
+}
+
+type Permuted = { q: Float32Array; k: Float32Array; v: Float32Array };
+
+/**
+ * Mask prediction and permutation of one method, each timed on its own. RainFusion decides its per-head layouts
+ * from the original order (ARM), so it predicts first; RainFusion2.0 predicts on the permuted Q/K; Compact
+ * Attention's layout and block lists come from its configuration.
+ */
+async function predict(be: Backend, method: Exclude<MethodName, 'dense'>, x: AttentionInputs, o: EvaluateOptions): Promise<{ plan: Plan; xp: Permuted; maskMs: number; permuteMs: number }> {
+  const { grid, heads, headDim: d } = x;
+  const permute = (layouts: Layout[]) => timed(o.repeat, () => {
+    const orders = layouts.map((l) => l.order);
+    return { q: permuteHeads(x.q, heads, d, orders), k: permuteHeads(x.k, heads, d, orders), v: permuteHeads(x.v, heads, d, orders) };
+  });
+  if (method === 'rainfusion') {
+    const { value: p, ms: maskMs } = await timed(o.repeat, () => rainfusionPlan(be, x.q, x.k, grid, heads, d, { ...RAINFUSION_DEFAULTS, ...o.rainfusion, sparsity: o.sparsity, block: o.block }));
+    const { value: xp, ms: permuteMs } = await permute(p.layouts);
+    return { plan: { layouts: p.layouts, mask: p.mask, heads: p.heads as RainFusionHead[] }, xp, maskMs, permuteMs };
+  }
+  if (method === 'rainfusion2') {
+    const ro = { ...RAINFUSION2_DEFAULTS, ...o.rainfusion2, sparsity: o.sparsity, block: o.block };
+    const layout = rainfusion2Layout(grid, ro);
+    const { value: xp, ms: permuteMs } = await permute([layout]);
+    const { value: p, ms: maskMs } = await timed(o.repeat, () => rainfusion2Plan(x.q, x.k, grid, heads, d, ro, { ...xp, layout }));
+    return { plan: { layouts: [layout], mask: p.mask }, xp, maskMs, permuteMs };
+  }
+  const c = o.compact?.config;
+  if (!c) throw new Error('compact: no configuration (search one first)');
+  const g = configTileGrid(c, grid, o.compact?.configFile ?? 'compact configuration');
+  const { value: xp, ms: permuteMs } = await permute([g.layout]);
+  const { value: mask, ms: maskMs } = await timed(o.repeat, () => compactMask(g, c.heads));
+  return { plan: { layouts: [g.layout], mask, heads: c.heads.map((h) => h.shape) }, xp, maskMs, permuteMs };
+}
+
+/**
+ * Every method of `methods` on the inputs; the dense output is the reference of the others. Each method's kernel
+ * is timed in alternation with the dense kernel (dense, sparse, dense, sparse, ...), so its speedup is a ratio of
+ * medians measured under the same machine conditions; the dense row reports the median of all dense calls.
+ */
+export async function evaluateMethods(be: Backend, x: AttentionInputs, methods: readonly MethodName[], o: EvaluateOptions): Promise<MethodResult[]> {
+  const N = gridTokens(x.grid);
+  if (x.q.length !== x.heads * N * x.headDim) throw new Error('inputs do not hold heads x tokens x headDim');
+  if (methods.includes('compact') && !o.compact?.config) {
+    if (!o.compact?.calibration?.length) throw new Error('compact: give a configuration or calibration inputs');
+    o.onProgress?.('compact search');
+    o = { ...o, compact: { ...o.compact, config: await calibrateCompact(be, tileGrid(x.grid, o.block), o.compact.calibration, o.sparsity) } };
+  }
+  const p = attentionParams(x, o.block);
+  const ds = new TensorScope(be);
+  const results: MethodResult[] = [];
+  try {
+    o.onProgress?.('dense');
+    const dq = ds.upload(x.q), dk = ds.upload(x.k), dv = ds.upload(x.v), dOut = ds.alloc(x.q.length), dLse = ds.alloc(x.heads * N);
+    const runDense = () => ops.blockAttention(be, dq, dk, dv, dOut, p, undefined, dLse);
+    const denseTimes = [(await timed(o.repeat, runDense)).ms];
+    const dense = { out: await be.read(dOut), lse: await be.read(dLse) };
+    for (const method of methods) {
+      if (method === 'dense') continue;
+      throwIfCancelled(o.signal);
+      o.onProgress?.(method);
+      const { plan: pl, xp, maskMs, permuteMs } = await predict(be, method, x, o);
+      const orders = pl.layouts.map((l) => l.order);
+      const s = new TensorScope(be);
+      let outP: Float32Array;
+      const dt: number[] = [], st: number[] = [];
+      try {
+        const q = s.upload(xp.q), k = s.upload(xp.k), v = s.upload(xp.v), out = s.alloc(x.q.length);
+        const m = pl.mask.upload(be);
+        try {
+          ops.blockAttention(be, q, k, v, out, p, m); // warm-up
+          for (let i = 0; i < o.repeat; i++) {
+            dt.push((await timed(1, runDense)).ms);
+            st.push((await timed(1, () => ops.blockAttention(be, q, k, v, out, p, m))).ms);
+          }
+        } finally {
+          m.release();
+        }
+        outP = await be.read(out);
+      } finally {
+        s.release();
+      }
+      denseTimes.push(...dt);
+      const out = permuteHeads(outP, x.heads, x.headDim, orders, true);
+      const lseP = permuteHeads(dense.lse, x.heads, 1, orders);
+      const recall = pl.mask.recall(await blockMassOf(be, xp.q, xp.k, lseP, p));
+      const denseMs = median(dt), attentionMs = median(st);
+      results.push({
+        method, sparsity: o.sparsity, density: pl.mask.density(), recall: recall.reduce((a, b) => a + b, 0) / x.heads,
+        ...outputMetrics(out, dense.out, x.heads), maskMs, permuteMs, attentionMs,
+        speedup: denseMs / attentionMs, endToEndSpeedup: denseMs / (maskMs + permuteMs + attentionMs), heads: pl.heads,
+      });
+    }
+    if (methods.includes('dense')) {
+      results.unshift({ method: 'dense', sparsity: 0, density: 1, relL1: 0, relL2: 0, cosine: 1, minHeadCosine: 1, recall: 1, maskMs: 0, permuteMs: 0, attentionMs: median(denseTimes), speedup: 1, endToEndSpeedup: 1 });
+    }
+  } finally {
+    ds.release();
+  }
+  return results;
+}

@@ -1,0 +1,178 @@
+/**
+ * `lithe attention bench` (sparse-attention methods vs dense flash attention on generated video-like heads or a
+ * dumped trace) and `lithe attention search` (Compact Attention's offline per-head configuration search).
+ */
+import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { compactCalibrationMass, evaluateMethods, METHODS, type AttentionInputs, type MethodName, type MethodResult } from '../../attention/evaluate.js';
+import { COMPACT_DEFAULTS, compactSearch, compactSearchForSparsity, readCompactConfig, tileGrid, writeCompactConfig, type CompactConfig } from '../../attention/compact.js';
+import { checkGrid, type VideoGrid } from '../../attention/layout.js';
+import { HEAD_KINDS, syntheticAttention, type HeadKind } from '../../attention/synthetic.js';
+import { parseTriple, readTrace } from '../../attention/trace.js';
+import { cancellationPoint, OptionError } from '../../util/errors.js';
+import { defaultThreads } from '../options.js';
+import { markdownTable } from '../output.js';
+import { createProgress } from '../progress.js';
+import type { Context } from './common.js';
+
+export interface AttentionInputFlags {
+  shape: string;
+  text: number;
+  heads: number;
+  dim: number;
+  seed: number;
+  trace?: string;
+  image?: string;
+  block: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export interface AttentionBenchFlags extends AttentionInputFlags {
+  method: string;
+  sparsity: number;
+  repeat: number;
+  rfVariant: string;
+  rfBandRounding: string;
+  rf2Tile: string;
+  rf2FirstFrame: string;
+  compactConfig?: string;
+  calibSteps: number;
+}
+
+export interface AttentionSearchFlags extends AttentionInputFlags {
+  recall?: number;
+  sparsity?: number;
+  lambda: number;
+  tile?: string;
+  calibSteps: number;
+  out?: string;
+}
+
+function tripleFlag(flag: string, v: string, what: string): [number, number, number] {
+  const t = parseTriple(v);
+  if (!t) throw new OptionError(flag, `expected ${what} (three positive integers), got "${v}"`);
+  return t;
+}
+
+function gridFlags(f: AttentionInputFlags): VideoGrid {
+  const [T, H, W] = tripleFlag('--shape', f.shape, 'T,H,W');
+  const g = { T, H, W, text: f.text };
+  checkGrid(g, 'grid');
+  return g;
+}
+
+/** The evaluation inputs (step 0) and `calibSteps` calibration inputs (steps 1..n: same heads, other noise). */
+function inputs(f: AttentionInputFlags, calibSteps: number): { x: AttentionInputs; calibration: AttentionInputs[]; source: string } {
+  if (f.trace) {
+    const files = f.trace.split(',').filter(Boolean);
+    const all = files.map((file) => readTrace(file));
+    return { x: all[0]!, calibration: all.length > 1 ? all.slice(1) : all, source: files.join(', ') };
+  }
+  const grid = gridFlags(f);
+  const gen = (step: number) => syntheticAttention({ grid, heads: f.heads, headDim: f.dim, seed: f.seed, step, image: f.image });
+  return {
+    x: gen(0), calibration: Array.from({ length: calibSteps }, (_, i) => gen(i + 1)),
+    source: `synthetic (seed ${f.seed}${f.image ? `, image ${f.image}` : ''})`,
+  };
+}
+
+function parseMethods(v: string): MethodName[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const m of list) if (!(METHODS as readonly string[]).includes(m)) throw new OptionError('--method', `expected ${METHODS.join(', ')} (comma-separated), got "${m}"`);
+  if (!list.length) throw new OptionError('--method', 'no method given');
+  return list as MethodName[];
+}
+
+const fmt = (x: number, d = 4) => x.toFixed(d);
+
+export function attentionTable(rows: MethodResult[]): string {
+  return markdownTable(
+    ['method', 'sparsity', 'density', 'recall', 'rel-L1', 'rel-L2', 'cosine', 'min head cos', 'mask ms', 'permute ms', 'attention ms', 'speedup', 'end-to-end'],
+    rows.map((r) => [r.method, fmt(r.sparsity, 2), fmt(r.density, 3), fmt(r.recall, 3), fmt(r.relL1), fmt(r.relL2), fmt(r.cosine), fmt(r.minHeadCosine),
+      fmt(r.maskMs, 1), fmt(r.permuteMs, 1), fmt(r.attentionMs, 1), `${fmt(r.speedup, 2)}x`, `${fmt(r.endToEndSpeedup, 2)}x`]),
+  );
+}
+
+/** Rows: generated head kind; columns: the kind RainFusion's ARM chose. */
+export function confusionMatrix(truth: readonly HeadKind[], chosen: readonly string[]): { kinds: string[]; chosen: string[]; counts: number[][] } {
+  const kinds = HEAD_KINDS.filter((k) => truth.includes(k));
+  const cols = ['spatial', 'temporal', 'textural'];
+  const counts = kinds.map((k) => cols.map((c) => truth.filter((t, h) => t === k && chosen[h] === c).length));
+  return { kinds: [...kinds], chosen: cols, counts };
+}
+
+export function confusionTable(c: ReturnType<typeof confusionMatrix>): string {
+  return markdownTable(['generated \\ ARM', ...c.chosen], c.kinds.map((k, i) => [k, ...c.counts[i]!]));
+}
+
+export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context): Promise<void> {
+  const methods = parseMethods(f.method);
+  if (!['three', 'deployed'].includes(f.rfVariant)) throw new OptionError('--rf-variant', `expected three or deployed, got "${f.rfVariant}"`);
+  if (!['nearest', 'floor'].includes(f.rfBandRounding)) throw new OptionError('--rf-band-rounding', `expected nearest or floor, got "${f.rfBandRounding}"`);
+  if (!['keep', 'end'].includes(f.rf2FirstFrame)) throw new OptionError('--rf2-first-frame', `expected keep or end, got "${f.rf2FirstFrame}"`);
+  const rf2Tile = tripleFlag('--rf2-tile', f.rf2Tile, 't,h,w');
+  const compactConfig: CompactConfig | undefined = f.compactConfig ? readCompactConfig(f.compactConfig) : undefined;
+  const { x, calibration, source } = inputs(f, methods.includes('compact') && !compactConfig ? f.calibSteps : 0);
+  const be = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const progress = createProgress('attention', methods.length + (methods.includes('compact') && !compactConfig ? 1 : 0), 'steps', ctx.out.json);
+  let done = 0;
+  try {
+    const rows = await evaluateMethods(be, x, methods, {
+      block: f.block, sparsity: f.sparsity, repeat: f.repeat, signal: ctx.signal,
+      rainfusion: { variant: f.rfVariant as 'three' | 'deployed', bandRounding: f.rfBandRounding as 'nearest' | 'floor' },
+      rainfusion2: { tile: rf2Tile, firstFrame: f.rf2FirstFrame as 'keep' | 'end' },
+      compact: { config: compactConfig, configFile: f.compactConfig, calibration },
+      onProgress: () => progress.update(done++),
+    });
+    progress.stop();
+    const g = x.grid;
+    const gflop = 4 * x.heads * (g.T * g.H * g.W + g.text) ** 2 * x.headDim / 1e9;
+    const dense = rows.find((r) => r.method === 'dense');
+    ctx.out.line(`inputs: ${source}; grid ${g.T}x${g.H}x${g.W} + ${g.text} text = ${g.T * g.H * g.W + g.text} tokens, ${x.heads} heads, d ${x.headDim}; block ${f.block}; ${be.description}`);
+    if (dense) ctx.out.line(`dense flash attention: ${fmt(dense.attentionMs, 1)} ms = ${fmt(gflop / dense.attentionMs * 1e3, 1)} GFLOP/s (4 N^2 d H = ${fmt(gflop, 2)} GFLOP)`);
+    ctx.out.line(attentionTable(rows));
+    const rf = rows.find((r) => r.method === 'rainfusion');
+    const confusion = rf && x.kinds ? confusionMatrix(x.kinds, rf.heads!) : undefined;
+    if (rf) ctx.out.line(`RainFusion ARM per head: ${rf.heads!.join(', ')}`);
+    if (confusion) ctx.out.line(confusionTable(confusion));
+    ctx.out.result({ source, grid: g, heads: x.heads, headDim: x.headDim, block: f.block, backend: be.description, gflop, kinds: x.kinds, results: rows, confusion });
+  } finally {
+    progress.stop();
+    await be.dispose();
+  }
+}
+
+export async function attentionSearchCommand(f: AttentionSearchFlags, ctx: Context): Promise<void> {
+  if (!f.out) throw new OptionError('--out', 'give the configuration file to write (e.g. --out compact.json)');
+  if (f.recall !== undefined && f.sparsity !== undefined) throw new OptionError('--recall', 'give --recall or --sparsity, not both');
+  const { x, calibration, source } = inputs(f, f.calibSteps);
+  const g = tileGrid(x.grid, f.block, f.tile ? tripleFlag('--tile', f.tile, 't,h,w') : undefined);
+  const be = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const progress = createProgress('calibration', calibration.length, 'inputs', ctx.out.json);
+  try {
+    const nb = g.nb;
+    const mass = new Float64Array(x.heads * nb * nb);
+    for (let i = 0; i < calibration.length; i++) {
+      await cancellationPoint(ctx.signal);
+      const m = await compactCalibrationMass(be, g, calibration[i]!);
+      for (let j = 0; j < mass.length; j++) mass[j]! += m[j]! / calibration.length;
+      progress.update(i + 1);
+    }
+    progress.stop();
+    const t0 = performance.now();
+    const config = f.sparsity !== undefined
+      ? compactSearchForSparsity(g, mass, x.heads, f.sparsity, f.lambda)
+      : compactSearch(g, mass, x.heads, { recall: f.recall ?? COMPACT_DEFAULTS.recall, lambda: f.lambda });
+    const searchMs = performance.now() - t0;
+    writeCompactConfig(f.out, config);
+    ctx.out.line(`calibration: ${source}, ${calibration.length} input(s); tile ${g.tile.join('x')}, ${g.tiles} tiles + ${g.nb - g.tiles} dense sink blocks; recall threshold ${fmt(config.recall, 4)}; search ${fmt(searchMs, 0)} ms`);
+    ctx.out.line(markdownTable(['head', ...(x.kinds ? ['generated'] : []), 'shape', 'extents (eh,ew) per frame distance 0,1,2-3,4-7,...', 'recall', 'density'],
+      config.heads.map((h, i) => [i, ...(x.kinds ? [x.kinds[i]!] : []), h.shape, h.extents.map((e) => `(${e.join(',')})`).join(' '),
+        fmt(config.calibration![i]!.recall, 3), fmt(config.calibration![i]!.density, 3)])));
+    ctx.out.line(`wrote ${f.out}`);
+    ctx.out.result({ out: f.out, source, searchMs, config });
+  } finally {
+    progress.stop();
+    await be.dispose();
+  }
+}
