@@ -211,6 +211,36 @@ async function predict(be: Backend, method: Exclude<MethodName, 'dense'>, x: Att
   return { plan: { layouts: [g.layout], mask, heads: c.heads.map((h) => h.shape) }, xp, maskMs, permuteMs };
 }
 
+/** The sparse kernel on permuted inputs: its output (permuted) and `repeat` timed calls, `between` run before each. */
+async function runSparse(be: Backend, xp: Permuted, mask: BlockMask, p: BlockAttentionParams, repeat: number, between?: () => Promise<void>): Promise<{ out: Float32Array; ms: number[] }> {
+  const s = new TensorScope(be);
+  const ms: number[] = [];
+  try {
+    const q = s.upload(xp.q), k = s.upload(xp.k), v = s.upload(xp.v), out = s.alloc(xp.q.length);
+    const m = mask.upload(be);
+    try {
+      ops.blockAttention(be, q, k, v, out, p, m); // warm-up
+      for (let i = 0; i < repeat; i++) {
+        await between?.();
+        ms.push((await timed(1, () => ops.blockAttention(be, q, k, v, out, p, m))).ms);
+      }
+    } finally {
+      m.release();
+    }
+    return { out: await be.read(out), ms };
+  } finally {
+    s.release();
+  }
+}
+
+/** Output error vs dense (original order), realised density and mean attention-mass recall of a plan. */
+async function sparseQuality(be: Backend, x: AttentionInputs, pl: Plan, xp: Permuted, outP: Float32Array, dense: { out: Float32Array; lse: Float32Array }, p: BlockAttentionParams): Promise<OutputMetrics & { density: number; recall: number }> {
+  const orders = pl.layouts.map((l) => l.order);
+  const out = permuteHeads(outP, x.heads, x.headDim, orders, true);
+  const recall = pl.mask.recall(await blockMassOf(be, xp.q, xp.k, permuteHeads(dense.lse, x.heads, 1, orders), p));
+  return { density: pl.mask.density(), recall: recall.reduce((a, b) => a + b, 0) / x.heads, ...outputMetrics(out, dense.out, x.heads) };
+}
+
 /**
  * Every method of `methods` on the inputs; the dense output is the reference of the others. Each method's kernel
  * is timed in alternation with the dense kernel (dense, sparse, dense, sparse, ...), so its speedup is a ratio of
@@ -238,34 +268,13 @@ export async function evaluateMethods(be: Backend, x: AttentionInputs, methods: 
       throwIfCancelled(o.signal);
       o.onProgress?.(method);
       const { plan: pl, xp, maskMs, permuteMs } = await predict(be, method, x, o);
-      const orders = pl.layouts.map((l) => l.order);
-      const s = new TensorScope(be);
-      let outP: Float32Array;
-      const dt: number[] = [], st: number[] = [];
-      try {
-        const q = s.upload(xp.q), k = s.upload(xp.k), v = s.upload(xp.v), out = s.alloc(x.q.length);
-        const m = pl.mask.upload(be);
-        try {
-          ops.blockAttention(be, q, k, v, out, p, m); // warm-up
-          for (let i = 0; i < o.repeat; i++) {
-            dt.push((await timed(1, runDense)).ms);
-            st.push((await timed(1, () => ops.blockAttention(be, q, k, v, out, p, m))).ms);
-          }
-        } finally {
-          m.release();
-        }
-        outP = await be.read(out);
-      } finally {
-        s.release();
-      }
+      const dt: number[] = [];
+      const { out: outP, ms: st } = await runSparse(be, xp, pl.mask, p, o.repeat, async () => { dt.push((await timed(1, runDense)).ms); });
       denseTimes.push(...dt);
-      const out = permuteHeads(outP, x.heads, x.headDim, orders, true);
-      const lseP = permuteHeads(dense.lse, x.heads, 1, orders);
-      const recall = pl.mask.recall(await blockMassOf(be, xp.q, xp.k, lseP, p));
+      const q = await sparseQuality(be, x, pl, xp, outP, dense, p);
       const denseMs = median(dt), attentionMs = median(st);
       results.push({
-        method, sparsity: o.sparsity, density: pl.mask.density(), recall: recall.reduce((a, b) => a + b, 0) / x.heads,
-        ...outputMetrics(out, dense.out, x.heads), maskMs, permuteMs, attentionMs,
+        method, sparsity: o.sparsity, ...q, maskMs, permuteMs, attentionMs,
         speedup: denseMs / attentionMs, endToEndSpeedup: denseMs / (maskMs + permuteMs + attentionMs), heads: pl.heads,
       });
     }
@@ -276,4 +285,78 @@ export async function evaluateMethods(be: Backend, x: AttentionInputs, methods: 
     ds.release();
   }
   return results;
+}
+
+export interface StepOptions extends EvaluateOptions {
+  steps: number;
+  /** the first `warmup` steps run dense (RainFusion's skip_timesteps / the integrations' start_step) */
+  warmup: number;
+  /** predict a new mask every `refresh` sparse steps and reuse it in between (rf_v3's mask cache); 1 = every step */
+  refresh: number;
+}
+
+export interface StepRow extends OutputMetrics {
+  step: number;
+  method: Exclude<MethodName, 'dense'>;
+  mode: 'dense' | 'predicted' | 'reused';
+  density: number;
+  recall: number;
+  maskMs: number;
+  permuteMs: number;
+  attentionMs: number;
+  denseMs: number;
+  /** blocks kept by both this and the previous predicted mask / blocks kept by either (Jaccard), if predicted twice */
+  maskSimilarity: number | null;
+}
+
+function jaccard(a: BlockMask, b: BlockMask): number {
+  const x = a.toBitmap(), y = b.toBitmap();
+  let both = 0, either = 0;
+  for (let i = 0; i < x.length; i++) { both += x[i]! & y[i]!; either += x[i]! | y[i]!; }
+  return either ? both / either : 1;
+}
+
+/**
+ * A denoising loop in miniature: inputs for each step (same heads, new noise), dense warm-up steps, masks
+ * predicted every `refresh` sparse steps and reused in between; each step's output is compared with that step's
+ * dense attention. Compact Attention's static configuration is searched once, before step 0.
+ */
+export async function evaluateSteps(be: Backend, inputsAt: (step: number) => AttentionInputs, methods: readonly Exclude<MethodName, 'dense'>[], o: StepOptions): Promise<StepRow[]> {
+  const rows: StepRow[] = [];
+  const cache = new Map<string, { plan: Plan; predictedAt: number }>();
+  const lastPredicted = new Map<string, BlockMask>();
+  for (let step = 0; step < o.steps; step++) {
+    const x = inputsAt(step);
+    const p = attentionParams(x, o.block);
+    if (methods.includes('compact') && !o.compact?.config) {
+      o = { ...o, compact: { ...o.compact, config: await calibrateCompact(be, tileGrid(x.grid, o.block), o.compact?.calibration ?? [], o.sparsity) } };
+    }
+    const dense = await denseAttention(be, x, o.block, 1);
+    for (const method of methods) {
+      throwIfCancelled(o.signal);
+      o.onProgress?.(`step ${step} ${method}`);
+      if (step < o.warmup) {
+        rows.push({ step, method, mode: 'dense', density: 1, recall: 1, relL1: 0, relL2: 0, cosine: 1, minHeadCosine: 1, maskMs: 0, permuteMs: 0, attentionMs: dense.ms, denseMs: dense.ms, maskSimilarity: null });
+        continue;
+      }
+      const cached = cache.get(method);
+      const reuse = cached !== undefined && (step - cached.predictedAt) % o.refresh !== 0;
+      let pl: Plan, xp: Permuted, maskMs = 0, permuteMs: number;
+      if (reuse || method === 'compact' && cached) {
+        pl = cached!.plan;
+        const orders = pl.layouts.map((l) => l.order);
+        ({ value: xp, ms: permuteMs } = await timed(1, () => ({ q: permuteHeads(x.q, x.heads, x.headDim, orders), k: permuteHeads(x.k, x.heads, x.headDim, orders), v: permuteHeads(x.v, x.heads, x.headDim, orders) })));
+      } else {
+        ({ plan: pl, xp, maskMs, permuteMs } = await predict(be, method, x, { ...o, repeat: 1 }));
+        cache.set(method, { plan: pl, predictedAt: step });
+      }
+      const fresh = !(reuse || method === 'compact' && cached);
+      const prev = lastPredicted.get(method);
+      const maskSimilarity = fresh && prev ? jaccard(prev, pl.mask) : null;
+      if (fresh) lastPredicted.set(method, pl.mask);
+      const { out, ms } = await runSparse(be, xp, pl.mask, p, 1);
+      rows.push({ step, method, mode: fresh ? 'predicted' : 'reused', ...await sparseQuality(be, x, pl, xp, out, dense, p), maskMs, permuteMs, attentionMs: ms[0]!, denseMs: dense.ms, maskSimilarity });
+    }
+  }
+  return rows;
 }

@@ -294,6 +294,9 @@ attentionInputs(attentionCmd.command('bench').description('methods vs dense flas
   .option('--rf2-tile <t,h,w>', 'RainFusion2.0 permutation tile: 1,8,8 (rf_v2) or 2,8,8 (3-D window)', '1,8,8')
   .option('--rf2-first-frame <p>', 'RainFusion2.0 first-frame sink: keep (at the front, rf_v2) | end (next to the text, the paper)', 'keep')
   .option('--compact-config <file>', 'Compact Attention configuration from `lithe attention search` (default: search on --calib-steps inputs for --sparsity)')
+  .option('--steps <n>', 'run a denoising loop of n steps (new noise each step) instead of one call; per-step table', intOption('--steps', 1, 1000), 1)
+  .option('--warmup <k>', 'with --steps: the first k steps dense (RainFusion skip_timesteps / start_step)', intOption('--warmup', 0), 0)
+  .option('--mask-refresh <r>', 'with --steps: predict masks every r sparse steps, reuse them in between (rf_v3 mask cache)', intOption('--mask-refresh', 1), 1)
   .action((flags) => attentionBenchCommand(flags, context(flags)));
 attentionInputs(attentionCmd.command('search').description('Compact Attention: offline per-head shrink search of window configurations on calibration inputs; writes a JSON configuration'))
   .option('--recall <tau>', 'recall threshold of the shrink search (default 0.95)', floatOption('--recall', 0.01, 1))

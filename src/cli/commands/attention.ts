@@ -3,7 +3,7 @@
  * dumped trace) and `lithe attention search` (Compact Attention's offline per-head configuration search).
  */
 import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
-import { compactCalibrationMass, evaluateMethods, METHODS, type AttentionInputs, type MethodName, type MethodResult } from '../../attention/evaluate.js';
+import { compactCalibrationMass, evaluateMethods, evaluateSteps, METHODS, type AttentionInputs, type MethodName, type MethodResult, type StepRow } from '../../attention/evaluate.js';
 import { COMPACT_DEFAULTS, compactSearch, compactSearchForSparsity, readCompactConfig, tileGrid, writeCompactConfig, type CompactConfig } from '../../attention/compact.js';
 import { checkGrid, type VideoGrid } from '../../attention/layout.js';
 import { HEAD_KINDS, syntheticAttention, type HeadKind } from '../../attention/synthetic.js';
@@ -37,6 +37,9 @@ export interface AttentionBenchFlags extends AttentionInputFlags {
   rf2FirstFrame: string;
   compactConfig?: string;
   calibSteps: number;
+  steps: number;
+  warmup: number;
+  maskRefresh: number;
 }
 
 export interface AttentionSearchFlags extends AttentionInputFlags {
@@ -61,17 +64,28 @@ function gridFlags(f: AttentionInputFlags): VideoGrid {
   return g;
 }
 
-/** The evaluation inputs (step 0) and `calibSteps` calibration inputs (steps 1..n: same heads, other noise). */
-function inputs(f: AttentionInputFlags, calibSteps: number): { x: AttentionInputs; calibration: AttentionInputs[]; source: string } {
+interface Inputs {
+  x: AttentionInputs;
+  calibration: AttentionInputs[];
+  /** inputs of denoising step s (generated: step s's noise; traces: the files in turn) */
+  at: (step: number) => AttentionInputs;
+  source: string;
+}
+
+/**
+ * The evaluation inputs (generator step 0, or the first trace) and calibration inputs: `calibSteps` generated
+ * steps after the evaluated ones (same heads, other noise), or the other trace files.
+ */
+function inputs(f: AttentionInputFlags, calibSteps: number, evalSteps = 1): Inputs {
   if (f.trace) {
     const files = f.trace.split(',').filter(Boolean);
     const all = files.map((file) => readTrace(file));
-    return { x: all[0]!, calibration: all.length > 1 ? all.slice(1) : all, source: files.join(', ') };
+    return { x: all[0]!, calibration: all.length > 1 ? all.slice(1) : all, at: (s) => all[s % all.length]!, source: files.join(', ') };
   }
   const grid = gridFlags(f);
   const gen = (step: number) => syntheticAttention({ grid, heads: f.heads, headDim: f.dim, seed: f.seed, step, image: f.image });
   return {
-    x: gen(0), calibration: Array.from({ length: calibSteps }, (_, i) => gen(i + 1)),
+    x: gen(0), calibration: Array.from({ length: calibSteps }, (_, i) => gen(evalSteps + i)), at: gen,
     source: `synthetic (seed ${f.seed}${f.image ? `, image ${f.image}` : ''})`,
   };
 }
@@ -105,25 +119,67 @@ export function confusionTable(c: ReturnType<typeof confusionMatrix>): string {
   return markdownTable(['generated \\ ARM', ...c.chosen], c.kinds.map((k, i) => [k, ...c.counts[i]!]));
 }
 
+export function stepsTable(rows: StepRow[]): string {
+  return markdownTable(['step', 'method', 'mask', 'density', 'recall', 'rel-L2', 'cosine', 'mask ms', 'attention ms', 'dense ms', 'mask Jaccard vs last prediction'],
+    rows.map((r) => [r.step, r.method, r.mode, fmt(r.density, 3), fmt(r.recall, 3), fmt(r.relL2), fmt(r.cosine), fmt(r.maskMs, 1), fmt(r.attentionMs, 1), fmt(r.denseMs, 1),
+      r.maskSimilarity === null ? '' : fmt(r.maskSimilarity, 3)]));
+}
+
+/** Per method over all steps: mean density and cosine, attention time (+ masks) vs dense. */
+export function stepsSummary(rows: StepRow[]): { method: string; meanDensity: number; meanCosine: number; minCosine: number; speedup: number; endToEndSpeedup: number }[] {
+  return [...new Set(rows.map((r) => r.method))].map((method) => {
+    const m = rows.filter((r) => r.method === method);
+    const sum = (f: (r: StepRow) => number) => m.reduce((a, r) => a + f(r), 0);
+    return {
+      method, meanDensity: sum((r) => r.density) / m.length, meanCosine: sum((r) => r.cosine) / m.length, minCosine: Math.min(...m.map((r) => r.cosine)),
+      speedup: sum((r) => r.denseMs) / sum((r) => r.attentionMs), endToEndSpeedup: sum((r) => r.denseMs) / sum((r) => r.attentionMs + r.maskMs + r.permuteMs),
+    };
+  });
+}
+
+async function attentionStepsCommand(f: AttentionBenchFlags, methods: MethodName[], opts: Parameters<typeof evaluateMethods>[3], ctx: Context): Promise<void> {
+  const sparse = methods.filter((m): m is Exclude<MethodName, 'dense'> => m !== 'dense');
+  if (!sparse.length) throw new OptionError('--method', '--steps needs at least one sparse method');
+  const { calibration, at, source } = inputs(f, sparse.includes('compact') && !opts.compact?.config ? f.calibSteps : 0, f.steps);
+  const be = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const progress = createProgress('attention', f.steps * sparse.length, 'runs', ctx.out.json);
+  let done = 0;
+  try {
+    const rows = await evaluateSteps(be, at, sparse, { ...opts, compact: { ...opts.compact, calibration }, steps: f.steps, warmup: f.warmup, refresh: f.maskRefresh, onProgress: () => progress.update(done++) });
+    progress.stop();
+    const summary = stepsSummary(rows);
+    ctx.out.line(`inputs: ${source}; ${f.steps} steps, first ${f.warmup} dense, masks predicted every ${f.maskRefresh} sparse step(s); ${be.description}`);
+    ctx.out.line(stepsTable(rows));
+    ctx.out.line(markdownTable(['method', 'mean density', 'mean cosine', 'min cosine', 'attention speedup', 'with masks + permutation'],
+      summary.map((r) => [r.method, fmt(r.meanDensity, 3), fmt(r.meanCosine), fmt(r.minCosine), `${fmt(r.speedup, 2)}x`, `${fmt(r.endToEndSpeedup, 2)}x`])));
+    ctx.out.result({ source, steps: f.steps, warmup: f.warmup, maskRefresh: f.maskRefresh, backend: be.description, rows, summary });
+  } finally {
+    progress.stop();
+    await be.dispose();
+  }
+}
+
 export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context): Promise<void> {
   const methods = parseMethods(f.method);
+  if (f.warmup >= f.steps && f.steps > 1) throw new OptionError('--warmup', `${f.warmup} dense warm-up steps leave none of the ${f.steps} steps sparse`);
   if (!['three', 'deployed'].includes(f.rfVariant)) throw new OptionError('--rf-variant', `expected three or deployed, got "${f.rfVariant}"`);
   if (!['nearest', 'floor'].includes(f.rfBandRounding)) throw new OptionError('--rf-band-rounding', `expected nearest or floor, got "${f.rfBandRounding}"`);
   if (!['keep', 'end'].includes(f.rf2FirstFrame)) throw new OptionError('--rf2-first-frame', `expected keep or end, got "${f.rf2FirstFrame}"`);
   const rf2Tile = tripleFlag('--rf2-tile', f.rf2Tile, 't,h,w');
   const compactConfig: CompactConfig | undefined = f.compactConfig ? readCompactConfig(f.compactConfig) : undefined;
+  const opts = {
+    block: f.block, sparsity: f.sparsity, repeat: f.repeat, signal: ctx.signal,
+    rainfusion: { variant: f.rfVariant as 'three' | 'deployed', bandRounding: f.rfBandRounding as 'nearest' | 'floor' },
+    rainfusion2: { tile: rf2Tile, firstFrame: f.rf2FirstFrame as 'keep' | 'end' },
+    compact: { config: compactConfig, configFile: f.compactConfig },
+  };
+  if (f.steps > 1) return attentionStepsCommand(f, methods, opts, ctx);
   const { x, calibration, source } = inputs(f, methods.includes('compact') && !compactConfig ? f.calibSteps : 0);
   const be = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
   const progress = createProgress('attention', methods.length + (methods.includes('compact') && !compactConfig ? 1 : 0), 'steps', ctx.out.json);
   let done = 0;
   try {
-    const rows = await evaluateMethods(be, x, methods, {
-      block: f.block, sparsity: f.sparsity, repeat: f.repeat, signal: ctx.signal,
-      rainfusion: { variant: f.rfVariant as 'three' | 'deployed', bandRounding: f.rfBandRounding as 'nearest' | 'floor' },
-      rainfusion2: { tile: rf2Tile, firstFrame: f.rf2FirstFrame as 'keep' | 'end' },
-      compact: { config: compactConfig, configFile: f.compactConfig, calibration },
-      onProgress: () => progress.update(done++),
-    });
+    const rows = await evaluateMethods(be, x, methods, { ...opts, compact: { ...opts.compact, calibration }, onProgress: () => progress.update(done++) });
     progress.stop();
     const g = x.grid;
     const gflop = 4 * x.heads * (g.T * g.H * g.W + g.text) ** 2 * x.headDim / 1e9;
