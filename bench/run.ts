@@ -3,7 +3,8 @@
  * to bench/RESULTS.md. Benchmarks: gemm (kernel GFLOP/s), qgemv (int4/int8 dequant GEMV vs float32), ppl (reference model on WikiText-2: value vs the
  * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
- * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts).
+ * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts), quant-table
+ * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts).
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import { packedBytes, packWeights } from '../src/quant/pack.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { quantFidelityBench } from './quant-fidelity.js';
 import { quantTableBench } from './quant-table.js';
+import { attentionBench } from './attention.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -156,7 +158,8 @@ async function pruneFidelity(): Promise<void> {
 const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-fidelity': pruneFidelity, stereo: () => stereoBench(process.argv.slice(3), record),
   kv: () => kvBench(process.argv.slice(3), record, shared),
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
-  'quant-table': () => quantTableBench(process.argv.slice(3), record, shared) };
+  'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
+  attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); } };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);
