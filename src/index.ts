@@ -36,3 +36,15 @@ export { quantizedAttention, evaluateConfig, floatReference } from './quant/kv/e
 export { profileLayers } from './quant/kv/profile.js';
 export { searchPreset, adaptiveSpace, vanillaSpace, paretoPairs, clusterLayers } from './quant/kv/kvtuner.js';
 export { nsga2 } from './quant/kv/nsga2.js';
+export { BlockMask } from './attention/mask.js';
+export { makeLayout, permuteHeads, gridTokens } from './attention/layout.js';
+export type { VideoGrid, Layout, LayoutOptions } from './attention/layout.js';
+export { syntheticAttention } from './attention/synthetic.js';
+export type { HeadKind, SyntheticOptions } from './attention/synthetic.js';
+export { rainfusionPlan, armScores, classifyHead, rainfusionMask, RAINFUSION_DEFAULTS } from './attention/rainfusion.js';
+export { rainfusion2Plan, pooledTopK, RAINFUSION2_DEFAULTS } from './attention/rainfusion2.js';
+export { compactSearch, compactSearchForSparsity, compactMask, tileGrid, readCompactConfig, writeCompactConfig } from './attention/compact.js';
+export type { CompactConfig, CompactHead } from './attention/compact.js';
+export { evaluateMethods, evaluateSteps, denseAttention, outputMetrics } from './attention/evaluate.js';
+export type { AttentionInputs, MethodResult } from './attention/evaluate.js';
+export { readTrace, writeTrace } from './attention/trace.js';
