@@ -152,7 +152,7 @@ export async function denseAttention(be: Backend, x: AttentionInputs, block: num
   const s = new TensorScope(be);
   try {
     const q = s.upload(x.q), k = s.upload(x.k), v = s.upload(x.v), out = s.alloc(x.q.length), lse = s.alloc(x.heads * gridTokens(x.grid));
-    const { ms } = await timed(repeat, () => ops.blockAttention(be, q, k, v, out, attentionParams(x, block), undefined, lse));
+    const { ms } = await timed(repeat, async () => { ops.blockAttention(be, q, k, v, out, attentionParams(x, block), undefined, lse); await be.finish(); });
     return { out: await be.read(out), lse: await be.read(lse), ms };
   } finally {
     s.release();
@@ -220,9 +220,10 @@ async function runSparse(be: Backend, xp: Permuted, mask: BlockMask, p: BlockAtt
     const m = mask.upload(be);
     try {
       ops.blockAttention(be, q, k, v, out, p, m); // warm-up
+      await be.finish();
       for (let i = 0; i < repeat; i++) {
         await between?.();
-        ms.push((await timed(1, () => ops.blockAttention(be, q, k, v, out, p, m))).ms);
+        ms.push((await timed(1, async () => { ops.blockAttention(be, q, k, v, out, p, m); await be.finish(); })).ms);
       }
     } finally {
       m.release();
@@ -260,7 +261,7 @@ export async function evaluateMethods(be: Backend, x: AttentionInputs, methods: 
   try {
     o.onProgress?.('dense');
     const dq = ds.upload(x.q), dk = ds.upload(x.k), dv = ds.upload(x.v), dOut = ds.alloc(x.q.length), dLse = ds.alloc(x.heads * N);
-    const runDense = () => ops.blockAttention(be, dq, dk, dv, dOut, p, undefined, dLse);
+    const runDense = async () => { ops.blockAttention(be, dq, dk, dv, dOut, p, undefined, dLse); await be.finish(); };
     const denseTimes = [(await timed(o.repeat, runDense)).ms];
     const dense = { out: await be.read(dOut), lse: await be.read(dLse) };
     for (const method of methods) {

@@ -130,5 +130,7 @@ export interface Backend {
   /** in place: dynamic fake-quantization of every group of rows of n floats (kernels/assembly/fake-quant.ts) */
   fakeQuant(x: Tensor, p: FakeQuantParams): void;
 
+  /** resolves when every enqueued kernel has finished (CPU kernels are synchronous: at once); for timing */
+  finish(): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -32,6 +32,7 @@ function context(flags: { json?: boolean }): Context {
 }
 
 const threads = () => new Option('--threads <n>', 'worker threads (default: all cores)').argParser(threadsOption);
+const backendOption = () => new Option('--backend <b>', 'cpu (WebAssembly SIMD) | webgpu | auto (webgpu when a hardware adapter exists)').choices(['cpu', 'webgpu', 'auto']).default('cpu');
 const json = () => new Option('--json', 'print one JSON object with the results as the last line of stdout');
 const actDType = () => new Option('--act-dtype <t>', 'round every op\'s output to f16 | bf16, as a model run in that type computes (the reference code runs in f16); default f32: no rounding')
   .choices(['f32', 'f16', 'bf16']).default('f32');
@@ -87,7 +88,7 @@ program.command('generate').description('generate text with a KV cache')
   .option('--kv-config <file>', 'quantized KV cache: a preset from `lithe kv search` (or a KVTuner per_layer_config YAML)')
   .option('--kv-bits <pair>', 'quantized KV cache, the same pair on every layer: KV8, K8V4, KV4, K4V2, KV2')
   .option('--force-quant', 'the prompt prefill also attends through the quantized cache (KVTuner force_quant)')
-  .addOption(tokenizer()).addOption(threads()).addOption(json());
+  .addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json());
 kvSchemeOptions(program.commands.find((c) => c.name() === 'generate')!)
   .action((model, flags) => generateCommand(model, flags, context(flags)));
 
@@ -101,7 +102,7 @@ actQuantOptions(evalCmd.command('ppl').description('perplexity on a text file (r
   .option('--protocol <p>', 'windows (GPTQ/Wanda protocol) or documents (llama2.c: each blank-line block with BOS, loss over all tokens)', 'windows')
   .option('--field <name>', 'JSONL field holding the text', 'text')
   .option('--max-docs <n>', 'JSONL: first n documents only', intOption('--max-docs', 1))
-  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json()))
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json()))
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
 
 compressionOptions('pruning', program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
@@ -123,7 +124,7 @@ compressionOptions('pruning', program.command('prune').description('prune the li
   .option('--dsnot-reference-masks', 'DSnoT: reproduce the reference mask writes for stopped rows (per-row counts may drift)')
   .option('--wanda-variant', 'Wanda: the cumulative-score variant (appendix)')
   .option('--dtype <t>', 'hold, round and save the weights as f32 | f16 | bf16 (default: the source storage type; the reference code holds models in f16)')
-  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json()))
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json()))
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
 
 actQuantOptions(compressionOptions('quantizing', program.command('quantize').description('weight quantization of the linear layers (RTN, GPTQ, QuaRot rotations + GPTQ/RTN), activation/KV fake quantization for --eval; writes a Hugging Face folder of dequantized weights')
@@ -150,7 +151,7 @@ actQuantOptions(compressionOptions('quantizing', program.command('quantize').des
   .option('--no-true-sequential', 'GPTQ: one statistics pass per block instead of [q,k,v] -> [o] -> [gate,up] -> [down]')
   .option('--storage <s>', 'packed (default where the grid allows: int4/int8 codes + f32 scales/zeros) | dequantized (floats)')
   .option('--dtype <t>', 'type of the float tensors written: f32 (default; exact) | f16 | bf16')
-  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(json())))
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json())))
   .action((model, flags) => quantizeCommand(model, flags, context(flags)));
 
 program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')
@@ -171,7 +172,7 @@ program.command('report').description('comparison tables; prune: dense vs method
   .option('--seed <n>', 'calibration seed', intOption('--seed', 0))
   .option('--jobs <n>', 'runs in parallel', intOption('--jobs', 1, 256), 1)
   .requiredOption('--out <prefix>', 'writes PREFIX.md and PREFIX.json')
-  .addOption(threads()).addOption(json())
+  .addOption(threads()).addOption(backendOption()).addOption(json())
   .action((kind, model, flags) => reportCommand(kind, model, flags, context(flags)));
 
 /** KV-cache quantization scheme options (KVTuner's defaults per scheme). */
@@ -189,7 +190,7 @@ function kvCalibOptions(c: Command): Command {
     .option('--nsamples <n>', 'calibration windows', intOption('--nsamples', 1), 4)
     .option('--seqlen <n>', 'window length (default: min(256, context))', intOption('--seqlen', 2))
     .option('--seed <n>', 'sampling and search seed', intOption('--seed', 0), 0)
-    .addOption(tokenizer()).addOption(threads()).addOption(json());
+    .addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json());
 }
 
 const kv = program.command('kv').description('KV-cache quantization: sensitivity profiles, KVTuner search, quality of a configuration');
@@ -219,7 +220,7 @@ kvSchemeOptions(kv.command('eval').description('quality of a quantized KV cache 
   .option('--continuations <n>', 'greedy continuations compared with the float cache', intOption('--continuations', 0), 4)
   .option('--prompt-tokens <n>', 'prompt length of each continuation', intOption('--prompt-tokens', 1), 32)
   .option('--gen-tokens <n>', 'tokens generated per continuation', intOption('--gen-tokens', 1), 64)
-  .addOption(tokenizer()).addOption(threads()).addOption(json()))
+  .addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json()))
   .action((model, flags) => kvEvalCommand(model, flags, context(flags)));
 
 /** Flags shared by `stereo` and `stereo eval`. */
@@ -248,7 +249,7 @@ function stereoFlags(c: Command, costHelp: string): Command {
     .option('--t1 <n>', 'unified: truncation of the rank/AD term', intOption('--t1', 0, 65535))
     .option('--t2 <n>', 'unified: truncation of the Rank SAD term', intOption('--t2', 0, 65535))
     .option('--lambda <w>', 'unified: weight of the Rank SAD term', floatOption('--lambda', 0, 16), 1)
-    .addOption(threads()).addOption(json());
+    .addOption(threads()).addOption(backendOption()).addOption(json());
 }
 
 const stereoCmd = stereoFlags(program.command('stereo')
@@ -281,7 +282,7 @@ function attentionInputs(c: Command): Command {
     .option('--trace <files>', 'evaluate dumped Q/K/V instead (.safetensors: q, k, v [heads, tokens, head_dim], metadata grid "T,H,W" and text); more files, comma-separated, are the calibration inputs')
     .option('--block <n>', 'attention block (query and key) in tokens', intOption('--block', 8, 1024), 64)
     .option('--calib-steps <n>', 'compact search: generated calibration inputs (steps 1..n of the generator)', intOption('--calib-steps', 1, 64), 2)
-    .addOption(threads()).addOption(json());
+    .addOption(threads()).addOption(backendOption()).addOption(json());
 }
 
 const attentionCmd = program.command('attention').description('sparse attention for video diffusion transformers: RainFusion, RainFusion2.0, Compact Attention vs dense flash attention');
@@ -308,12 +309,12 @@ attentionInputs(attentionCmd.command('search').description('Compact Attention: o
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
   .argument('<name>', 'benchmark name: gemm')
-  .addOption(threads()).addOption(json())
+  .addOption(threads()).addOption(backendOption()).addOption(json())
   .action((name, flags) => benchCommand(name, flags, context(flags)));
 
 program.command('demo').description('run the embedded stories260K model: a story and its perplexity')
   .option('--max-tokens <n>', 'story length in tokens', intOption('--max-tokens', 1, 511), 200)
-  .addOption(threads()).addOption(json())
+  .addOption(threads()).addOption(backendOption()).addOption(json())
   .action((flags) => demoCommand(flags, context(flags)));
 
 try {

@@ -280,6 +280,8 @@ export class CpuBackend implements Backend {
     return (this.instance.exports['exp_f32'] as (x: number) => number)(x);
   }
 
+  async finish(): Promise<void> {}
+
   async dispose(): Promise<void> {
     await this.pool.terminate();
   }

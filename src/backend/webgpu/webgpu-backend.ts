@@ -115,8 +115,8 @@ export class WebGpuBackend implements Backend {
     if (errors.length) throw new Error(`webgpu: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
   }
 
-  /** Wait until the GPU has finished all submitted work (for timing). */
-  async sync(): Promise<void> {
+  /** Wait until the GPU has finished all submitted work (for timing), then report any error. */
+  async finish(): Promise<void> {
     await this.device.queue.onSubmittedWorkDone();
     await this.checkErrors();
   }

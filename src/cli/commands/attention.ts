@@ -2,7 +2,7 @@
  * `lithe attention bench` (sparse-attention methods vs dense flash attention on generated video-like heads or a
  * dumped trace) and `lithe attention search` (Compact Attention's offline per-head configuration search).
  */
-import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { createBackend } from '../../backend/create.js';
 import { compactCalibrationMass, evaluateMethods, evaluateSteps, METHODS, type AttentionInputs, type MethodName, type MethodResult, type StepRow } from '../../attention/evaluate.js';
 import { COMPACT_DEFAULTS, compactSearch, compactSearchForSparsity, readCompactConfig, tileGrid, writeCompactConfig, type CompactConfig } from '../../attention/compact.js';
 import { checkGrid, type VideoGrid } from '../../attention/layout.js';
@@ -24,6 +24,7 @@ export interface AttentionInputFlags {
   image?: string;
   block: number;
   threads?: number;
+  backend?: string;
   json?: boolean;
 }
 
@@ -141,7 +142,7 @@ async function attentionStepsCommand(f: AttentionBenchFlags, methods: MethodName
   const sparse = methods.filter((m): m is Exclude<MethodName, 'dense'> => m !== 'dense');
   if (!sparse.length) throw new OptionError('--method', '--steps needs at least one sparse method');
   const { calibration, at, source } = inputs(f, sparse.includes('compact') && !opts.compact?.config ? f.calibSteps : 0, f.steps);
-  const be = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const be = await createBackend(f.backend, f.threads ?? defaultThreads());
   const progress = createProgress('attention', f.steps * sparse.length, 'runs', ctx.out.json);
   let done = 0;
   try {
@@ -175,7 +176,7 @@ export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context
   };
   if (f.steps > 1) return attentionStepsCommand(f, methods, opts, ctx);
   const { x, calibration, source } = inputs(f, methods.includes('compact') && !compactConfig ? f.calibSteps : 0);
-  const be = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const be = await createBackend(f.backend, f.threads ?? defaultThreads());
   const progress = createProgress('attention', methods.length + (methods.includes('compact') && !compactConfig ? 1 : 0), 'steps', ctx.out.json);
   let done = 0;
   try {
@@ -203,7 +204,7 @@ export async function attentionSearchCommand(f: AttentionSearchFlags, ctx: Conte
   if (f.recall !== undefined && f.sparsity !== undefined) throw new OptionError('--recall', 'give --recall or --sparsity, not both');
   const { x, calibration, source } = inputs(f, f.calibSteps);
   const g = tileGrid(x.grid, f.block, f.tile ? tripleFlag('--tile', f.tile, 't,h,w') : undefined);
-  const be = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const be = await createBackend(f.backend, f.threads ?? defaultThreads());
   const progress = createProgress('calibration', calibration.length, 'inputs', ctx.out.json);
   try {
     const nb = g.nb;

@@ -1,4 +1,4 @@
-import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { createBackend } from '../../backend/create.js';
 import { LlamaModel } from '../../models/llama/model.js';
 import { uploadLlamaWeights } from '../../models/llama/weights.js';
 import { readText } from '../../data/text.js';
@@ -10,6 +10,8 @@ import { Output } from '../output.js';
 
 export interface CommonFlags {
   threads?: number;
+  /** cpu | webgpu | auto (backend/create.ts) */
+  backend?: string;
   tokenizer?: string;
   json?: boolean;
 }
@@ -24,7 +26,7 @@ export interface Context {
  * activation type set; and the --eval texts read up front, so a missing file fails before any work.
  */
 export async function modelForCompression(files: LoadedFiles, f: CommonFlags & { actDtype?: 'f32' | 'f16' | 'bf16' }): Promise<LlamaModel> {
-  const backend = await CpuBackend.create({ threads: f.threads ?? defaultThreads() });
+  const backend = await createBackend(f.backend, f.threads ?? defaultThreads());
   const model = new LlamaModel(backend, files.config, uploadLlamaWeights(backend, files.config, files.tensors, files.source.path), files.tokenizer, files.source);
   model.activationDType = f.actDtype ?? 'f32';
   return model;
@@ -36,7 +38,7 @@ export function readEvalTexts(eval_: string | undefined): { files: string[]; tex
 }
 
 export async function openModel(modelPath: string, flags: CommonFlags): Promise<LlamaModel> {
-  const backend = await CpuBackend.create({ threads: flags.threads ?? defaultThreads() });
+  const backend = await createBackend(flags.backend, flags.threads ?? defaultThreads());
   try {
     return await loadModel(backend, modelPath, { tokenizer: flags.tokenizer });
   } catch (e) {

@@ -1,4 +1,4 @@
-import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { createBackend } from '../../backend/create.js';
 import { readText, splitBlocks } from '../../data/text.js';
 import { documentLoss } from '../../eval/perplexity.js';
 import { loadModel } from '../../io/load-model.js';
@@ -10,7 +10,7 @@ import { runGeneration } from './generate.js';
 
 /** The embedded default: stories260K tells a story, then is scored on 200 bundled TinyStories blocks. */
 export async function demoCommand(flags: CommonFlags & { maxTokens: number }, ctx: Context): Promise<void> {
-  const backend = await CpuBackend.create({ threads: flags.threads ?? defaultThreads() });
+  const backend = await createBackend(flags.backend, flags.threads ?? defaultThreads());
   try {
     const model = await loadModel(backend, assetPath(DEFAULT_MODEL), { tokenizer: assetPath(DEFAULT_TOKENIZER) });
     const c = model.config;

@@ -16,6 +16,7 @@ import { CANDIDATE_PAIRS, LayerProfile, profileLayers } from '../../quant/kv/pro
 import { assetPath, DEFAULT_CALIBRATION, DEFAULT_TEXT } from '../../util/assets.js';
 import { cancellationPoint, InputError, OptionError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../io/files.js';
+import { requireCpu } from '../../backend/create.js';
 import { markdownTable } from '../output.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
@@ -88,6 +89,7 @@ async function runProfile(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>
 }
 
 export async function kvProfileCommand(modelPath: string, flags: KvProfileFlags, ctx: Context): Promise<void> {
+  requireCpu(flags.backend, 'KV-cache quantization (its packed cache lives in the wasm memory)');
   const model = await openModel(modelPath, flags);
   try {
     cpuBackendOf(model);
@@ -138,6 +140,7 @@ export interface KvSearchFlags extends KvCalibFlags {
 }
 
 export async function kvSearchCommand(modelPath: string, flags: KvSearchFlags, ctx: Context): Promise<void> {
+  requireCpu(flags.backend, 'KV-cache quantization (its packed cache lives in the wasm memory)');
   if (!flags.out) throw new OptionError('--out', 'required: where to write the preset (.json or .yaml)');
   if (flags.objective !== 'kl' && flags.objective !== 'ppl') throw new OptionError('--objective', `expected kl or ppl, got "${flags.objective}"`);
   if (!(flags.budget >= 2 && flags.budget <= 16)) throw new OptionError('--budget', `mean bits must be within [2, 16], got ${flags.budget}`);
@@ -267,6 +270,7 @@ export async function evalInputs(model: LlamaModel, flags: { data?: string; seql
 }
 
 export async function kvEvalCommand(modelPath: string, flags: KvEvalFlags, ctx: Context): Promise<void> {
+  requireCpu(flags.backend, 'KV-cache quantization (its packed cache lives in the wasm memory)');
   const model = await openModel(modelPath, flags);
   try {
     cpuBackendOf(model);

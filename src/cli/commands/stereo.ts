@@ -7,6 +7,7 @@ import { DEFAULT_STEREO_OPTIONS, StereoOptions, StereoResult, matchStereo, penal
 import { BadPixelRates, badPixelRates, checkPair, evaluationMasks, readDataset, readGroundTruth } from '../../vision/stereo/middlebury.js';
 import { assetPath, DEFAULT_STEREO_DATASET } from '../../util/assets.js';
 import { cancellationPoint, OptionError } from '../../util/errors.js';
+import { requireCpu } from '../../backend/create.js';
 import { defaultThreads } from '../options.js';
 import { markdownTable } from '../output.js';
 import type { Context } from './common.js';
@@ -36,6 +37,7 @@ export interface StereoFlags {
   t2?: number;
   lambda: number;
   threads?: number;
+  backend?: string;
   json?: boolean;
 }
 
@@ -78,6 +80,7 @@ function checkPngName(flag: string, file: string | undefined): void {
 }
 
 export async function stereoCommand(leftFile: string, rightFile: string, f: StereoCommandFlags, ctx: Context): Promise<void> {
+  requireCpu(f.backend, 'stereo matching');
   if (f.out === undefined) throw new OptionError('--out', 'required: the disparity PNG to write');
   checkPngName('--out', f.out);
   checkPngName('--preview', f.preview);
@@ -126,6 +129,7 @@ export interface StereoEvalRow {
 }
 
 export async function stereoEvalCommand(dir: string | undefined, f: StereoEvalFlags, ctx: Context): Promise<void> {
+  requireCpu(f.backend, 'stereo matching');
   const root = dir ?? assetPath(DEFAULT_STEREO_DATASET);
   const pairs = readDataset(root);
   const costs = f.cost.split(',').map((c) => c.trim());
