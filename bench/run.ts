@@ -4,7 +4,8 @@
  * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
  * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts), quant-table
- * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts).
+ * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), webgpu
+ * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts).
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -27,6 +28,7 @@ import type { Tensor } from '../src/tensor/tensor.js';
 import { quantFidelityBench } from './quant-fidelity.js';
 import { quantTableBench } from './quant-table.js';
 import { attentionBench } from './attention.js';
+import { webgpuBench } from './webgpu.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -159,6 +161,7 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   kv: () => kvBench(process.argv.slice(3), record, shared),
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
   'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
+  webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
   attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); } };
 const name = process.argv[2];
 if (!name || !benches[name]) {

@@ -60,6 +60,11 @@ export class WebGpuBackend implements Backend {
     return `webgpu ${this.info.description}`;
   }
 
+  /** optional features the device was created with (shader-f16, subgroups, timestamp-query) */
+  get features(): string[] {
+    return this.info.features;
+  }
+
   alloc(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const bytes = elementCount(shape) * DTYPE_BYTES[dtype];
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
