@@ -172,7 +172,7 @@ export class WebGpuBackend implements Backend {
     const M = x.size / Kd;
     const b = bias ?? x;
     if (M === 1) this.run('gemv', () => K.GEMV, [x, w, b, out], [N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], N);
-    else this.run('sgemm', () => K.SGEMM, [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / 64), Math.ceil(M / 64)]);
+    else this.run('sgemm', () => K.SGEMM, [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / 128), Math.ceil(M / 128)]);
   }
 
   linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void {

@@ -150,43 +150,45 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) n: vec3<u3
 }`;
 
 /**
- * params: M, N, K, hasBias, offA, offW, offBias, offOut | C[M,N] = A[M,K] W[N,K]^T (+ bias): 64x64 tiles, 16 deep,
- * 256 threads with a 4x4 register block each; A and W tiles staged in workgroup memory (8 KiB).
+ * params: M, N, K, hasBias, offA, offW, offBias, offOut | C[M,N] = A[M,K] W[N,K]^T (+ bias): 128x128 tiles, 16 deep,
+ * 256 threads with an 8x8 register block each (64 accumulators); the A and W tiles are staged transposed in
+ * workgroup memory as vec4 (16 KiB), so the inner loop reads 4 vec4 per 64 FMAs.
  */
 export const SGEMM = HEADER + storage([['A', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['C', 'f32', true]]) + `
-var<workgroup> as_: array<f32, 1024>;
-var<workgroup> ws_: array<f32, 1024>;
+var<workgroup> as_: array<vec4<f32>, 512>;
+var<workgroup> ws_: array<vec4<f32>, 512>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let M = pu(0u); let N = pu(1u); let K = pu(2u);
-  let row0 = w.y * 64u; let col0 = w.x * 64u;
-  var acc: array<f32, 16>;
-  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  let row0 = w.y * 128u; let col0 = w.x * 128u;
+  var acc: array<vec4<f32>, 16>;
+  for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
   for (var k0 = 0u; k0 < K; k0 += 16u) {
-    // 1024 elements of each tile, 4 per thread: tile[kk][r] = A[row0 + r, k0 + kk]
-    for (var e = li; e < 1024u; e += 256u) {
+    // 2048 elements of each tile, 8 per thread: tile[kk][r] = A[row0 + r, k0 + kk] (consecutive threads walk k)
+    for (var e = li; e < 2048u; e += 256u) {
       let r = e / 16u; let kk = e % 16u;
       let gr = row0 + r; let gc = col0 + r; let gk = k0 + kk;
-      as_[kk * 64u + r] = select(0.0, A[pu(4u) + gr * K + gk], gr < M && gk < K);
-      ws_[kk * 64u + r] = select(0.0, Wt[pu(5u) + gc * K + gk], gc < N && gk < K);
+      as_[kk * 32u + r / 4u][r % 4u] = select(0.0, A[pu(4u) + gr * K + gk], gr < M && gk < K);
+      ws_[kk * 32u + r / 4u][r % 4u] = select(0.0, Wt[pu(5u) + gc * K + gk], gc < N && gk < K);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      let a = vec4<f32>(as_[kk * 64u + l.y * 4u], as_[kk * 64u + l.y * 4u + 1u], as_[kk * 64u + l.y * 4u + 2u], as_[kk * 64u + l.y * 4u + 3u]);
-      let b = vec4<f32>(ws_[kk * 64u + l.x * 4u], ws_[kk * 64u + l.x * 4u + 1u], ws_[kk * 64u + l.x * 4u + 2u], ws_[kk * 64u + l.x * 4u + 3u]);
+      let a0 = as_[kk * 32u + l.y * 2u]; let a1 = as_[kk * 32u + l.y * 2u + 1u];
+      let b0 = ws_[kk * 32u + l.x * 2u]; let b1 = ws_[kk * 32u + l.x * 2u + 1u];
       for (var i = 0u; i < 4u; i++) {
-        acc[i * 4u] += a[i] * b.x; acc[i * 4u + 1u] += a[i] * b.y; acc[i * 4u + 2u] += a[i] * b.z; acc[i * 4u + 3u] += a[i] * b.w;
+        acc[2u * i] += a0[i] * b0; acc[2u * i + 1u] += a0[i] * b1;
+        acc[8u + 2u * i] += a1[i] * b0; acc[8u + 2u * i + 1u] += a1[i] * b1;
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + l.y * 4u + i;
+  for (var i = 0u; i < 8u; i++) {
+    let r = row0 + l.y * 8u + i;
     if (r >= M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + l.x * 4u + j;
+    for (var j = 0u; j < 8u; j++) {
+      let c = col0 + l.x * 8u + j;
       if (c >= N) { continue; }
-      var v = acc[i * 4u + j];
+      var v = acc[2u * i + j / 4u][j % 4u];
       if (pu(3u) == 1u) { v += Bs[pu(6u) + c]; }
       C[pu(7u) + r * N + c] = v;
     }
