@@ -95,5 +95,5 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
   }
   const table = markdownTable(['kernel', 'median ms', 'WebGPU TFLOP/s', 'native (PyTorch) TFLOP/s, same call', 'WebGPU / native (same precision)', 'note'], rows);
   record('webgpu', `npm run bench -- webgpu ${argv.join(' ')}`, `Adapter: ${gpu.description}${torch ? `; PyTorch ${torch['torch']} on ${torch['device']}` : ''}\n\n${table}`,
-    'WGSL kernels as written (kernels/wgsl): sgemm = 64x64 tiles, 4x4 per thread, f32 FMA on the ALUs (core WebGPU has no tensor-core access); flash attention = one thread per query row, K/V sub-tiles in workgroup memory. PyTorch numbers: CUDA events, median of 10 after warm-up, same machine and call (bench/device/torch_peak.py).');
+    'WGSL kernels as written (kernels/wgsl): sgemm = 128x128 tiles with 8x8 per thread (64x64 / 4x4 for products with fewer than 256 tiles), f32 FMA on the ALUs (core WebGPU has no tensor-core access); flash attention = one thread per query row, K/V sub-tiles in workgroup memory. PyTorch numbers: CUDA events, median of 10 after warm-up, same machine and call (bench/device/torch_peak.py).');
 }

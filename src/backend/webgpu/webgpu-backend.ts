@@ -172,7 +172,12 @@ export class WebGpuBackend implements Backend {
     const M = x.size / Kd;
     const b = bias ?? x;
     if (M === 1) this.run('gemv', () => K.GEMV, [x, w, b, out], [N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], N);
-    else this.run('sgemm', () => K.SGEMM, [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / 128), Math.ceil(M / 128)]);
+    else {
+      // 128x128 tiles when there are enough of them to fill a large GPU, else 64x64 (four times the workgroups)
+      const big = Math.ceil(M / 128) * Math.ceil(N / 128) >= 256;
+      const t = big ? 128 : 64;
+      this.run(big ? 'sgemm' : 'sgemm_64', () => (big ? K.SGEMM : K.SGEMM_64), [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / t), Math.ceil(M / t)]);
+    }
   }
 
   linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void {

@@ -195,6 +195,51 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: ve
   }
 }`;
 
+/**
+ * params: M, N, K, hasBias, offA, offW, offBias, offOut | C[M,N] = A[M,K] W[N,K]^T (+ bias): 64x64 tiles, 16 deep,
+ * 256 threads with a 4x4 register block each; A and W tiles staged in workgroup memory (8 KiB). Four times the
+ * workgroups of SGEMM for the same product: the better choice when the product has too few 128x128 tiles to fill the GPU.
+ */
+export const SGEMM_64 = HEADER + storage([['A', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['C', 'f32', true]]) + `
+var<workgroup> as_: array<f32, 1024>;
+var<workgroup> ws_: array<f32, 1024>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let M = pu(0u); let N = pu(1u); let K = pu(2u);
+  let row0 = w.y * 64u; let col0 = w.x * 64u;
+  var acc: array<f32, 16>;
+  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    // 1024 elements of each tile, 4 per thread: tile[kk][r] = A[row0 + r, k0 + kk]
+    for (var e = li; e < 1024u; e += 256u) {
+      let r = e / 16u; let kk = e % 16u;
+      let gr = row0 + r; let gc = col0 + r; let gk = k0 + kk;
+      as_[kk * 64u + r] = select(0.0, A[pu(4u) + gr * K + gk], gr < M && gk < K);
+      ws_[kk * 64u + r] = select(0.0, Wt[pu(5u) + gc * K + gk], gc < N && gk < K);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let a = vec4<f32>(as_[kk * 64u + l.y * 4u], as_[kk * 64u + l.y * 4u + 1u], as_[kk * 64u + l.y * 4u + 2u], as_[kk * 64u + l.y * 4u + 3u]);
+      let b = vec4<f32>(ws_[kk * 64u + l.x * 4u], ws_[kk * 64u + l.x * 4u + 1u], ws_[kk * 64u + l.x * 4u + 2u], ws_[kk * 64u + l.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) {
+        acc[i * 4u] += a[i] * b.x; acc[i * 4u + 1u] += a[i] * b.y; acc[i * 4u + 2u] += a[i] * b.z; acc[i * 4u + 3u] += a[i] * b.w;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + l.y * 4u + i;
+    if (r >= M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + l.x * 4u + j;
+      if (c >= N) { continue; }
+      var v = acc[i * 4u + j];
+      if (pu(3u) == 1u) { v += Bs[pu(6u) + c]; }
+      C[pu(7u) + r * N + c] = v;
+    }
+  }
+}`;
+
 /** params: N, K, hasBias, offX, offW, offBias, offOut | y[n] = W[n] . x (+ bias): one workgroup of 256 per row */
 export const GEMV = HEADER + storage([['X', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true]]) + `
 var<workgroup> red: array<f32, 256>;
