@@ -48,3 +48,6 @@ export type { CompactConfig, CompactHead } from './attention/compact.js';
 export { evaluateMethods, evaluateSteps, denseAttention, outputMetrics } from './attention/evaluate.js';
 export type { AttentionInputs, MethodResult } from './attention/evaluate.js';
 export { readTrace, writeTrace } from './attention/trace.js';
+export { WebGpuBackend } from './backend/webgpu/webgpu-backend.js';
+export { createBackend, BACKENDS } from './backend/create.js';
+export type { BackendKind } from './backend/create.js';
