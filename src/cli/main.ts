@@ -7,6 +7,7 @@ import { CancelledError, LitheError, OptionError } from '../util/errors.js';
 import { METHODS } from '../attention/evaluate.js';
 import { attentionBenchCommand, attentionSearchCommand } from './commands/attention.js';
 import { benchCommand } from './commands/bench.js';
+import { serveCommand } from './commands/serve.js';
 import type { Context } from './commands/common.js';
 import { demoCommand } from './commands/demo.js';
 import { evalPplCommand } from './commands/eval-ppl.js';
@@ -311,6 +312,12 @@ program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and 
   .argument('<name>', 'benchmark name: gemm')
   .addOption(threads()).addOption(backendOption()).addOption(json())
   .action((name, flags) => benchCommand(name, flags, context(flags)));
+
+program.command('serve').description('the browser page: load a model folder, generate and score text on WebGPU or the WebAssembly kernels, with tokens/s')
+  .option('--port <n>', 'port (0: any free one)', intOption('--port', 0, 65535), 8080)
+  .option('--host <h>', 'address to listen on', '127.0.0.1')
+  .addOption(json())
+  .action((flags) => serveCommand(flags, context(flags)));
 
 program.command('demo').description('run the embedded stories260K model: a story and its perplexity')
   .option('--max-tokens <n>', 'story length in tokens', intOption('--max-tokens', 1, 511), 200)

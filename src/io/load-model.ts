@@ -58,7 +58,11 @@ export async function readModelFiles(modelPath: string, options: LoadOptions = {
 }
 
 export async function loadModel(backend: Backend, modelPath: string, options: LoadOptions = {}): Promise<LlamaModel> {
-  const f = await readModelFiles(modelPath, options);
+  return modelFromFiles(backend, await readModelFiles(modelPath, options));
+}
+
+/** Upload read model files to a backend (restoring a rotated checkpoint's online transforms). */
+export function modelFromFiles(backend: Backend, f: LoadedFiles): LlamaModel {
   const weights = uploadLlamaWeights(backend, f.config, f.tensors, f.source.path, f.packed);
   const model = new LlamaModel(backend, f.config, weights, f.tokenizer, { ...f.source, online: f.online });
   if (f.online) model.activationHook = onlineHook(model, onlineConfig({}, f.online));
@@ -112,7 +116,7 @@ function readHfFolder(dir: string, options: LoadOptions, weightsFile?: string): 
 }
 
 /** The "online" field of a Lithe checkpoint's lithe.json ({r4: boolean}), or null. */
-function readOnline(online: unknown, file: string): StoredOnline | null {
+export function readOnline(online: unknown, file: string): StoredOnline | null {
   if (online === undefined || online === null) return null;
   if (typeof online !== 'object' || typeof (online as { r4?: unknown }).r4 !== 'boolean') {
     throw new FormatError(file, 'field "online" must be {"r4": true|false}');

@@ -11,7 +11,9 @@ import { readFileOrThrow } from './files.js';
 import type { TextTokenizer } from './tokenizer.js';
 
 /** Token strings are kept as latin1 strings of their raw bytes, so lookups are byte-exact. */
-const toBytes = (s: string): Buffer => Buffer.from(s, 'latin1');
+/** Pieces are byte strings held as latin1 (one char per byte); no Node Buffer, so this also runs in a browser. */
+const latin1 = (b: Uint8Array): string => { let s = ''; for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!); return s; };
+const toBytes = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 
 export class Llama2cTokenizer implements TextTokenizer {
   private readonly lookup = new Map<string, number>();
@@ -46,7 +48,7 @@ export class Llama2cTokenizer implements TextTokenizer {
       const len = dv.getUint32(p + 4, true);
       p += 8;
       if (len > maxLen || p + len > buf.byteLength) throw new FormatError(file, `token ${i}: length ${len} exceeds max_token_length ${maxLen} or the file`);
-      pieces.push(Buffer.from(buf.buffer, buf.byteOffset + p, len).toString('latin1'));
+      pieces.push(latin1(buf.subarray(p, p + len)));
       p += len;
     }
     return new Llama2cTokenizer(pieces, scores);
@@ -55,7 +57,7 @@ export class Llama2cTokenizer implements TextTokenizer {
   encode(text: string, options: { bos?: boolean } = {}): number[] {
     const ids: number[] = [];
     if (options.bos) ids.push(this.bosId);
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = new TextEncoder().encode(text);
     if (bytes.length > 0) {
       const space = this.lookup.get(' ');
       if (space !== undefined) ids.push(space);
@@ -63,7 +65,7 @@ export class Llama2cTokenizer implements TextTokenizer {
     for (let i = 0; i < bytes.length; ) {
       let j = i + 1;
       while (j < bytes.length && (bytes[j]! & 0xc0) === 0x80 && j - i < 4) j++;
-      const cp = bytes.subarray(i, j).toString('latin1');
+      const cp = latin1(bytes.subarray(i, j));
       const id = this.lookup.get(cp);
       if (id !== undefined) ids.push(id);
       else for (let k = i; k < j; k++) ids.push(bytes[k]! + 3);
@@ -132,16 +134,16 @@ export class Llama2cTokenizer implements TextTokenizer {
   }
 
   decode(ids: readonly number[]): string {
-    const chunks: Buffer[] = [];
+    const chunks: number[] = [];
     let prevId = -1;
     for (const id of ids) {
       let piece = this.pieces[id] ?? '';
       if (id === this.bosId || this.eosIds.includes(id)) piece = '';
       else if (prevId === this.bosId && piece.startsWith(' ')) piece = piece.slice(1);
       const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
-      chunks.push(m ? Buffer.from([parseInt(m[1]!, 16)]) : toBytes(piece));
+      chunks.push(...(m ? [parseInt(m[1]!, 16)] : toBytes(piece)));
       prevId = id;
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return new TextDecoder().decode(Uint8Array.from(chunks));
   }
 }

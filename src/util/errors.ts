@@ -43,6 +43,7 @@ export function throwIfCancelled(signal?: AbortSignal): void {
  * once per unit of work: their awaits otherwise resolve at once and never give the event loop a turn.
  */
 export async function cancellationPoint(signal?: AbortSignal): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
+  // setImmediate in Node; a zero timeout in a browser (which has no setImmediate)
+  await new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
   throwIfCancelled(signal);
 }

@@ -11,9 +11,15 @@ export interface KernelModule {
 }
 
 let cached: KernelModule | undefined;
+const provided = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/** In a browser there is no file system: the page fetches the .wasm files and hands them over here first. */
+export function provideKernelBytes(name: 'lithe-relaxed.wasm' | 'lithe-simd.wasm', bytes: Uint8Array<ArrayBuffer>): void {
+  provided.set(name, bytes);
+}
 
 function kernelBytes(name: string): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(readFileSync(new URL(`../../../kernels/${name}`, import.meta.url)));
+  return provided.get(name) ?? new Uint8Array(readFileSync(new URL(`../../../kernels/${name}`, import.meta.url)));
 }
 
 export function loadKernelModule(prefer: 'auto' | 'simd128' = 'auto'): KernelModule {
@@ -21,7 +27,7 @@ export function loadKernelModule(prefer: 'auto' | 'simd128' = 'auto'): KernelMod
   let result: KernelModule | undefined;
   if (prefer === 'auto') {
     const relaxed = kernelBytes('lithe-relaxed.wasm');
-    if (!WebAssembly.validate(relaxed) && process.versions.node.split('.')[0] === '20') {
+    if (!WebAssembly.validate(relaxed) && globalThis.process?.versions?.node?.split('.')[0] === '20') {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
     }
     if (WebAssembly.validate(relaxed)) result = { module: new WebAssembly.Module(relaxed), variant: 'relaxed-simd' };

@@ -29,7 +29,7 @@ async function deviceOf(gpu: GPU, adapter: GPUAdapter, how: string): Promise<Gpu
   const features = [...adapter.features].filter((f) => f === 'shader-f16' || f === 'subgroups' || f === 'timestamp-query') as GPUFeatureName[];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
   const info = adapter.info;
-  const name = [info?.vendor, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+  const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
   return { device, adapter, description: `${how}: ${name}`, features, gpu };
 }
 
