@@ -81,7 +81,11 @@ describe('webgpu backend vs cpu backend', () => {
     await same('f16 -> f32', (be) => { const o = be.alloc([301]); be.toF32(up(be, h16, [301], 'f16'), o); return o; }, 0);
     await same('bf16 -> f32', (be) => { const o = be.alloc([301]); be.toF32(up(be, b16, [301], 'bf16'), o); return o; }, 0);
     await same('round to bf16', (be) => { const a = up(be, x, [rows * n]); be.roundTo(a, 'bf16'); return a; }, 0);
-    await same('round to f16', (be) => { const a = up(be, x, [rows * n]); be.roundTo(a, 'f16'); return a; }, 1e-6);
+    // f16 subnormals to overflow (infinity): bit-exact with the CPU kernel
+    const wide = Float32Array.from(x, (v, i) => v * 10 ** ((i % 13) - 7));
+    const rounded = await Promise.all(([cpu, gpu!] as Backend[]).map(async (be) => { const a = up(be, wide, [rows * n]); be.roundTo(a, 'f16'); return be.read(a); }));
+    const bad = rounded[0]!.findIndex((v, i) => v !== rounded[1]![i]);
+    assert.equal(bad, -1, `round to f16: ${wide[bad]} -> cpu ${rounded[0]![bad]}, webgpu ${rounded[1]![bad]}`);
     for (const hn of [64, 48 * 4]) {
       const hx = randn(3 * hn, r);
       await same(`hadamard ${hn}`, (be) => { const a = up(be, hx, [3, hn]); be.hadamard(a, hn); return a; });
@@ -112,7 +116,7 @@ describe('webgpu backend vs cpu backend', () => {
 
   test('block-sparse flash attention (dense, lists, bitmap, lse) and block mass', async (t) => {
     if (skip) return t.skip(skip);
-    for (const [heads, tokens, headDim, block] of [[2, 136, 64, 64], [1, 72, 128, 64], [2, 80, 32, 32]] as const) {
+    for (const [heads, tokens, headDim, block] of [[1, 100, 64, 64], [1, 72, 128, 64], [2, 80, 32, 32]] as const) {
       const n = heads * tokens * headDim, p = { heads, tokens, headDim, block, scale: 1 / Math.sqrt(headDim) };
       const q = randn(n, r, 2), k = randn(n, r, 2), v = randn(n, r);
       const nb = Math.ceil(tokens / block);
