@@ -19,6 +19,7 @@ import { loadModel } from '../src/io/load-model.js';
 import { readText } from '../src/data/text.js';
 import { windowedPerplexity } from '../src/cli/commands/eval-ppl.js';
 import { markdownTable } from '../src/cli/output.js';
+import { f32ToF16Bits } from '../src/tensor/dtype.js';
 
 type Record_ = (name: string, command: string, table: string, notes?: string) => void;
 
@@ -53,6 +54,17 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
         tbf ? `${tf(2 * n ** 3, tbf)} (bf16)` : '']);
       console.error(`webgpu: sgemm ${n} done`);
     }
+    const hasF16 = gpu.features.includes('shader-f16');
+    for (const n of hasF16 ? sizes : []) {
+      const a = gpu.alloc([n, n], 'f16'), w = gpu.alloc([n, n], 'f16'), o = gpu.alloc([n, n]);
+      const half = Uint16Array.from({ length: n * n }, (_, i) => f32ToF16Bits(Math.sin(i * 0.37)));
+      gpu.write(a, half); gpu.write(w, half);
+      const ms = await medianMs(gpu, () => gpu.linearF16(a, w, o), 5);
+      const tbf = torch?.[`mm_bf16_${n}_ms`] as number | undefined;
+      rows.push([`hgemm f16 ${n}^3`, ms.toFixed(2), tf(2 * n ** 3, ms), tbf ? `${tf(2 * n ** 3, tbf)} (bf16, tensor cores)` : '', tbf ? (tbf / ms).toFixed(3) : '', '']);
+      for (const t of [a, w, o]) gpu.free(t);
+    }
+    if (!hasF16) rows.push(['hgemm f16', '', 'not run: the adapter offers no shader-f16', '', '', '']);
     // 2. attention at the CogVideoX-5B shape
     const heads = quick ? 4 : 48, N = quick ? 2048 : 17776, d = 64, block = 64;
     const n = heads * N * d;
@@ -95,5 +107,5 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
   }
   const table = markdownTable(['kernel', 'median ms', 'WebGPU TFLOP/s', 'native (PyTorch) TFLOP/s, same call', 'WebGPU / native (same precision)', 'note'], rows);
   record('webgpu', `npm run bench -- webgpu ${argv.join(' ')}`, `Adapter: ${gpu.description}${torch ? `; PyTorch ${torch['torch']} on ${torch['device']}` : ''}\n\n${table}`,
-    'WGSL kernels as written (kernels/wgsl): sgemm = 128x128 tiles with 8x8 per thread (64x64 / 4x4 for products with fewer than 256 tiles), f32 FMA on the ALUs (core WebGPU has no tensor-core access); flash attention = one thread per query row, K/V sub-tiles in workgroup memory. PyTorch numbers: CUDA events, median of 10 after warm-up, same machine and call (bench/device/torch_peak.py).');
+    'WGSL kernels as written (kernels/wgsl): sgemm = 128x128 tiles with 8x8 per thread (64x64 / 4x4 for products with fewer than 256 tiles), f32 FMA on the ALUs (core WebGPU has no tensor-core access); hgemm = the same in f16 where shader-f16 exists; gemv / rmsnorm / softmax reduce through subgroups where available; flash attention = one thread per query row, K/V sub-tiles in workgroup memory. PyTorch numbers: CUDA events, median of 10 after warm-up, same machine and call (bench/device/torch_peak.py).');
 }

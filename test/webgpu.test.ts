@@ -10,7 +10,8 @@ import { BlockMask } from '../src/attention/mask.js';
 import { loadModel } from '../src/io/load-model.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { packWeights } from '../src/quant/pack.js';
-import { f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/dtype.js';
+import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/dtype.js';
+import { linearRef } from '../src/kernels/reference/index.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, writeTinyModel, type TinySpec } from './tiny-models.js';
@@ -64,6 +65,36 @@ describe('webgpu backend vs cpu backend', () => {
       await same(`dequantize int${bits}`, (be) => { const o = be.alloc([rows, cols]); be.dequantize(packed(be), o); return o; }, 1e-7);
       const x = randn(5 * cols, r);
       await same(`linearPacked int${bits}`, (be) => { const o = be.alloc([5, rows]); be.linearPacked(up(be, x, [5, cols]), packed(be), null, o); return o; });
+    }
+  });
+
+  test('reductions (gemv, rmsnorm, softmax, logsumexp) through subgroups where the adapter has them, and through workgroup memory', async (t) => {
+    if (skip) return t.skip(skip);
+    const modes = gpu!.features.includes('subgroups') ? [false, true] : [true];
+    if (modes.length === 1) t.diagnostic(`no subgroups on ${gpu!.description}: workgroup-memory reductions only`);
+    const rows = 3, n = 1000, x = randn(rows * n, r, 3), w = randn(n, r), wm = randn(77 * n, r);
+    for (const noSg of modes) {
+      gpu!.noSubgroups = noSg;
+      const tag = noSg ? 'workgroup memory' : 'subgroups';
+      await same(`rmsnorm ${tag}`, (be) => { const o = be.alloc([rows, n]); be.rmsnorm(up(be, x, [rows, n]), up(be, w, [n]), 1e-5, o); return o; });
+      await same(`softmax ${tag}`, (be) => { const a = up(be, x, [rows, n]); be.softmax(a); return a; });
+      await same(`logsumexp ${tag}`, (be) => { const o = be.alloc([rows]); be.logsumexp(up(be, x, [rows, n]), o); return o; });
+      await same(`gemv ${tag}`, (be) => { const o = be.alloc([1, 77]); be.linear(up(be, x.subarray(0, n), [1, n]), up(be, wm, [77, n]), null, o); return o; });
+    }
+    gpu!.noSubgroups = false;
+  });
+
+  test('half-precision GEMM where the adapter has shader-f16', async (t) => {
+    if (skip) return t.skip(skip);
+    if (!gpu!.features.includes('shader-f16')) return t.skip(`no shader-f16 on ${gpu!.description}`);
+    for (const [M, N, K] of [[1, 33, 48], [130, 140, 64], [260, 270, 40]] as const) {
+      const a = randn(M * K, r), w = randn(N * K, r);
+      const a16 = Uint16Array.from(a, f32ToF16Bits), w16 = Uint16Array.from(w, f32ToF16Bits);
+      const o = gpu!.alloc([M, N]);
+      gpu!.linearF16(up(gpu!, a16, [M, K], 'f16'), up(gpu!, w16, [N, K], 'f16'), o);
+      const want = linearRef(Float32Array.from(a16, f16BitsToF32), Float32Array.from(w16, f16BitsToF32), null, M, N, K);
+      const err = relErr(await gpu!.read(o), want);
+      assert.ok(err < 2e-3, `hgemm ${M}x${N}x${K}: rel err ${err} (f16 products and 16-deep f16 partial sums) ${seedNote()}`);
     }
   });
 

@@ -60,6 +60,14 @@ export class WebGpuBackend implements Backend {
     return `webgpu ${this.info.description}`;
   }
 
+  /** '_sg' when the device has subgroups: the reductions (gemv, rmsnorm, softmax) then use subgroupAdd / subgroupMax */
+  private get sg(): string {
+    return this.features.includes('subgroups') && !this.noSubgroups ? '_sg' : '';
+  }
+
+  /** force the workgroup-memory reductions (tests compare both) */
+  noSubgroups = false;
+
   /** optional features the device was created with (shader-f16, subgroups, timestamp-query) */
   get features(): string[] {
     return this.info.features;
@@ -171,13 +179,26 @@ export class WebGpuBackend implements Backend {
     const [N, Kd] = w.shape as [number, number];
     const M = x.size / Kd;
     const b = bias ?? x;
-    if (M === 1) this.run('gemv', () => K.GEMV, [x, w, b, out], [N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], N);
+    if (M === 1) this.run(`gemv${this.sg}`, () => K.GEMV(!!this.sg), [x, w, b, out], [N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], N);
     else {
       // 128x128 tiles when there are enough of them to fill a large GPU, else 64x64 (four times the workgroups)
       const big = Math.ceil(M / 128) * Math.ceil(N / 128) >= 256;
       const t = big ? 128 : 64;
       this.run(big ? 'sgemm' : 'sgemm_64', () => (big ? K.SGEMM : K.SGEMM_64), [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / t), Math.ceil(M / t)]);
     }
+  }
+
+  /**
+   * out[M,N] (f32) = a[M,K] w[N,K]^T for f16 tensors a and w, computed in half precision (kernels/wgsl HGEMM); only on
+   * devices with shader-f16. Not part of the Backend interface: the model keeps f32 weights; for benchmarks and users
+   * of half-precision data.
+   */
+  linearF16(a: Tensor, w: Tensor, out: Tensor): void {
+    if (!this.features.includes('shader-f16')) throw new InputError(`linearF16: this adapter (${this.info.description}) has no shader-f16`);
+    if (a.dtype !== 'f16' || w.dtype !== 'f16' || out.dtype !== 'f32') throw new Error('linearF16: a and w must be f16, out f32');
+    const [N, Kd] = w.shape as [number, number];
+    const M = a.size / Kd;
+    this.run('hgemm', () => K.HGEMM, [a, w, out], [M, N, Kd, a.offset, w.offset, out.offset], [Math.ceil(N / 128), Math.ceil(M / 128)]);
   }
 
   linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void {
@@ -199,7 +220,7 @@ export class WebGpuBackend implements Backend {
 
   rmsnorm(x: Tensor, w: Tensor, eps: number, out: Tensor): void {
     const n = w.size, rows = x.size / n;
-    this.run('rmsnorm', () => K.RMSNORM, [x, w, out], [rows, n, f(eps), x.offset, w.offset, out.offset], rows);
+    this.run(`rmsnorm${this.sg}`, () => K.RMSNORM(!!this.sg), [x, w, out], [rows, n, f(eps), x.offset, w.offset, out.offset], rows);
   }
 
   rope(x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void {
@@ -245,12 +266,12 @@ export class WebGpuBackend implements Backend {
 
   softmax(x: Tensor): void {
     const n = x.shape[x.shape.length - 1]!, rows = x.size / n;
-    this.run('row_softmax', () => K.ROW_SOFTMAX, [x, this.dummyOut], [rows, n, x.offset, 0, 0], rows);
+    this.run(`row_softmax${this.sg}`, () => K.ROW_SOFTMAX(!!this.sg), [x, this.dummyOut], [rows, n, x.offset, 0, 0], rows);
   }
 
   logsumexp(x: Tensor, out: Tensor): void {
     const n = x.shape[x.shape.length - 1]!, rows = x.size / n;
-    this.run('row_softmax', () => K.ROW_SOFTMAX, [x, out], [rows, n, x.offset, out.offset, 1], rows);
+    this.run(`row_softmax${this.sg}`, () => K.ROW_SOFTMAX(!!this.sg), [x, out], [rows, n, x.offset, out.offset, 1], rows);
   }
 
   embed(table: Tensor, ids: Tensor, out: Tensor): void {

@@ -16,7 +16,7 @@ const FLAT = /* wgsl */ `
 fn flat(w: vec3<u32>, n: vec3<u32>, size: u32, l: vec3<u32>) -> u32 { return (w.x + w.y * n.x) * size + l.x; }
 `;
 
-function storage(bindings: [string, 'f32' | 'u32' | 'i32', boolean][]): string {
+function storage(bindings: [string, 'f32' | 'f16' | 'u32' | 'i32', boolean][]): string {
   return bindings.map(([name, type, write], i) => `@group(0) @binding(${i + 1}) var<storage, ${write ? 'read_write' : 'read'}> ${name}: array<${type}>;`).join('\n');
 }
 
@@ -84,46 +84,67 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) n: vec3<u3
   O[pu(2u) + i] = v;
 }`;
 
-/** params: rows, n, eps, offX, offW, offOut | one workgroup per row */
-export const RMSNORM = HEADER + storage([['X', 'f32', false], ['Wt', 'f32', false], ['O', 'f32', true]]) + `
+/**
+ * Workgroup-wide sum or max of one value per invocation (256 of them). With subgroups: one subgroupAdd/Max per
+ * subgroup, then the partials; without: a tree in workgroup memory. Call from uniform control flow.
+ */
+const REDUCE = (sub: boolean) => `
 var<workgroup> red: array<f32, 256>;
+fn wgReduce(v: f32, lid: u32, lane: u32, size: u32, isMax: bool) -> f32 {
+  ${sub ? `let s = select(subgroupAdd(v), subgroupMax(v), isMax);
+  if (lane == 0u) { red[lid / size] = s; }
+  workgroupBarrier();
+  if (lid == 0u) {
+    var t = red[0];
+    for (var i = 1u; i < 256u / size; i++) { t = select(t + red[i], max(t, red[i]), isMax); }
+    red[0] = t;
+  }
+  workgroupBarrier();` : `red[lid] = v;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (lid < k) { red[lid] = select(red[lid] + red[lid + k], max(red[lid], red[lid + k]), isMax); }
+    workgroupBarrier();
+  }`}
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
+/** The entry point's extra builtins and the (lane, size) arguments of wgReduce, with or without subgroups. */
+const SG = (sub: boolean) => ({
+  enable: sub ? 'enable subgroups;\n' : '',
+  params: sub ? ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32' : '',
+  args: sub ? 'lane, sgs' : '0u, 1u',
+});
+
+/** params: rows, n, eps, offX, offW, offOut | one workgroup per row */
+export const RMSNORM = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', false], ['Wt', 'f32', false], ['O', 'f32', true]]) + REDUCE(sub) + `
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
   let r = w.x + w.y * nw.x;
   let n = pu(1u);
   let valid = r < pu(0u);
   let xo = pu(3u) + r * n;
   var s = 0.0;
   if (valid) { for (var i = l.x; i < n; i += 256u) { let v = X[xo + i]; s += v * v; } }
-  red[l.x] = s;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) { if (l.x < k) { red[l.x] += red[l.x + k]; } workgroupBarrier(); }
-  let inv = 1.0 / sqrt(red[0] / f32(n) + pf(2u));
+  let inv = 1.0 / sqrt(wgReduce(s, l.x, ${SG(sub).args}, false) / f32(n) + pf(2u));
   if (valid) { for (var i = l.x; i < n; i += 256u) { O[pu(5u) + r * n + i] = Wt[pu(4u) + i] * (X[xo + i] * inv); } }
 }`;
 
 /** params: rows, n, offX, offOut, mode (0 softmax in place on X, 1 logsumexp -> O) | one workgroup per row */
-export const ROW_SOFTMAX = HEADER + storage([['X', 'f32', true], ['O', 'f32', true]]) + `
-var<workgroup> red: array<f32, 256>;
+export const ROW_SOFTMAX = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', true], ['O', 'f32', true]]) + REDUCE(sub) + `
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
   let r = w.x + w.y * nw.x;
   let n = pu(1u);
   let valid = r < pu(0u);
   let xo = pu(2u) + r * n;
   var m = -3.0e38;
   if (valid) { for (var i = l.x; i < n; i += 256u) { m = max(m, X[xo + i]); } }
-  red[l.x] = m;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) { if (l.x < k) { red[l.x] = max(red[l.x], red[l.x + k]); } workgroupBarrier(); }
-  let mx = red[0];
-  workgroupBarrier();
+  let mx = wgReduce(m, l.x, ${SG(sub).args}, true);
   var s = 0.0;
   if (valid) { for (var i = l.x; i < n; i += 256u) { s += exp(X[xo + i] - mx); } }
-  red[l.x] = s;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) { if (l.x < k) { red[l.x] += red[l.x + k]; } workgroupBarrier(); }
-  let z = red[0];
+  let z = wgReduce(s, l.x, ${SG(sub).args}, false);
   if (!valid) { return; }
   if (pu(4u) == 1u) {
     if (l.x == 0u) { O[pu(3u) + r] = mx + log(z); }
@@ -254,19 +275,62 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: ve
   }
 }`;
 
+/**
+ * params: M, N, K, offA, offW, offOut | C[M,N] (f32) = A[M,K] W[N,K]^T with A and W in f16 (needs shader-f16): the
+ * 128x128 / 8x8 SGEMM with half-precision tiles and products; each 16-deep slice is summed in f16 and added to f32
+ * accumulators, so the rounding error grows with 16, not with K.
+ */
+export const HGEMM = `enable f16;
+` + HEADER + storage([['A', 'f16', false], ['Wt', 'f16', false], ['C', 'f32', true]]) + `
+var<workgroup> as_: array<vec4<f16>, 512>;
+var<workgroup> ws_: array<vec4<f16>, 512>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let M = pu(0u); let N = pu(1u); let K = pu(2u);
+  let row0 = w.y * 128u; let col0 = w.x * 128u;
+  var acc: array<vec4<f32>, 16>;
+  for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    for (var e = li; e < 2048u; e += 256u) {
+      let r = e / 16u; let kk = e % 16u;
+      let gr = row0 + r; let gc = col0 + r; let gk = k0 + kk;
+      as_[kk * 32u + r / 4u][r % 4u] = select(0.0h, A[pu(3u) + gr * K + gk], gr < M && gk < K);
+      ws_[kk * 32u + r / 4u][r % 4u] = select(0.0h, Wt[pu(4u) + gc * K + gk], gc < N && gk < K);
+    }
+    workgroupBarrier();
+    var part: array<vec4<f16>, 16>;
+    for (var i = 0u; i < 16u; i++) { part[i] = vec4<f16>(0.0h); }
+    for (var kk = 0u; kk < 16u; kk++) {
+      let a0 = as_[kk * 32u + l.y * 2u]; let a1 = as_[kk * 32u + l.y * 2u + 1u];
+      let b0 = ws_[kk * 32u + l.x * 2u]; let b1 = ws_[kk * 32u + l.x * 2u + 1u];
+      for (var i = 0u; i < 4u; i++) {
+        part[2u * i] += a0[i] * b0; part[2u * i + 1u] += a0[i] * b1;
+        part[8u + 2u * i] += a1[i] * b0; part[8u + 2u * i + 1u] += a1[i] * b1;
+      }
+    }
+    for (var i = 0u; i < 16u; i++) { acc[i] += vec4<f32>(part[i]); }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 8u; i++) {
+    let r = row0 + l.y * 8u + i;
+    if (r >= M) { continue; }
+    for (var j = 0u; j < 8u; j++) {
+      let c = col0 + l.x * 8u + j;
+      if (c < N) { C[pu(5u) + r * N + c] = acc[2u * i + j / 4u][j % 4u]; }
+    }
+  }
+}`;
+
 /** params: N, K, hasBias, offX, offW, offBias, offOut | y[n] = W[n] . x (+ bias): one workgroup of 256 per row */
-export const GEMV = HEADER + storage([['X', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true]]) + `
-var<workgroup> red: array<f32, 256>;
+export const GEMV = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true]]) + REDUCE(sub) + `
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
   let r = w.x + w.y * nw.x;
   let K = pu(1u);
   var s = 0.0;
   if (r < pu(0u)) { for (var k = l.x; k < K; k += 256u) { s += Wt[pu(4u) + r * K + k] * X[pu(3u) + k]; } }
-  red[l.x] = s;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) { if (l.x < k) { red[l.x] += red[l.x + k]; } workgroupBarrier(); }
-  if (l.x == 0u && r < pu(0u)) { Y[pu(6u) + r] = red[0] + select(0.0, Bs[pu(5u) + r], pu(2u) == 1u); }
+  let t = wgReduce(s, l.x, ${SG(sub).args}, false);
+  if (l.x == 0u && r < pu(0u)) { Y[pu(6u) + r] = t + select(0.0, Bs[pu(5u) + r], pu(2u) == 1u); }
 }`;
 
 /** params: rows, cols, group, bits, offOut | packed int4 / int8 codes (quant/pack.ts) -> f32, one thread per weight */
