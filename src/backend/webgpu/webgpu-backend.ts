@@ -184,7 +184,9 @@ export class WebGpuBackend implements Backend {
       // 128x128 tiles when there are enough of them to fill a large GPU, else 64x64 (four times the workgroups)
       const big = Math.ceil(M / 128) * Math.ceil(N / 128) >= 256;
       const t = big ? 128 : 64;
-      this.run(big ? 'sgemm' : 'sgemm_64', () => (big ? K.SGEMM : K.SGEMM_64), [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / t), Math.ceil(M / t)]);
+      const v4 = big && Kd % 4 === 0 && x.offset % 4 === 0 && w.offset % 4 === 0;
+      this.run(big ? `sgemm${v4 ? '_v4' : ''}` : 'sgemm_64', () => (big ? K.SGEMM(v4) : K.SGEMM_64), [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset],
+        [Math.ceil(N / t), Math.ceil(M / t)]);
     }
   }
 

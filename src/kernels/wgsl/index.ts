@@ -187,9 +187,13 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) n: vec3<u3
 /**
  * params: M, N, K, hasBias, offA, offW, offBias, offOut | C[M,N] = A[M,K] W[N,K]^T (+ bias): 128x128 tiles, 16 deep,
  * 256 threads with an 8x8 register block each (64 accumulators); the A and W tiles are staged transposed in
- * workgroup memory as vec4 (16 KiB), so the inner loop reads 4 vec4 per 64 FMAs.
+ * workgroup memory as vec4 (16 KiB), so the inner loop reads 4 vec4 per 64 FMAs. `vec4Loads` (K and the offsets
+ * multiples of 4) reads global memory as vec4 too.
  */
-export const SGEMM = HEADER + storage([['A', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['C', 'f32', true]]) + `
+export const SGEMM = (vec4Loads: boolean): string => HEADER + (vec4Loads
+  ? `@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read> Wt: array<vec4<f32>>;\n`
+    + `@group(0) @binding(3) var<storage, read> Bs: array<f32>;\n@group(0) @binding(4) var<storage, read_write> C: array<f32>;\n`
+  : storage([['A', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['C', 'f32', true]])) + `
 var<workgroup> as_: array<vec4<f32>, 512>;
 var<workgroup> ws_: array<vec4<f32>, 512>;
 @compute @workgroup_size(16, 16)
@@ -199,13 +203,19 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: ve
   var acc: array<vec4<f32>, 16>;
   for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
   for (var k0 = 0u; k0 < K; k0 += 16u) {
-    // 2048 elements of each tile, 8 per thread: tile[kk][r] = A[row0 + r, k0 + kk] (consecutive threads walk k)
-    for (var e = li; e < 2048u; e += 256u) {
+    // 2048 elements of each tile: tile[kk][r] = A[row0 + r, k0 + kk] (consecutive threads walk k)
+    ${vec4Loads ? `for (var e = li; e < 512u; e += 256u) {
+      let r = e / 4u; let kq = (e % 4u) * 4u;
+      let gr = row0 + r; let gc = col0 + r; let gk = k0 + kq;
+      let a = select(vec4<f32>(0.0), A[(pu(4u) + gr * K + gk) / 4u], gr < M && gk < K);
+      let b = select(vec4<f32>(0.0), Wt[(pu(5u) + gc * K + gk) / 4u], gc < N && gk < K);
+      for (var j = 0u; j < 4u; j++) { as_[(kq + j) * 32u + r / 4u][r % 4u] = a[j]; ws_[(kq + j) * 32u + r / 4u][r % 4u] = b[j]; }
+    }` : `for (var e = li; e < 2048u; e += 256u) {
       let r = e / 16u; let kk = e % 16u;
       let gr = row0 + r; let gc = col0 + r; let gk = k0 + kk;
       as_[kk * 32u + r / 4u][r % 4u] = select(0.0, A[pu(4u) + gr * K + gk], gr < M && gk < K);
       ws_[kk * 32u + r / 4u][r % 4u] = select(0.0, Wt[pu(5u) + gc * K + gk], gc < N && gk < K);
-    }
+    }`}
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
       let a0 = as_[kk * 32u + l.y * 2u]; let a1 = as_[kk * 32u + l.y * 2u + 1u];
