@@ -185,13 +185,13 @@ export class WebGpuBackend implements Backend {
       const big = Math.ceil(M / 128) * Math.ceil(N / 128) >= 256;
       const t = big ? 128 : 64;
       const v4 = big && Kd % 4 === 0 && x.offset % 4 === 0 && w.offset % 4 === 0;
-      this.run(big ? `sgemm${v4 ? '_v4' : ''}` : 'sgemm_64', () => (big ? K.SGEMM(v4) : K.SGEMM_64), [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset],
+      this.run(big ? `sgemm${v4 ? '_v4' : ''}` : 'sgemm_64', () => (big ? K.GEMM128({ half: false, vec4Loads: v4 }) : K.SGEMM_64), [x, w, b, out], [M, N, Kd, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset],
         [Math.ceil(N / t), Math.ceil(M / t)]);
     }
   }
 
   /**
-   * out[M,N] (f32) = a[M,K] w[N,K]^T for f16 tensors a and w, computed in half precision (kernels/wgsl HGEMM); only on
+   * out[M,N] (f32) = a[M,K] w[N,K]^T for f16 tensors a and w, computed in half precision (kernels/wgsl GEMM128 half); only on
    * devices with shader-f16. Not part of the Backend interface: the model keeps f32 weights; for benchmarks and users
    * of half-precision data.
    */
@@ -200,7 +200,9 @@ export class WebGpuBackend implements Backend {
     if (a.dtype !== 'f16' || w.dtype !== 'f16' || out.dtype !== 'f32') throw new Error('linearF16: a and w must be f16, out f32');
     const [N, Kd] = w.shape as [number, number];
     const M = a.size / Kd;
-    this.run('hgemm', () => K.HGEMM, [a, w, out], [M, N, Kd, a.offset, w.offset, out.offset], [Math.ceil(N / 128), Math.ceil(M / 128)]);
+    const v4 = Kd % 4 === 0 && a.offset % 4 === 0 && w.offset % 4 === 0;
+    this.run(`hgemm${v4 ? '_v4' : ''}`, () => K.GEMM128({ half: true, vec4Loads: v4 }), [a, w, this.dummy, out], [M, N, Kd, 0, a.offset, w.offset, 0, out.offset],
+      [Math.ceil(N / 128), Math.ceil(M / 128)]);
   }
 
   linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void {
