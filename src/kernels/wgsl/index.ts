@@ -479,6 +479,126 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
 }`;
 };
 
+/**
+ * The same contract as BLOCK_ATTENTION for block 64 and D a multiple of 16 (<= 128), as FlashAttention-2 tiles: one
+ * workgroup of 256 per (head, query block); per key sub-tile of TK keys (staged in workgroup memory as vec4), the
+ * 64 x TK scores are computed 4 keys x TK/16 rows per thread (q read as vec4 from global memory), each row's
+ * online-softmax update is done by one thread, and the 64 x D output is accumulated 4 rows x D/16 dims per thread.
+ * Needs vec4-aligned offsets (the backend falls back to BLOCK_ATTENTION otherwise).
+ */
+export const BLOCK_ATTENTION_TILED = (D: number): string => {
+  const TK = D <= 64 ? 32 : 16, RPT = TK / 16, DPT = D / 16, D4 = D / 4;
+  return HEADER + `@group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> Kx: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> Vx: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> O: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Lse: array<f32>;
+@group(0) @binding(6) var<storage, read> RowPtr: array<u32>;
+@group(0) @binding(7) var<storage, read> Cols: array<u32>;
+const D = ${D}u;
+const D4 = ${D4}u;
+const TK = ${TK}u;
+var<workgroup> ks: array<vec4<f32>, ${TK * D4}>;
+var<workgroup> vs: array<vec4<f32>, ${TK * D4}>;
+var<workgroup> sc: array<f32, ${64 * TK}>;
+var<workgroup> mrow: array<f32, 64>;
+var<workgroup> lrow: array<f32, 64>;
+var<workgroup> crow: array<f32, 64>;
+var<workgroup> wgKb: u32;
+var<workgroup> wgCount: u32;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let N = pu(1u); let nb = (N + 63u) / 64u;
+  let item = w.x + w.y * nw.x;
+  let h = item / nb; let qb = item % nb;
+  let inRange = h < pu(0u);
+  let base4 = h * N * D4;
+  let mode = pu(4u);
+  if (li < 64u) { mrow[li] = -3.0e38; lrow[li] = 0.0; }
+  if (li == 0u) {
+    var cnt = nb;
+    if (mode == 1u && inRange) { cnt = RowPtr[item + 1u] - RowPtr[item]; }
+    if (!inRange) { cnt = 0u; }
+    wgCount = cnt;
+  }
+  let count = workgroupUniformLoad(&wgCount);
+  // score phase: rows sr0 .. sr0 + ${RPT - 1}, keys sk0 .. sk0 + 3 of the sub-tile
+  let sr0 = (li / ${TK / 4}u) * ${RPT}u; let sk0 = (li % ${TK / 4}u) * 4u;
+  // output phase: rows or0 .. or0 + 3, dims od0 .. od0 + ${DPT - 1}
+  let or0 = (li / 16u) * 4u; let od0 = (li % 16u) * ${DPT}u;
+  var o: array<f32, ${4 * DPT}>;
+  for (var i = 0u; i < ${4 * DPT}u; i++) { o[i] = 0.0; }
+  for (var ci = 0u; ci < count; ci++) {
+    if (li == 0u) {
+      var kb = ci;
+      if (mode == 1u) { kb = Cols[RowPtr[item] + ci]; }
+      let bit = item * nb + ci;
+      if (mode == 2u && ((Cols[bit / 4u] >> (8u * (bit % 4u))) & 0xffu) == 0u) { kb = 0xffffffffu; }
+      wgKb = kb;
+    }
+    let kb = workgroupUniformLoad(&wgKb);
+    if (kb == 0xffffffffu) { continue; }
+    let j0 = kb * 64u;
+    let jn = min(64u, N - j0);
+    for (var t0 = 0u; t0 < jn; t0 += TK) {
+      let tn = min(TK, jn - t0);
+      for (var e = li; e < TK * D4; e += 256u) {
+        let jj = e / D4;
+        let src = base4 + (j0 + t0 + jj) * D4 + e % D4;
+        ks[e] = select(vec4<f32>(0.0), Kx[pu(7u) / 4u + src], jj < tn);
+        vs[e] = select(vec4<f32>(0.0), Vx[pu(8u) / 4u + src], jj < tn);
+      }
+      workgroupBarrier();
+      for (var r = 0u; r < ${RPT}u; r++) {
+        let row = qb * 64u + sr0 + r;
+        var acc = vec4<f32>(0.0);
+        for (var c = 0u; c < D4; c++) {
+          let qv = select(vec4<f32>(0.0), Q[pu(6u) / 4u + base4 + row * D4 + c], row < N);
+          acc += vec4<f32>(dot(qv, ks[sk0 * D4 + c]), dot(qv, ks[(sk0 + 1u) * D4 + c]), dot(qv, ks[(sk0 + 2u) * D4 + c]), dot(qv, ks[(sk0 + 3u) * D4 + c]));
+        }
+        for (var k = 0u; k < 4u; k++) { sc[(sr0 + r) * TK + sk0 + k] = select(-3.0e38, acc[k] * pf(3u), sk0 + k < tn); }
+      }
+      workgroupBarrier();
+      if (li < 64u) {
+        var mt = mrow[li];
+        for (var j = 0u; j < tn; j++) { mt = max(mt, sc[li * TK + j]); }
+        let corr = exp(mrow[li] - mt);
+        var sum = 0.0;
+        for (var j = 0u; j < TK; j++) { let e = select(0.0, exp(sc[li * TK + j] - mt), j < tn); sc[li * TK + j] = e; sum += e; }
+        lrow[li] = lrow[li] * corr + sum;
+        mrow[li] = mt;
+        crow[li] = corr;
+      }
+      workgroupBarrier();
+      for (var r = 0u; r < 4u; r++) {
+        let corr = crow[or0 + r];
+        for (var d = 0u; d < ${DPT}u; d++) { o[r * ${DPT}u + d] *= corr; }
+      }
+      for (var j = 0u; j < tn; j++) {
+        for (var d4 = 0u; d4 < ${DPT / 4}u; d4++) {
+          let v = vs[j * D4 + od0 / 4u + d4];
+          for (var r = 0u; r < 4u; r++) {
+            let pv = sc[(or0 + r) * TK + j];
+            o[r * ${DPT}u + d4 * 4u] += pv * v.x; o[r * ${DPT}u + d4 * 4u + 1u] += pv * v.y;
+            o[r * ${DPT}u + d4 * 4u + 2u] += pv * v.z; o[r * ${DPT}u + d4 * 4u + 3u] += pv * v.w;
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+  if (!inRange) { return; }
+  for (var r = 0u; r < 4u; r++) {
+    let row = qb * 64u + or0 + r;
+    if (row >= N) { continue; }
+    let l = lrow[or0 + r];
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var d = 0u; d < ${DPT}u; d++) { O[pu(9u) + h * N * D + row * D + od0 + d] = o[r * ${DPT}u + d] * inv; }
+  }
+  if (pu(5u) == 1u && li < 64u && qb * 64u + li < N) { Lse[h * N + qb * 64u + li] = mrow[li] + log(lrow[li]); }
+}`;
+};
+
 /** params: heads, N, block, scale, offQ, offK, offLse, offMass | mass[h, qb, kb] from the rows' lse; one workgroup per (head, qb) */
 export const BLOCK_MASS = (D: number, B: number): string => {
   const TK = Math.max(4, Math.min(32, 4096 / D));
