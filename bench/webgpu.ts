@@ -73,10 +73,6 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
     gpu.write(q, fill(0.37)); gpu.write(k, fill(0.11)); gpu.write(v, fill(0.07));
     const p = { heads, tokens: N, headDim: d, block, scale: 1 / 8 };
     const flop = 4 * heads * N * N * d;
-    gpu.noTiledAttention = true;
-    const rowKernel = await medianMs(gpu, () => gpu.blockAttention(q, k, v, out, p), 3);
-    gpu.noTiledAttention = false;
-    rows.push([`flash attention f32, one thread per query row (previous kernel)`, rowKernel.toFixed(1), tf(flop, rowKernel), '', '', '']);
     const dense = await medianMs(gpu, () => gpu.blockAttention(q, k, v, out, p), 3);
     const sdpa = torch?.['sdpa_bf16_ms'] as number | undefined, sdpa32 = torch?.['sdpa_f32_ms'] as number | undefined;
     rows.push([`flash attention f32, ${N} tokens, ${heads} heads, d ${d}`, dense.toFixed(1), tf(flop, dense), sdpa ? `${tf(flop, sdpa)} (SDPA bf16); ${sdpa32 ? tf(flop, sdpa32) : '?'} (SDPA f32)` : '', sdpa32 ? (sdpa32 / dense).toFixed(3) : '', '']);
@@ -111,5 +107,5 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
   }
   const table = markdownTable(['kernel', 'median ms', 'WebGPU TFLOP/s', 'native (PyTorch) TFLOP/s, same call', 'WebGPU / native (same precision)', 'note'], rows);
   record('webgpu', `npm run bench -- webgpu ${argv.join(' ')}`, `Adapter: ${gpu.description}${torch ? `; PyTorch ${torch['torch']} on ${torch['device']}` : ''}\n\n${table}`,
-    'WGSL kernels as written (kernels/wgsl): sgemm = 128x128 tiles with 8x8 per thread (64x64 / 4x4 for products with fewer than 256 tiles), f32 FMA on the ALUs (core WebGPU has no tensor-core access); hgemm = the same in f16 where shader-f16 exists; gemv / rmsnorm / softmax reduce through subgroups where available; flash attention = FlashAttention-2 tiles (64 query rows x 16-32 keys per step, 256 threads; the previous one-thread-per-row kernel timed beside it). PyTorch numbers: CUDA events, median of 10 after warm-up, same machine and call (bench/device/torch_peak.py).');
+    'WGSL kernels as written (kernels/wgsl): sgemm = 128x128 tiles with 8x8 per thread (64x64 / 4x4 for products with fewer than 256 tiles), f32 FMA on the ALUs (core WebGPU has no tensor-core access); hgemm = the same in f16 where shader-f16 exists; gemv / rmsnorm / softmax reduce through subgroups where available; flash attention = one thread per query row, K/V sub-tiles in workgroup memory. PyTorch numbers: CUDA events, median of 10 after warm-up, same machine and call (bench/device/torch_peak.py).');
 }

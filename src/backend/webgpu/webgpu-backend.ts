@@ -67,8 +67,6 @@ export class WebGpuBackend implements Backend {
 
   /** force the workgroup-memory reductions (tests compare both) */
   noSubgroups = false;
-  /** force the one-thread-per-row block attention (tests and benchmarks compare both) */
-  noTiledAttention = false;
 
   /** optional features the device was created with (shader-f16, subgroups, timestamp-query) */
   get features(): string[] {
@@ -249,14 +247,8 @@ export class WebGpuBackend implements Backend {
     const cols = mask ? ('bitmap' in mask ? mask.bitmap : mask.cols) : this.dummy;
     for (const t of [rowPtr, cols]) if (t instanceof Tensor && t.offset) throw new Error('blockAttention: mask tensors must not be views');
     if (lse?.offset) throw new Error('blockAttention: lse must not be a view');
-    const params = [p.heads, p.tokens, p.block, f(p.scale), mode, lse ? 1 : 0, q.offset, k.offset, v.offset, out.offset];
-    const bindings = [q, k, v, out, lse ?? this.dummyOut, rowPtr, cols];
-    // FlashAttention-2 tiles where they apply (block 64, d a multiple of 16 up to 128, vec4-aligned views)
-    if (p.block === 64 && p.headDim % 16 === 0 && p.headDim <= 128 && [q, k, v].every((t) => t.offset % 4 === 0) && !this.noTiledAttention) {
-      this.run(`block_attention_tiled_${p.headDim}`, () => K.BLOCK_ATTENTION_TILED(p.headDim), bindings, params, p.heads * nb);
-    } else {
-      this.run(`block_attention_${p.headDim}_${p.block}`, () => K.BLOCK_ATTENTION(p.headDim, p.block), bindings, params, p.heads * nb);
-    }
+    this.run(`block_attention_${p.headDim}_${p.block}`, () => K.BLOCK_ATTENTION(p.headDim, p.block), [q, k, v, out, lse ?? this.dummyOut, rowPtr, cols],
+      [p.heads, p.tokens, p.block, f(p.scale), mode, lse ? 1 : 0, q.offset, k.offset, v.offset, out.offset], p.heads * nb);
   }
 
   blockMass(q: Tensor, k: Tensor, lse: Tensor, mass: Tensor, p: BlockAttentionParams): void {
