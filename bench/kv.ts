@@ -9,6 +9,7 @@
  *   trained window is 1024, so RoPE positions beyond it only matter for speed here), for the float32 cache, KV8,
  *   the KVTuner preset, KV4 and KV2, in one run.
  */
+import { median } from '../src/util/timing.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
@@ -98,10 +99,6 @@ async function quality(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, u
 
 const ROUNDS = 7, STEPS = 16;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /**
  * Times `step(cache, i)` for every configuration in interleaved rounds (ROUNDS x STEPS steps each, configurations

@@ -4,6 +4,7 @@
  * (Debian's python3-opencv through bench/stereo/opencv_sgbm.py; installed with apt when missing and allowed,
  * otherwise skipped with the reason printed). Flags: --repeats R (timing runs per case, default 5).
  */
+import { median } from '../src/util/timing.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,7 +27,6 @@ interface Pair {
   masks: Masks;
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const fmt = (b: { nonocc: number; all: number; disc: number }) => `${b.nonocc.toFixed(2)} / ${b.all.toFixed(2)} / ${b.disc.toFixed(2)}`;
 
 /** A python3 that imports cv2, installing Debian's python3-opencv when we may; else the reason there is none. */

@@ -19,21 +19,14 @@ import { loadModel } from '../src/io/load-model.js';
 import { readText } from '../src/data/text.js';
 import { windowedPerplexity } from '../src/cli/commands/eval-ppl.js';
 import { markdownTable } from '../src/cli/output.js';
+import { timed } from '../src/util/timing.js';
 import { f32ToF16Bits } from '../src/tensor/dtype.js';
 
 type Record_ = (name: string, command: string, table: string, notes?: string) => void;
 
+/** Median milliseconds of `reps` calls of `fn`, each waiting for the device. */
 async function medianMs(be: Backend, fn: () => void, reps: number): Promise<number> {
-  fn();
-  await be.finish();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = performance.now();
-    fn();
-    await be.finish();
-    t.push(performance.now() - s);
-  }
-  return t.sort((a, b) => a - b)[t.length >> 1]!;
+  return (await timed(reps, async () => { fn(); await be.finish(); })).ms;
 }
 
 export async function webgpuBench(argv: string[], record: Record_, shared: string): Promise<void> {

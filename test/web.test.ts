@@ -55,13 +55,23 @@ async function loadOn(backend: string): Promise<void> {
   await run('#load', /^loaded/);
 }
 
+/** The same runs in Node: 40 greedy tokens from BOS and the loss of DOCS. */
+let node: Promise<{ ids: number[]; meanNll: number; predicted: number }> | undefined;
+function nodeReference(): Promise<{ ids: number[]; meanNll: number; predicted: number }> {
+  node ??= (async () => {
+    const be = await CpuBackend.create({ threads: 1 });
+    const model = await loadModel(be, MODEL[0]!, { tokenizer: MODEL[1] });
+    const { ids } = await generate(model, [1], { maxTokens: 40, temperature: 0 });
+    const { meanNll, predicted } = await documentLoss(model, DOCS, { maxTokens: 512 });
+    await be.dispose();
+    return { ids, meanNll, predicted };
+  })();
+  return node;
+}
+
 test('the page generates and scores text on the CPU/WebAssembly backend exactly as Node does', async (t) => {
   if (skip) return t.skip(skip);
-  const be = await CpuBackend.create({ threads: 1 });
-  const model = await loadModel(be, MODEL[0]!, { tokenizer: MODEL[1] });
-  const want = await generate(model, [1], { maxTokens: 40, temperature: 0 });
-  const loss = await documentLoss(model, DOCS, { maxTokens: 512 });
-  await be.dispose();
+  const want = await nodeReference();
   await loadOn('cpu');
   await page.fill('#prompt', '');
   await page.fill('#max-tokens', '40');
@@ -70,8 +80,8 @@ test('the page generates and scores text on the CPU/WebAssembly backend exactly 
   assert.ok((g['tokensPerSecond'] as number) > 0);
   await page.fill('#text', DOCS.join('\n\n'));
   const p = await run('#ppl', /^perplexity/);
-  assert.ok(Math.abs((p['meanNll'] as number) - loss.meanNll) < 1e-6, `browser ${p['meanNll']} vs node ${loss.meanNll}`);
-  assert.equal(p['predicted'], loss.predicted);
+  assert.ok(Math.abs((p['meanNll'] as number) - want.meanNll) < 1e-6, `browser ${p['meanNll']} vs node ${want.meanNll}`);
+  assert.equal(p['predicted'], want.predicted);
 });
 
 test('the page runs the model on WebGPU when the browser has an adapter', async (t) => {
@@ -82,6 +92,6 @@ test('the page runs the model on WebGPU when the browser has an adapter', async 
   await page.fill('#max-tokens', '6');
   const g = await run('#generate', /^generated/);
   assert.match(String(g['backend']), /^webgpu/);
-  // the first tokens of the greedy story from BOS (the CPU test checks all 40 against Node)
-  assert.deepEqual(g['ids'], [403, 407, 261, 378, 432, 383]);
+  // the first tokens of Node's greedy story (SwiftShader is slow: the CPU test checks all 40)
+  assert.deepEqual(g['ids'], (await nodeReference()).ids.slice(0, 6));
 });

@@ -109,12 +109,11 @@ export function compactMask(g: TileGrid, heads: readonly CompactHead[]): BlockMa
   });
 }
 
-/** Recall and density of one head's configuration on a block mass matrix [nb, nb] (rows sum to tokens). */
-function evaluate(g: TileGrid, head: CompactHead, mass: Float64Array): { recall: number; density: number } {
+/** Recall and density of one head's configuration on a block mass matrix [nb, nb] whose entries sum to `total`. */
+function evaluate(g: TileGrid, head: CompactHead, mass: Float64Array, total: number): { recall: number; density: number } {
   const N = gridTokens(g.grid);
   const size = (b: number) => Math.min(g.block, N - b * g.block);
-  let total = 0, kept = 0, pairs = 0;
-  for (let i = 0; i < g.nb * g.nb; i++) total += mass[i]!;
+  let kept = 0, pairs = 0;
   for (let qb = 0; qb < g.nb; qb++) {
     if (qb >= g.tiles) {
       for (let kb = 0; kb < g.nb; kb++) kept += mass[qb * g.nb + kb]!;
@@ -140,7 +139,8 @@ export const COMPACT_DEFAULTS: CompactSearchOptions = { recall: 0.95, lambda: 0 
 
 function shrinkSearch(g: TileGrid, shape: CompactShape, mass: Float64Array, o: CompactSearchOptions): { head: CompactHead; recall: number; density: number } {
   const head: CompactHead = { shape, extents: Array.from({ length: g.buckets }, () => [g.hn - 1, g.wn - 1] as [number, number]) };
-  let cur = evaluate(g, head, mass);
+  const total = mass.reduce((a, b) => a + b, 0);
+  let cur = evaluate(g, head, mass, total);
   const flags = new Set<number>(Array.from({ length: 2 * g.buckets }, (_, i) => i));
   for (;;) {
     let best: { flag: number; recall: number; density: number } | null = null;
@@ -148,7 +148,7 @@ function shrinkSearch(g: TileGrid, shape: CompactShape, mass: Float64Array, o: C
       const b = f >> 1, dim = f & 1;
       if (head.extents[b]![dim]! < 0) { flags.delete(f); continue; }
       head.extents[b]![dim]!--;
-      const r = evaluate(g, head, mass);
+      const r = evaluate(g, head, mass, total);
       head.extents[b]![dim]!++;
       if (r.recall < o.recall) { flags.delete(f); continue; }
       if (!best || r.density < best.density) best = { flag: f, ...r };

@@ -10,6 +10,7 @@ import type { Backend, BlockAttentionParams } from '../backend/backend.js';
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { throwIfCancelled } from '../util/errors.js';
+import { median, timed } from '../util/timing.js';
 import { compactMask, compactSearchForSparsity, type CompactConfig, configTileGrid, tileGrid, type TileGrid } from './compact.js';
 import { gridTokens, permuteHeads, type Layout, type VideoGrid } from './layout.js';
 import type { BlockMask } from './mask.js';
@@ -90,22 +91,6 @@ interface Plan {
   heads?: string[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
-async function timed<T>(repeat: number, fn: () => T | Promise<T>): Promise<{ value: T; ms: number }> {
-  const times: number[] = [];
-  let value = await fn(); // warm-up, not timed
-  for (let i = 0; i < repeat; i++) {
-    const t0 = performance.now();
-    value = await fn();
-    times.push(performance.now() - t0);
-  }
-  return { value, ms: median(times) };
-}
-
 /** Backend tensors of one evaluation step, freed together. */
 class TensorScope {
   private readonly tensors: Tensor[] = [];
@@ -159,26 +144,40 @@ export async function denseAttention(be: Backend, x: AttentionInputs, block: num
   }
 }
 
-/** Averaged block mass of calibration inputs in a compact tile layout, then the search for the target sparsity. */
-export async function calibrateCompact(be: Backend, g: TileGrid, calibration: AttentionInputs[], sparsity: number): Promise<CompactConfig> {
-  const heads = calibration[0]!.heads;
-  const nb = g.nb;
-  const mass = new Float64Array(heads * nb * nb);
-  for (const x of calibration) {
-    const m = await compactCalibrationMass(be, g, x);
-    for (let i = 0; i < mass.length; i++) mass[i]! += m[i]! / calibration.length;
-  }
-  return compactSearchForSparsity(g, mass, heads, sparsity);
+type Permuted = { q: Float32Array; k: Float32Array; v: Float32Array };
+
+/** Q, K and V gathered into per-head orders (one order: every head). */
+function permuteInputs(x: AttentionInputs, orders: readonly Int32Array[]): Permuted {
+  return { q: permuteHeads(x.q, x.heads, x.headDim, orders), k: permuteHeads(x.k, x.heads, x.headDim, orders), v: permuteHeads(x.v, x.heads, x.headDim, orders) };
 }
 
 export async function compactCalibrationMass(be: Backend, g: TileGrid, x: AttentionInputs): Promise<Float32Array> {
-  const ord = [g.layout.order];
-  const xp: AttentionInputs = { ...x, q: permuteHeads(x.q, x.heads, x.headDim, ord), k: permuteHeads(x.k, x.heads, x.headDim, ord), v: permuteHeads(x.v, x.heads, x.headDim, ord) };
+  const xp = { ...x, ...permuteInputs(x, [g.layout.order]) };
   const dense = await denseAttention(be, xp, g.block, 1);
   return blockMassOf(be, xp.q, xp.k, dense.lse, attentionParams(x, g.block));
 }
 
-type Permuted = { q: Float32Array; k: Float32Array; v: Float32Array };
+/** The block mass of the calibration inputs in a compact tile layout, averaged; `onInput` after each. */
+export async function calibrationMass(be: Backend, g: TileGrid, calibration: AttentionInputs[], onInput?: (done: number) => Promise<void> | void): Promise<Float64Array> {
+  if (!calibration.length) throw new Error('compact: give a configuration or calibration inputs');
+  const mass = new Float64Array(calibration[0]!.heads * g.nb * g.nb);
+  for (let i = 0; i < calibration.length; i++) {
+    const m = await compactCalibrationMass(be, g, calibration[i]!);
+    for (let j = 0; j < mass.length; j++) mass[j]! += m[j]! / calibration.length;
+    await onInput?.(i + 1);
+  }
+  return mass;
+}
+
+/** Averaged calibration mass, then the search for the target sparsity. */
+async function calibrateCompact(be: Backend, grid: VideoGrid, o: EvaluateOptions): Promise<EvaluateOptions> {
+  if (o.compact?.config) return o;
+  o.onProgress?.('compact search');
+  const g = tileGrid(grid, o.block);
+  const calibration = o.compact?.calibration ?? [];
+  const config = compactSearchForSparsity(g, await calibrationMass(be, g, calibration), calibration[0]!.heads, o.sparsity);
+  return { ...o, compact: { ...o.compact, config } };
+}
 
 /**
  * Mask prediction and permutation of one method, each timed on its own. RainFusion decides its per-head layouts
@@ -187,10 +186,7 @@ type Permuted = { q: Float32Array; k: Float32Array; v: Float32Array };
  */
 async function predict(be: Backend, method: Exclude<MethodName, 'dense'>, x: AttentionInputs, o: EvaluateOptions): Promise<{ plan: Plan; xp: Permuted; maskMs: number; permuteMs: number }> {
   const { grid, heads, headDim: d } = x;
-  const permute = (layouts: Layout[]) => timed(o.repeat, () => {
-    const orders = layouts.map((l) => l.order);
-    return { q: permuteHeads(x.q, heads, d, orders), k: permuteHeads(x.k, heads, d, orders), v: permuteHeads(x.v, heads, d, orders) };
-  });
+  const permute = (layouts: Layout[]) => timed(o.repeat, () => permuteInputs(x, layouts.map((l) => l.order)));
   if (method === 'rainfusion') {
     const { value: p, ms: maskMs } = await timed(o.repeat, () => rainfusionPlan(be, x.q, x.k, grid, heads, d, { ...RAINFUSION_DEFAULTS, ...o.rainfusion, sparsity: o.sparsity, block: o.block }));
     const { value: xp, ms: permuteMs } = await permute(p.layouts);
@@ -250,11 +246,7 @@ async function sparseQuality(be: Backend, x: AttentionInputs, pl: Plan, xp: Perm
 export async function evaluateMethods(be: Backend, x: AttentionInputs, methods: readonly MethodName[], o: EvaluateOptions): Promise<MethodResult[]> {
   const N = gridTokens(x.grid);
   if (x.q.length !== x.heads * N * x.headDim) throw new Error('inputs do not hold heads x tokens x headDim');
-  if (methods.includes('compact') && !o.compact?.config) {
-    if (!o.compact?.calibration?.length) throw new Error('compact: give a configuration or calibration inputs');
-    o.onProgress?.('compact search');
-    o = { ...o, compact: { ...o.compact, config: await calibrateCompact(be, tileGrid(x.grid, o.block), o.compact.calibration, o.sparsity) } };
-  }
+  if (methods.includes('compact')) o = await calibrateCompact(be, x.grid, o);
   const p = attentionParams(x, o.block);
   const ds = new TensorScope(be);
   const results: MethodResult[] = [];
@@ -329,9 +321,7 @@ export async function evaluateSteps(be: Backend, inputsAt: (step: number) => Att
   for (let step = 0; step < o.steps; step++) {
     const x = inputsAt(step);
     const p = attentionParams(x, o.block);
-    if (methods.includes('compact') && !o.compact?.config) {
-      o = { ...o, compact: { ...o.compact, config: await calibrateCompact(be, tileGrid(x.grid, o.block), o.compact?.calibration ?? [], o.sparsity) } };
-    }
+    if (step === 0 && methods.includes('compact')) o = { ...o, ...await calibrateCompact(be, x.grid, o) };
     const dense = await denseAttention(be, x, o.block, 1);
     for (const method of methods) {
       throwIfCancelled(o.signal);
@@ -341,17 +331,16 @@ export async function evaluateSteps(be: Backend, inputsAt: (step: number) => Att
         continue;
       }
       const cached = cache.get(method);
-      const reuse = cached !== undefined && (step - cached.predictedAt) % o.refresh !== 0;
+      // Compact Attention's mask comes from its static configuration: predicted once, then always reused
+      const fresh = !cached || (method !== 'compact' && (step - cached.predictedAt) % o.refresh === 0);
       let pl: Plan, xp: Permuted, maskMs = 0, permuteMs: number;
-      if (reuse || method === 'compact' && cached) {
+      if (!fresh) {
         pl = cached!.plan;
-        const orders = pl.layouts.map((l) => l.order);
-        ({ value: xp, ms: permuteMs } = await timed(1, () => ({ q: permuteHeads(x.q, x.heads, x.headDim, orders), k: permuteHeads(x.k, x.heads, x.headDim, orders), v: permuteHeads(x.v, x.heads, x.headDim, orders) })));
+        ({ value: xp, ms: permuteMs } = await timed(1, () => permuteInputs(x, pl.layouts.map((l) => l.order))));
       } else {
         ({ plan: pl, xp, maskMs, permuteMs } = await predict(be, method, x, { ...o, repeat: 1 }));
         cache.set(method, { plan: pl, predictedAt: step });
       }
-      const fresh = !(reuse || method === 'compact' && cached);
       const prev = lastPredicted.get(method);
       const maskSimilarity = fresh && prev ? jaccard(prev, pl.mask) : null;
       if (fresh) lastPredicted.set(method, pl.mask);

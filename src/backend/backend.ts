@@ -134,3 +134,10 @@ export interface Backend {
   finish(): Promise<void>;
   dispose(): Promise<void>;
 }
+
+/** A scratch tensor of at least `size` f32 elements: `current` if it is large enough, else a fresh one (the old freed). */
+export function grownScratch(be: Backend, current: Tensor | null, size: number): Tensor {
+  if (current && current.size >= size) return current;
+  if (current) be.free(current);
+  return be.alloc([size]);
+}

@@ -5,6 +5,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import { CpuBackend } from '../backend/cpu/cpu-backend.js';
+import { median } from '../util/timing.js';
 
 export interface GemmRow {
   kernel: string;
@@ -15,10 +16,6 @@ export interface GemmRow {
   medianMs: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export const CPU_GEMM_SHAPES: [string, number, number, number][] = [['sgemm', 1024, 1024, 1024], ['gemv', 1, 4096, 4096]];
 export const GPU_GEMM_SHAPES: [string, number, number, number][] = [['sgemm', 1024, 1024, 1024], ['sgemm', 4096, 4096, 4096], ['gemv', 1, 4096, 4096]];

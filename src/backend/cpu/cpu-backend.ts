@@ -3,7 +3,7 @@
  * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
  * more than a 64-wide RMSNorm.
  */
-import type { AttentionParams, Backend, BlockAttentionParams, BlockMaskTensors, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend.js';
+import { grownScratch, type AttentionParams, type Backend, type BlockAttentionParams, type BlockMaskTensors, type FakeQuantParams, type MixedKV, type PackedWeight, type RopeParams } from '../backend.js';
 import { hadamardBase, requireHadamardSize } from '../../quant/rotation/hadamard.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
@@ -224,10 +224,7 @@ export class CpuBackend implements Backend {
       this.write(hk, Float32Array.from(hadamardBase(K)));
       this.hadamardBases.set(K, hk);
     }
-    if (!this.hadamardScratch || this.hadamardScratch.size < n * this.threads) {
-      if (this.hadamardScratch) this.free(this.hadamardScratch);
-      this.hadamardScratch = this.alloc([n * this.threads]);
-    }
+    this.hadamardScratch = grownScratch(this, this.hadamardScratch, n * this.threads);
     const rows = x.size / n;
     this.run('hadamard_rows', [this.ptr(x), rows, n, K, this.ptr(hk), 1 / Math.sqrt(n), this.ptr(this.hadamardScratch)], rows * n * (Math.log2(n) + 2 * K));
   }
@@ -245,10 +242,7 @@ export class CpuBackend implements Backend {
       this.linearQ(x, w.codes, w.scales, w.zeros, bias, out, p);
       return;
     }
-    if (!this.dequantScratch || this.dequantScratch.size < rows * cols) {
-      if (this.dequantScratch) this.free(this.dequantScratch);
-      this.dequantScratch = this.alloc([rows * cols]);
-    }
+    this.dequantScratch = grownScratch(this, this.dequantScratch, rows * cols);
     const full = this.dequantScratch.view([rows, cols]);
     this.dequantize(w, full);
     this.linear(x, full, bias, out);

@@ -5,7 +5,7 @@
  * scopes; WebGPU reports errors asynchronously, so `read` (the only call that waits) throws the first error of
  * everything enqueued before it, with the shader's compilation messages when a module failed.
  */
-import type { AttentionParams, Backend, BlockAttentionParams, BlockMaskTensors, FakeQuantParams, MixedKV, PackedWeight, RopeParams } from '../backend.js';
+import { grownScratch, type AttentionParams, type Backend, type BlockAttentionParams, type BlockMaskTensors, type FakeQuantParams, type MixedKV, type PackedWeight, type RopeParams } from '../backend.js';
 import { hadamardBase, requireHadamardSize } from '../../quant/rotation/hadamard.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
@@ -207,10 +207,7 @@ export class WebGpuBackend implements Backend {
 
   linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void {
     const [rows, cols] = w.shape;
-    if (!this.packedScratch || this.packedScratch.size < rows * cols) {
-      if (this.packedScratch) this.free(this.packedScratch);
-      this.packedScratch = this.alloc([rows * cols]);
-    }
+    this.packedScratch = grownScratch(this, this.packedScratch, rows * cols);
     const full = this.packedScratch.view([rows, cols]);
     this.dequantize(w, full);
     this.linear(x, full, bias, out);

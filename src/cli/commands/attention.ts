@@ -3,9 +3,9 @@
  * dumped trace) and `lithe attention search` (Compact Attention's offline per-head configuration search).
  */
 import { createBackend } from '../../backend/create.js';
-import { compactCalibrationMass, evaluateMethods, evaluateSteps, METHODS, type AttentionInputs, type MethodName, type MethodResult, type StepRow } from '../../attention/evaluate.js';
+import { calibrationMass, evaluateMethods, evaluateSteps, METHODS, type AttentionInputs, type MethodName, type MethodResult, type StepRow } from '../../attention/evaluate.js';
 import { COMPACT_DEFAULTS, compactSearch, compactSearchForSparsity, readCompactConfig, tileGrid, writeCompactConfig, type CompactConfig } from '../../attention/compact.js';
-import { checkGrid, type VideoGrid } from '../../attention/layout.js';
+import { checkGrid, gridTokens, type VideoGrid } from '../../attention/layout.js';
 import { HEAD_KINDS, syntheticAttention, type HeadKind } from '../../attention/synthetic.js';
 import { parseTriple, readTrace } from '../../attention/trace.js';
 import { cancellationPoint, OptionError } from '../../util/errors.js';
@@ -66,7 +66,6 @@ function gridFlags(f: AttentionInputFlags): VideoGrid {
 }
 
 interface Inputs {
-  x: AttentionInputs;
   calibration: AttentionInputs[];
   /** inputs of denoising step s (generated: step s's noise; traces: the files in turn) */
   at: (step: number) => AttentionInputs;
@@ -74,19 +73,19 @@ interface Inputs {
 }
 
 /**
- * The evaluation inputs (generator step 0, or the first trace) and calibration inputs: `calibSteps` generated
- * steps after the evaluated ones (same heads, other noise), or the other trace files.
+ * The evaluation inputs (`at(0)`: generator step 0, or the first trace) and calibration inputs: `calibSteps`
+ * generated steps after the evaluated ones (same heads, other noise), or the other trace files.
  */
 function inputs(f: AttentionInputFlags, calibSteps: number, evalSteps = 1): Inputs {
   if (f.trace) {
     const files = f.trace.split(',').filter(Boolean);
     const all = files.map((file) => readTrace(file));
-    return { x: all[0]!, calibration: all.length > 1 ? all.slice(1) : all, at: (s) => all[s % all.length]!, source: files.join(', ') };
+    return { calibration: all.length > 1 ? all.slice(1) : all, at: (s) => all[s % all.length]!, source: files.join(', ') };
   }
   const grid = gridFlags(f);
   const gen = (step: number) => syntheticAttention({ grid, heads: f.heads, headDim: f.dim, seed: f.seed, step, image: f.image });
   return {
-    x: gen(0), calibration: Array.from({ length: calibSteps }, (_, i) => gen(evalSteps + i)), at: gen,
+    calibration: Array.from({ length: calibSteps }, (_, i) => gen(evalSteps + i)), at: gen,
     source: `synthetic (seed ${f.seed}${f.image ? `, image ${f.image}` : ''})`,
   };
 }
@@ -175,7 +174,8 @@ export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context
     compact: { config: compactConfig, configFile: f.compactConfig },
   };
   if (f.steps > 1) return attentionStepsCommand(f, methods, opts, ctx);
-  const { x, calibration, source } = inputs(f, methods.includes('compact') && !compactConfig ? f.calibSteps : 0);
+  const { at, calibration, source } = inputs(f, methods.includes('compact') && !compactConfig ? f.calibSteps : 0);
+  const x = at(0);
   const be = await createBackend(f.backend, f.threads ?? defaultThreads());
   const progress = createProgress('attention', methods.length + (methods.includes('compact') && !compactConfig ? 1 : 0), 'steps', ctx.out.json);
   let done = 0;
@@ -183,9 +183,9 @@ export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context
     const rows = await evaluateMethods(be, x, methods, { ...opts, compact: { ...opts.compact, calibration }, onProgress: () => progress.update(done++) });
     progress.stop();
     const g = x.grid;
-    const gflop = 4 * x.heads * (g.T * g.H * g.W + g.text) ** 2 * x.headDim / 1e9;
+    const gflop = 4 * x.heads * gridTokens(g) ** 2 * x.headDim / 1e9;
     const dense = rows.find((r) => r.method === 'dense');
-    ctx.out.line(`inputs: ${source}; grid ${g.T}x${g.H}x${g.W} + ${g.text} text = ${g.T * g.H * g.W + g.text} tokens, ${x.heads} heads, d ${x.headDim}; block ${f.block}; ${be.description}`);
+    ctx.out.line(`inputs: ${source}; grid ${g.T}x${g.H}x${g.W} + ${g.text} text = ${gridTokens(g)} tokens, ${x.heads} heads, d ${x.headDim}; block ${f.block}; ${be.description}`);
     if (dense) ctx.out.line(`dense flash attention: ${fmt(dense.attentionMs, 1)} ms = ${fmt(gflop / dense.attentionMs * 1e3, 1)} GFLOP/s (4 N^2 d H = ${fmt(gflop, 2)} GFLOP)`);
     ctx.out.line(attentionTable(rows));
     const rf = rows.find((r) => r.method === 'rainfusion');
@@ -202,19 +202,13 @@ export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context
 export async function attentionSearchCommand(f: AttentionSearchFlags, ctx: Context): Promise<void> {
   if (!f.out) throw new OptionError('--out', 'give the configuration file to write (e.g. --out compact.json)');
   if (f.recall !== undefined && f.sparsity !== undefined) throw new OptionError('--recall', 'give --recall or --sparsity, not both');
-  const { x, calibration, source } = inputs(f, f.calibSteps);
+  const { calibration, source } = inputs(f, f.calibSteps);
+  const x = calibration[0]!; // the grid, heads and (generated) head kinds of every calibration input
   const g = tileGrid(x.grid, f.block, f.tile ? tripleFlag('--tile', f.tile, 't,h,w') : undefined);
   const be = await createBackend(f.backend, f.threads ?? defaultThreads());
   const progress = createProgress('calibration', calibration.length, 'inputs', ctx.out.json);
   try {
-    const nb = g.nb;
-    const mass = new Float64Array(x.heads * nb * nb);
-    for (let i = 0; i < calibration.length; i++) {
-      await cancellationPoint(ctx.signal);
-      const m = await compactCalibrationMass(be, g, calibration[i]!);
-      for (let j = 0; j < mass.length; j++) mass[j]! += m[j]! / calibration.length;
-      progress.update(i + 1);
-    }
+    const mass = await calibrationMass(be, g, calibration, async (done) => { progress.update(done); await cancellationPoint(ctx.signal); });
     progress.stop();
     const t0 = performance.now();
     const config = f.sparsity !== undefined

@@ -46,8 +46,15 @@ export function pack_k_panels(k: usize, dst: usize, heads: i32, N: i32, d: i32, 
   }
 }
 
-/** S[4][stride] = scale * (4 query rows) . (key panels p0 .. p0 + npan - 1)^T */
-@inline function scoreTile(q0: usize, q1: usize, q2: usize, q3: usize, kh: usize, p0: i32, npan: i32, d: i32, scale: f32, S: usize, stride: i32): void {
+/**
+ * S[4][stride] = scale * (query rows q0 .. q0 + gr - 1) . (key panels p0 .. p0 + npan - 1)^T; a group of fewer than 4
+ * rows repeats row q0 in the missing rows (their scores are computed and ignored).
+ */
+@inline function scoreTile(q0: usize, gr: i32, kh: usize, p0: i32, npan: i32, d: i32, scale: f32, S: usize, stride: i32): void {
+  const rowBytes = <usize>d << 2;
+  const q1 = gr > 1 ? q0 + rowBytes : q0;
+  const q2 = gr > 2 ? q0 + 2 * rowBytes : q0;
+  const q3 = gr > 3 ? q0 + 3 * rowBytes : q0;
   const sv = f32x4.splat(scale);
   const rs = <usize>stride << 2;
   for (let p = 0; p < npan; p++) {
@@ -111,11 +118,7 @@ function attendBlock(qh: usize, kh: usize, vh: usize, oh: usize, r0: i32, rn: i3
   const rowBytes = <usize>d << 2;
   for (let g = 0; g < rn; g += 4) {
     const gr = min(4, rn - g);
-    const q0 = qh + <usize>(r0 + g) * rowBytes;
-    const q1 = gr > 1 ? q0 + rowBytes : q0;
-    const q2 = gr > 2 ? q0 + 2 * rowBytes : q0;
-    const q3 = gr > 3 ? q0 + 3 * rowBytes : q0;
-    scoreTile(q0, q1, q2, q3, kh, j0 >> 3, npan, d, scale, S, block);
+    scoreTile(qh + <usize>(r0 + g) * rowBytes, gr, kh, j0 >> 3, npan, d, scale, S, block);
     for (let r = 0; r < 4; r++) {
       const slot = <usize>(r < gr ? g + r : block + r) << 2;
       const srow = S + (<usize>(r * block) << 2);
@@ -230,13 +233,10 @@ export function block_mass(q: usize, kp: usize, lse: usize, mass: usize, heads: 
     for (let g = 0; g < rn; g += 4) {
       const gr = min(4, rn - g);
       const q0 = qh + <usize>(r0 + g) * rowBytes;
-      const q1 = gr > 1 ? q0 + rowBytes : q0;
-      const q2 = gr > 2 ? q0 + 2 * rowBytes : q0;
-      const q3 = gr > 3 ? q0 + 3 * rowBytes : q0;
       for (let kb = 0; kb < nb; kb++) {
         const j0 = kb * block;
         const jn = min(block, N - j0);
-        scoreTile(q0, q1, q2, q3, kh, j0 >> 3, (jn + 7) >> 3, d, scale, S, block);
+        scoreTile(q0, gr, kh, j0 >> 3, (jn + 7) >> 3, d, scale, S, block);
         let acc: f32 = 0;
         for (let r = 0; r < gr; r++) acc += expShift(S + (<usize>(r * block) << 2), jn, load<f32>(lse + (<usize>(h * N + r0 + g + r) << 2)));
         store<f32>(mrow + (<usize>kb << 2), load<f32>(mrow + (<usize>kb << 2)) + acc);
