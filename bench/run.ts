@@ -7,6 +7,7 @@
  * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), webgpu
  * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts).
  */
+import * as ops from '../src/ops/index.js';
 import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,13 +62,13 @@ async function qgemv(): Promise<void> {
       const w = rnd(N * K), x = rnd(K);
       const tw = be.alloc([N, K]), tx = be.alloc([1, K]), out = be.alloc([1, N]);
       be.write(tw, w); be.write(tx, x);
-      const variants: [string, number, () => void][] = [['float32', N * K * 4, () => be.linear(tx, tw, null, out)]];
+      const variants: [string, number, () => void][] = [['float32', N * K * 4, () => ops.linear(be, tx, tw, null, out)]];
       const held: Tensor[] = [];
       for (const bits of [8, 4] as const) {
         const p = packWeights(w, N, K, { bits, sym: false }, 128);
         const up = (a: ArrayBufferView, n: number, dtype?: 'u8') => { const t = be.alloc([n], dtype); be.write(t, a); held.push(t); return t; };
         const tc = up(p.codes, p.codes.length, 'u8'), ts = up(p.scales, p.scales.length), tz = up(p.zeros, p.zeros.length);
-        variants.push([`int${bits} g128`, packedBytes(p), () => be.linearQ(tx, tc, ts, tz, null, out, { rows: N, cols: K, group: 128, bits })]);
+        variants.push([`int${bits} g128`, packedBytes(p), () => ops.linear(be, tx, { kind: 'packed', shape: [N, K], container: bits, group: 128, codes: tc, scales: ts, zeros: tz }, null, out)]);
       }
       const reps = Math.max(20, Math.round(2e8 / (N * K)));
       const times = variants.map(() => [] as number[]);

@@ -8,6 +8,7 @@
  * - perplexity throughput (tokens/s) of a model folder on the WebGPU backend vs the CPU backend.
  * Times are medians of calls that each wait for the device (Backend.finish).
  */
+import * as ops from '../src/ops/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
@@ -52,7 +53,7 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
       const a = gpu.alloc([n, n], 'f16'), w = gpu.alloc([n, n], 'f16'), o = gpu.alloc([n, n]);
       const half = Uint16Array.from({ length: n * n }, (_, i) => f32ToF16Bits(Math.sin(i * 0.37)));
       gpu.write(a, half); gpu.write(w, half);
-      const ms = await medianMs(gpu, () => gpu.linearF16(a, w, o), 5);
+      const ms = await medianMs(gpu, () => ops.linearF16(gpu, a, w, o), 5);
       const tbf = torch?.[`mm_bf16_${n}_ms`] as number | undefined;
       rows.push([`hgemm f16 ${n}^3`, ms.toFixed(2), tf(2 * n ** 3, ms), tbf ? `${tf(2 * n ** 3, tbf)} (bf16, tensor cores)` : '', tbf ? (tbf / ms).toFixed(3) : '', '']);
       for (const t of [a, w, o]) gpu.free(t);
@@ -66,7 +67,7 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
     gpu.write(q, fill(0.37)); gpu.write(k, fill(0.11)); gpu.write(v, fill(0.07));
     const p = { heads, tokens: N, headDim: d, block, scale: 1 / 8 };
     const flop = 4 * heads * N * N * d;
-    const dense = await medianMs(gpu, () => gpu.blockAttention(q, k, v, out, p), 3);
+    const dense = await medianMs(gpu, () => ops.blockAttention(gpu, q, k, v, out, p), 3);
     const sdpa = torch?.['sdpa_bf16_ms'] as number | undefined, sdpa32 = torch?.['sdpa_f32_ms'] as number | undefined;
     rows.push([`flash attention f32, ${N} tokens, ${heads} heads, d ${d}`, dense.toFixed(1), tf(flop, dense), sdpa ? `${tf(flop, sdpa)} (SDPA bf16); ${sdpa32 ? tf(flop, sdpa32) : '?'} (SDPA f32)` : '', sdpa32 ? (sdpa32 / dense).toFixed(3) : '', '']);
     let seed = 12345;
@@ -74,7 +75,7 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
     for (const density of [0.5, 0.2]) {
       const mask = BlockMask.from(heads, N, block, (_h, qb, kb) => qb === kb || rnd() < density);
       const m = mask.upload(gpu);
-      const ms = await medianMs(gpu, () => gpu.blockAttention(q, k, v, out, p, m), 3);
+      const ms = await medianMs(gpu, () => ops.blockAttention(gpu, q, k, v, out, p, m), 3);
       m.release();
       rows.push([`block-sparse attention, random mask, density ${mask.density().toFixed(3)}`, ms.toFixed(1), `${tf(flop * mask.density(), ms)} effective`, '', '', `${(dense / ms).toFixed(2)}x vs dense (1/density ${(1 / mask.density()).toFixed(2)})`]);
     }

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { blockAttentionRef } from '../src/kernels/reference/index.js';
+import { blockAttentionRef } from './reference.js';
 import { BlockMask } from '../src/attention/mask.js';
 import * as ops from '../src/ops/index.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';

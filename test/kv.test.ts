@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { attentionRef } from '../src/kernels/reference/index.js';
+import { attentionRef } from './reference.js';
 import { loadModel } from '../src/io/load-model.js';
 import { generate } from '../src/models/llama/generate.js';
 import type { LlamaConfig } from '../src/models/llama/config.js';

@@ -5,7 +5,7 @@ import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { loadModel } from '../src/io/load-model.js';
 import { perplexity } from '../src/eval/perplexity.js';
 import { Sampler, argmax } from '../src/models/llama/sampler.js';
-import { logsumexpRef } from '../src/kernels/reference/index.js';
+import { logsumexpRef } from './reference.js';
 import { InputError } from '../src/util/errors.js';
 import { rng, seedNote, randn } from './helpers.js';
 import { tinyWeights, writeTinyModel, TinySpec } from './tiny-models.js';

@@ -1,5 +1,6 @@
 // Weight quantization: GPTQ's quantizer grid on random rows, RTN groups and MSE clipping, the official RTN weights
 // reproduced bit for bit on the reference model, and `lithe quantize` end to end with its bad input.
+import * as ops from '../src/ops/index.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { rtnQuantize } from '../src/quant/rtn.js';
 import { linearWeightsSha256, quantizeModelWeights } from '../src/quant/quantize-model.js';
 import { gptq } from '../src/quant/gptq.js';
 import { packedBytes, packOnGrid, packWeights, unpackWeights } from '../src/quant/pack.js';
-import { gemvQRef, linearRef } from '../src/kernels/reference/index.js';
+import { gemvQRef, linearRef } from './reference.js';
 import { randn, relErr, repoRoot, rng, runLithe, seedNote, sharedData } from './helpers.js';
 import { correlatedInputs, reconError, statsOf } from './linear-fixtures.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
@@ -143,7 +144,7 @@ describe('packed int4/int8 weights and the dequant GEMV kernel', () => {
           const up = (a: ArrayBufferView, shape: number[], dtype?: 'u8') => { const t = be.alloc(shape, dtype); be.write(t, a); return t; };
           const tc = up(p.codes, [p.codes.length], 'u8'), ts = up(p.scales, [p.scales.length]), tz = up(p.zeros, [p.zeros.length]);
           const tx = up(x, [1, cols]), tb = up(bias, [rows]), out = be.alloc([1, rows]);
-          be.linearQ(tx, tc, ts, tz, tb, out, { rows, cols, group: p.group, bits });
+          ops.linear(be, tx, { kind: 'packed', shape: [rows, cols], container: bits, group: p.group, codes: tc, scales: ts, zeros: tz }, tb, out);
           // the kernel holds x as int16 (steps of sx = max|x| / 32767): row n may differ from the float64 reference
           // by at most sum_k |w_nk| sx / 2, plus float32 rounding of the sums
           const got = await be.read(out), w64 = unpackWeights(p), sx = Math.max(...x.map(Math.abs)) / 32767;
@@ -157,10 +158,10 @@ describe('packed int4/int8 weights and the dequant GEMV kernel', () => {
           // the batched path: dequantize (bit-exact with the twin) then sgemm
           const pw = { kind: 'packed', shape: [rows, cols], container: bits, group: p.group, codes: tc, scales: ts, zeros: tz } as const;
           const full = be.alloc([rows, cols]);
-          be.dequantize(pw, full);
+          ops.dequantize(be, pw, full);
           assert.deepEqual(await be.read(full), unpackWeights(p), `${be.description} dequant_q ${rows}x${cols} ${bits}b`);
           const X = randn(3 * cols, r), tX = up(X, [3, cols]), outs = be.alloc([3, rows]);
-          be.linearPacked(tX, pw, tb, outs);
+          ops.linear(be, tX, pw, tb, outs);
           assert.ok(relErr(await be.read(outs), linearRef(X, unpackWeights(p), bias, 3, rows, cols)) < 1e-5);
           for (const t of [tc, ts, tz, tx, tb, out, full, tX, outs]) be.free(t);
         }

@@ -1,10 +1,11 @@
 // Hadamard family, the online Hadamard and activation fake-quant kernels against their twins, and (below) the
 // computational invariance of fused norms and R1-R4 rotations.
+import * as ops from '../src/ops/index.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import * as ref from '../src/kernels/reference/index.js';
-import { HADAMARD_BASES, hadamardBase, hadamardMatrix, hadamardRowsRef, hadamardSize } from '../src/quant/rotation/hadamard.js';
+import * as ref from './reference.js';
+import { HADAMARD_BASES, hadamardBase, hadamardMatrix, hadamardSize } from '../src/linalg/hadamard.js';
 import { loadModel } from '../src/io/load-model.js';
 import type { LlamaModel } from '../src/models/llama/model.js';
 import { applyRotations, fuseNorms, randomHadamard } from '../src/quant/rotation/rotate.js';
@@ -68,12 +69,12 @@ describe('Hadamard matrices', () => {
         want[i * n + c] = s;
       }
       const twin = Float32Array.from(x);
-      hadamardRowsRef(twin, rows, n);
+      ref.hadamardRowsRef(twin, rows, n);
       assert.ok(relErr(twin, want) < 1e-6, `twin n=${n}`);
       for (const be of backends) {
         const t = be.alloc([rows, n]);
         be.write(t, x);
-        be.hadamard(t, n);
+        ops.hadamard(be, t, n);
         assert.ok(relErr(await be.read(t), want) < 1e-5, `kernel n=${n} threads=${be.threads} ${seedNote()}`);
         be.free(t);
       }
@@ -93,7 +94,7 @@ describe('activation fake-quantization kernel', () => {
             const p = { n, group, bits, asym, clip: r() < 0.5 ? 1 : 0.9 };
             const t = be.alloc([rows, n]);
             be.write(t, x);
-            be.fakeQuant(t, p);
+            ops.fakeQuant(be, t, p);
             const got = await be.read(t), want = ref.fakeQuantRef(x, p);
             for (let i = 0; i < x.length; i++) assert.equal(got[i], want[i], `${JSON.stringify(p)} [${i}] of ${x[i]} ${seedNote()}`);
             be.free(t);

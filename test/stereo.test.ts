@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ReferenceStereoKernels, StereoKernels, WasmStereoKernels } from '../src/vision/stereo/kernels.js';
 import { censusPairs, COSTS, rankOffsets } from '../src/vision/stereo/costs.js';
-import { sumVolumes } from '../src/kernels/reference/stereo.js';
+import { sumVolumes } from '../src/kernels/stereo/reference.js';
 import { DEFAULT_STEREO_OPTIONS, DIRECTIONS, matchStereo, StereoOptions } from '../src/vision/stereo/match.js';
 import { badPixelRates, evaluationMasks, GroundTruth } from '../src/vision/stereo/middlebury.js';
 import { fillBackground, leftRightCheck, median3x3, removeSpeckles } from '../src/vision/stereo/refine.js';

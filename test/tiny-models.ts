@@ -6,7 +6,7 @@ import path from 'node:path';
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import type { RawTensor, TensorMap } from '../src/io/raw-tensor.js';
 import { f32ToBf16Bits, f32ToF16Bits, bf16BitsToF32, f16BitsToF32 } from '../src/tensor/dtype.js';
-import { attentionRef, linearRef, rmsnormRef, ropeRef, siluMulRef } from '../src/kernels/reference/index.js';
+import { attentionRef, linearRef, rmsnormRef, ropeRef, siluMulRef } from './reference.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { randn } from './helpers.js';
 

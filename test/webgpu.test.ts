@@ -1,6 +1,7 @@
 // The WebGPU backend against the CPU backend on fresh random inputs at small shapes (every Backend kernel), and a
 // tiny LLaMA through the unchanged model code on both. Without an adapter (no Dawn binary, no Mesa) every test is
 // skipped with the reason printed. Results are always read back: WebGPU reports errors asynchronously.
+import * as ops from '../src/ops/index.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
@@ -11,7 +12,7 @@ import { loadModel } from '../src/io/load-model.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { packWeights } from '../src/quant/pack.js';
 import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/dtype.js';
-import { linearRef } from '../src/kernels/reference/index.js';
+import { linearRef } from './reference.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, writeTinyModel, type TinySpec } from './tiny-models.js';
@@ -54,17 +55,17 @@ describe('webgpu backend vs cpu backend', () => {
     if (skip) return t.skip(skip);
     for (const [M, N, K] of [[1, 37, 53], [3, 29, 300], [17, 45, 263], [70, 130, 64], [131, 140, 20], [2100, 2060, 8], [2060, 2100, 7]] as const) {
       const a = randn(M * K, r), w = randn(N * K, r), b = randn(N, r);
-      await same(`linear ${M}x${N}x${K}`, (be) => { const o = be.alloc([M, N]); be.linear(up(be, a, [M, K]), up(be, w, [N, K]), up(be, b, [N]), o); return o; });
-      await same(`linear ${M}x${N}x${K} no bias`, (be) => { const o = be.alloc([M, N]); be.linear(up(be, a, [M, K]), up(be, w, [N, K]), null, o); return o; });
+      await same(`linear ${M}x${N}x${K}`, (be) => { const o = be.alloc([M, N]); ops.linear(be, up(be, a, [M, K]), up(be, w, [N, K]), up(be, b, [N]), o); return o; });
+      await same(`linear ${M}x${N}x${K} no bias`, (be) => { const o = be.alloc([M, N]); ops.linear(be, up(be, a, [M, K]), up(be, w, [N, K]), null, o); return o; });
     }
     for (const bits of [4, 8] as const) {
       const rows = 24, cols = 128, w = randn(rows * cols, r);
       const p = packWeights(w, rows, cols, { bits, sym: false }, 32);
       const packed = (be: Backend) => ({ kind: 'packed' as const, shape: [rows, cols] as [number, number], container: bits, group: 32,
         codes: up(be, p.codes, [p.codes.length], 'u8'), scales: up(be, p.scales, [p.scales.length]), zeros: up(be, p.zeros, [p.zeros.length]) });
-      await same(`dequantize int${bits}`, (be) => { const o = be.alloc([rows, cols]); be.dequantize(packed(be), o); return o; }, 1e-7);
+      await same(`dequantize int${bits}`, (be) => { const o = be.alloc([rows, cols]); ops.dequantize(be, packed(be), o); return o; }, 1e-7);
       const x = randn(5 * cols, r);
-      await same(`linearPacked int${bits}`, (be) => { const o = be.alloc([5, rows]); be.linearPacked(up(be, x, [5, cols]), packed(be), null, o); return o; });
+      await same(`linearPacked int${bits}`, (be) => { const o = be.alloc([5, rows]); ops.linear(be, up(be, x, [5, cols]), packed(be), null, o); return o; });
     }
   });
 
@@ -76,10 +77,10 @@ describe('webgpu backend vs cpu backend', () => {
     for (const noSg of modes) {
       gpu!.noSubgroups = noSg;
       const tag = noSg ? 'workgroup memory' : 'subgroups';
-      await same(`rmsnorm ${tag}`, (be) => { const o = be.alloc([rows, n]); be.rmsnorm(up(be, x, [rows, n]), up(be, w, [n]), 1e-5, o); return o; });
-      await same(`softmax ${tag}`, (be) => { const a = up(be, x, [rows, n]); be.softmax(a); return a; });
-      await same(`logsumexp ${tag}`, (be) => { const o = be.alloc([rows]); be.logsumexp(up(be, x, [rows, n]), o); return o; });
-      await same(`gemv ${tag}`, (be) => { const o = be.alloc([1, 77]); be.linear(up(be, x.subarray(0, n), [1, n]), up(be, wm, [77, n]), null, o); return o; });
+      await same(`rmsnorm ${tag}`, (be) => { const o = be.alloc([rows, n]); ops.rmsnorm(be, up(be, x, [rows, n]), up(be, w, [n]), 1e-5, o); return o; });
+      await same(`softmax ${tag}`, (be) => { const a = up(be, x, [rows, n]); ops.softmax(be, a); return a; });
+      await same(`logsumexp ${tag}`, (be) => { const o = be.alloc([rows]); ops.logsumexp(be, up(be, x, [rows, n]), o); return o; });
+      await same(`gemv ${tag}`, (be) => { const o = be.alloc([1, 77]); ops.linear(be, up(be, x.subarray(0, n), [1, n]), up(be, wm, [77, n]), null, o); return o; });
     }
     gpu!.noSubgroups = false;
   });
@@ -91,7 +92,7 @@ describe('webgpu backend vs cpu backend', () => {
       const a = randn(M * K, r), w = randn(N * K, r);
       const a16 = Uint16Array.from(a, f32ToF16Bits), w16 = Uint16Array.from(w, f32ToF16Bits);
       const o = gpu!.alloc([M, N]);
-      gpu!.linearF16(up(gpu!, a16, [M, K], 'f16'), up(gpu!, w16, [N, K], 'f16'), o);
+      ops.linearF16(gpu!, up(gpu!, a16, [M, K], 'f16'), up(gpu!, w16, [N, K], 'f16'), o);
       const want = linearRef(Float32Array.from(a16, f16BitsToF32), Float32Array.from(w16, f16BitsToF32), null, M, N, K);
       const err = relErr(await gpu!.read(o), want);
       assert.ok(err < 2e-3, `hgemm ${M}x${N}x${K}: rel err ${err} (f16 products and 16-deep f16 partial sums) ${seedNote()}`);
@@ -101,28 +102,28 @@ describe('webgpu backend vs cpu backend', () => {
   test('rmsnorm, softmax, logsumexp, silu*mul, add, embed, f16/bf16 conversion and rounding, hadamard, fake quantization', async (t) => {
     if (skip) return t.skip(skip);
     const rows = 5, n = 300, x = randn(rows * n, r, 3), w = randn(n, r), u = randn(rows * n, r);
-    await same('rmsnorm', (be) => { const o = be.alloc([rows, n]); be.rmsnorm(up(be, x, [rows, n]), up(be, w, [n]), 1e-5, o); return o; });
-    await same('softmax', (be) => { const tx = up(be, x, [rows, n]); be.softmax(tx); return tx; });
-    await same('logsumexp', (be) => { const o = be.alloc([rows]); be.logsumexp(up(be, x, [rows, n]), o); return o; });
-    await same('silu_mul', (be) => { const o = be.alloc([rows * n]); be.siluMul(up(be, x, [rows * n]), up(be, u, [rows * n]), o); return o; });
-    await same('add', (be) => { const a = up(be, x, [rows * n]); be.addInPlace(a, up(be, u, [rows * n])); return a; });
+    await same('rmsnorm', (be) => { const o = be.alloc([rows, n]); ops.rmsnorm(be, up(be, x, [rows, n]), up(be, w, [n]), 1e-5, o); return o; });
+    await same('softmax', (be) => { const tx = up(be, x, [rows, n]); ops.softmax(be, tx); return tx; });
+    await same('logsumexp', (be) => { const o = be.alloc([rows]); ops.logsumexp(be, up(be, x, [rows, n]), o); return o; });
+    await same('silu_mul', (be) => { const o = be.alloc([rows * n]); ops.siluMul(be, up(be, x, [rows * n]), up(be, u, [rows * n]), o); return o; });
+    await same('add', (be) => { const a = up(be, x, [rows * n]); ops.addInPlace(be, a, up(be, u, [rows * n])); return a; });
     const ids = Int32Array.from({ length: 7 }, () => Math.floor(r() * rows));
-    await same('embed', (be) => { const o = be.alloc([7, n]); be.embed(up(be, x, [rows, n]), up(be, ids, [7], 'i32'), o); return o; }, 0);
+    await same('embed', (be) => { const o = be.alloc([7, n]); ops.embed(be, up(be, x, [rows, n]), up(be, ids, [7], 'i32'), o); return o; }, 0);
     const h16 = Uint16Array.from(x.subarray(0, 301), (v) => f32ToF16Bits(v)), b16 = Uint16Array.from(x.subarray(0, 301), (v) => f32ToBf16Bits(v));
-    await same('f16 -> f32', (be) => { const o = be.alloc([301]); be.toF32(up(be, h16, [301], 'f16'), o); return o; }, 0);
-    await same('bf16 -> f32', (be) => { const o = be.alloc([301]); be.toF32(up(be, b16, [301], 'bf16'), o); return o; }, 0);
-    await same('round to bf16', (be) => { const a = up(be, x, [rows * n]); be.roundTo(a, 'bf16'); return a; }, 0);
+    await same('f16 -> f32', (be) => { const o = be.alloc([301]); ops.toF32(be, up(be, h16, [301], 'f16'), o); return o; }, 0);
+    await same('bf16 -> f32', (be) => { const o = be.alloc([301]); ops.toF32(be, up(be, b16, [301], 'bf16'), o); return o; }, 0);
+    await same('round to bf16', (be) => { const a = up(be, x, [rows * n]); ops.roundTo(be, a, 'bf16'); return a; }, 0);
     // f16 subnormals to overflow (infinity): bit-exact with the CPU kernel
     const wide = Float32Array.from(x, (v, i) => v * 10 ** ((i % 13) - 7));
-    const rounded = await Promise.all(([cpu, gpu!] as Backend[]).map(async (be) => { const a = up(be, wide, [rows * n]); be.roundTo(a, 'f16'); return be.read(a); }));
+    const rounded = await Promise.all(([cpu, gpu!] as Backend[]).map(async (be) => { const a = up(be, wide, [rows * n]); ops.roundTo(be, a, 'f16'); return be.read(a); }));
     const bad = rounded[0]!.findIndex((v, i) => v !== rounded[1]![i]);
     assert.equal(bad, -1, `round to f16: ${wide[bad]} -> cpu ${rounded[0]![bad]}, webgpu ${rounded[1]![bad]}`);
     for (const hn of [64, 48 * 4]) {
       const hx = randn(3 * hn, r);
-      await same(`hadamard ${hn}`, (be) => { const a = up(be, hx, [3, hn]); be.hadamard(a, hn); return a; });
+      await same(`hadamard ${hn}`, (be) => { const a = up(be, hx, [3, hn]); ops.hadamard(be, a, hn); return a; });
     }
     for (const asym of [false, true]) {
-      await same(`fake quant asym=${asym}`, (be) => { const a = up(be, x, [rows * n]); be.fakeQuant(a, { n, group: 60, bits: 4, asym, clip: 0.9 }); return a; }, 1e-5);
+      await same(`fake quant asym=${asym}`, (be) => { const a = up(be, x, [rows * n]); ops.fakeQuant(be, a, { n, group: 60, bits: 4, asym, clip: 0.9 }); return a; }, 1e-5);
     }
   });
 
@@ -132,14 +133,14 @@ describe('webgpu backend vs cpu backend', () => {
     const { cos, sin } = ropeTables(hd, 64, 10000);
     for (const neox of [true, false]) {
       const x = randn(T * heads * hd, r);
-      await same(`rope neox=${neox}`, (be) => { const a = up(be, x, [T, heads * hd]); be.rope(a, up(be, cos, [64, hd / 2]), up(be, sin, [64, hd / 2]), { T, heads, headDim: hd, pos0, neox }); return a; });
+      await same(`rope neox=${neox}`, (be) => { const a = up(be, x, [T, heads * hd]); ops.rope(be, a, up(be, cos, [64, hd / 2]), up(be, sin, [64, hd / 2]), { T, heads, headDim: hd, pos0, neox }); return a; });
     }
     const S = pos0 + T;
     const q = randn(T * heads * hd, r, 2), k = randn(S * kvHeads * hd, r, 2), v = randn(S * kvHeads * hd, r);
     for (const window of [0, 4]) {
       await same(`attention window=${window}`, (be) => {
         const o = be.alloc([T, heads * hd]);
-        be.attention(up(be, q, [T, heads * hd]), up(be, k, [S, kvHeads * hd]), up(be, v, [S, kvHeads * hd]), o, { T, nHeads: heads, nKVHeads: kvHeads, headDim: hd, pos0, window, scale: 0.25 });
+        ops.attention(be, up(be, q, [T, heads * hd]), up(be, k, [S, kvHeads * hd]), up(be, v, [S, kvHeads * hd]), o, { T, nHeads: heads, nKVHeads: kvHeads, headDim: hd, pos0, window, scale: 0.25 });
         return o;
       });
     }
@@ -156,14 +157,14 @@ describe('webgpu backend vs cpu backend', () => {
       await same(`dense ${tag}`, (be) => {
         const o = be.alloc([n]), lse = be.alloc([heads * tokens]), mass = be.alloc([heads * nb * nb]);
         const tq = up(be, q, [n]), tk = up(be, k, [n]);
-        be.blockAttention(tq, tk, up(be, v, [n]), o, p, undefined, lse);
-        be.blockMass(tq, tk, lse, mass, p);
+        ops.blockAttention(be, tq, tk, up(be, v, [n]), o, p, undefined, lse);
+        ops.blockMass(be, tq, tk, lse, mass, p);
         return [o, lse, mass];
       }, 2e-5);
       for (const kind of ['lists', 'bitmap'] as const) {
         await same(`${kind} ${tag}`, (be) => {
           const o = be.alloc([n]);
-          be.blockAttention(up(be, q, [n]), up(be, k, [n]), up(be, v, [n]), o, p, kind === 'lists' ? mask.upload(be) : mask.uploadBitmap(be));
+          ops.blockAttention(be, up(be, q, [n]), up(be, k, [n]), up(be, v, [n]), o, p, kind === 'lists' ? mask.upload(be) : mask.uploadBitmap(be));
           return o;
         }, 2e-5);
       }

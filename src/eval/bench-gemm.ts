@@ -6,6 +6,7 @@
 import type { Backend } from '../backend/backend.js';
 import { CpuBackend } from '../backend/cpu/cpu-backend.js';
 import { median } from '../util/timing.js';
+import * as ops from '../ops/index.js';
 
 export interface GemmRow {
   kernel: string;
@@ -28,13 +29,13 @@ export async function gemmRows(be: Backend, shapes: [string, number, number, num
     const fill = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s));
     be.write(a, fill(M * K, 0.37));
     be.write(w, fill(N * K, 0.11));
-    for (let i = 0; i < 5; i++) be.linear(a, w, null, out);
+    for (let i = 0; i < 5; i++) ops.linear(be, a, w, null, out);
     await be.finish();
     const times: number[] = [];
     const t0 = performance.now();
     while (times.length < 5 || performance.now() - t0 < minSeconds * 1000) {
       const s = performance.now();
-      be.linear(a, w, null, out);
+      ops.linear(be, a, w, null, out);
       await be.finish();
       times.push(performance.now() - s);
     }

@@ -1,39 +1,12 @@
 /**
- * Packed integer weights for the dequant-matmul kernel (kernels/assembly/qgemv.ts): codes q in [0, 2^bits) with a
- * float32 scale s and zero z per output row and group of `group` input columns, w = s (q - z) as GPTQ's grid.
- * int8: one byte per code; int4: 32-column chunks of 16 bytes, byte j = column c0 + j (low nibble) and
- * c0 + 16 + j (high nibble).
+ * Quantize-and-pack: weights on GPTQ's grid as packed integer codes (the layout of tensor/packed.ts, read by the
+ * dequant kernels of kernels/packed).
  */
 import { findParams, QuantGrid, roundEven, WeightQuantSpec } from './weight-quantizer.js';
+import { PackedLinear, setCode } from '../tensor/packed.js';
 
-export interface PackedLinear {
-  bits: 4 | 8;
-  rows: number;
-  cols: number;
-  group: number;
-  codes: Uint8Array;
-  /** [rows, cols / group] */
-  scales: Float32Array;
-  zeros: Float32Array;
-}
-
-export function packedBytes(p: Pick<PackedLinear, 'bits' | 'rows' | 'cols' | 'group'>): number {
-  return (p.rows * p.cols * p.bits) / 8 + 8 * p.rows * (p.cols / p.group);
-}
-
-function setCode(codes: Uint8Array, bits: number, cols: number, r: number, c: number, q: number): void {
-  if (bits === 8) { codes[r * cols + c] = q; return; }
-  const chunk = c - (c % 32), j = c % 32;
-  const byte = r * (cols / 2) + chunk / 2 + (j % 16);
-  codes[byte]! |= j < 16 ? q : q << 4;
-}
-
-export function getCode(p: PackedLinear, r: number, c: number): number {
-  if (p.bits === 8) return p.codes[r * p.cols + c]!;
-  const chunk = c - (c % 32), j = c % 32;
-  const b = p.codes[r * (p.cols / 2) + chunk / 2 + (j % 16)]!;
-  return j < 16 ? b & 15 : b >> 4;
-}
+export type { PackedLinear } from "../tensor/packed.js";
+export { packedBytes, unpackWeights, getCode } from '../tensor/packed.js';
 
 /** Quantizes w [rows, cols] on GPTQ's grid (as RTN) and packs it. */
 export function packWeights(w: Float32Array, rows: number, cols: number, spec: WeightQuantSpec & { bits: 4 | 8 }, group: number): PackedLinear {
@@ -54,18 +27,6 @@ export function packWeights(w: Float32Array, rows: number, cols: number, spec: W
     }
   }
   return p;
-}
-
-/** The dequantized weights w = s (q - z), float32. */
-export function unpackWeights(p: PackedLinear): Float32Array {
-  const out = new Float32Array(p.rows * p.cols), ng = p.cols / p.group;
-  for (let r = 0; r < p.rows; r++) {
-    for (let c = 0; c < p.cols; c++) {
-      const gi = Math.floor(c / p.group);
-      out[r * p.cols + c] = Math.fround(p.scales[r * ng + gi]! * (getCode(p, r, c) - p.zeros[r * ng + gi]!));
-    }
-  }
-  return out;
 }
 
 /**

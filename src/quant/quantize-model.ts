@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from '../models/llama/model.js';
 import { floatWeight, LinearWeight, LINEARS } from '../models/llama/weights.js';
-import { isPacked } from '../ops/index.js';
+import { dequantize, isPacked } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
 import { rtnQuantize } from './rtn.js';
@@ -125,7 +125,7 @@ export async function linearWeightsSha256(model: LlamaModel): Promise<string> {
       let w: Float32Array;
       if (isPacked(lw)) {
         const t = be.alloc([...lw.shape]);
-        be.dequantize(lw, t);
+        dequantize(be, lw, t);
         w = await be.read(t);
         be.free(t);
       } else {

@@ -1,20 +1,15 @@
 /**
- * The CPU backend (calls arrive shape-checked from src/ops): tensors live in one shared WebAssembly.Memory; kernels are the AssemblyScript SIMD module
- * (src/kernels/assembly) run on a worker pool. Small calls stay on the calling thread: a dispatch costs ~10 us,
- * more than a 64-wide RMSNorm.
+ * The CPU backend: tensors live in one shared WebAssembly.Memory; ops run the AssemblyScript SIMD kernels of the
+ * registry (src/kernels/<op>/assembly.ts, one module) on a worker pool. Small calls stay on the calling thread: a
+ * dispatch costs ~10 us, more than a 64-wide RMSNorm.
  */
-import { grownScratch, type AttentionParams, type Backend, type BlockAttentionParams, type BlockMaskTensors, type FakeQuantParams, type MixedKV, type PackedWeight, type RopeParams } from '../backend.js';
-import { hadamardBase, requireHadamardSize } from '../../quant/rotation/hadamard.js';
+import { unsupported, type Backend } from '../backend.js';
+import type { CpuKernels, OpDef } from '../../kernels/op.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
 import { Allocator } from './allocator.js';
 import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
-
-const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
-  'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to', 'hadamard_rows', 'fake_quant_rows', 'dequant_q',
-  'flash_attention', 'block_mass', 'pack_k_panels'] as const;
-type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 15;
@@ -34,9 +29,10 @@ export interface CpuBackendOptions {
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly alloc_: Allocator;
-  private readonly fn: Record<KernelName, number>;
-  private gemmScratch = 0;
-  private attnScratch = 0;
+  private readonly scratches = new Map<string, Tensor>();
+  private readonly constants = new Map<string, Tensor>();
+  /** what op implementations see (kernels/op.ts CpuKernels) */
+  private readonly kernels: CpuKernels;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
@@ -45,14 +41,29 @@ export class CpuBackend implements Backend {
     private readonly instance: WebAssembly.Instance,
   ) {
     this.alloc_ = new Allocator(memory, HEAP_BASE);
-    this.fn = Object.fromEntries(KERNELS.map((k) => [k, pool.index.get(k)!])) as Record<KernelName, number>;
-    const ex = instance.exports as Record<string, () => number>;
-    this.gemmScratch = this.alloc_.alloc(ex['sgemm_scratch_bytes']!() * pool.threads);
-    this.attnScratch = this.alloc_.alloc(ex['attention_scratch_bytes']!() * pool.threads);
+    const be = this;
+    this.kernels = {
+      get threads() { return be.threads; },
+      ptr: (t) => this.ptr(t),
+      call: (name, args, work) => this.call(name, args, work),
+      exported: (name) => this.exported(name),
+      alloc: (shape, dtype) => this.alloc(shape, dtype),
+      free: (t) => this.free(t),
+      scratch: (key, size) => this.scratch(key, size),
+      constant: (key, shape, make) => {
+        let t = this.constants.get(key);
+        if (!t) {
+          t = this.alloc(shape);
+          this.write(t, make());
+          this.constants.set(key, t);
+        }
+        return t;
+      },
+    };
   }
 
   static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
-    const { memory, pool, variant, instance } = await startKernels(KERNELS, options);
+    const { memory, pool, variant, instance } = await startKernels(options);
     return new CpuBackend(memory, pool, variant, instance);
   }
 
@@ -106,172 +117,37 @@ export class CpuBackend implements Backend {
     return this.f32View(t).slice();
   }
 
-  private run(k: KernelName, args: number[], work: number): void {
-    this.pool.run(this.fn[k], args, work >= PARALLEL_MIN_WORK ? this.pool.threads : 1);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  supports(op: OpDef<any>): boolean {
+    return op.cpu !== undefined;
   }
 
-  linear(x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor): void {
-    const [N, K] = w.shape as [number, number];
-    const M = x.size / K;
-    const b = bias ? this.ptr(bias) : 0;
-    if (M === 1) this.run('gemv', [this.ptr(w), this.ptr(x), b, this.ptr(out), N, K], 2 * N * K);
-    else this.run('sgemm', [this.ptr(x), this.ptr(w), b, this.ptr(out), M, N, K, this.gemmScratch], 2 * M * N * K);
+  run<A>(op: OpDef<A>, args: A): void {
+    if (!op.cpu) throw unsupported(this.name, op.name);
+    op.cpu(this.kernels, args);
   }
 
-  rmsnorm(x: Tensor, w: Tensor, eps: number, out: Tensor): void {
-    const n = w.size;
-    this.run('rmsnorm', [this.ptr(x), this.ptr(w), this.ptr(out), x.size / n, n, eps], 3 * x.size);
+  /** Runs the kernel export `name` on the pool (thread id and count appended). */
+  private call(name: string, args: number[], work: number): void {
+    const fn = this.pool.index.get(name);
+    if (fn === undefined) throw new Error(`the kernel module has no kernel ${name}`);
+    this.pool.run(fn, args, work >= PARALLEL_MIN_WORK ? this.pool.threads : 1);
   }
 
-  rope(x: Tensor, cos: Tensor, sin: Tensor, p: RopeParams): void {
-    const stride = x.shape[x.shape.length - 1]!;
-    this.run('rope', [this.ptr(x), p.T, p.heads, p.headDim, stride, p.pos0, this.ptr(cos), this.ptr(sin), p.neox ? 1 : 0], 6 * p.T * p.heads * p.headDim);
+  /** A plain export of the kernel module (scratch-size queries; the exp approximation for tests). */
+  exported(name: string): (...args: number[]) => number {
+    const f = this.instance.exports[name];
+    if (typeof f !== 'function') throw new Error(`the kernel module has no export ${name}`);
+    return f as (...args: number[]) => number;
   }
 
-  attention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams, mixed?: MixedKV): void {
-    const keys = p.pos0 + p.T;
-    const m = mixed ? [this.ptr(mixed.k), this.ptr(mixed.v), this.ptr(mixed.bounds)] : [0, 0, 0];
-    this.run('attention', [this.ptr(q), this.ptr(k), this.ptr(v), this.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim,
-      p.nHeads * p.headDim, p.nKVHeads * p.headDim, p.pos0, p.window, p.scale, this.attnScratch, ...m], 4 * p.T * keys * p.nHeads * p.headDim);
-  }
-
-  /**
-   * Attention of q [T, nHeads * D] over a quantized KV-cache layer described by the i32 words of `desc`
-   * (see kernels/assembly/kv-attention.ts); `scratch` holds threads x scratchFloats floats.
-   */
-  kvAttention(desc: Tensor, q: Tensor, out: Tensor, p: { T: number; nHeads: number; nKVHeads: number; headDim: number; scale: number; tokens: number },
-    scratch: Tensor, scratchFloats: number): void {
-    if (scratch.size < scratchFloats * this.threads) throw new Error('kvAttention: scratch too small');
-    this.run('kv_attention', [this.ptr(desc), this.ptr(q), this.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim, p.scale, this.ptr(scratch), scratchFloats],
-      4 * p.T * p.tokens * p.nHeads * p.headDim);
-  }
-
-  private attnScratchFor(p: BlockAttentionParams): { packed: number; scratch: number; release: () => void } {
-    if (p.block % 8 !== 0 || p.block < 8) throw new Error(`blockAttention: block ${p.block} is not a positive multiple of 8`);
-    if (p.headDim % 8 !== 0) throw new Error(`blockAttention: head dim ${p.headDim} is not a multiple of 8`);
-    const ex = this.instance.exports as Record<string, (b: number, d: number) => number>;
-    const packedBytes = p.heads * Math.ceil(p.tokens / 8) * 8 * p.headDim * 4;
-    const scratchBytes = ex['flash_scratch_floats']!(p.block, p.headDim) * 4 * this.threads;
-    const packed = this.alloc_.alloc(packedBytes);
-    const scratch = this.alloc_.alloc(scratchBytes);
-    return { packed, scratch, release: () => { this.alloc_.release(packed, packedBytes); this.alloc_.release(scratch, scratchBytes); } };
-  }
-
-  blockAttention(q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: BlockAttentionParams, mask?: BlockMaskTensors, lse?: Tensor): void {
-    const s = this.attnScratchFor(p);
-    try {
-      this.run('pack_k_panels', [this.ptr(k), s.packed, p.heads, p.tokens, p.headDim], k.size);
-      const m = !mask ? [0, 0, 0] : 'bitmap' in mask ? [0, 0, this.ptr(mask.bitmap)] : [this.ptr(mask.rowPtr), this.ptr(mask.cols), 0];
-      this.run('flash_attention', [this.ptr(q), s.packed, this.ptr(v), this.ptr(out), lse ? this.ptr(lse) : 0, p.heads, p.tokens, p.headDim,
-        p.block, p.scale, ...m, s.scratch], 4 * p.heads * p.tokens * p.tokens * p.headDim);
-    } finally {
-      s.release();
-    }
-  }
-
-  blockMass(q: Tensor, k: Tensor, lse: Tensor, mass: Tensor, p: BlockAttentionParams): void {
-    const s = this.attnScratchFor(p);
-    try {
-      this.run('pack_k_panels', [this.ptr(k), s.packed, p.heads, p.tokens, p.headDim], k.size);
-      this.run('block_mass', [this.ptr(q), s.packed, this.ptr(lse), this.ptr(mass), p.heads, p.tokens, p.headDim, p.block, p.scale, s.scratch],
-        2 * p.heads * p.tokens * p.tokens * p.headDim);
-    } finally {
-      s.release();
-    }
-  }
-
-  siluMul(g: Tensor, u: Tensor, out: Tensor): void {
-    this.run('silu_mul', [this.ptr(g), this.ptr(u), this.ptr(out), g.size], 8 * g.size);
-  }
-
-  addInPlace(a: Tensor, b: Tensor): void {
-    this.run('add_inplace', [this.ptr(a), this.ptr(b), a.size], a.size);
-  }
-
-  softmax(x: Tensor): void {
-    const n = x.shape[x.shape.length - 1]!;
-    this.run('softmax', [this.ptr(x), x.size / n, n], 8 * x.size);
-  }
-
-  logsumexp(x: Tensor, out: Tensor): void {
-    const n = x.shape[x.shape.length - 1]!;
-    this.run('logsumexp', [this.ptr(x), this.ptr(out), x.size / n, n], 8 * x.size);
-  }
-
-  embed(table: Tensor, ids: Tensor, out: Tensor): void {
-    const dim = table.shape[1]!;
-    this.run('embed', [this.ptr(table), this.ptr(ids), this.ptr(out), ids.size, dim], ids.size * dim);
-  }
-
-  toF32(src: Tensor, out: Tensor): void {
-    if (src.dtype === 'bf16') this.run('bf16_to_f32', [this.ptr(src), this.ptr(out), src.size], src.size);
-    else if (src.dtype === 'f16') this.run('f16_to_f32', [this.ptr(src), this.ptr(out), src.size], 4 * src.size);
-    else throw new Error(`toF32: unsupported source type ${src.dtype}`);
-  }
-
-  roundTo(x: Tensor, dtype: 'f16' | 'bf16'): void {
-    this.run('round_to', [this.ptr(x), x.size, dtype === 'f16' ? 0 : 1], 2 * x.size);
-  }
-
-  private hadamardBases = new Map<number, Tensor>();
-  private hadamardScratch: Tensor | null = null;
-
-  hadamard(x: Tensor, n: number): void {
-    const { K } = requireHadamardSize(n, 'hadamard');
-    let hk = this.hadamardBases.get(K);
-    if (!hk) {
-      hk = this.alloc([K, K]);
-      this.write(hk, Float32Array.from(hadamardBase(K)));
-      this.hadamardBases.set(K, hk);
-    }
-    this.hadamardScratch = grownScratch(this, this.hadamardScratch, n * this.threads);
-    const rows = x.size / n;
-    this.run('hadamard_rows', [this.ptr(x), rows, n, K, this.ptr(hk), 1 / Math.sqrt(n), this.ptr(this.hadamardScratch)], rows * n * (Math.log2(n) + 2 * K));
-  }
-
-  fakeQuant(x: Tensor, p: FakeQuantParams): void {
-    this.run('fake_quant_rows', [this.ptr(x), x.size / p.n, p.n, p.group, p.bits, p.asym ? 1 : 0, p.clip], 6 * x.size);
-  }
-
-  private dequantScratch: Tensor | null = null;
-
-  linearPacked(x: Tensor, w: PackedWeight, bias: Tensor | null, out: Tensor): void {
-    const [rows, cols] = w.shape;
-    const p = { rows, cols, group: w.group, bits: w.container };
-    if (x.size === cols) {
-      this.linearQ(x, w.codes, w.scales, w.zeros, bias, out, p);
-      return;
-    }
-    this.dequantScratch = grownScratch(this, this.dequantScratch, rows * cols);
-    const full = this.dequantScratch.view([rows, cols]);
-    this.dequantize(w, full);
-    this.linear(x, full, bias, out);
-  }
-
-  dequantize(w: PackedWeight, out: Tensor): void {
-    const [rows, cols] = w.shape;
-    this.run('dequant_q', [this.ptr(w.codes), this.ptr(w.scales), this.ptr(w.zeros), this.ptr(out), rows, cols, w.group, w.container], rows * cols);
-  }
-
-  private qScratch: { ptr: number; bytes: number } | null = null;
-
-  /**
-   * y[N] = W x (+ bias) for one row x [K] and integer weights W held packed (src/quant/pack.ts): codes u8,
-   * scales and zeros f32 [N, K / group]. The kernel holds x as int16 (kernels/assembly/qgemv.ts).
-   */
-  linearQ(x: Tensor, codes: Tensor, scales: Tensor, zeros: Tensor, bias: Tensor | null, out: Tensor, p: { rows: number; cols: number; group: number; bits: 4 | 8 }): void {
-    const need = this.threads * (p.cols / p.group + p.cols / 2 + 4) * 4;
-    if (!this.qScratch || this.qScratch.bytes < need) {
-      if (this.qScratch) this.alloc_.release(this.qScratch.ptr, this.qScratch.bytes);
-      this.qScratch = { ptr: this.alloc_.alloc(need), bytes: need };
-    }
-    this.run('gemv_q', [this.ptr(codes), this.ptr(scales), this.ptr(zeros), this.ptr(x), bias ? this.ptr(bias) : 0, this.ptr(out), p.rows, p.cols, p.group, p.bits, this.qScratch.ptr],
-      2 * p.rows * p.cols);
-  }
-
-  /** The kernels' own exp approximation, exposed for tests. */
-  expApprox(x: number): number {
-    return (this.instance.exports['exp_f32'] as (x: number) => number)(x);
+  private scratch(key: string, size: number): Tensor {
+    const cur = this.scratches.get(key);
+    if (cur && cur.size >= size) return cur;
+    if (cur) this.free(cur);
+    const t = this.alloc([size]);
+    this.scratches.set(key, t);
+    return t;
   }
 
   async finish(): Promise<void> {}

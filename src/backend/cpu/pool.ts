@@ -90,13 +90,15 @@ export interface KernelRuntime {
 
 /**
  * A fresh shared memory with the kernel module instantiated on it and a pool of `threads` (default: all cores)
- * running the kernels `names`: what the CPU backend and the stereo kernels both start from.
+ * running its kernels (every function the module exports, by name): what the CPU backend and the stereo kernels
+ * both start from.
  */
-export async function startKernels(names: readonly string[], options: { threads?: number; simd?: 'auto' | 'simd128' } = {}): Promise<KernelRuntime> {
+export async function startKernels(options: { threads?: number; simd?: 'auto' | 'simd128' } = {}): Promise<KernelRuntime> {
   const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
   const { module, variant } = loadKernelModule(options.simd ?? 'auto');
+  const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('kernel abort'); } } });
-  const pool = await WorkerPool.create(module, memory, instance, [...names], threads);
+  const pool = await WorkerPool.create(module, memory, instance, names, threads);
   return { memory, instance, variant, pool };
 }

@@ -18,8 +18,7 @@
  * Lithe implements KIVI's rules, which a real kernel needs. `decodeBounds()` states which tokens a step reads
  * quantized; the batched evaluator (evaluate.ts) uses it so its numbers equal decoding through this cache.
  */
-import type { AttentionParams } from '../../backend/backend.js';
-import type { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import type { AttentionParams, HostMemoryBackend } from '../../backend/backend.js';
 import type { AttentionCache } from '../../models/llama/cache.js';
 import type { LlamaConfig } from '../../models/llama/config.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -59,7 +58,7 @@ class LayerStore {
   readonly v: Side;
   readonly desc: Tensor;
 
-  constructor(private readonly be: CpuBackend, readonly pair: KvPair, private readonly D: number, private readonly nKV: number,
+  constructor(private readonly be: HostMemoryBackend, readonly pair: KvPair, private readonly D: number, private readonly nKV: number,
     readonly capacity: number, cfg: KvQuantConfig) {
     const cg = channelGroup(cfg, D);
     this.k = this.side(pair.k, cfg.scheme === 'kivi' ? 'channel' : 'token', cfg.scheme === 'kivi' ? cfg.group : cg, cfg.residual === 0 ? 1 : cfg.residual);
@@ -184,7 +183,7 @@ export class QuantizedKVCache implements AttentionCache {
   private readonly scratchFloats: number;
   private readonly kvDim: number;
 
-  constructor(private readonly be: CpuBackend, private readonly model: LlamaConfig, readonly capacity: number,
+  constructor(private readonly be: HostMemoryBackend, private readonly model: LlamaConfig, readonly capacity: number,
     readonly config: KvQuantConfig, private readonly options: QuantizedCacheOptions = {}) {
     validateConfig(config, model.nLayers, model.headDim);
     if (model.slidingWindow > 0) throw new InputError('a quantized KV cache does not support sliding-window attention models yet');
@@ -237,7 +236,7 @@ export class QuantizedKVCache implements AttentionCache {
 
   private kernel(l: LayerStore, q: Tensor, out: Tensor, p: AttentionParams): void {
     l.writeDescriptor();
-    this.be.kvAttention(l.desc, q, out, { T: p.T, nHeads: p.nHeads, nKVHeads: p.nKVHeads, headDim: p.headDim, scale: p.scale, tokens: l.tokens },
+    ops.kvAttention(this.be, l.desc, q, out, { T: p.T, nHeads: p.nHeads, nKVHeads: p.nKVHeads, headDim: p.headDim, scale: p.scale, tokens: l.tokens },
       this.scratch, this.scratchFloats);
   }
 

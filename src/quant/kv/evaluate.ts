@@ -10,7 +10,8 @@
  * greedy token).
  */
 import type { AttentionParams } from '../../backend/backend.js';
-import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { hostMemory, type HostMemoryBackend } from '../../backend/backend.js';
+import { KV_ATTENTION } from '../../kernels/index.js';
 import type { LlamaModel } from '../../models/llama/model.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import * as ops from '../../ops/index.js';
@@ -26,10 +27,11 @@ export interface KvEvalSetup {
   forceQuant: boolean;
 }
 
-/** The quantized KV cache runs on the CPU backend (its kernel reads packed codes from WebAssembly memory). */
-export function cpuBackendOf(model: LlamaModel): CpuBackend {
-  if (!(model.backend instanceof CpuBackend)) throw new InputError(`KV-cache quantization needs the cpu backend (this model runs on ${model.backend.name})`);
-  return model.backend;
+/** The quantized KV cache needs host memory (its codes are written from JS) and the kv_attention op: the CPU backend. */
+export function cpuBackendOf(model: LlamaModel): HostMemoryBackend {
+  const be = hostMemory(model.backend);
+  if (!be || !be.supports(KV_ATTENTION)) throw new InputError(`KV-cache quantization needs the cpu backend (this model runs on ${model.backend.name})`);
+  return be;
 }
 
 export type AttendHook = (layer: number, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams) => void;

@@ -7,7 +7,7 @@
 import type { FakeQuantParams } from '../../backend/backend.js';
 import type { ActivationHook, LlamaModel } from '../../models/llama/model.js';
 import * as ops from '../../ops/index.js';
-import { requireHadamardSize } from './hadamard.js';
+import { requireHadamardSize } from '../../linalg/hadamard.js';
 
 export interface ActQuant {
   bits: number;

@@ -8,7 +8,7 @@
  */
 import type { LlamaModel } from '../../models/llama/model.js';
 import { seededRandom } from '../../models/llama/sampler.js';
-import { hadamardMatrix, requireHadamardSize } from './hadamard.js';
+import { hadamardMatrix, requireHadamardSize } from '../../linalg/hadamard.js';
 import { applyRotations, fuseNorms, randomHadamard } from './rotate.js';
 
 export interface RotationRecord {

@@ -11,7 +11,7 @@
 import type { LlamaModel } from '../../models/llama/model.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { floatWeight } from '../../models/llama/weights.js';
-import { hadamardMatrix, requireHadamardSize } from './hadamard.js';
+import { hadamardMatrix, requireHadamardSize } from '../../linalg/hadamard.js';
 
 export interface RotationPlan {
   /** R1 [dim, dim], row-major, orthogonal; null: none */

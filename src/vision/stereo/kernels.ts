@@ -4,8 +4,8 @@
  * twins). Buffers are typed arrays; the WebAssembly set hands out views into its linear memory, so the same
  * pipeline code drives both and tests compare them on random inputs.
  */
-import * as ref from '../../kernels/reference/stereo.js';
-import { SUBPIXEL_CODE, type SgmParams, type Subpixel } from '../../kernels/reference/stereo.js';
+import * as ref from '../../kernels/stereo/reference.js';
+import { SUBPIXEL_CODE, type SgmParams, type Subpixel } from '../../kernels/stereo/reference.js';
 import { Allocator } from '../../backend/cpu/allocator.js';
 import { startKernels, WorkerPool } from '../../backend/cpu/pool.js';
 import { HEAP_BASE } from '../../backend/cpu/wasm.js';
@@ -60,9 +60,8 @@ export class ReferenceStereoKernels implements StereoKernels {
   async dispose(): Promise<void> {}
 }
 
-const KERNELS = ['census_transform', 'census_cost', 'rank_transform', 'rank_sad_cost', 'bt_cost', 'box_sum_h', 'box_sum_v',
-  'truncated_sum', 'sgm', 'wta', 'median3x3_f32'] as const;
-type KernelName = (typeof KERNELS)[number];
+type KernelName = 'census_transform' | 'census_cost' | 'rank_transform' | 'rank_sad_cost' | 'bt_cost' | 'box_sum_h' | 'box_sum_v'
+  | 'truncated_sum' | 'sgm' | 'wta' | 'median3x3_f32';
 
 /** Kernel calls smaller than this many volume elements stay on the calling thread. */
 const PARALLEL_MIN = 1 << 14;
@@ -77,12 +76,13 @@ export class WasmStereoKernels implements StereoKernels {
 
   private constructor(private readonly memory: WebAssembly.Memory, private readonly pool: WorkerPool, readonly variant: string, instance: WebAssembly.Instance) {
     this.alloc = new Allocator(memory, HEAP_BASE);
-    this.fn = Object.fromEntries(KERNELS.map((k) => [k, pool.index.get(k)!])) as Record<KernelName, number>;
+    const names: KernelName[] = ['census_transform', 'census_cost', 'rank_transform', 'rank_sad_cost', 'bt_cost', 'box_sum_h', 'box_sum_v', 'truncated_sum', 'sgm', 'wta', 'median3x3_f32'];
+    this.fn = Object.fromEntries(names.map((k) => [k, pool.index.get(k)!])) as Record<KernelName, number>;
     this.scratchBytes = instance.exports['sgm_scratch_bytes'] as (W: number, D: number, maxDy: number) => number;
   }
 
   static async create(options: { threads?: number; simd?: 'auto' | 'simd128' } = {}): Promise<WasmStereoKernels> {
-    const { memory, pool, variant, instance } = await startKernels(KERNELS, options);
+    const { memory, pool, variant, instance } = await startKernels(options);
     return new WasmStereoKernels(memory, pool, variant, instance);
   }
 

@@ -4,7 +4,7 @@
  * median. Maps are f32 [H][W] with -1 marking invalid pixels. O(W * H), plain TypeScript except the median's
  * dense interior, which a SIMD kernel may compute.
  */
-import { medianCoveredEnd } from '../../kernels/reference/stereo.js';
+import { medianCoveredEnd } from '../../kernels/stereo/reference.js';
 
 export const INVALID = -1;
 

@@ -1,0 +1,60 @@
+/**
+ * attention: causal grouped-query attention of q [T, nHeads * headDim] over k/v [>= pos0 + T, nKVHeads * headDim]
+ * (a KV cache), optionally with a sliding window; `mixed` reads some keys/values from dequantized copies
+ * (KV-cache quantization evaluates every decode step in one pass with it; CPU only).
+ */
+import { defineOp, lastDim, opError, requireF32 } from '../op.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { InputError } from '../../util/errors.js';
+import { ATTENTION as ATTENTION_WGSL } from './wgsl.js';
+
+/** Parameters of causal grouped-query attention over a KV cache. */
+export interface AttentionParams {
+  /** query tokens in this call */
+  T: number;
+  nHeads: number;
+  nKVHeads: number;
+  headDim: number;
+  /** absolute position of the first query token; keys 0..pos0+T-1 must be in the cache */
+  pos0: number;
+  /** sliding-window length (Mistral); 0 = full causal */
+  window: number;
+  scale: number;
+}
+
+/**
+ * Mixed attention inputs: dequantized copies of the keys/values (same layout as k/v) and an i32 tensor [T, 2]
+ * of per-query-row bounds (bK, bV): keys j < bK come from k, values j < bV from v of this object.
+ */
+export interface MixedKV { k: Tensor; v: Tensor; bounds: Tensor }
+
+export interface AttentionArgs { q: Tensor; k: Tensor; v: Tensor; out: Tensor; p: AttentionParams; mixed?: MixedKV }
+
+export const ATTENTION = defineOp<AttentionArgs>({
+  name: 'attention',
+  check({ q, k, v, out, p, mixed }) {
+    requireF32('attention', q, k, v, out);
+    const qd = p.nHeads * p.headDim, kvd = p.nKVHeads * p.headDim;
+    if (p.nHeads % p.nKVHeads) opError('attention', `${p.nHeads} heads are not a multiple of ${p.nKVHeads} kv heads`);
+    if (p.headDim % 4) opError('attention', `head dim ${p.headDim} is not a multiple of 4`);
+    if (q.size !== p.T * qd || out.size !== q.size || lastDim(k) !== kvd || lastDim(v) !== kvd || k.shape[0]! < p.pos0 + p.T || v.shape[0]! < p.pos0 + p.T) {
+      opError('attention', `q[${q.shape}] k[${k.shape}] v[${v.shape}] out[${out.shape}] do not fit T=${p.T} pos0=${p.pos0}`);
+    }
+    if (mixed && (mixed.k.size !== k.size || mixed.v.size !== v.size || mixed.bounds.dtype !== 'i32' || mixed.bounds.size !== 2 * p.T)) {
+      opError('attention', `mixed k[${mixed.k.shape}] v[${mixed.v.shape}] bounds[${mixed.bounds.shape}] do not fit`);
+    }
+  },
+  cpu(kr, { q, k, v, out, p, mixed }) {
+    const keys = p.pos0 + p.T;
+    const m = mixed ? [kr.ptr(mixed.k), kr.ptr(mixed.v), kr.ptr(mixed.bounds)] : [0, 0, 0];
+    const scratch = kr.scratch('attention', Math.ceil(kr.exported('attention_scratch_bytes')() * kr.threads / 4));
+    kr.call('attention', [kr.ptr(q), kr.ptr(k), kr.ptr(v), kr.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim,
+      p.nHeads * p.headDim, p.nKVHeads * p.headDim, p.pos0, p.window, p.scale, kr.ptr(scratch), ...m], 4 * p.T * keys * p.nHeads * p.headDim);
+  },
+  webgpu(kr, { q, k, v, out, p, mixed }) {
+    if (mixed) throw new InputError('the quantized-KV evaluation (mixed attention) runs on the cpu backend only');
+    if (p.headDim > 256) opError('attention', `head dim ${p.headDim} > 256`);
+    kr.dispatch('attention', () => ATTENTION_WGSL, [q, k, v, out], [p.T, p.nHeads, p.nKVHeads, p.headDim, p.nHeads * p.headDim, p.nKVHeads * p.headDim,
+      p.pos0, p.window, { f: p.scale }, q.offset, k.offset, v.offset, out.offset], p.T * p.nHeads);
+  },
+});

@@ -1,0 +1,37 @@
+/**
+ * The op registry: every op Lithe's backends run, one folder each (see op.ts). A new op is its folder plus one line
+ * here (and its cases in test/backend-ops.test.ts).
+ */
+import type { OpDef } from './op.js';
+import { LINEAR, LINEAR_F16 } from './linear/index.js';
+import { DEQUANTIZE, LINEAR_PACKED } from './packed/index.js';
+import { RMS_NORM } from './rmsnorm/index.js';
+import { LOGSUMEXP, SOFTMAX } from './softmax/index.js';
+import { ROPE } from './rope/index.js';
+import { ATTENTION } from './attention/index.js';
+import { BLOCK_ATTENTION, BLOCK_MASS } from './block-attention/index.js';
+import { KV_ATTENTION } from './kv-attention/index.js';
+import { ADD, SILU_MUL } from './elementwise/index.js';
+import { ROUND_TO, TO_F32 } from './convert/index.js';
+import { EMBED } from './embed/index.js';
+import { HADAMARD } from './hadamard/index.js';
+import { FAKE_QUANT } from './fake-quant/index.js';
+
+export * from './op.js';
+export * from './linear/index.js';
+export * from './packed/index.js';
+export * from './rmsnorm/index.js';
+export * from './softmax/index.js';
+export * from './rope/index.js';
+export * from './attention/index.js';
+export * from './block-attention/index.js';
+export * from './kv-attention/index.js';
+export * from './elementwise/index.js';
+export * from './convert/index.js';
+export * from './embed/index.js';
+export * from './hadamard/index.js';
+export * from './fake-quant/index.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
+  BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT];
