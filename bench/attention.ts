@@ -18,7 +18,7 @@ import { armScores, classifyHead, RAINFUSION_DEFAULTS } from '../src/attention/r
 import { gridTokens, makeLayout, permuteHeads, type VideoGrid } from '../src/attention/layout.js';
 import { syntheticAttention, type HeadKind } from '../src/attention/synthetic.js';
 import { attentionTable, confusionMatrix, confusionTable } from '../src/cli/commands/attention.js';
-import { markdownTable } from '../src/cli/output.js';
+import { markdownTable } from '../src/util/table.js';
 
 /** Mean over heads and query blocks of the fraction of key blocks needed (largest first) to reach `target` of the row's mass. */
 function blocksForRecall(mass: Float32Array, heads: number, nb: number, target: number): number {

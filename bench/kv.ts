@@ -13,12 +13,13 @@ import { median } from '../src/util/timing.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { loadModel } from '../src/io/load-model.js';
+import { loadModel } from '../src/load/load-model.js';
 import { readText } from '../src/data/text.js';
 import { readDocuments, sampleCalibration } from '../src/data/calibration.js';
-import { markdownTable } from '../src/cli/output.js';
+import { markdownTable } from '../src/util/table.js';
 import { LlamaModel } from '../src/models/llama/model.js';
-import { AttentionCache, KVCache } from '../src/models/llama/cache.js';
+import type { DecoderModel } from '../src/models/index.js';
+import { AttentionCache, KVCache } from '../src/models/cache.js';
 import { QuantizedKVCache } from '../src/quant/kv/cache.js';
 import { KvPair, KvQuantConfig, KvScheme, meanBits, pairName, parsePair, readPreset, schemeDefaults } from '../src/quant/kv/config.js';
 import { evaluateConfig, floatReference, QualityAccumulator } from '../src/quant/kv/evaluate.js';
@@ -54,7 +55,7 @@ export async function kvBench(argv: string[], record: Record, shared: string): P
   }
 }
 
-async function quality(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, uniform: (s: string) => KvQuantConfig,
+async function quality(model: DecoderModel, base: Omit<KvQuantConfig, 'layers'>, uniform: (s: string) => KvQuantConfig,
   o: { windows: number; trials: number; wiki: string; record: Record; command: string }): Promise<KvQuantConfig | null> {
   const L = model.config.nLayers;
   // search on C4 calibration windows (never on the evaluation text)
@@ -119,7 +120,7 @@ async function interleaved<C>(caches: C[], step: (c: C, i: number) => Promise<vo
 }
 
 /** Decode attention of one layer alone (append, kernel, flush), float32 cache vs quantized caches. */
-async function attentionOnly(backend: CpuBackend, model: LlamaModel, configs: [string, KvQuantConfig | null][], contexts: number[]): Promise<(string | number)[][]> {
+async function attentionOnly(backend: CpuBackend, model: DecoderModel, configs: [string, KvQuantConfig | null][], contexts: number[]): Promise<(string | number)[][]> {
   const c = model.config, kvDim = c.nKVHeads * c.headDim, extra = ROUNDS * STEPS;
   const one = { ...c, nLayers: 1 };
   const rows: (string | number)[][] = [];
@@ -148,7 +149,7 @@ async function attentionOnly(backend: CpuBackend, model: LlamaModel, configs: [s
   return rows;
 }
 
-async function speed(backend: CpuBackend, model: LlamaModel, uniform: (s: string) => KvQuantConfig, preset: KvQuantConfig | null, contexts: number[], record: Record, command: string): Promise<void> {
+async function speed(backend: CpuBackend, model: DecoderModel, uniform: (s: string) => KvQuantConfig, preset: KvQuantConfig | null, contexts: number[], record: Record, command: string): Promise<void> {
   const extra = ROUNDS * STEPS + 1;
   // positions beyond the trained window only matter for speed here
   const long = new LlamaModel(backend, { ...model.config, maxSeqLen: Math.max(Math.max(...contexts) + extra, model.config.maxSeqLen) }, model.weights, model.tokenizer, model.source);

@@ -10,7 +10,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { markdownTable } from '../src/cli/output.js';
+import { markdownTable } from '../src/util/table.js';
 import { runCli } from '../src/eval/prune-report.js';
 
 type Record = (name: string, command: string, table: string, notes?: string) => void;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readGray, readImage } from '../src/io/image.js';
-import { markdownTable } from '../src/cli/output.js';
+import { markdownTable } from '../src/util/table.js';
 import { COSTS, CostName } from '../src/vision/stereo/costs.js';
 import { WasmStereoKernels } from '../src/vision/stereo/kernels.js';
 import { DEFAULT_STEREO_OPTIONS, matchStereo, StereoInput } from '../src/vision/stereo/match.js';

@@ -16,10 +16,10 @@ import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
 import type { Backend } from '../src/backend/backend.js';
 import { BlockMask } from '../src/attention/mask.js';
 import { gemmRows } from '../src/eval/bench-gemm.js';
-import { loadModel } from '../src/io/load-model.js';
+import { loadModel } from '../src/load/load-model.js';
 import { readText } from '../src/data/text.js';
 import { windowedPerplexity } from '../src/cli/commands/eval-ppl.js';
-import { markdownTable } from '../src/cli/output.js';
+import { markdownTable } from '../src/util/table.js';
 import { timed } from '../src/util/timing.js';
 import { f32ToF16Bits } from '../src/tensor/dtype.js';
 

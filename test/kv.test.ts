@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { attentionRef } from './reference.js';
-import { loadModel } from '../src/io/load-model.js';
-import { generate } from '../src/models/llama/generate.js';
-import type { LlamaConfig } from '../src/models/llama/config.js';
+import { loadModel } from '../src/load/load-model.js';
+import { generate } from '../src/models/generate.js';
+import type { DecoderConfig } from '../src/models/config.js';
 import { assetPath, DEFAULT_MODEL, DEFAULT_TOKENIZER } from '../src/util/assets.js';
 import { fakeQuantize, groupParams, packCode, packedRowBytes, quantizeValue, unpackCode } from '../src/quant/kv/quantizer.js';
 import { KvPair, KvQuantConfig, meanBits, parsePair, readPreset, uniformConfig } from '../src/quant/kv/config.js';
@@ -89,8 +89,8 @@ describe('KV quantizer', () => {
 });
 
 /** A one-layer config for driving the cache directly. */
-function layerConfig(nHeads: number, nKV: number, headDim: number): LlamaConfig {
-  return { nLayers: 1, nHeads, nKVHeads: nKV, headDim, slidingWindow: 0 } as unknown as LlamaConfig;
+function layerConfig(nHeads: number, nKV: number, headDim: number): DecoderConfig {
+  return { nLayers: 1, nHeads, nKVHeads: nKV, headDim, slidingWindow: 0 } as unknown as DecoderConfig;
 }
 
 describe('quantized KV cache (packed store + SIMD decode kernel)', () => {

@@ -2,9 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { loadModel } from '../src/io/load-model.js';
+import { loadModel } from '../src/load/load-model.js';
 import { perplexity } from '../src/eval/perplexity.js';
-import { Sampler, argmax } from '../src/models/llama/sampler.js';
+import { Sampler, argmax } from '../src/models/sampler.js';
 import { logsumexpRef } from './reference.js';
 import { InputError } from '../src/util/errors.js';
 import { rng, seedNote, randn } from './helpers.js';

@@ -67,7 +67,7 @@ describe('lithe prune', () => {
       [['--method', 'wanda', '--nm', '2:5'], /--nm: M = 5 does not divide the layer width 64/],
       [['--method', 'wanda', '--sparsity', '0.5', '--nm', '2:4'], /exactly one of --sparsity S or --nm N:M/],
       [['--method', 'wanda'], /exactly one of --sparsity S or --nm N:M/],
-      [['--method', 'wanda', '--sparsity', '0.5', '--init', 'magnitude'], /--init: only DSnoT takes an initial mask/],
+      [['--method', 'wanda', '--sparsity', '0.5', '--init', 'magnitude'], /--init: applies to --method dsnot only/],
       [['--method', 'dsnot', '--nm', '2:4', '--owl'], /--owl: .* unstructured sparsity only/],
       [['--method', 'bogus', '--sparsity', '0.5'], /--method: expected one of/],
       [['--method', 'wanda', '--sparsity', '0.5', '--calib', short, '--seqlen', '64'], /short\.txt: no document has more than 64 tokens/],

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { loadModel } from '../src/io/load-model.js';
+import { loadModel } from '../src/load/load-model.js';
 import { findParams, quantizeOne } from '../src/quant/weight-quantizer.js';
 import { rtnQuantize } from '../src/quant/rtn.js';
 import { linearWeightsSha256, quantizeModelWeights } from '../src/quant/quantize-model.js';

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import * as ref from './reference.js';
 import { HADAMARD_BASES, hadamardBase, hadamardMatrix, hadamardSize } from '../src/linalg/hadamard.js';
-import { loadModel } from '../src/io/load-model.js';
-import type { LlamaModel } from '../src/models/llama/model.js';
+import { loadModel } from '../src/load/load-model.js';
+import type { DecoderModel } from '../src/models/index.js';
 import { applyRotations, fuseNorms, randomHadamard } from '../src/quant/rotation/rotate.js';
 import { onlineHook } from '../src/quant/rotation/online.js';
 import { qr, qrBackward } from '../src/linalg/qr.js';
 import { Captured, DART_DEFAULTS, trainR1, trainR2, whip, whipLoss } from '../src/quant/rotation/dartquant.js';
-import { seededRandom } from '../src/models/llama/sampler.js';
+import { seededRandom } from '../src/util/random.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
 
@@ -131,7 +131,7 @@ describe('computational invariance of the rotated model', () => {
       const be = backends[1]!;
       const dir = writeTinyModel(spec, tinyWeights(spec, r));
       const ids = Array.from({ length: 19 }, () => Math.floor(r() * spec.vocab));
-      const logits = async (m: LlamaModel) => Float32Array.from(await be.read(m.forward(ids)));
+      const logits = async (m: DecoderModel) => Float32Array.from(await be.read(m.forward(ids)));
       const base = await loadModel(be, dir);
       const want = await logits(base);
       const D = spec.dim / spec.heads, kv = spec.kvHeads;

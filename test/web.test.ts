@@ -9,8 +9,8 @@ import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { readText, splitBlocks } from '../src/data/text.js';
 import { documentLoss } from '../src/eval/perplexity.js';
-import { loadModel } from '../src/io/load-model.js';
-import { generate } from '../src/models/llama/generate.js';
+import { loadModel } from '../src/load/load-model.js';
+import { generate } from '../src/models/generate.js';
 import { repoRoot } from './helpers.js';
 
 const CHROMIUM = process.env['LITHE_CHROMIUM'] ?? '/usr/bin/chromium';

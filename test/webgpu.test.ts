@@ -8,7 +8,7 @@ import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
 import type { Backend } from '../src/backend/backend.js';
 import { BlockMask } from '../src/attention/mask.js';
-import { loadModel } from '../src/io/load-model.js';
+import { loadModel } from '../src/load/load-model.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { packWeights } from '../src/quant/pack.js';
 import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/dtype.js';

@@ -13,7 +13,7 @@
  * Logit amplitudes are given in units of the softmax input (scores are scaled by 1/sqrt(d)).
  */
 import { readImage, type Image } from '../io/image.js';
-import { seededRandom } from '../models/llama/sampler.js';
+import { seededRandom } from '../util/random.js';
 import { assetPath } from '../util/assets.js';
 import { OptionError } from '../util/errors.js';
 import { checkGrid, gridTokens, type VideoGrid } from './layout.js';

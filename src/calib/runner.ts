@@ -6,19 +6,15 @@
  * backend holds one window's activations at a time.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import type { LlamaModel } from '../models/llama/model.js';
 import { cancellationPoint } from '../util/errors.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import * as ops from '../ops/index.js';
 import { LinearStats } from './stats.js';
+import type { Model } from '../models/index.js';
 
-/** Linear inputs of a block: q/k/v share `attn`, gate/up share `mlp`. */
-export type InputGroup = 'attn' | 'o' | 'mlp' | 'down';
+/** A statistics group of a block (model.statsGroups: the linears reading one input share it; LLaMA: attn, o, mlp, down). */
+export type InputGroup = string;
 export type BlockStats = Record<InputGroup, LinearStats>;
-
-export const LINEAR_INPUT: Record<string, InputGroup> = {
-  q_proj: 'attn', k_proj: 'attn', v_proj: 'attn', o_proj: 'o', gate_proj: 'mlp', up_proj: 'mlp', down_proj: 'down',
-};
 
 export interface Timings {
   /** block forwards (both passes) */
@@ -48,7 +44,7 @@ export interface RunOptions {
 export type BlockMethod = (layer: number, stats: BlockStats, groups: InputGroup[]) => Promise<void> | void;
 
 /** Gram matrix X^T X of x [T, C] on the backend (sgemm on the transposed activations). */
-async function gram(model: LlamaModel, x: Float32Array, T: number, C: number, xt: Tensor, out: Tensor): Promise<Float32Array> {
+async function gram(model: Model, x: Float32Array, T: number, C: number, xt: Tensor, out: Tensor): Promise<Float32Array> {
   const t = new Float32Array(C * T);
   for (let r = 0; r < T; r++) for (let c = 0; c < C; c++) t[c * T + r] = x[r * C + c]!;
   const be = model.backend;
@@ -57,8 +53,8 @@ async function gram(model: LlamaModel, x: Float32Array, T: number, C: number, xt
   return be.read(out);
 }
 
-export async function runBlockSequential(model: LlamaModel, calib: CalibrationSet, o: RunOptions, method: BlockMethod): Promise<Timings> {
-  const be = model.backend, c = model.config, T = calib.seqlen;
+export async function runBlockSequential(model: Model, calib: CalibrationSet, o: RunOptions, method: BlockMethod): Promise<Timings> {
+  const be = model.backend, T = calib.seqlen, dim = model.hiddenSize;
   const timings: Timings = { forwardSeconds: 0, statsSeconds: 0, methodSeconds: 0 };
   const now = () => performance.now() / 1000;
   let t0 = now();
@@ -68,16 +64,18 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
     inps.push(await be.read(h));
     be.free(h);
   }
-  let outs: Float32Array[] = calib.windows.map(() => new Float32Array(T * c.dim));
+  let outs: Float32Array[] = calib.windows.map(() => new Float32Array(T * dim));
   timings.forwardSeconds += now() - t0;
-  const h = be.alloc([T, c.dim]);
-  const widths: Record<InputGroup, number> = { attn: c.dim, o: c.nHeads * c.headDim, mlp: c.dim, down: c.hiddenDim };
-  const xt = o.hessian ? be.alloc([Math.max(...Object.values(widths)), T]) : null;
-  const g = o.hessian ? be.alloc([Math.max(...Object.values(widths)) ** 2]) : null;
+  const h = be.alloc([T, dim]);
+  const maxWidth = Math.max(...Array.from({ length: model.blockCount }, (_, i) => model.statsGroups(i).map((g) => g.width)).flat());
+  const xt = o.hessian ? be.alloc([maxWidth, T]) : null;
+  const g = o.hessian ? be.alloc([maxWidth ** 2]) : null;
   try {
-    for (let layer = 0; layer < c.nLayers; layer++) {
-      const stats = Object.fromEntries((Object.keys(widths) as InputGroup[]).map((k) => [k, new LinearStats(widths[k], o.hessian)])) as BlockStats;
-      const passes = o.passes ?? [Object.keys(widths) as InputGroup[]];
+    for (let layer = 0; layer < model.blockCount; layer++) {
+      const groupList = model.statsGroups(layer);
+      const widths = Object.fromEntries(groupList.map((gr) => [gr.name, gr.width])) as Record<InputGroup, number>;
+      const stats = Object.fromEntries(groupList.map((gr) => [gr.name, new LinearStats(gr.width, o.hessian)])) as BlockStats;
+      const passes = o.passes ?? [groupList.map((gr) => gr.name)];
       for (let pass = 0; pass < passes.length; pass++) {
         const groups = passes[pass]!;
         for (let j = 0; j < inps.length; j++) {
@@ -88,12 +86,12 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
           if (o.statsOnly) outs[j]!.set(await be.read(h));
           const t1 = now();
           timings.forwardSeconds += t1 - t0;
-          const inputs = model.linearInputs(T);
+          const inputs = model.groupInputs(T);
           for (const k of groups) {
-            const x = await be.read(inputs[k]);
-            const C = widths[k];
+            const x = await be.read(inputs[k]!);
+            const C = widths[k]!;
             const gm = xt && g ? await gram(model, x, T, C, xt.view([C, T]), g.view([C, C])) : undefined;
-            stats[k].addSequence(x, gm);
+            stats[k]!.addSequence(x, gm);
           }
           timings.statsSeconds += now() - t1;
         }
@@ -120,7 +118,7 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
         await method(layer, stats, lastGroups);
       }
       [inps, outs] = [outs, inps];
-      o.onProgress?.(layer + 1, c.nLayers);
+      o.onProgress?.(layer + 1, model.blockCount);
     }
   } finally {
     be.free(h);

@@ -20,6 +20,8 @@ import { reportCommand } from './commands/report.js';
 import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
+import { addMethodFlags } from './method-flags.js';
+import { PRUNE_METHODS } from '../index.js';
 
 const abort = new AbortController();
 process.on('SIGINT', () => {
@@ -106,26 +108,16 @@ actQuantOptions(evalCmd.command('ppl').description('perplexity on a text file (r
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json()))
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
 
-compressionOptions('pruning', program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
+addMethodFlags(compressionOptions('pruning', program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
   .argument('<model>')
-  .requiredOption('--method <m>', 'magnitude | wanda | sparsegpt | dsnot')
-  .option('--init <m>', 'DSnoT initial mask: wanda (default) | magnitude | sparsegpt | sparsegpt-reference')
+  .requiredOption('--method <m>', PRUNE_METHODS.map((m) => `${m.name} (${m.summary})`).join(' | '))
   .option('--sparsity <s>', 'unstructured sparsity in (0, 1)', floatOption('--sparsity', 0, 1))
   .option('--nm <N:M>', 'semi-structured: prune N of every M input columns (2:4, 4:8)')
   .option('--owl', 'OWL outlier-weighed layer-wise sparsity (unstructured)')
   .option('--owl-m <m>', 'OWL outlier threshold M', floatOption('--owl-m', 0, 1e6), 5)
   .option('--owl-lambda <l>', 'OWL sparsity range lambda', floatOption('--owl-lambda', 0, 1), 0.08)
-  .option('--skip-layer <s>', 'DSnoT: sub-layers that keep their initial mask: mlp (reference default) | self_attn | none', 'mlp')
-  .option('--dsnot-cycles <n>', 'DSnoT: max swaps per row', intOption('--dsnot-cycles', 0), 50)
-  .option('--dsnot-threshold <t>', 'DSnoT: stop a row when |error| <= t', floatOption('--dsnot-threshold', 0, 1e12), 0.1)
-  .option('--dsnot-var-power <p>', 'DSnoT: variance power in the regrow score', floatOption('--dsnot-var-power', 0, 10), 1)
-  .option('--dsnot-same-sign', 'DSnoT: only swap while the error keeps its initial sign (always on for N:M)')
-  .option('--dsnot-cycles-per-column <f>', 'DSnoT extension: swap budget as a fraction of the row width (paper proportion: 0.0122)', floatOption('--dsnot-cycles-per-column', 0, 1))
-  .option('--dsnot-error-guard', 'DSnoT extension: stop a row when a swap would not reduce |error|')
-  .option('--dsnot-reference-masks', 'DSnoT: reproduce the reference mask writes for stopped rows (per-row counts may drift)')
-  .option('--wanda-variant', 'Wanda: the cumulative-score variant (appendix)')
   .option('--dtype <t>', 'hold, round and save the weights as f32 | f16 | bf16 (default: the source storage type; the reference code holds models in f16)')
-  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json()))
+  .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json())), PRUNE_METHODS)
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
 
 actQuantOptions(compressionOptions('quantizing', program.command('quantize').description('weight quantization of the linear layers (RTN, GPTQ, QuaRot rotations + GPTQ/RTN), activation/KV fake quantization for --eval; writes a Hugging Face folder of dequantized weights')

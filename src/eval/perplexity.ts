@@ -6,8 +6,8 @@
  * tokens), and a cap on the number of windows.
  */
 import { cancellationPoint, InputError } from '../util/errors.js';
-import type { LlamaModel } from '../models/llama/model.js';
 import * as ops from '../ops/index.js';
+import { DecoderModel } from '../models/index.js';
 
 export interface PerplexityOptions {
   seqlen: number;
@@ -33,7 +33,7 @@ export interface PerplexityResult {
 }
 
 /** Sum of next-token negative log-likelihoods of a sequence (predictions for positions 1..T-1). */
-export async function sequenceNll(model: LlamaModel, ids: ArrayLike<number>): Promise<{ sum: number; count: number }> {
+export async function sequenceNll(model: DecoderModel, ids: ArrayLike<number>): Promise<{ sum: number; count: number }> {
   const T = ids.length;
   if (T < 2) return { sum: 0, count: 0 };
   const be = model.backend;
@@ -52,7 +52,7 @@ export async function sequenceNll(model: LlamaModel, ids: ArrayLike<number>): Pr
   }
 }
 
-export async function perplexity(model: LlamaModel, stream: ArrayLike<number>, o: PerplexityOptions): Promise<PerplexityResult> {
+export async function perplexity(model: DecoderModel, stream: ArrayLike<number>, o: PerplexityOptions): Promise<PerplexityResult> {
   const bos = model.config.bosId;
   if (o.bosPerWindow && bos === null) throw new InputError('--bos-per-window: this model has no BOS token');
   if (!Number.isInteger(o.seqlen) || o.seqlen < 2) throw new InputError(`--seqlen must be an integer >= 2, got ${o.seqlen}`);
@@ -90,7 +90,7 @@ export interface DocumentLossResult {
  * llama2.c-style loss over separate documents: each is encoded with BOS, truncated to maxTokens, and the loss is
  * averaged over every predicted token of every document (not per document).
  */
-export async function documentLoss(model: LlamaModel, documents: string[], o: { maxTokens: number; signal?: AbortSignal; onDocument?: (done: number, total: number, tokens: number) => void }): Promise<DocumentLossResult> {
+export async function documentLoss(model: DecoderModel, documents: string[], o: { maxTokens: number; signal?: AbortSignal; onDocument?: (done: number, total: number, tokens: number) => void }): Promise<DocumentLossResult> {
   const tok = model.tokenizer;
   if (!tok) throw new InputError('this model has no tokenizer; pass --tokenizer');
   let sum = 0, count = 0, tokens = 0;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { markdownTable } from '../cli/output.js';
+import { markdownTable } from '../util/table.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/lithe.js', import.meta.url));
 

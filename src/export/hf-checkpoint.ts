@@ -7,16 +7,15 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LlamaModel } from '../models/llama/model.js';
-import { namedWeights } from '../models/llama/weights.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../tensor/dtype.js';
 import type { FileDType, RawTensor, TensorMap } from '../io/raw-tensor.js';
 import { encodeSafetensors } from '../io/safetensors.js';
 import { readJson } from '../io/files.js';
 import type { PackedLinear } from '../quant/pack.js';
-import { packedTensors } from '../quant/packed-checkpoint.js';
+import { packedTensors } from '../models/packed-storage.js';
 import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
 import { InputError } from '../util/errors.js';
+import { DecoderModel, namedWeights } from '../models/index.js';
 
 export function checkOutDir(outDir: string): void {
   if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new InputError(`${outDir}: already exists and is not empty; choose another --out or remove it`);
@@ -61,7 +60,7 @@ export function llama2cTokenizerBytes(t: Llama2cTokenizer): Uint8Array {
  * `dtype`: store every float tensor in this type (default: each tensor's type in the source). `packed`: linears
  * (by module name, without ".weight") stored as integer codes (quant/packed-checkpoint.ts) instead of floats.
  */
-export async function writeHfCheckpoint(model: LlamaModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>, dtype?: FileDType,
+export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>, dtype?: FileDType,
   packed?: Map<string, PackedLinear>): Promise<void> {
   checkOutDir(outDir);
   const c = model.config;

@@ -25,7 +25,9 @@
  *   paper's 50 swaps are ~1.2% of a 4096-wide LLaMA-7B row); `errorGuard` stops a row when a swap would not
  *   reduce |e|.
  */
-import { argsortEnds, argsortRow, markGroupLowest, Mask, NM } from './mask.js';
+import { argsortEnds, argsortRow, markGroupLowest, Mask, maskFor, NM } from './mask.js';
+import type { PruneMethod } from './method.js';
+import { wandaScores } from './wanda.js';
 
 export interface DsnotOptions {
   maxCycles: number;
@@ -209,3 +211,46 @@ function dsnotNM(inp: DsnotInput, C: Float64Array, varPow: Float64Array, nm: NM,
   for (const s of state) after += Math.abs(s.e);
   return { mask, swaps, errorBefore: before / rows, errorAfter: after / rows };
 }
+
+export type DsnotInit = 'wanda' | 'magnitude' | 'sparsegpt' | 'sparsegpt-reference';
+
+/** The registered method: DsnotOptions plus the initial mask and the reference's skip_layer. */
+export interface DsnotMethodOptions extends DsnotOptions {
+  /** initial mask scores; sparsegpt-reference: the released code never fills H, so its "sparsegpt" scores are all zero */
+  init: DsnotInit;
+  /** sub-layers (module name prefix) that keep their initial mask: the reference skips mlp */
+  skipLayer: 'none' | 'mlp' | 'self_attn';
+}
+
+export const DSNOT: PruneMethod<DsnotMethodOptions> = {
+  name: 'dsnot',
+  kind: 'prune',
+  summary: 'mask refinement by prune/regrow swaps on top of an initial Wanda, magnitude or SparseGPT mask',
+  needs: { stats: true, hessian: (o) => o.init === 'sparsegpt' },
+  options: [
+    { key: 'init', flag: '--init', type: 'choice', choices: ['wanda', 'magnitude', 'sparsegpt', 'sparsegpt-reference'], description: 'DSnoT initial mask: wanda (default) | magnitude | sparsegpt | sparsegpt-reference' },
+    { key: 'skipLayer', flag: '--skip-layer', type: 'choice', choices: ['none', 'mlp', 'self_attn'], description: 'DSnoT: sub-layers that keep their initial mask: mlp (reference default) | self_attn | none' },
+    { key: 'maxCycles', flag: '--dsnot-cycles', type: 'int', min: 0, description: 'DSnoT: max swaps per row (reference: 50)' },
+    { key: 'updateThreshold', flag: '--dsnot-threshold', type: 'number', min: 0, max: 1e12, description: 'DSnoT: stop a row when |error| <= t (reference: 0.1)' },
+    { key: 'powOfVar', flag: '--dsnot-var-power', type: 'number', min: 0, max: 10, description: 'DSnoT: variance power in the regrow score (reference: 1)' },
+    { key: 'sameSignCheck', flag: '--dsnot-same-sign', type: 'boolean', description: 'DSnoT: only swap while the error keeps its initial sign (always on for N:M)' },
+    { key: 'cyclesPerColumn', flag: '--dsnot-cycles-per-column', type: 'number', min: 0, max: 1, description: 'DSnoT extension: swap budget as a fraction of the row width (paper proportion: 0.0122)' },
+    { key: 'errorGuard', flag: '--dsnot-error-guard', type: 'boolean', description: 'DSnoT extension: stop a row when a swap would not reduce |error|' },
+    { key: 'referenceMaskWrites', flag: '--dsnot-reference-masks', type: 'boolean', description: 'DSnoT: reproduce the reference mask writes for stopped rows (per-row counts may drift)' },
+  ],
+  defaults: { ...DSNOT_DEFAULTS, init: 'wanda', skipLayer: 'mlp', errorGuard: false, referenceMaskWrites: false },
+  prune(l, o) {
+    const { weight: w, rows, cols, target } = l, st = l.stats!;
+    const wanda = wandaScores(w, st.scalerRow, rows, cols);
+    let metric: ArrayLike<number> = wanda;
+    if (o.init === 'magnitude') metric = w.map(Math.abs);
+    else if (o.init === 'sparsegpt-reference') metric = new Float32Array(w.length);
+    else if (o.init === 'sparsegpt') {
+      const { U } = l.hessianFactor(0.01);
+      metric = Float64Array.from(w, (v, idx) => v * v / U[(idx % cols) * cols + (idx % cols)]! ** 2);
+    }
+    if (o.skipLayer !== 'none' && l.name.startsWith(o.skipLayer === 'mlp' ? 'mlp.' : 'self_attn.')) return { mask: maskFor(metric, rows, cols, target) };
+    const r = dsnot({ weight: w, rows, cols, initialMetric: metric, wandaScore: wanda, sumRow: st.sumRow, variance: st.variance }, target, o);
+    return { mask: r.mask, detail: { swaps: r.swaps, error_before: r.errorBefore, error_after: r.errorAfter } };
+  },
+};

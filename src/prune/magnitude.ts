@@ -5,6 +5,7 @@
  * smallest |W| of every M-group of a row.
  */
 import { Mask, nmMask, Target } from './mask.js';
+import type { PruneMethod } from './method.js';
 
 export function magnitudeMask(w: Float32Array, rows: number, cols: number, t: Target): Mask {
   const abs = w.map(Math.abs);
@@ -15,3 +16,13 @@ export function magnitudeMask(w: Float32Array, rows: number, cols: number, t: Ta
   for (let i = 0; i < w.length; i++) mask[i] = abs[i]! <= thresh ? 1 : 0;
   return mask;
 }
+
+export const MAGNITUDE: PruneMethod<Record<string, never>> = {
+  name: 'magnitude',
+  kind: 'prune',
+  summary: '|W| with one whole-matrix threshold (ties pruned too, as the reference); N:M per group',
+  needs: { stats: false, hessian: false },
+  options: [],
+  defaults: {},
+  prune: (l) => ({ mask: magnitudeMask(l.weight, l.rows, l.cols, l.target) }),
+};

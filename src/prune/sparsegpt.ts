@@ -9,8 +9,11 @@
  * Float64 throughout. If H + damping is not positive definite, the damping is raised tenfold and retried; the
  * retries are reported in the result.
  */
-import { cholesky, choleskyInverse, choleskyUpper } from '../linalg/cholesky.js';
+import { InverseHessianFactor, propagateBlockError } from '../linalg/obs.js';
+
+export { inverseHessianFactor, type InverseHessianFactor } from '../linalg/obs.js';
 import { Mask, Target } from './mask.js';
+import type { PruneMethod } from './method.js';
 
 export interface SparseGptOptions {
   blocksize?: number;
@@ -27,68 +30,6 @@ export interface SparseGptResult {
   /** damping actually used, as a fraction of mean(diag H) */
   percdamp: number;
   dampingRetries: number;
-}
-
-export interface InverseHessianFactor {
-  /** upper Cholesky factor of the damped H^-1 (row-major n x n) */
-  U: Float64Array;
-  /** inputs with H_jj = 0 */
-  dead: Uint8Array;
-  percdamp: number;
-  retries: number;
-}
-
-/**
- * Upper Cholesky factor of the damped inverse Hessian; marks dead columns (and overwrites their H_jj with 1).
- * It depends on H alone, so linears that share an input (q/k/v, gate/up) share one factor.
- */
-export function inverseHessianFactor(H: Float64Array, n: number, percdamp: number): InverseHessianFactor {
-  const dead = new Uint8Array(n);
-  for (let j = 0; j < n; j++) if (H[j * n + j] === 0) { dead[j] = 1; H[j * n + j] = 1; }
-  let mean = 0;
-  for (let j = 0; j < n; j++) mean += H[j * n + j]!;
-  mean /= n;
-  let damp = percdamp;
-  for (let retries = 0; retries < 8; retries++) {
-    const Hd = H.slice();
-    for (let j = 0; j < n; j++) Hd[j * n + j]! += damp * mean;
-    const L = cholesky(Hd, n);
-    const U = L ? choleskyUpper(choleskyInverse(L, n), n) : null;
-    if (U) return { U, dead, percdamp: damp, retries };
-    damp *= 10;
-  }
-  throw new Error(`Hessian is not positive definite even with damping ${damp / 10} x mean(diag)`);
-}
-
-/**
- * The lazy batch update after a block of columns [i1, i2): W[:, i2:] -= Err @ U[i1:i2, i2:] (Err [rows, i2 - i1]).
- * `f32`: the product summed exactly, then the subtraction rounded to float32, as a float32 matmul and update do.
- */
-export function propagateBlockError(W: Float64Array, err: Float64Array, U: Float64Array, rows: number, cols: number, i1: number, i2: number, f32 = false): void {
-  const count = i2 - i1;
-  if (f32) {
-    const acc = new Float64Array(cols);
-    for (let r = 0; r < rows; r++) {
-      acc.fill(0, i2);
-      for (let c = 0; c < count; c++) {
-        const e = err[r * count + c]!;
-        if (e === 0) continue;
-        const ur = (i1 + c) * cols;
-        for (let k = i2; k < cols; k++) acc[k]! += e * U[ur + k]!;
-      }
-      for (let k = i2; k < cols; k++) W[r * cols + k] = Math.fround(W[r * cols + k]! - Math.fround(acc[k]!));
-    }
-    return;
-  }
-  for (let r = 0; r < rows; r++) {
-    const rr = r * cols;
-    for (let c = 0; c < count; c++) {
-      const e = err[r * count + c]!;
-      if (e === 0) continue;
-      const ur = (i1 + c) * cols;
-      for (let k = i2; k < cols; k++) W[rr + k]! -= e * U[ur + k]!;
-    }
-  }
 }
 
 export function sparsegpt(weight: Float32Array, factor: InverseHessianFactor, rows: number, cols: number, t: Target, o: SparseGptOptions = {}): SparseGptResult {
@@ -143,3 +84,22 @@ export function sparsegpt(weight: Float32Array, factor: InverseHessianFactor, ro
   for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = 0;
   return { mask, weight: out, loss, percdamp, dampingRetries: retries };
 }
+
+export interface SparseGptMethodOptions { blocksize: number; percdamp: number }
+
+export const SPARSEGPT: PruneMethod<SparseGptMethodOptions> = {
+  name: 'sparsegpt',
+  kind: 'prune',
+  summary: 'OBS with the upper Cholesky factor of the damped H^-1, 128-column blocks, lazy updates, float64',
+  needs: { stats: true, hessian: true },
+  options: [
+    { key: 'blocksize', flag: '--sparsegpt-blocksize', type: 'int', min: 1, description: 'SparseGPT: columns per lazy-update block (reference: 128)' },
+    { key: 'percdamp', flag: '--sparsegpt-percdamp', type: 'number', min: 0, max: 10, description: 'SparseGPT: damping as a fraction of mean(diag H) (reference: 0.01)' },
+  ],
+  defaults: { blocksize: 128, percdamp: 0.01 },
+  prune(l, o) {
+    const r = sparsegpt(l.weight, l.hessianFactor(o.percdamp), l.rows, l.cols, l.target, o);
+    l.weight.set(r.weight);
+    return { mask: r.mask, detail: { loss: r.loss, percdamp: r.percdamp, damping_retries: r.dampingRetries } };
+  },
+};

@@ -7,6 +7,8 @@
  * within 0.001 of the target.
  */
 import { argsortRow, Mask, maskFor, Target } from './mask.js';
+import type { PruneMethod } from './method.js';
+import { OptionError } from '../util/errors.js';
 
 export function wandaScores(w: Float32Array, scalerRow: ArrayLike<number>, rows: number, cols: number): Float32Array {
   const s = new Float32Array(w.length);
@@ -54,3 +56,18 @@ function variantMask(scores: Float32Array, rows: number, cols: number, target: n
   }
   return mask;
 }
+
+export interface WandaOptions { variant: boolean }
+
+export const WANDA: PruneMethod<WandaOptions> = {
+  name: 'wanda',
+  kind: 'prune',
+  summary: '|W| * ||X|| compared per output row (exactly floor(cols * s) per row); N:M per group',
+  needs: { stats: true, hessian: false },
+  options: [{ key: 'variant', flag: '--wanda-variant', type: 'boolean', description: 'Wanda: the cumulative-score variant (appendix)' }],
+  defaults: { variant: false },
+  validate(o, t) {
+    if (o.variant && t.nm) throw new OptionError('wanda option variant', 'applies to unstructured sparsity only');
+  },
+  prune: (l, o) => ({ mask: wandaMask(l.weight, l.stats!.scalerRow, l.rows, l.cols, l.target, o.variant) }),
+};

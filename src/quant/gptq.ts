@@ -10,7 +10,8 @@
  * happens). act-order processes columns by decreasing H_jj and restores the order at the end. Float64 here (the
  * reference runs float32 on a GPU); damping retries tenfold as SparseGPT's (reported, never a crash).
  */
-import { inverseHessianFactor, propagateBlockError } from '../prune/sparsegpt.js';
+import type { QuantMethod } from './method.js';
+import { inverseHessianFactor, propagateBlockError } from '../linalg/obs.js';
 import { findParams, QuantGrid, quantizeOne, WeightQuantSpec } from './weight-quantizer.js';
 
 export interface GptqOptions extends WeightQuantSpec {
@@ -88,3 +89,32 @@ export function gptq(weight: Float32Array, H: Float64Array, rows: number, cols: 
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) out[r * cols + perm[j]!] = Q[r * cols + j]!;
   return { weight: out, loss, percdamp, dampingRetries: retries, grid };
 }
+
+export interface GptqMethodOptions {
+  actOrder: boolean;
+  percdamp: number;
+  blocksize: number;
+  f32: boolean;
+  trueSequential: boolean;
+}
+
+/** GPTQ's fasterquant on the block-sequential calibration runner. */
+export const GPTQ: QuantMethod<GptqMethodOptions> = {
+  name: 'gptq',
+  kind: 'quantize',
+  summary: 'GPTQ fasterquant: 128-column blocks, lazy updates, dead inputs, damping with tenfold retries, true-sequential sub-layers',
+  needs: { stats: true, hessian: true },
+  options: [
+    { key: 'actOrder', flag: '--act-order', type: 'boolean', description: 'GPTQ: quantize columns by decreasing Hessian diagonal' },
+    { key: 'percdamp', flag: '--percdamp', type: 'number', min: 0, max: 10, description: 'GPTQ: damping as a fraction of mean(diag H) (reference: 0.01)' },
+    { key: 'blocksize', flag: '--gptq-blocksize', type: 'int', min: 1, description: 'GPTQ: columns per lazy-update block (reference: 128)' },
+    { key: 'f32', flag: '--f32-updates', type: 'boolean', description: 'GPTQ: round the inverse-Hessian factor and every update to float32, as the reference runs on a GPU (default: float64)' },
+    { key: 'trueSequential', flag: '--true-sequential', type: 'boolean', description: 'GPTQ: statistics per sub-layer group from the block as quantized so far (default true)' },
+  ],
+  defaults: { actOrder: false, percdamp: 0.01, blocksize: 128, f32: false, trueSequential: true },
+  sequential: (o) => o.trueSequential,
+  quantize(l, g, o) {
+    const r = gptq(l.weight, l.hessian(), l.rows, l.cols, { ...g, ...o });
+    return { weight: r.weight, grid: r.grid, detail: { loss: r.loss, percdamp: r.percdamp, dampingRetries: r.dampingRetries } };
+  },
+};

@@ -1,29 +1,26 @@
 /**
- * Weight-only quantization of every linear layer of a LLaMA-family model (q, k, v, o, gate, up, down; embeddings
- * and lm_head stay float, as the reference GPTQ code keeps them). The model's weights are replaced by their
+ * Weight-only quantization of every linear layer of a model with a registered quantizer (quant/registry.ts: RTN,
+ * GPTQ); embeddings and the output head stay float, as the reference GPTQ code keeps them. The model's weights are replaced by their
  * dequantized values, so perplexity and generation run unchanged; `weightsSha256` hashes them as the reference's
  * results do (float32 little-endian, layers in order, modules in Hugging Face order).
  */
 import { createHash } from 'node:crypto';
-import type { LlamaModel } from '../models/llama/model.js';
-import { floatWeight, LinearWeight, LINEARS } from '../models/llama/weights.js';
 import { dequantize, isPacked } from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
-import { rtnQuantize } from './rtn.js';
-import { gptq } from './gptq.js';
 import type { CalibrationSet } from '../data/calibration.js';
-import { InputGroup, LINEAR_INPUT, runBlockSequential, Timings } from '../calib/runner.js';
+import { runBlockSequential, Timings } from '../calib/runner.js';
 import type { QuantGrid, WeightQuantSpec } from './weight-quantizer.js';
+import { floatWeight, type LinearInfo, type Model } from '../models/index.js';
+import { needsHessian, resolveOptions } from '../util/method-options.js';
+import type { GridSpec } from './method.js';
+import { quantMethod } from './registry.js';
 
-export type QuantMethod = 'rtn' | 'gptq';
-export const QUANT_METHODS: readonly QuantMethod[] = ['rtn', 'gptq'];
-
-/** GPTQ's true-sequential sub-layer order inside a block: [k, v, q] -> [o] -> [up, gate] -> [down]. */
-export const TRUE_SEQUENTIAL: InputGroup[][] = [['attn'], ['o'], ['mlp'], ['down']];
+/** The registered weight quantizers' names (quant/registry.ts). */
+export type QuantMethodName = string;
 
 export interface WeightQuantOptions extends WeightQuantSpec {
-  method: QuantMethod;
+  method: QuantMethodName;
   /** input columns per group; -1 = per output channel */
   group: number;
   /** GPTQ: process columns by decreasing Hessian diagonal */
@@ -39,7 +36,7 @@ export interface WeightQuantOptions extends WeightQuantSpec {
 }
 
 export interface WeightQuantReport {
-  method: QuantMethod;
+  method: QuantMethodName;
   /** sha256 of the dequantized linear weights (float32 LE, HF module order) */
   weightsSha256: string;
   quantizedWeights: number;
@@ -72,56 +69,50 @@ function levels(w: Float32Array, rows: number, cols: number, group: number): num
   return most;
 }
 
-export async function quantizeModelWeights(model: LlamaModel, o: WeightQuantOptions, calib: CalibrationSet | null = null): Promise<WeightQuantReport> {
+export async function quantizeModelWeights(model: Model, o: WeightQuantOptions, calib: CalibrationSet | null = null): Promise<WeightQuantReport> {
   const t0 = performance.now();
-  const be = model.backend, L = model.weights.layers.length;
+  const method = quantMethod(o.method);
+  const methodOptions = resolveOptions(method, Object.fromEntries(method.options.map((s) => [s.key, (o as unknown as Record<string, unknown>)[s.key]])));
+  const grid: GridSpec = { bits: o.bits, sym: o.sym, mse: o.mse, group: o.group };
+  const be = model.backend, L = model.blockCount;
   let count = 0, maxLevels = 0;
   const layers: NonNullable<WeightQuantReport['layers']> = [];
-  const store = async (t: Tensor, w: Float32Array) => {
-    const [rows, cols] = t.shape as [number, number];
-    maxLevels = Math.max(maxLevels, levels(w, rows, cols, o.group));
-    be.write(t, w);
-    count += w.length;
+  const grids = new Map<string, QuantGrid | null>();
+  const quantizeLinear = async (i: number, l: LinearInfo, hessian: () => Float64Array) => {
+    const t = floatWeight(model.linearWeight(i, l.name));
+    const [rows, cols] = l.shape;
+    const r = method.quantize({ weight: await be.read(t), rows, cols, name: l.name, hessian }, grid, methodOptions);
+    maxLevels = Math.max(maxLevels, levels(r.weight, rows, cols, o.group));
+    be.write(t, r.weight);
+    count += r.weight.length;
+    grids.set(model.checkpointName(i, l.name), r.grid);
+    if (r.detail) layers.push({ layer: i, name: l.name, loss: r.detail['loss']!, percdamp: r.detail['percdamp']!, dampingRetries: r.detail['dampingRetries']! });
   };
   let timings: Timings | undefined;
-  const grids = new Map<string, QuantGrid | null>();
-  if (o.method === 'rtn') {
+  if (!method.needs.stats) {
     for (let i = 0; i < L; i++) {
       await cancellationPoint(o.signal);
-      for (const [name, key] of LINEARS) {
-        const t = floatWeight(model.weights.layers[i]![key] as LinearWeight);
-        const [rows, cols] = t.shape as [number, number];
-        const w = await be.read(t);
-        grids.set(`model.layers.${i}.${name}`, rtnQuantize(w, rows, cols, o, o.group));
-        await store(t, w);
-      }
+      for (const l of model.linears(i)) await quantizeLinear(i, l, () => { throw new Error(`${method.name} declared no Hessian`); });
       o.onProgress?.(i + 1, L);
     }
   } else {
-    if (!calib) throw new Error('GPTQ needs calibration data');
-    timings = await runBlockSequential(model, calib, { hessian: true, passes: o.trueSequential === false ? undefined : TRUE_SEQUENTIAL, signal: o.signal, onProgress: o.onProgress },
+    if (!calib) throw new OptionError('calibration', `${method.name} needs calibration data`);
+    // GPTQ's true-sequential order: one statistics pass per input group, in the order the block computes them
+    const passes = method.sequential?.(methodOptions) ? model.statsGroups(0).map((g) => [g.name]) : undefined;
+    timings = await runBlockSequential(model, calib, { hessian: needsHessian(method, methodOptions), passes, signal: o.signal, onProgress: o.onProgress },
       async (i, stats, groups) => {
-        for (const [name, key] of LINEARS) {
-          const group = LINEAR_INPUT[name.split('.')[1]!]!;
-          if (!groups.includes(group)) continue;
-          const t = floatWeight(model.weights.layers[i]![key] as LinearWeight);
-          const [rows, cols] = t.shape as [number, number];
-          const r = gptq(await be.read(t), stats[group].hessian(), rows, cols, { ...o, group: o.group });
-          await store(t, r.weight);
-          grids.set(`model.layers.${i}.${name}`, r.grid);
-          layers.push({ layer: i, name, loss: r.loss, percdamp: r.percdamp, dampingRetries: r.dampingRetries });
-        }
+        for (const l of model.linears(i)) if (groups.includes(l.group)) await quantizeLinear(i, l, () => stats[l.group]!.hessian());
       });
   }
   return { method: o.method, weightsSha256: await linearWeightsSha256(model), quantizedWeights: count, maxLevelsPerGroup: maxLevels, seconds: (performance.now() - t0) / 1000, grids,
-    ...(o.method === 'gptq' ? { layers, timings } : {}) };
+    ...(method.needs.stats ? { layers, timings } : {}) };
 }
 
-export async function linearWeightsSha256(model: LlamaModel): Promise<string> {
-  const h = createHash('sha256');
-  for (const layer of model.weights.layers) {
-    for (const [, key] of LINEARS) {
-      const lw = layer[key] as LinearWeight, be = model.backend;
+export async function linearWeightsSha256(model: Model): Promise<string> {
+  const h = createHash('sha256'), be = model.backend;
+  for (let i = 0; i < model.blockCount; i++) {
+    for (const { name } of model.linears(i)) {
+      const lw = model.linearWeight(i, name);
       let w: Float32Array;
       if (isPacked(lw)) {
         const t = be.alloc([...lw.shape]);

@@ -3,6 +3,7 @@
  * per output channel or per group of `group` input columns (the quantizer applied to each column slice, as GPTQ's
  * groups). The baseline of GPTQ / QuaRot / DartQuant tables.
  */
+import type { QuantMethod } from './method.js';
 import { findParams, QuantGrid, quantizeOne, WeightQuantSpec } from './weight-quantizer.js';
 
 /** Quantizes w [rows, cols] in place (dequantized values); group <= 0 = per channel. Returns the grid. */
@@ -21,3 +22,17 @@ export function rtnQuantize(w: Float32Array, rows: number, cols: number, spec: W
   }
   return grid;
 }
+
+/** RTN: round to nearest on GPTQ's grid, no data. */
+export const RTN: QuantMethod<Record<string, never>> = {
+  name: 'rtn',
+  kind: 'quantize',
+  summary: 'round to nearest on the GPTQ grid (asymmetric min/max per channel or group; --sym; --w-clip MSE search)',
+  needs: { stats: false, hessian: false },
+  options: [],
+  defaults: {},
+  quantize(l, g) {
+    const grid = rtnQuantize(l.weight, l.rows, l.cols, g, g.group);
+    return { weight: l.weight, grid };
+  },
+};

@@ -8,16 +8,16 @@ import type { Backend } from '../backend/backend.js';
 import { CpuBackend } from '../backend/cpu/cpu-backend.js';
 import { provideKernelBytes } from '../backend/cpu/wasm.js';
 import { WebGpuBackend } from '../backend/webgpu/webgpu-backend.js';
-import { modelFilesFromBuffers } from '../io/model-buffers.js';
-import { modelFromFiles } from '../io/load-model.js';
-import { generate } from '../models/llama/generate.js';
+import { modelFilesFromBuffers } from '../load/model-buffers.js';
+import { modelFromFiles } from '../load/load-model.js';
+import { generate } from '../models/generate.js';
 import { documentLoss } from '../eval/perplexity.js';
-import type { LlamaModel } from '../models/llama/model.js';
+import { DecoderModel } from '../models/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (s: string) => { $('status').textContent = s; };
 let backend: Backend | null = null;
-let model: LlamaModel | null = null;
+let model: DecoderModel | null = null;
 
 function show(result: Record<string, unknown>): void {
   $('result').textContent = JSON.stringify(result);

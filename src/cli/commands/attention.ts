@@ -10,7 +10,7 @@ import { HEAD_KINDS, syntheticAttention, type HeadKind } from '../../attention/s
 import { parseTriple, readTrace } from '../../attention/trace.js';
 import { cancellationPoint, OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
-import { markdownTable } from '../output.js';
+import { markdownTable } from '../../util/table.js';
 import { createProgress } from '../progress.js';
 import type { Context } from './common.js';
 

@@ -3,7 +3,7 @@ import { createBackend, isSoftwareAdapter } from '../../backend/create.js';
 import { machineDescription } from '../../util/machine.js';
 import { OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
-import { markdownTable } from '../output.js';
+import { markdownTable } from '../../util/table.js';
 import type { CommonFlags, Context } from './common.js';
 
 export function gemmTable(rows: GemmRow[]): string {

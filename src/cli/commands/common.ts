@@ -1,12 +1,11 @@
 import { createBackend } from '../../backend/create.js';
-import { LlamaModel } from '../../models/llama/model.js';
-import { uploadLlamaWeights } from '../../models/llama/weights.js';
 import { readText } from '../../data/text.js';
-import { LoadedFiles, loadModel } from '../../io/load-model.js';
+import { LoadedFiles, loadModel } from '../../load/load-model.js';
 import { InputError } from '../../util/errors.js';
 import type { TextTokenizer } from '../../io/tokenizer.js';
 import { defaultThreads } from '../options.js';
 import { Output } from '../output.js';
+import { DecoderModel, createModel } from '../../models/index.js';
 
 export interface CommonFlags {
   threads?: number;
@@ -25,9 +24,9 @@ export interface Context {
  * The float model of already-read files on a fresh CPU backend (the caller disposes model.backend), with its
  * activation type set; and the --eval texts read up front, so a missing file fails before any work.
  */
-export async function modelForCompression(files: LoadedFiles, f: CommonFlags & { actDtype?: 'f32' | 'f16' | 'bf16' }): Promise<LlamaModel> {
+export async function modelForCompression(files: LoadedFiles, f: CommonFlags & { actDtype?: 'f32' | 'f16' | 'bf16' }): Promise<DecoderModel> {
   const backend = await createBackend(f.backend, f.threads ?? defaultThreads());
-  const model = new LlamaModel(backend, files.config, uploadLlamaWeights(backend, files.config, files.tensors, files.source.path), files.tokenizer, files.source);
+  const model = createModel(backend, { ...files, packed: null });
   model.activationDType = f.actDtype ?? 'f32';
   return model;
 }
@@ -37,7 +36,7 @@ export function readEvalTexts(eval_: string | undefined): { files: string[]; tex
   return { files, texts: files.map((file) => readText(file)) };
 }
 
-export async function openModel(modelPath: string, flags: CommonFlags): Promise<LlamaModel> {
+export async function openModel(modelPath: string, flags: CommonFlags): Promise<DecoderModel> {
   const backend = await createBackend(flags.backend, flags.threads ?? defaultThreads());
   try {
     return await loadModel(backend, modelPath, { tokenizer: flags.tokenizer });
@@ -47,7 +46,7 @@ export async function openModel(modelPath: string, flags: CommonFlags): Promise<
   }
 }
 
-export function requireTokenizer(model: LlamaModel): TextTokenizer {
+export function requireTokenizer(model: DecoderModel): TextTokenizer {
   if (!model.tokenizer) throw new InputError(`${model.source.path}: no tokenizer found; pass --tokenizer FILE`);
   return model.tokenizer;
 }

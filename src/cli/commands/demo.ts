@@ -1,7 +1,7 @@
 import { createBackend } from '../../backend/create.js';
 import { readText, splitBlocks } from '../../data/text.js';
 import { documentLoss } from '../../eval/perplexity.js';
-import { loadModel } from '../../io/load-model.js';
+import { loadModel } from '../../load/load-model.js';
 import { assetPath, DEFAULT_MODEL, DEFAULT_TEXT, DEFAULT_TOKENIZER } from '../../util/assets.js';
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';

@@ -1,10 +1,10 @@
 import { readText, splitBlocks } from '../../data/text.js';
 import { documentLoss, perplexity, PerplexityOptions, PerplexityResult } from '../../eval/perplexity.js';
-import type { LlamaModel } from '../../models/llama/model.js';
 import { ActQuantFlags, describeOnline, onlineConfig, onlineHook, storedOnline } from '../../quant/rotation/online.js';
 import { OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface PplFlags extends CommonFlags, ActQuantFlags {
   data: string;
@@ -18,7 +18,7 @@ export interface PplFlags extends CommonFlags, ActQuantFlags {
 }
 
 /** The windows protocol with a progress bar (windows done, tokens/s); shared by `eval ppl` and `prune --eval`. */
-export async function windowedPerplexity(model: LlamaModel, stream: number[], o: PerplexityOptions): Promise<PerplexityResult> {
+export async function windowedPerplexity(model: DecoderModel, stream: number[], o: PerplexityOptions): Promise<PerplexityResult> {
   const total = Math.min(Math.floor(stream.length / (o.bosPerWindow ? o.seqlen - 1 : o.seqlen)), o.maxWindows ?? Infinity);
   const t0 = performance.now();
   const bar = createProgress('eval ppl', Math.max(total, 0), 'windows');
@@ -30,7 +30,7 @@ export async function windowedPerplexity(model: LlamaModel, stream: number[], o:
 }
 
 /** Perplexity (windows protocol) on each of `files` after compression; shared by `prune --eval` and `quantize --eval`. */
-export async function evaluateFiles(model: LlamaModel, files: string[], texts: string[], o: { evalSeqlen?: number; maxWindows?: number }, ctx: Context): Promise<Record<string, unknown>[]> {
+export async function evaluateFiles(model: DecoderModel, files: string[], texts: string[], o: { evalSeqlen?: number; maxWindows?: number }, ctx: Context): Promise<Record<string, unknown>[]> {
   const evaluation: Record<string, unknown>[] = [];
   for (let k = 0; k < texts.length; k++) {
     const seqlen = o.evalSeqlen ?? Math.min(2048, model.config.maxSeqLen);

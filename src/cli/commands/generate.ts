@@ -1,10 +1,10 @@
-import { generate } from '../../models/llama/generate.js';
-import type { LlamaModel } from '../../models/llama/model.js';
+import { generate } from '../../models/generate.js';
 import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
 import { QuantizedKVCache } from '../../quant/kv/cache.js';
 import { describeConfig, kvConfigFrom, KvSchemeFlags } from './kv.js';
 import { cpuBackendOf } from '../../quant/kv/evaluate.js';
 import { meanBits } from '../../quant/kv/config.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface GenerateFlags extends CommonFlags, KvSchemeFlags {
   kvConfig?: string;
@@ -20,7 +20,7 @@ export interface GenerateFlags extends CommonFlags, KvSchemeFlags {
 }
 
 /** Generates from a prompt, streaming text as it comes; returns the result for callers such as demo. */
-export async function runGeneration(model: LlamaModel, flags: GenerateFlags, ctx: Context) {
+export async function runGeneration(model: DecoderModel, flags: GenerateFlags, ctx: Context) {
   const tok = requireTokenizer(model);
   const kv = flags.kvConfig || flags.kvBits ? kvConfigFrom({ ...flags, config: flags.kvConfig, bits: flags.kvBits }, model, { config: '--kv-config', bits: '--kv-bits' }) : null;
   const prompt = flags.prompt ? tok.encode(flags.prompt, { bos: flags.bos }) : tok.bosId !== null ? [tok.bosId] : [];

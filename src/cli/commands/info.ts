@@ -1,4 +1,4 @@
-import { readModelFiles } from '../../io/load-model.js';
+import { readModelFiles } from '../../load/load-model.js';
 import type { CommonFlags, Context } from './common.js';
 
 export async function infoCommand(modelPath: string, flags: CommonFlags, ctx: Context): Promise<void> {

@@ -4,8 +4,7 @@
  */
 import { readDocuments, sampleCalibration } from '../../data/calibration.js';
 import { readText } from '../../data/text.js';
-import type { LlamaModel } from '../../models/llama/model.js';
-import { generate } from '../../models/llama/generate.js';
+import { generate } from '../../models/generate.js';
 import { bytesPerToken, QuantizedKVCache } from '../../quant/kv/cache.js';
 import {
   KV_SCHEMES, KvPair, KvQuantConfig, KvScheme, meanBits, pairName, parsePair, presetFile, readPreset, schemeDefaults, serializePreset, validateConfig,
@@ -17,9 +16,10 @@ import { assetPath, DEFAULT_CALIBRATION, DEFAULT_TEXT } from '../../util/assets.
 import { cancellationPoint, InputError, OptionError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../io/files.js';
 import { requireCpu } from '../../backend/create.js';
-import { markdownTable } from '../output.js';
+import { markdownTable } from '../../util/table.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface KvSchemeFlags {
   scheme?: string;
@@ -36,7 +36,7 @@ export interface KvCalibFlags extends CommonFlags, KvSchemeFlags {
 }
 
 /** Scheme settings from flags (KVTuner's defaults per scheme), checked against the model. */
-export function kvBase(flags: KvSchemeFlags, model: LlamaModel): Omit<KvQuantConfig, 'layers'> {
+export function kvBase(flags: KvSchemeFlags, model: DecoderModel): Omit<KvQuantConfig, 'layers'> {
   const scheme = (flags.scheme ?? 'kivi') as KvScheme;
   if (!KV_SCHEMES.includes(scheme)) throw new OptionError('--scheme', `expected ${KV_SCHEMES.join(' or ')}, got "${flags.scheme}"`);
   if (flags.zeroPoint !== undefined && flags.zeroPoint !== 'float' && flags.zeroPoint !== 'rounded') throw new OptionError('--zero-point', `expected float or rounded, got "${flags.zeroPoint}"`);
@@ -47,7 +47,7 @@ export function kvBase(flags: KvSchemeFlags, model: LlamaModel): Omit<KvQuantCon
 }
 
 /** --config FILE or --bits PAIR (uniform). */
-export function kvConfigFrom(flags: KvSchemeFlags & { config?: string; bits?: string }, model: LlamaModel, names = { config: '--config', bits: '--bits' }): KvQuantConfig {
+export function kvConfigFrom(flags: KvSchemeFlags & { config?: string; bits?: string }, model: DecoderModel, names = { config: '--config', bits: '--bits' }): KvQuantConfig {
   const c = model.config;
   if (flags.config && flags.bits) throw new OptionError(names.config, `give ${names.config} or ${names.bits}, not both`);
   if (flags.config) return readPreset(flags.config, c.nLayers, c.headDim, { scheme: (flags.scheme ?? 'kivi') as KvScheme, group: flags.group, residual: flags.residual });
@@ -59,7 +59,7 @@ export function kvConfigFrom(flags: KvSchemeFlags & { config?: string; bits?: st
   return config;
 }
 
-function calibrationWindows(model: LlamaModel, flags: KvCalibFlags): { windows: Int32Array[]; source: string; seqlen: number } {
+function calibrationWindows(model: DecoderModel, flags: KvCalibFlags): { windows: Int32Array[]; source: string; seqlen: number } {
   const tok = requireTokenizer(model);
   const source = flags.calib ?? assetPath(DEFAULT_CALIBRATION);
   const seqlen = flags.seqlen ?? Math.min(256, model.config.maxSeqLen);
@@ -79,7 +79,7 @@ export interface KvProfileFlags extends KvCalibFlags {
   out?: string;
 }
 
-async function runProfile(model: LlamaModel, base: Omit<KvQuantConfig, 'layers'>, ctx: Context, windows: Int32Array[]): Promise<LayerProfile[]> {
+async function runProfile(model: DecoderModel, base: Omit<KvQuantConfig, 'layers'>, ctx: Context, windows: Int32Array[]): Promise<LayerProfile[]> {
   const bar = createProgress('kv profile', model.config.nLayers * CANDIDATE_PAIRS.length * windows.length, 'runs', ctx.out.json);
   try {
     return await profileLayers(model, windows, { base, signal: ctx.signal, onStep: (d) => bar.update(d) });
@@ -213,7 +213,7 @@ export interface KvEvalReport {
 }
 
 /** Quality of one configuration against the float cache (text windows + greedy continuations). */
-export async function kvEvaluate(model: LlamaModel, config: KvQuantConfig, windows: Int32Array[], reference: Float32Array[], fp: KvQuality,
+export async function kvEvaluate(model: DecoderModel, config: KvQuantConfig, windows: Int32Array[], reference: Float32Array[], fp: KvQuality,
   o: { prefill: number; forceQuant: boolean; continuations: Continuation[]; signal?: AbortSignal }): Promise<KvEvalReport> {
   const be = cpuBackendOf(model), c = model.config;
   const q = await evaluateConfig(model, windows, reference, { config, prefill: o.prefill, forceQuant: o.forceQuant }, o.signal);
@@ -249,7 +249,7 @@ export interface Continuation {
 }
 
 /** Text windows for evaluation (the perplexity protocol's non-overlapping windows) and greedy float continuations. */
-export async function evalInputs(model: LlamaModel, flags: { data?: string; seqlen?: number; maxWindows: number; continuations: number; promptTokens: number; genTokens: number }) {
+export async function evalInputs(model: DecoderModel, flags: { data?: string; seqlen?: number; maxWindows: number; continuations: number; promptTokens: number; genTokens: number }) {
   const tok = requireTokenizer(model);
   const data = flags.data ?? assetPath(DEFAULT_TEXT);
   const seqlen = flags.seqlen ?? Math.min(256, model.config.maxSeqLen);

@@ -1,19 +1,20 @@
 import { calibrationFromPicks, CalibrationSet, readDocuments, sampleCalibration } from '../../data/calibration.js';
 import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
-import { readModelFiles } from '../../io/load-model.js';
-import { LlamaModel } from '../../models/llama/model.js';
+import { readModelFiles } from '../../load/load-model.js';
 import { parseNM, Target } from '../../prune/mask.js';
-import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, roundModelWeights, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
+import { pruneModel, PruneOptions, PruneReport, resolvePruneOptions, roundModelWeights } from '../../prune/prune-model.js';
+import { PRUNE_METHODS } from '../../prune/registry.js';
+import { methodOptionsFromFlags } from '../method-flags.js';
 import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { InputError, OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, modelForCompression, readEvalTexts, requireTokenizer } from './common.js';
 import { evaluateFiles } from './eval-ppl.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface PruneFlags extends CommonFlags {
   method: string;
-  init?: string;
   sparsity?: number;
   nm?: string;
   owl?: boolean;
@@ -24,41 +25,25 @@ export interface PruneFlags extends CommonFlags {
   nsamples: number;
   seqlen?: number;
   seed: number;
-  skipLayer: string;
-  dsnotCycles: number;
-  dsnotThreshold: number;
-  dsnotVarPower: number;
-  dsnotSameSign?: boolean;
-  dsnotCyclesPerColumn?: number;
-  dsnotErrorGuard?: boolean;
-  dsnotReferenceMasks?: boolean;
-  wandaVariant?: boolean;
   dtype?: string;
   actDtype?: 'f32' | 'f16' | 'bf16';
   eval?: string;
   evalSeqlen?: number;
   maxWindows?: number;
   out?: string;
+  /** the registered methods' flags (cli/method-flags.ts) */
+  [flag: string]: unknown;
 }
-
-const METHODS = ['magnitude', 'wanda', 'sparsegpt', 'dsnot'];
-const INITS = ['wanda', 'magnitude', 'sparsegpt', 'sparsegpt-reference'];
-const SKIPS = ['none', 'mlp', 'self_attn'];
 
 /** Turns flags into checked PruneOptions; everything a user can get wrong fails here, before any work. */
 export function pruneOptionsFromFlags(f: PruneFlags, storage: FileDType): PruneOptions {
-  if (!METHODS.includes(f.method)) throw new OptionError('--method', `expected one of ${METHODS.join(', ')}, got "${f.method}"`);
-  if (f.init !== undefined && !INITS.includes(f.init)) throw new OptionError('--init', `expected one of ${INITS.join(', ')}, got "${f.init}"`);
-  if (!SKIPS.includes(f.skipLayer)) throw new OptionError('--skip-layer', `expected one of ${SKIPS.join(', ')}, got "${f.skipLayer}"`);
+  const method = PRUNE_METHODS.find((m) => m.name === f.method);
+  if (!method) throw new OptionError('--method', `expected one of ${PRUNE_METHODS.map((m) => m.name).join(', ')}, got "${f.method}"`);
   if ((f.sparsity === undefined) === (f.nm === undefined)) throw new OptionError('--sparsity/--nm', 'give exactly one of --sparsity S or --nm N:M');
   const target: Target = f.nm !== undefined ? { nm: parseNM(f.nm) } : { sparsity: f.sparsity! };
   if (target.sparsity !== undefined && !(target.sparsity > 0 && target.sparsity < 1)) throw new OptionError('--sparsity', `expected a fraction in (0, 1), got ${target.sparsity}`);
-  return {
-    method: f.method as PruneMethod, target, init: f.init as DsnotInit | undefined, skipLayer: f.skipLayer as SkipLayer, wandaVariant: f.wandaVariant,
-    owl: f.owl ? { m: f.owlM, lambda: f.owlLambda } : null, storage,
-    dsnot: { maxCycles: f.dsnotCycles, updateThreshold: f.dsnotThreshold, powOfVar: f.dsnotVarPower, sameSignCheck: !!f.dsnotSameSign,
-      cyclesPerColumn: f.dsnotCyclesPerColumn, errorGuard: !!f.dsnotErrorGuard, referenceMaskWrites: !!f.dsnotReferenceMasks },
-  };
+  if (f.owl && target.nm) throw new OptionError('--owl', 'OWL layer-wise ratios apply to unstructured sparsity only (not with --nm)');
+  return { method: method.name, options: methodOptionsFromFlags(f, method, PRUNE_METHODS), target, owl: f.owl ? { m: f.owlM, lambda: f.owlLambda } : null, storage };
 }
 
 export function storageType(tensors: TensorMap): FileDType {
@@ -67,7 +52,7 @@ export function storageType(tensors: TensorMap): FileDType {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'f32';
 }
 
-export function loadCalibration(model: LlamaModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>): CalibrationSet {
+export function loadCalibration(model: DecoderModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>): CalibrationSet {
   const tok = requireTokenizer(model);
   const file = f.calib ?? assetPath(DEFAULT_CALIBRATION);
   const docs = readDocuments(file);
@@ -96,12 +81,12 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   const dtype = f.dtype as FileDType | undefined;
   const opts = pruneOptionsFromFlags(f, dtype ?? storageType(files.tensors));
   const c = files.config;
-  validatePruneOptions(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
+  const resolved = resolvePruneOptions(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
   const { files: evalFiles, texts: evalTexts } = readEvalTexts(f.eval);
   const model = await modelForCompression(files, f);
   try {
     if (dtype) await roundModelWeights(model, dtype); // hold the model in that type, as the reference holds it in f16
-    const calib = opts.method === 'magnitude' ? null : loadCalibration(model, f);
+    const calib = resolved.method.needs.stats ? loadCalibration(model, f) : null;
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
     const bars = new Map<string, ReturnType<typeof createProgress>>();
     const report = await pruneModel(model, calib, { ...opts, signal: ctx.signal, onProgress: (stage, d, n) => {
@@ -112,14 +97,14 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
     for (const l of reportLines(report)) ctx.out.line(l);
     const evaluation = await evaluateFiles(model, evalFiles, evalTexts, f, ctx);
     const lithe = {
-      lithe_version: 1, source: files.source, method: opts.method, options: { ...opts, signal: undefined },
+      lithe_version: 1, source: files.source, method: report.method, options: { target: opts.target, owl: opts.owl, storage: opts.storage, [report.method]: report.options },
       calibration: calib ? { file: f.calib ?? DEFAULT_CALIBRATION, windows_file: f.calibWindows ?? null, nsamples: calib.windows.length, seqlen: calib.seqlen, seed: f.seed, tokens_sha256: calib.digest } : null,
       total_sparsity: report.totalSparsity, block_sparsity: report.blockSparsity, layers: report.layers, mask_sha256: report.maskSha256,
       timings: report.timings, evaluation,
     };
     await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype);
     ctx.out.line(`wrote ${f.out}`);
-    ctx.out.result({ out: f.out, method: opts.method, total_sparsity: report.totalSparsity, layers: report.layers, block_sparsity: report.blockSparsity,
+    ctx.out.result({ out: f.out, method: report.method, options: report.options, total_sparsity: report.totalSparsity, layers: report.layers, block_sparsity: report.blockSparsity,
       mask_sha256: report.maskSha256, stats_seconds: report.timings.statsSeconds, method_seconds: report.timings.methodSeconds, forward_seconds: report.timings.forwardSeconds,
       calibration_sha256: calib?.digest ?? null, evaluation });
   } finally {

@@ -10,13 +10,13 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
 import { PackedLinear, packedBytes, packOnGrid } from '../../quant/pack.js';
-import { PACKED_FORMAT, PackedFormat } from '../../quant/packed-checkpoint.js';
+import { PACKED_FORMAT, PackedFormat } from '../../models/packed-storage.js';
 import type { QuantGrid } from '../../quant/weight-quantizer.js';
-import { readModelFiles } from '../../io/load-model.js';
+import { readModelFiles } from '../../load/load-model.js';
 import type { FileDType } from '../../io/raw-tensor.js';
-import { floatWeight, LinearWeight, LINEARS } from '../../models/llama/weights.js';
-import { LlamaModel } from '../../models/llama/model.js';
-import { QUANT_METHODS, QuantMethod, quantizeModelWeights, validateWeightQuant } from '../../quant/quantize-model.js';
+import { quantizeModelWeights, validateWeightQuant } from '../../quant/quantize-model.js';
+import { QUANT_METHODS } from '../../quant/registry.js';
+import { packModelLinears } from '../../quant/pack-model.js';
 import { InputError, OptionError } from '../../util/errors.js';
 import { CommonFlags, Context, modelForCompression, readEvalTexts } from './common.js';
 import { loadCalibration } from './prune.js';
@@ -26,6 +26,7 @@ import { evaluateFiles } from './eval-ppl.js';
 import { ActQuantFlags, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
 import { checkRotatable, quarotRotate, RotationRecord } from '../../quant/rotation/quarot.js';
 import { DART_DEFAULTS, dartquantRotate, DartRecord } from '../../quant/rotation/dartquant.js';
+
 
 const METHODS = ['rtn', 'gptq', 'quarot', 'dartquant'] as const;
 
@@ -67,8 +68,8 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   for (const [flag, v] of [['--dart-epochs', f.dartEpochs], ['--dart-tokens', f.dartTokens], ['--dart-fixed-subset', f.dartFixedSubset], ['--dart-r1-lr', f.dartR1Lr], ['--dart-r2-lr', f.dartR2Lr]] as const) {
     if (v !== undefined && f.method !== 'dartquant') throw new OptionError(flag, 'applies to --method dartquant only');
   }
-  const wMethod = (rotate ? f.wMethod ?? 'gptq' : f.method) as QuantMethod;
-  if (!QUANT_METHODS.includes(wMethod)) throw new OptionError('--w-method', `expected rtn or gptq, got "${f.wMethod}"`);
+  const wMethod = rotate ? f.wMethod ?? 'gptq' : f.method;
+  if (!QUANT_METHODS.some((m) => m.name === wMethod)) throw new OptionError('--w-method', `expected ${QUANT_METHODS.map((m) => m.name).join(' or ')}, got "${f.wMethod}"`);
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the quantized model to');
   if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
   checkOutDir(f.out);
@@ -124,7 +125,9 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
     if (evalFiles.length) ctx.out.line(`evaluating with ${describeOnline(online)}`);
     const evaluation = await evaluateFiles(model, evalFiles, evalTexts, f, ctx);
     const dtype = (f.dtype ?? 'f32') as FileDType;
-    const packed = r && f.storage !== 'dequantized' ? await packLinears(model, r.grids, opts.bits, opts.group, f.storage === 'packed') : null;
+    const packed = r && f.storage !== 'dequantized' ? await packModelLinears(model, r.grids, opts.bits, opts.group, f.storage === 'packed').catch((e) => {
+      throw e instanceof OptionError && e.option === 'storage' ? new OptionError('--storage', e.problem) : e;
+    }) : null;
     if (r && f.storage !== 'dequantized') ctx.out.line(packed ? `storage: packed ${packed.container}-bit codes` : 'storage: dequantized floats (act-order with groups, or widths that do not fit the packing)');
     const lithe = {
       lithe_version: 1, source: files.source, method: f.method,
@@ -146,39 +149,6 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   } finally {
     await model.backend.dispose();
   }
-}
-
-/**
- * The quantized linears as packed codes, when every grid allows it (natural column order; widths multiples of
- * 32 for int4 / 16 for int8); null otherwise, or an error when packed storage was asked for explicitly.
- */
-async function packLinears(model: LlamaModel, grids: Map<string, QuantGrid | null>, bits: number, group: number, required: boolean) {
-  const linears = new Map<string, PackedLinear>();
-  let bytes = 0, floatBytes = 0;
-  try {
-    for (const [base, grid] of grids) {
-      if (!grid) throw new OptionError('--storage', `${base}: act-order with groups has no natural-order grid to pack (use --storage dequantized)`);
-      const [, i, module] = /^model\.layers\.(\d+)\.(.+)$/.exec(base)!;
-      const key = LINEARS.find(([n]) => n === module)![1];
-      const t = floatWeight(model.weights.layers[Number(i)]![key] as LinearWeight);
-      const [rows, cols] = t.shape as [number, number];
-      let p: PackedLinear;
-      try {
-        p = packOnGrid(await model.backend.read(t), rows, cols, grid, bits);
-      } catch (e) {
-        throw new OptionError('--storage', `${base}: ${(e as Error).message} (use --storage dequantized)`);
-      }
-      linears.set(base, p);
-      bytes += packedBytes(p);
-      floatBytes += 4 * rows * cols;
-    }
-  } catch (e) {
-    if (required) throw e;
-    return null;
-  }
-  const container: 4 | 8 = bits <= 4 ? 4 : 8;
-  const format: PackedFormat = { format: PACKED_FORMAT, bits, container, group: group > 0 ? group : -1 };
-  return { linears, bytes, floatBytes, container, format };
 }
 
 function checkpointBytes(dir: string): number {

@@ -9,7 +9,7 @@ import { assetPath, DEFAULT_STEREO_DATASET } from '../../util/assets.js';
 import { cancellationPoint, OptionError } from '../../util/errors.js';
 import { requireCpu } from '../../backend/create.js';
 import { defaultThreads } from '../options.js';
-import { markdownTable } from '../output.js';
+import { markdownTable } from '../../util/table.js';
 import type { Context } from './common.js';
 
 export interface StereoFlags {

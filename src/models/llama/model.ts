@@ -11,59 +11,22 @@ import type { AttentionParams, Backend } from '../../backend/backend.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { InputError } from '../../util/errors.js';
 import type { TextTokenizer } from '../../io/tokenizer.js';
-import type { LlamaConfig } from './config.js';
+import type { DecoderConfig } from '../config.js';
 import { ropeTables } from './rope.js';
 import * as ops from '../../ops/index.js';
-import type { LlamaWeights } from './weights.js';
-import { AttentionCache, KVCache } from './cache.js';
+import { AttentionCache, KVCache } from '../cache.js';
+import { LINEARS, namedWeights, type ActivationHook, type BlockState, type DecoderModel, type DecoderWeights, type LinearInputs, type LinearWeight, type ModelSource } from '../decoder.js';
+import type { LinearInfo, StatsGroup } from '../model.js';
 
-export { KVCache } from './cache.js';
-
-/** Where a block's activations may be rewritten in place (online rotations, activation/KV fake quantization). */
-export type ActivationPoint =
-  /** input of q/k/v_proj (after the norm) */ 'attnIn'
-  /** queries / keys after RoPE */ | 'q' | 'k'
-  /** values at the v_proj output (before the cache) */ | 'v'
-  /** input of o_proj */ | 'oIn'
-  /** input of gate/up_proj */ | 'mlpIn'
-  /** input of down_proj */ | 'downIn';
-export type ActivationHook = (layer: number, point: ActivationPoint, x: Tensor) => void;
-
-export interface BlockState {
-  /** absolute position of the first token of h */
-  pos0: number;
-  /** with a cache, keys/values go to (and attention reads from) it; without, a scratch cache holds this call's tokens */
-  cache?: AttentionCache;
-  /** without a cache: replaces the attention call (KV-cache quantization evaluates through this) */
-  attend?: (layer: number, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams) => void;
-}
+export { KVCache } from '../cache.js';
 
 interface Scratch {
   cap: number;
   ids: Tensor; xa: Tensor; xb: Tensor; q: Tensor; att: Tensor; o: Tensor; gate: Tensor; up: Tensor; k: Tensor; v: Tensor;
 }
 
-/** The inputs of a block's linear layers from its last run (valid until the next model call). */
-export interface LinearInputs {
-  /** input of q_proj, k_proj, v_proj [T, dim] */
-  attn: Tensor;
-  /** input of o_proj [T, heads * headDim] */
-  o: Tensor;
-  /** input of gate_proj, up_proj [T, dim] */
-  mlp: Tensor;
-  /** input of down_proj [T, hidden] */
-  down: Tensor;
-}
-
-export interface ModelSource {
-  /** the path the model was loaded from */
-  path: string;
-  format: 'huggingface' | 'gguf' | 'llama2c';
-  /** a rotated checkpoint's online transforms (lithe.json "online"): R4 = Hadamard on the down_proj input */
-  online?: { r4: boolean } | null;
-}
-
-export class LlamaModel {
+export class LlamaModel implements DecoderModel {
+  readonly family = 'llama';
   private scratch: Scratch | null = null;
   private logits: Tensor | null = null;
   private rope: { cos: Tensor; sin: Tensor; len: number } | null = null;
@@ -74,8 +37,8 @@ export class LlamaModel {
 
   constructor(
     readonly backend: Backend,
-    readonly config: LlamaConfig,
-    readonly weights: LlamaWeights,
+    readonly config: DecoderConfig,
+    readonly weights: DecoderWeights,
     readonly tokenizer: TextTokenizer | null,
     readonly source: ModelSource,
   ) {}
@@ -229,10 +192,74 @@ export class LlamaModel {
     }
   }
 
+  get blockCount(): number {
+    return this.config.nLayers;
+  }
+
+  get hiddenSize(): number {
+    return this.config.dim;
+  }
+
+  /** q/k/v share the block's attention input, gate/up the MLP input (statistics groups attn, o, mlp, down). */
+  linears(_block: number): LinearInfo[] {
+    const c = this.config, qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
+    const shapes: Record<string, [number, number]> = {
+      'self_attn.q_proj': [qDim, c.dim], 'self_attn.k_proj': [kvDim, c.dim], 'self_attn.v_proj': [kvDim, c.dim], 'self_attn.o_proj': [c.dim, qDim],
+      'mlp.gate_proj': [c.hiddenDim, c.dim], 'mlp.up_proj': [c.hiddenDim, c.dim], 'mlp.down_proj': [c.dim, c.hiddenDim],
+    };
+    return LINEARS.map(([name]) => ({ name, group: GROUP_OF[name]!, shape: shapes[name]! }));
+  }
+
+  statsGroups(_block: number): StatsGroup[] {
+    const c = this.config;
+    return [{ name: 'attn', width: c.dim }, { name: 'o', width: c.nHeads * c.headDim }, { name: 'mlp', width: c.dim }, { name: 'down', width: c.hiddenDim }];
+  }
+
+  linearWeight(block: number, name: string): LinearWeight {
+    return this.weights.layers[block]![linearKey(name)] as LinearWeight;
+  }
+
+  checkpointName(block: number, name: string): string {
+    return `model.layers.${block}.${name}`;
+  }
+
+  setLinearWeight(block: number, name: string, w: LinearWeight): void {
+    const layer = this.weights.layers[block]!, key = linearKey(name), old = layer[key] as LinearWeight;
+    (layer as unknown as Record<string, LinearWeight>)[key] = w;
+    if (old !== w) freeWeight(this.backend, old);
+  }
+
+  groupInputs(T: number): Record<string, Tensor> {
+    return { ...this.linearInputs(T) };
+  }
+
+  namedWeights(): [string, Tensor][] {
+    return namedWeights(this.weights);
+  }
+
   private freeScratch(): void {
     if (!this.scratch) return;
     const { cap: _cap, ...tensors } = this.scratch;
     for (const t of Object.values(tensors)) this.backend.free(t);
     this.scratch = null;
+  }
+}
+
+const GROUP_OF: Record<string, string> = {
+  'self_attn.q_proj': 'attn', 'self_attn.k_proj': 'attn', 'self_attn.v_proj': 'attn', 'self_attn.o_proj': 'o', 'mlp.gate_proj': 'mlp', 'mlp.up_proj': 'mlp', 'mlp.down_proj': 'down',
+};
+
+function linearKey(name: string): (typeof LINEARS)[number][1] {
+  const k = LINEARS.find(([n]) => n === name)?.[1];
+  if (!k) throw new Error(`no linear ${name} in a LLaMA block`);
+  return k;
+}
+
+function freeWeight(be: Backend, w: LinearWeight): void {
+  if ((w as { kind?: string }).kind === 'packed') {
+    const p = w as Exclude<LinearWeight, Tensor>;
+    for (const t of [p.codes, p.scales, p.zeros]) be.free(t);
+  } else {
+    be.free(w as Tensor);
   }
 }

@@ -2,7 +2,7 @@
  * RoPE frequency tables. inv_freq_i = 1 / theta^(2i/d), optionally rescaled (linear position interpolation, or
  * Llama-3's wavelength-dependent scaling); cos/sin [maxPos, d/2] in float32, computed as PyTorch and llama2.c do.
  */
-import type { RopeScaling } from './config.js';
+import type { RopeScaling } from '../config.js';
 
 export function ropeInvFreq(headDim: number, theta: number, scaling: RopeScaling | null = null): Float64Array {
   const half = headDim / 2;

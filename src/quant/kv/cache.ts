@@ -19,8 +19,8 @@
  * quantized; the batched evaluator (evaluate.ts) uses it so its numbers equal decoding through this cache.
  */
 import type { AttentionParams, HostMemoryBackend } from '../../backend/backend.js';
-import type { AttentionCache } from '../../models/llama/cache.js';
-import type { LlamaConfig } from '../../models/llama/config.js';
+import type { AttentionCache } from '../../models/cache.js';
+import type { DecoderConfig } from '../../models/config.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import * as ops from '../../ops/index.js';
 import { InputError } from '../../util/errors.js';
@@ -183,7 +183,7 @@ export class QuantizedKVCache implements AttentionCache {
   private readonly scratchFloats: number;
   private readonly kvDim: number;
 
-  constructor(private readonly be: HostMemoryBackend, private readonly model: LlamaConfig, readonly capacity: number,
+  constructor(private readonly be: HostMemoryBackend, private readonly model: DecoderConfig, readonly capacity: number,
     readonly config: KvQuantConfig, private readonly options: QuantizedCacheOptions = {}) {
     validateConfig(config, model.nLayers, model.headDim);
     if (model.slidingWindow > 0) throw new InputError('a quantized KV cache does not support sliding-window attention models yet');

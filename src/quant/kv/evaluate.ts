@@ -12,13 +12,13 @@
 import type { AttentionParams } from '../../backend/backend.js';
 import { hostMemory, type HostMemoryBackend } from '../../backend/backend.js';
 import { KV_ATTENTION } from '../../kernels/index.js';
-import type { LlamaModel } from '../../models/llama/model.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import * as ops from '../../ops/index.js';
 import { cancellationPoint, InputError } from '../../util/errors.js';
 import { decodeBounds } from './cache.js';
 import { channelGroup, KvPair, KvQuantConfig } from './config.js';
 import { fakeQuantize } from './quantizer.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface KvEvalSetup {
   config: KvQuantConfig;
@@ -28,7 +28,7 @@ export interface KvEvalSetup {
 }
 
 /** The quantized KV cache needs host memory (its codes are written from JS) and the kv_attention op: the CPU backend. */
-export function cpuBackendOf(model: LlamaModel): HostMemoryBackend {
+export function cpuBackendOf(model: DecoderModel): HostMemoryBackend {
   const be = hostMemory(model.backend);
   if (!be || !be.supports(KV_ATTENTION)) throw new InputError(`KV-cache quantization needs the cpu backend (this model runs on ${model.backend.name})`);
   return be;
@@ -37,7 +37,7 @@ export function cpuBackendOf(model: LlamaModel): HostMemoryBackend {
 export type AttendHook = (layer: number, q: Tensor, k: Tensor, v: Tensor, out: Tensor, p: AttentionParams) => void;
 
 /** The attention replacement that makes model.block() behave as decoding through the quantized cache. */
-export function quantizedAttention(model: LlamaModel, setup: KvEvalSetup, layers?: ReadonlySet<number>): AttendHook {
+export function quantizedAttention(model: DecoderModel, setup: KvEvalSetup, layers?: ReadonlySet<number>): AttendHook {
   const be = cpuBackendOf(model), c = model.config;
   const { config, prefill, forceQuant } = setup;
   const cg = channelGroup(config, c.headDim);
@@ -74,7 +74,7 @@ export function rowBounds(T: number, prefill: number, forceQuant: boolean, resid
 }
 
 /** Log-softmax of the logits of a window, row-major [T, vocab]. */
-export async function windowLogProbs(model: LlamaModel, ids: ArrayLike<number>, attend?: AttendHook, start?: { layer: number; h: Tensor }): Promise<Float32Array> {
+export async function windowLogProbs(model: DecoderModel, ids: ArrayLike<number>, attend?: AttendHook, start?: { layer: number; h: Tensor }): Promise<Float32Array> {
   const be = model.backend, T = ids.length, V = model.config.vocabSize;
   const h = start ? start.h : model.embed(ids);
   try {
@@ -133,7 +133,7 @@ export class QualityAccumulator {
 }
 
 /** Float reference log-probs of each window, computed once and reused for every configuration. */
-export async function floatReference(model: LlamaModel, windows: readonly ArrayLike<number>[], signal?: AbortSignal): Promise<Float32Array[]> {
+export async function floatReference(model: DecoderModel, windows: readonly ArrayLike<number>[], signal?: AbortSignal): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (const w of windows) {
     await cancellationPoint(signal);
@@ -143,7 +143,7 @@ export async function floatReference(model: LlamaModel, windows: readonly ArrayL
 }
 
 /** Quality of one configuration on windows with their float reference. */
-export async function evaluateConfig(model: LlamaModel, windows: readonly ArrayLike<number>[], reference: readonly Float32Array[], setup: KvEvalSetup,
+export async function evaluateConfig(model: DecoderModel, windows: readonly ArrayLike<number>[], reference: readonly Float32Array[], setup: KvEvalSetup,
   signal?: AbortSignal): Promise<KvQuality> {
   const acc = new QualityAccumulator();
   const hook = quantizedAttention(model, setup);

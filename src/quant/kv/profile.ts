@@ -5,11 +5,11 @@
  * next-token distributions. The float pass records each layer's input and attention output once per window;
  * each (layer, pair) run then starts at its layer.
  */
-import type { LlamaModel } from '../../models/llama/model.js';
 import * as ops from '../../ops/index.js';
 import { cancellationPoint } from '../../util/errors.js';
 import { KvPair, KvQuantConfig, pairBits, pairName } from './config.js';
 import { cpuBackendOf, KvEvalSetup, QualityAccumulator, quantizedAttention, windowLogProbs } from './evaluate.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface PairSensitivity {
   pair: string;
@@ -40,7 +40,7 @@ export interface ProfileOptions {
   onStep?: (done: number, total: number) => void;
 }
 
-export async function profileLayers(model: LlamaModel, windows: readonly ArrayLike<number>[], o: ProfileOptions): Promise<LayerProfile[]> {
+export async function profileLayers(model: DecoderModel, windows: readonly ArrayLike<number>[], o: ProfileOptions): Promise<LayerProfile[]> {
   const be = cpuBackendOf(model), c = model.config, L = c.nLayers, V = c.vocabSize;
   const candidates = o.candidates ?? CANDIDATE_PAIRS;
   const prefill = o.prefill ?? 0;

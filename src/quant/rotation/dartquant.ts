@@ -14,13 +14,13 @@
  * draws a fresh random 10% per epoch, the documented intent.
  */
 import type { CalibrationSet } from '../../data/calibration.js';
-import type { LlamaModel } from '../../models/llama/model.js';
 import type { Backend } from '../../backend/backend.js';
 import * as ops from '../../ops/index.js';
 import { qr, qrBackward } from '../../linalg/qr.js';
 import { cancellationPoint } from '../../util/errors.js';
-import { seededRandom } from '../../models/llama/sampler.js';
+import { seededRandom } from '../../util/random.js';
 import { applyRotations, fuseNorms, randomHadamard } from './rotate.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface DartOptions {
   epochs: number;
@@ -105,7 +105,7 @@ export function whipLoss(X: ArrayLike<number>, rows: number, n: number, Q: Float
 }
 
 /** Step A: the activations R1 and R2 act on, from the norm-fused, unrotated model (dense forwards, block by block). */
-export async function captureActivations(model: LlamaModel, calib: CalibrationSet, o: Pick<DartOptions, 'tokens' | 'seed' | 'signal' | 'onProgress'>): Promise<Captured> {
+export async function captureActivations(model: DecoderModel, calib: CalibrationSet, o: Pick<DartOptions, 'tokens' | 'seed' | 'signal' | 'onProgress'>): Promise<Captured> {
   const t0 = performance.now(), c = model.config, be = model.backend, T = calib.seqlen;
   const keep = o.tokens > 0 ? Math.min(o.tokens, T) : T;
   const rand = seededRandom(o.seed + 1);
@@ -288,7 +288,7 @@ export interface DartRecord {
 }
 
 /** The whole calibration: fuse norms, capture, train R1 and every R2, fuse R1/R2/R4 into the weights. */
-export async function dartquantRotate(model: LlamaModel, calib: CalibrationSet, o: DartOptions): Promise<DartRecord> {
+export async function dartquantRotate(model: DecoderModel, calib: CalibrationSet, o: DartOptions): Promise<DartRecord> {
   const t0 = performance.now(), c = model.config;
   let peak = process.memoryUsage().rss;
   const mark = () => { peak = Math.max(peak, process.memoryUsage().rss); };

@@ -5,9 +5,9 @@
  * lm_head and the norms stay in float, as in the reference.
  */
 import type { FakeQuantParams } from '../../backend/backend.js';
-import type { ActivationHook, LlamaModel } from '../../models/llama/model.js';
 import * as ops from '../../ops/index.js';
 import { requireHadamardSize } from '../../linalg/hadamard.js';
+import { ActivationHook, DecoderModel } from '../../models/index.js';
 
 export interface ActQuant {
   bits: number;
@@ -34,7 +34,7 @@ export const ACT_DEFAULTS = { asym: true, clip: 0.9, group: 0 } as const;
 /** KV defaults: asymmetric, one group per head (the reference's group 128 = head_dim of LLaMA-2), clip 1. */
 export const KV_DEFAULTS = { asym: true, clip: 1, group: 0 } as const;
 
-export function onlineHook(model: LlamaModel, cfg: OnlineConfig): ActivationHook | null {
+export function onlineHook(model: DecoderModel, cfg: OnlineConfig): ActivationHook | null {
   const c = model.config, be = model.backend, D = c.headDim;
   if (cfg.r4) requireHadamardSize(c.hiddenDim, 'R4 (MLP hidden size)');
   if (cfg.r3) requireHadamardSize(D, 'R3 (head dim)');
@@ -65,7 +65,7 @@ export interface StoredOnline {
   r4: boolean;
 }
 
-export function storedOnline(model: LlamaModel): StoredOnline | null {
+export function storedOnline(model: DecoderModel): StoredOnline | null {
   return model.source.online ?? null;
 }
 

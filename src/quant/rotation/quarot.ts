@@ -6,10 +6,10 @@
  * Hadamard on Q/K after RoPE) is switched on where keys are quantized. Weights are then quantized by GPTQ or RTN
  * on the rotated model; activations and the KV cache by the online hook (online.ts).
  */
-import type { LlamaModel } from '../../models/llama/model.js';
-import { seededRandom } from '../../models/llama/sampler.js';
+import { seededRandom } from '../../util/random.js';
 import { hadamardMatrix, requireHadamardSize } from '../../linalg/hadamard.js';
 import { applyRotations, fuseNorms, randomHadamard } from './rotate.js';
+import { DecoderModel } from '../../models/index.js';
 
 export interface RotationRecord {
   method: 'quarot';
@@ -20,14 +20,14 @@ export interface RotationRecord {
   r4: boolean;
 }
 
-export function checkRotatable(model: Pick<LlamaModel, 'config'>): void {
+export function checkRotatable(model: Pick<DecoderModel, 'config'>): void {
   const c = model.config;
   requireHadamardSize(c.dim, 'R1 (hidden size)');
   requireHadamardSize(c.headDim, 'R2/R3 (head dim)');
   requireHadamardSize(c.hiddenDim, 'R4 (MLP hidden size)');
 }
 
-export async function quarotRotate(model: LlamaModel, seed: number): Promise<RotationRecord> {
+export async function quarotRotate(model: DecoderModel, seed: number): Promise<RotationRecord> {
   checkRotatable(model);
   const c = model.config;
   await fuseNorms(model);

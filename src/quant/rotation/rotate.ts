@@ -8,10 +8,9 @@
  * model computes the same function (computational invariance). All products in float64, then stored as f32.
  * Tied embeddings are untied first (E and lm_head rotate differently once the final norm is fused).
  */
-import type { LlamaModel } from '../../models/llama/model.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { floatWeight } from '../../models/llama/weights.js';
 import { hadamardMatrix, requireHadamardSize } from '../../linalg/hadamard.js';
+import { DecoderModel, floatWeight } from '../../models/index.js';
 
 export interface RotationPlan {
   /** R1 [dim, dim], row-major, orthogonal; null: none */
@@ -22,11 +21,11 @@ export interface RotationPlan {
   r4: boolean;
 }
 
-async function read64(model: LlamaModel, t: Tensor): Promise<Float64Array> {
+async function read64(model: DecoderModel, t: Tensor): Promise<Float64Array> {
   return Float64Array.from(await model.backend.read(t));
 }
 
-function write64(model: LlamaModel, t: Tensor, v: Float64Array): void {
+function write64(model: DecoderModel, t: Tensor, v: Float64Array): void {
   model.backend.write(t, Float32Array.from(v));
 }
 
@@ -59,7 +58,7 @@ export function mulLeftT(R: Float64Array, n: number, W: Float64Array, cols: numb
 }
 
 /** Gives the model its own lm_head when it shares the embedding matrix. */
-export async function untieEmbeddings(model: LlamaModel): Promise<boolean> {
+export async function untieEmbeddings(model: DecoderModel): Promise<boolean> {
   const w = model.weights;
   if (w.lmHead !== w.embed) return false;
   const head = model.backend.alloc(w.embed.shape);
@@ -70,7 +69,7 @@ export async function untieEmbeddings(model: LlamaModel): Promise<boolean> {
 }
 
 /** W [rows, cols] <- W diag(g), then g <- 1. */
-async function scaleColumns(model: LlamaModel, ws: Tensor[], g: Float32Array): Promise<void> {
+async function scaleColumns(model: DecoderModel, ws: Tensor[], g: Float32Array): Promise<void> {
   for (const t of ws) {
     const v = await model.backend.read(t), cols = g.length;
     for (let i = 0; i < v.length; i++) v[i] = Math.fround(v[i]! * g[i % cols]!);
@@ -79,7 +78,7 @@ async function scaleColumns(model: LlamaModel, ws: Tensor[], g: Float32Array): P
 }
 
 /** Step (1): RMSNorm weights into the following linears; every norm becomes x / rms(x). Unties embeddings. */
-export async function fuseNorms(model: LlamaModel): Promise<void> {
+export async function fuseNorms(model: DecoderModel): Promise<void> {
   await untieEmbeddings(model);
   const be = model.backend, w = model.weights, ones = new Float32Array(model.config.dim).fill(1);
   for (const l of w.layers) {
@@ -93,7 +92,7 @@ export async function fuseNorms(model: LlamaModel): Promise<void> {
 }
 
 /** Steps (2)-(4) on a model whose norms are fused (fuseNorms). */
-export async function applyRotations(model: LlamaModel, plan: RotationPlan): Promise<void> {
+export async function applyRotations(model: DecoderModel, plan: RotationPlan): Promise<void> {
   const c = model.config, w = model.weights, d = c.dim, D = c.headDim;
   const right = async (t: Tensor, R: Float64Array, n: number) => write64(model, t, mulRight(await read64(model, t), t.size / n, n, R));
   if (plan.r1) {

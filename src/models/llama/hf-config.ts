@@ -1,6 +1,6 @@
-/** Hugging Face config.json -> LlamaConfig, for LlamaForCausalLM, Qwen2ForCausalLM and MistralForCausalLM. */
-import { FormatError } from '../util/errors.js';
-import { LlamaArch, LlamaConfig, RopeScaling, validateConfig } from '../models/llama/config.js';
+/** Hugging Face config.json -> DecoderConfig, for LlamaForCausalLM, Qwen2ForCausalLM and MistralForCausalLM. */
+import { FormatError } from '../../util/errors.js';
+import { DecoderArch, DecoderConfig, RopeScaling, validateConfig } from '../config.js';
 
 type Json = Record<string, unknown>;
 
@@ -27,11 +27,11 @@ function ropeScaling(raw: unknown, file: string): RopeScaling | null {
   throw new FormatError(file, `rope scaling type "${type}" is not supported (supported: default, linear, llama3)`);
 }
 
-export function parseHfConfig(cfg: unknown, file: string): LlamaConfig {
+export function parseHfConfig(cfg: unknown, file: string): DecoderConfig {
   if (typeof cfg !== 'object' || cfg === null) throw new FormatError(file, 'expected a JSON object');
   const c = cfg as Json;
   const modelType = c['model_type'];
-  const archs: Record<string, LlamaArch> = { llama: 'llama', qwen2: 'qwen2', mistral: 'mistral' };
+  const archs: Record<string, DecoderArch> = { llama: 'llama', qwen2: 'qwen2', mistral: 'mistral' };
   const arch = typeof modelType === 'string' ? archs[modelType] : undefined;
   if (!arch) throw new FormatError(file, `model_type ${JSON.stringify(modelType)} is not supported (supported: llama, qwen2, mistral)`);
   if (c['hidden_act'] !== undefined && c['hidden_act'] !== 'silu') throw new FormatError(file, `hidden_act "${c['hidden_act']}" is not supported (expected silu)`);
@@ -43,7 +43,7 @@ export function parseHfConfig(cfg: unknown, file: string): LlamaConfig {
   const scaling = ropeScaling(c['rope_scaling'] ?? (Object.keys(ropeParams).length ? ropeParams : undefined), file);
   const useWindow = arch === 'mistral' || (arch === 'qwen2' && c['use_sliding_window'] === true);
   const eos = c['eos_token_id'];
-  const config: LlamaConfig = {
+  const config: DecoderConfig = {
     arch,
     dim,
     hiddenDim: num(c, 'intermediate_size', file),

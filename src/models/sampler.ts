@@ -1,16 +1,8 @@
 /** Next-token choice: greedy argmax, or temperature sampling with optional nucleus (top-p) truncation, seeded. */
 
-/** mulberry32: small, fast, seedable; the same seed gives the same tokens on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../util/random.js';
+
+export { seededRandom } from '../util/random.js';
 
 export interface SamplerOptions {
   /** 0 = greedy */

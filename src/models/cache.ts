@@ -3,10 +3,10 @@
  * then attend() computes attention of the queries over everything the layer holds, new tokens included.
  * KVCache keeps float32 rows; quant/kv/cache.ts (QuantizedKVCache) keeps packed low-bit codes.
  */
-import type { AttentionParams, Backend } from '../../backend/backend.js';
-import type { Tensor } from '../../tensor/tensor.js';
-import * as ops from '../../ops/index.js';
-import type { LlamaConfig } from './config.js';
+import type { AttentionParams, Backend } from '../backend/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+import * as ops from '../ops/index.js';
+import type { DecoderConfig } from './config.js';
 
 export interface AttentionCache {
   readonly capacity: number;
@@ -24,7 +24,7 @@ export class KVCache implements AttentionCache {
   readonly v: Tensor[] = [];
   length = 0;
 
-  constructor(private readonly backend: Backend, config: LlamaConfig, readonly capacity: number) {
+  constructor(private readonly backend: Backend, config: DecoderConfig, readonly capacity: number) {
     const kvDim = config.nKVHeads * config.headDim;
     for (let i = 0; i < config.nLayers; i++) {
       this.k.push(backend.alloc([capacity, kvDim]));

@@ -7,20 +7,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { FormatError, InputError } from '../util/errors.js';
-import { LlamaModel, ModelSource } from '../models/llama/model.js';
-import type { LlamaConfig } from '../models/llama/config.js';
-import { uploadLlamaWeights } from '../models/llama/weights.js';
-import { isDirectory, readJson } from './files.js';
+import type { DecoderConfig } from '../models/config.js';
+import { isDirectory, readJson } from '../io/files.js';
 import { onlineConfig, onlineHook, StoredOnline } from '../quant/rotation/online.js';
-import { PackedFormat, parsePackedFormat } from '../quant/packed-checkpoint.js';
-import { readGguf } from './gguf.js';
-import { parseHfConfig } from './hf-config.js';
-import { readLlama2c } from './llama2c.js';
-import type { TensorMap } from './raw-tensor.js';
-import { readSafetensors } from './safetensors.js';
-import type { TextTokenizer } from './tokenizer.js';
-import { HfTokenizer } from './tokenizer-hf.js';
-import { Llama2cTokenizer } from './tokenizer-llama2c.js';
+import { PackedFormat, parsePackedFormat } from '../models/packed-storage.js';
+import type { TensorMap } from '../io/raw-tensor.js';
+import { readSafetensors } from '../io/safetensors.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import { HfTokenizer } from '../io/tokenizer-hf.js';
+import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
+import { DecoderModel, ModelSource, parseHfConfig, readGguf, readLlama2c, createModel } from '../models/index.js';
 
 export interface LoadOptions {
   /** tokenizer file for llama2.c checkpoints (tokenizer.bin format) or an HF tokenizer.json */
@@ -28,7 +24,7 @@ export interface LoadOptions {
 }
 
 export interface LoadedFiles {
-  config: LlamaConfig;
+  config: DecoderConfig;
   tensors: TensorMap;
   tokenizer: TextTokenizer | null;
   source: ModelSource;
@@ -57,14 +53,13 @@ export async function readModelFiles(modelPath: string, options: LoadOptions = {
   throw new InputError(`${modelPath}: unknown model format (expected a Hugging Face folder, .safetensors, .gguf or a llama2.c .bin)`);
 }
 
-export async function loadModel(backend: Backend, modelPath: string, options: LoadOptions = {}): Promise<LlamaModel> {
+export async function loadModel(backend: Backend, modelPath: string, options: LoadOptions = {}): Promise<DecoderModel> {
   return modelFromFiles(backend, await readModelFiles(modelPath, options));
 }
 
 /** Upload read model files to a backend (restoring a rotated checkpoint's online transforms). */
-export function modelFromFiles(backend: Backend, f: LoadedFiles): LlamaModel {
-  const weights = uploadLlamaWeights(backend, f.config, f.tensors, f.source.path, f.packed);
-  const model = new LlamaModel(backend, f.config, weights, f.tokenizer, { ...f.source, online: f.online });
+export function modelFromFiles(backend: Backend, f: LoadedFiles): DecoderModel {
+  const model = createModel(backend, { ...f, source: { ...f.source, online: f.online } });
   if (f.online) model.activationHook = onlineHook(model, onlineConfig({}, f.online));
   return model;
 }
@@ -76,7 +71,7 @@ function findLlama2cTokenizer(modelPath: string): string | undefined {
   return toks.length === 1 ? path.join(dir, toks[0]!) : undefined;
 }
 
-function openTokenizer(file: string, config: LlamaConfig): TextTokenizer {
+function openTokenizer(file: string, config: DecoderConfig): TextTokenizer {
   if (file.endsWith('.json')) {
     const cfg = path.join(path.dirname(file), 'tokenizer_config.json');
     return HfTokenizer.fromFiles(file, existsSync(cfg) ? cfg : undefined, { bos: config.bosId, eos: config.eosIds });

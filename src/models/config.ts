@@ -1,14 +1,14 @@
 /** The LLaMA-family configuration every reader produces (LLaMA, Qwen2, Mistral; llama2.c; GGUF). */
-import { FormatError } from '../../util/errors.js';
+import { FormatError } from '../util/errors.js';
 
-export type LlamaArch = 'llama' | 'qwen2' | 'mistral';
+export type DecoderArch = 'llama' | 'qwen2' | 'mistral';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
   | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
-export interface LlamaConfig {
-  arch: LlamaArch;
+export interface DecoderConfig {
+  arch: DecoderArch;
   dim: number;
   hiddenDim: number;
   nLayers: number;
@@ -32,8 +32,8 @@ export interface LlamaConfig {
 }
 
 /** Checks the derived invariants; `file` names the source in the error. */
-export function validateConfig(c: LlamaConfig, file: string): LlamaConfig {
-  const positive: (keyof LlamaConfig)[] = ['dim', 'hiddenDim', 'nLayers', 'nHeads', 'nKVHeads', 'headDim', 'vocabSize', 'maxSeqLen'];
+export function validateConfig(c: DecoderConfig, file: string): DecoderConfig {
+  const positive: (keyof DecoderConfig)[] = ['dim', 'hiddenDim', 'nLayers', 'nHeads', 'nKVHeads', 'headDim', 'vocabSize', 'maxSeqLen'];
   for (const k of positive) {
     const v = c[k] as number;
     if (!Number.isSafeInteger(v) || v <= 0 || v > 2 ** 31) throw new FormatError(file, `${k} must be a positive integer, got ${v}`);

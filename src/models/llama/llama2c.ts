@@ -4,16 +4,16 @@
  * layers, then the RoPE freq_cis tables) and the version-1 export (magic "ak42", 256-byte header, weights
  * reordered). Tensors are returned under Hugging Face names. llama2.c rotates adjacent pairs (neoxRope false).
  */
-import { FormatError } from '../util/errors.js';
-import { LlamaConfig, validateConfig } from '../models/llama/config.js';
-import { readFileOrThrow } from './files.js';
-import type { TensorMap } from './raw-tensor.js';
+import { FormatError } from '../../util/errors.js';
+import { DecoderConfig, validateConfig } from '../config.js';
+import { readFileOrThrow } from '../../io/files.js';
+import type { TensorMap } from '../../io/raw-tensor.js';
 
 const MAGIC = 0x616b3432;
 
 interface Header { dim: number; hidden: number; layers: number; heads: number; kvHeads: number; vocab: number; seqLen: number; shared: boolean; }
 
-export function parseLlama2c(file: string, buf: Uint8Array): { config: LlamaConfig; tensors: TensorMap } {
+export function parseLlama2c(file: string, buf: Uint8Array): { config: DecoderConfig; tensors: TensorMap } {
   if (buf.byteLength < 28) throw new FormatError(file, `too short for a llama2.c checkpoint (${buf.byteLength} bytes)`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const version = dv.getUint32(0, true) === MAGIC ? dv.getInt32(4, true) : 0;
@@ -72,7 +72,7 @@ export function parseLlama2c(file: string, buf: Uint8Array): { config: LlamaConf
     ? ['emb', 'attnNorm', 'wq', 'wk', 'wv', 'wo', 'ffnNorm', 'w1', 'w2', 'w3', 'finalNorm', 'freqs', 'cls']
     : ['attnNorm', 'ffnNorm', 'finalNorm', 'emb', 'wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'cls'];
   for (const g of order) groups[g]!();
-  const config: LlamaConfig = {
+  const config: DecoderConfig = {
     arch: 'llama', dim, hiddenDim: hidden, nLayers: layers, nHeads: heads, nKVHeads: kvHeads, headDim: hs, vocabSize: h.vocab,
     maxSeqLen: seqLen, normEps: 1e-5, ropeTheta: 10000, ropeScaling: null, neoxRope: false, qkvBias: false,
     tiedEmbeddings: h.shared, slidingWindow: 0, bosId: 1, eosIds: [2],
@@ -80,6 +80,6 @@ export function parseLlama2c(file: string, buf: Uint8Array): { config: LlamaConf
   return { config: validateConfig(config, file), tensors };
 }
 
-export function readLlama2c(file: string): { config: LlamaConfig; tensors: TensorMap } {
+export function readLlama2c(file: string): { config: DecoderConfig; tensors: TensorMap } {
   return parseLlama2c(file, readFileOrThrow(file));
 }

@@ -1,7 +1,7 @@
 /** Autoregressive generation with a KV cache: one prefill over the prompt, then one token per step. */
-import { cancellationPoint, InputError } from '../../util/errors.js';
+import { cancellationPoint, InputError } from '../util/errors.js';
 import type { AttentionCache } from './cache.js';
-import type { LlamaModel } from './model.js';
+import type { DecoderModel } from './decoder.js';
 import { Sampler, SamplerOptions } from './sampler.js';
 
 export interface GenerateOptions extends Partial<SamplerOptions> {
@@ -25,7 +25,7 @@ export interface GenerateResult {
   tokensPerSecond: number;
 }
 
-export async function generate(model: LlamaModel, prompt: number[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(model: DecoderModel, prompt: number[], options: GenerateOptions): Promise<GenerateResult> {
   if (prompt.length === 0) throw new InputError('generate: the prompt has no tokens (pass --bos or some text)');
   const c = model.config;
   const capacity = Math.min(c.maxSeqLen, prompt.length + options.maxTokens);

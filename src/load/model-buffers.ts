@@ -4,14 +4,13 @@
  * .bin. The same parsers as the file-system loader (load-model.ts), without the file system.
  */
 import { FormatError, InputError } from '../util/errors.js';
-import { parsePackedFormat } from '../quant/packed-checkpoint.js';
-import { parseHfConfig } from './hf-config.js';
-import { parseLlama2c } from './llama2c.js';
+import { parsePackedFormat } from '../models/packed-storage.js';
 import type { LoadedFiles } from './load-model.js';
 import { readOnline } from './load-model.js';
-import { parseSafetensors } from './safetensors.js';
-import { HfTokenizer } from './tokenizer-hf.js';
-import { Llama2cTokenizer } from './tokenizer-llama2c.js';
+import { parseSafetensors } from '../io/safetensors.js';
+import { HfTokenizer } from '../io/tokenizer-hf.js';
+import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
+import { parseHfConfig, parseLlama2c } from '../models/index.js';
 
 function json(name: string, bytes: Uint8Array): unknown {
   try {

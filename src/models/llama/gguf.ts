@@ -7,13 +7,13 @@
  */
 import { gguf, GGMLQuantizationType } from '@huggingface/gguf';
 import { statSync } from 'node:fs';
-import { FormatError } from '../util/errors.js';
-import { LlamaArch, LlamaConfig, validateConfig } from '../models/llama/config.js';
-import { readFileOrThrow } from './files.js';
-import { FILE_DTYPE_BYTES, FileDType, TensorMap } from './raw-tensor.js';
-import type { TextTokenizer } from './tokenizer.js';
-import { Llama2cTokenizer } from './tokenizer-llama2c.js';
-import { HfTokenizer } from './tokenizer-hf.js';
+import { FormatError } from '../../util/errors.js';
+import { DecoderArch, DecoderConfig, validateConfig } from '../config.js';
+import { readFileOrThrow } from '../../io/files.js';
+import { FILE_DTYPE_BYTES, FileDType, TensorMap } from '../../io/raw-tensor.js';
+import type { TextTokenizer } from '../../io/tokenizer.js';
+import { Llama2cTokenizer } from '../../io/tokenizer-llama2c.js';
+import { HfTokenizer } from '../../io/tokenizer-hf.js';
 
 const DTYPES = new Map<number, FileDType>([[GGMLQuantizationType.F32, 'f32'], [GGMLQuantizationType.F16, 'f16'], [GGMLQuantizationType.BF16, 'bf16']]);
 
@@ -31,7 +31,7 @@ const NAMES: [RegExp, string][] = [
 ];
 
 export interface GgufModel {
-  config: LlamaConfig;
+  config: DecoderConfig;
   tensors: TensorMap;
   tokenizer: TextTokenizer | null;
   metadata: Record<string, unknown>;
@@ -84,8 +84,8 @@ export async function readGguf(file: string): Promise<GgufModel> {
   const tokens = md['tokenizer.ggml.tokens'];
   const eos = md['tokenizer.ggml.eos_token_id'];
   const bos = md['tokenizer.ggml.bos_token_id'];
-  const config: LlamaConfig = {
-    arch: arch as LlamaArch,
+  const config: DecoderConfig = {
+    arch: arch as DecoderArch,
     dim,
     hiddenDim: num('feed_forward_length'),
     nLayers: num('block_count'),

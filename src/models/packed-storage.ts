@@ -8,7 +8,7 @@
 import type { Backend, PackedWeight } from '../backend/backend.js';
 import type { RawTensor, TensorMap } from '../io/raw-tensor.js';
 import { FormatError } from '../util/errors.js';
-import { PackedLinear } from './pack.js';
+import { PackedLinear } from '../tensor/packed.js';
 
 export const PACKED_FORMAT = 'lithe-packed-v1';
 
