@@ -20,6 +20,7 @@ import { reportCommand } from './commands/report.js';
 import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
+import { packageVersion } from './version.js';
 
 const abort = new AbortController();
 process.on('SIGINT', () => {
@@ -68,6 +69,7 @@ const tokenizer = () => new Option('--tokenizer <file>', 'tokenizer file (llama2
 
 const program = new Command('lithe')
   .description('Make neural networks small and fast enough for devices, and measure it.')
+  .version(packageVersion(), '-V, --version', 'print the version (from package.json)')
   .showHelpAfterError()
   .enablePositionalOptions()
   .exitOverride();

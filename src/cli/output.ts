@@ -26,3 +26,8 @@ export function markdownTable(headers: string[], rows: (string | number)[][]): s
   const fmt = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [fmt(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(fmt)].join('\n');
 }
+
+/** One diagnostic line on stderr (e.g. which WebGPU adapter was chosen), whatever the output mode. */
+export function stderrLine(s: string): void {
+  process.stderr.write(`${s}\n`);
+}

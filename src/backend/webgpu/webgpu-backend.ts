@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The WebGPU backend: the Backend interface on a GPUDevice (Dawn in Node, navigator.gpu in a browser), with the
  * WGSL kernels of kernels/wgsl. Tensors are GPU buffers (freed buffers are pooled by size and reused); views pass
@@ -58,6 +59,11 @@ export class WebGpuBackend implements Backend {
 
   get description(): string {
     return `webgpu ${this.info.description}`;
+  }
+
+  /** one line: which adapter was chosen and why (the CLI prints it once to stderr) */
+  get note(): string {
+    return this.info.note;
   }
 
   /** '_sg' when the device has subgroups: the reductions (gemv, rmsnorm, softmax) then use subgroupAdd / subgroupMax */

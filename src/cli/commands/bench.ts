@@ -3,7 +3,7 @@ import { createBackend, isSoftwareAdapter } from '../../backend/create.js';
 import { machineDescription } from '../../util/machine.js';
 import { OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
-import { markdownTable } from '../output.js';
+import { markdownTable, stderrLine } from '../output.js';
 import type { CommonFlags, Context } from './common.js';
 
 export function gemmTable(rows: GemmRow[]): string {
@@ -16,7 +16,7 @@ export async function benchCommand(name: string, flags: CommonFlags, ctx: Contex
   const all = flags.threads ?? defaultThreads();
   let rows: GemmRow[];
   if (flags.backend && flags.backend !== 'cpu') {
-    const be = await createBackend(flags.backend, all);
+    const be = await createBackend(flags.backend, all, stderrLine);
     try {
       rows = await gemmRows(be, be.name === 'cpu' || isSoftwareAdapter(be.description) ? CPU_GEMM_SHAPES : GPU_GEMM_SHAPES, 1, be.description);
     } finally {
