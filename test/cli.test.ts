@@ -2,14 +2,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lastJson, repoRoot, runLithe } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-cli-'));
+const tmp = tempDir('lithe-cli-');
 
 const lithe = (...args: string[]) => runLithe(args);
 
