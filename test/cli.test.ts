@@ -15,6 +15,12 @@ const lithe = (...args: string[]) => runLithe(args);
 
 
 describe('lithe CLI', () => {
+  test('--version prints the version in package.json', () => {
+    const r = lithe('--version');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
   test('info --json', () => {
     const r = lithe('info', MODEL, '--json');
     assert.equal(r.code, 0, r.stderr);
