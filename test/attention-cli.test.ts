@@ -1,14 +1,14 @@
 // `lithe attention bench | search` end to end at a small shape, and their bad input (one line, exit 2, no file).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { syntheticAttention } from '../src/attention/synthetic.js';
 import { writeTrace } from '../src/attention/trace.js';
 import { lastJson, runLithe } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-attn-cli-'));
+const tmp = tempDir('lithe-attn-cli-');
 const lithe = (...args: string[]) => runLithe(args);
 const SMALL = ['--shape', '5,16,16', '--heads', '3', '--dim', '32', '--threads', '2'];
 

@@ -3,8 +3,7 @@
 // evaluation runner and traces. Small grids so the file runs in seconds.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { flaggedBlocks, gridTokens, makeLayout, permuteHeads, sinkTokens, tokenCoords, type VideoGrid } from '../src/attention/layout.js';
@@ -16,13 +15,14 @@ import { blockMassOf, compactCalibrationMass, denseAttention, evaluateMethods, o
 import { readTrace, writeTrace } from '../src/attention/trace.js';
 import { FormatError, OptionError } from '../src/util/errors.js';
 import { randn, rng, seedNote } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 const r = rng();
 let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
 after(async () => { await be.dispose(); });
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'lithe-attn-'));
+const tmp = tempDir('lithe-attn-');
 
 describe('layouts', () => {
   const g: VideoGrid = { T: 3, H: 10, W: 12, text: 5 };

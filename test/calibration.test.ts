@@ -1,8 +1,7 @@
 // Calibration sampling: CPython-identical random numbers, the reference's windows, and bad calibration text.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PythonRandom } from '../src/data/python-random.js';
 import { calibrationFromPicks, readDocuments, sampleCalibration } from '../src/data/calibration.js';
@@ -11,6 +10,7 @@ import { HfTokenizer } from '../src/io/tokenizer-hf.js';
 import { assetPath, DEFAULT_CALIBRATION, DEFAULT_TOKENIZER } from '../src/util/assets.js';
 import { InputError } from '../src/util/errors.js';
 import { sharedData } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 describe('calibration', () => {
   test('PythonRandom reproduces CPython random.seed(0); randint(...)', () => {
@@ -28,7 +28,7 @@ describe('calibration', () => {
     assert.equal(a.digest, b.digest);
     assert.notEqual(sampleCalibration(tok, docs, { nsamples: 8, seqlen: 64, seed: 4 }).digest, a.digest);
     a.picks.forEach((p, i) => assert.deepEqual(Array.from(a.windows[i]!), tok.encode(docs[p.doc_index]!, { bos: true }).slice(p.start, p.start + 64)));
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-cal-'));
+    const tmp = tempDir('lithe-cal-');
     writeFileSync(path.join(tmp, 'picks.json'), JSON.stringify({ seqlen: 64, picks: a.picks }));
     assert.equal(calibrationFromPicks(tok, docs, path.join(tmp, 'picks.json')).digest, a.digest);
     assert.throws(() => sampleCalibration(tok, ['Once upon a time.'], { nsamples: 1, seqlen: 64, seed: 0, source: 'short.txt' }), (e: unknown) => e instanceof InputError && /short\.txt: no document has more than 64 tokens/.test((e as Error).message));

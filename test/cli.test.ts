@@ -2,19 +2,25 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lastJson, repoRoot, runLithe } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-cli-'));
+const tmp = tempDir('lithe-cli-');
 
 const lithe = (...args: string[]) => runLithe(args);
 
 
 describe('lithe CLI', () => {
+  test('--version prints the version in package.json', () => {
+    const r = lithe('--version');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
   test('info --json', () => {
     const r = lithe('info', MODEL, '--json');
     assert.equal(r.code, 0, r.stderr);

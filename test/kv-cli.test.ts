@@ -1,14 +1,14 @@
 // `lithe kv profile | search | eval` and `generate --kv-bits/--kv-config` on the embedded model, and their bad input.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { lastJson, repoRoot, runLithe } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-kv-cli-'));
+const tmp = tempDir('lithe-kv-cli-');
 
 const lithe = (...args: string[]) => runLithe(args);
 

@@ -2,8 +2,7 @@
 // dequantize-then-attend, the flush rules, the batched evaluator against real decoding, and the KVTuner search.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { attentionRef } from './reference.js';
@@ -20,6 +19,7 @@ import { constrainedDominates, nsga2 } from '../src/quant/kv/nsga2.js';
 import { InputError } from '../src/util/errors.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
+import { tempDir } from './temp-dir.js';
 
 const r = rng();
 const backends: CpuBackend[] = [];
@@ -71,7 +71,7 @@ describe('KV quantizer', () => {
     assert.throws(() => parsePair('K3V4'), InputError);
     assert.throws(() => parsePair('8/4'), /not a KV pair/);
     assert.equal(meanBits([{ k: 4, v: 2 }, { k: 8, v: 4 }, { k: 2, v: 2 }, { k: 4, v: 4 }]), 3.75);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'lithe-kv-'));
+    const dir = tempDir('lithe-kv-');
     const yaml = path.join(dir, 'p.yaml');
     writeFileSync(yaml, '0:\n  nbits_key: 8\n  nbits_value: 4\n1:\n  nbits_key: 4\n  nbits_value: 2\n');
     const c = readPreset(yaml, 2, 64, { scheme: 'per-token' });

@@ -2,8 +2,7 @@
 // a property test feeds hundreds of mutated files to every reader.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { parseSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
@@ -16,8 +15,9 @@ import { readModelFiles } from '../src/load/load-model.js';
 import { FormatError, InputError } from '../src/util/errors.js';
 import { assetPath, DEFAULT_MODEL, DEFAULT_TOKENIZER } from '../src/util/assets.js';
 import { repoRoot, sharedData } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-loaders-'));
+const tmp = tempDir('lithe-loaders-');
 const F = 'model.safetensors';
 
 function header(obj: unknown, dataBytes = 0): Uint8Array {

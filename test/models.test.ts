@@ -12,8 +12,8 @@ import { assetPath, DEFAULT_MODEL, DEFAULT_TEXT, DEFAULT_TOKENIZER } from '../sr
 import { maxAbsDiff, relErr, repoRoot, rng, seedNote, sharedData } from './helpers.js';
 import { referenceForward, tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
 import { regguf } from './gguf-writer.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from './temp-dir.js';
 
 let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
@@ -80,7 +80,7 @@ describe('GGUF storage types', () => {
     const f32 = await loadModel(be, src);
     const ids = f32.tokenizer!.encode('Lily saw a big dog.', { bos: true });
     const want = await be.read(f32.forward(ids));
-    const dir = mkdtempSync(`${os.tmpdir()}/lithe-gguf-`);
+    const dir = tempDir('lithe-gguf-');
     for (const [dtype, tol] of [['f16', 5e-3], ['bf16', 4e-2]] as const) {
       const file = `${dir}/stories260K-${dtype}.gguf`;
       writeFileSync(file, await regguf(src, dtype));

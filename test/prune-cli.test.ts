@@ -2,15 +2,15 @@
 // fails with exit code 2 before anything is written.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, rng, runLithe } from './helpers.js';
 import { tinyWeights, writeTinyModel, TinySpec } from './tiny-models.js';
+import { tempDir } from './temp-dir.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-prune-'));
+const tmp = tempDir('lithe-prune-');
 
 const lithe = (...args: string[]) => runLithe(args);
 

@@ -3,8 +3,7 @@
 import * as ops from '../src/ops/index.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { loadModel } from '../src/load/load-model.js';
@@ -17,6 +16,7 @@ import { gemvQRef, linearRef } from './reference.js';
 import { randn, relErr, repoRoot, rng, runLithe, seedNote, sharedData } from './helpers.js';
 import { correlatedInputs, reconError, statsOf } from './linear-fixtures.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
+import { tempDir } from './temp-dir.js';
 
 const r = rng();
 
@@ -195,7 +195,7 @@ describe('lithe quantize', () => {
   const spec: TinySpec = { modelType: 'llama', dtype: 'bf16', dim: 64, hidden: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 512, tied: false };
   const dir = writeTinyModel(spec, tinyWeights(spec, rng()));
   writeFileSync(path.join(dir, 'tokenizer.bin'), readFileSync(path.join(repoRoot, 'assets/stories260K/tok512.bin')));
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-quant-'));
+  const tmp = tempDir('lithe-quant-');
 
   test('gptq with a text calibration file', () => {
     const res = runLithe(['quantize', dir, '--method', 'gptq', '--w-bits', '4', '--act-order', '--nsamples', '4', '--seqlen', '32',

@@ -4,8 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ReferenceStereoKernels, StereoKernels, WasmStereoKernels } from '../src/vision/stereo/kernels.js';
 import { censusPairs, COSTS, rankOffsets } from '../src/vision/stereo/costs.js';
@@ -16,6 +15,7 @@ import { fillBackground, leftRightCheck, median3x3, removeSpeckles } from '../sr
 import { encodePng, readGray, readImage, toGray } from '../src/io/image.js';
 import { readGroundTruth } from '../src/vision/stereo/middlebury.js';
 import { maxAbsDiff, repoRoot, rng, seedNote } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 const r = rng();
 const reference = new ReferenceStereoKernels();
@@ -275,7 +275,7 @@ describe('evaluation masks and refinement', () => {
 });
 
 describe('image I/O', () => {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-img-'));
+  const tmp = tempDir('lithe-img-');
 
   test('16-bit grey and 8-bit RGB PNG round trips; PGM/PPM binary and ASCII', () => {
     const d16 = Uint16Array.from({ length: 35 }, () => Math.floor(r() * 65536));
@@ -310,7 +310,7 @@ describe('image I/O', () => {
 });
 
 describe('lithe stereo CLI', () => {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-stereo-'));
+  const tmp = tempDir('lithe-stereo-');
   const mb = path.join(repoRoot, 'assets/stereo/middlebury');
   const lithe = (...args: string[]) => {
     const res = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), ...args], { encoding: 'utf8', timeout: 120_000 });

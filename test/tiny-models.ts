@@ -1,7 +1,6 @@
 // Small random LLaMA-family checkpoints written as Hugging Face folders, and an independent float64 forward
 // pass over the same weights (built from the reference kernels) to check the engine against.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import type { RawTensor, TensorMap } from '../src/io/raw-tensor.js';
@@ -9,6 +8,7 @@ import { f32ToBf16Bits, f32ToF16Bits, bf16BitsToF32, f16BitsToF32 } from '../src
 import { attentionRef, linearRef, rmsnormRef, ropeRef, siluMulRef } from './reference.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { randn } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 export interface TinySpec {
   modelType: 'llama' | 'qwen2' | 'mistral';
@@ -57,7 +57,7 @@ function encode(values: Float32Array, dtype: TinySpec['dtype']): Uint8Array {
   return new Uint8Array(bits.buffer);
 }
 
-export function writeTinyModel(s: TinySpec, w: Weights, dir = mkdtempSync(path.join(os.tmpdir(), 'lithe-tiny-'))): string {
+export function writeTinyModel(s: TinySpec, w: Weights, dir = tempDir('lithe-tiny-')): string {
   const config: Record<string, unknown> = {
     architectures: ['X'], model_type: s.modelType, hidden_size: s.dim, intermediate_size: s.hidden, num_hidden_layers: s.layers,
     num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, vocab_size: s.vocab, max_position_embeddings: s.maxPos ?? 128,

@@ -24,6 +24,18 @@ test('eval ppl --backend webgpu matches --backend cpu', (t) => {
   assert.ok(Math.abs(a.ppl - b.ppl) / a.ppl < 1e-4, `cpu ${a.ppl} vs webgpu ${b.ppl}`);
 });
 
+test('--backend webgpu: one Lithe line names the adapter, and no Vulkan-loader warning from Dawn', (t) => {
+  if (skip) return t.skip(skip);
+  const r = runLithe(['eval', 'ppl', MODEL, '--data', TEXT, '--seqlen', '64', '--max-windows', '1', '--json', '--backend', 'webgpu']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /Couldn't load Vulkan/);
+  const adapter = String(lastJson(r.stdout)['backend']).replace(/^webgpu [^:]+: /, '');
+  const notes = r.stderr.split('\n').filter((l) => l.startsWith('webgpu: '));
+  assert.equal(notes.length, 1, r.stderr);
+  assert.ok(notes[0]!.endsWith(` on ${adapter}`), `${notes[0]} does not name ${adapter}`);
+  console.log(`# ${notes[0]}`);
+});
+
 test('cpu-only commands and unknown backends are refused', () => {
   for (const [args, re] of [
     [['stereo', 'eval', '--backend', 'webgpu'], /--backend: stereo matching runs on the cpu backend only/],

@@ -15,14 +15,24 @@ export function isSoftwareAdapter(description: string): boolean {
   return /llvmpipe|lavapipe|swiftshader/i.test(description);
 }
 
-export async function createBackend(kind: string | undefined, threads?: number): Promise<Backend> {
+/** `log` receives one line saying which WebGPU adapter was chosen and why (the CLI writes it to stderr). */
+export async function createBackend(kind: string | undefined, threads?: number, log?: (line: string) => void): Promise<Backend> {
   const k = (kind ?? 'cpu') as BackendKind;
   if (!BACKENDS.includes(k)) throw new OptionError('--backend', `expected ${BACKENDS.join(', ')}, got "${kind}"`);
-  if (k === 'webgpu') return WebGpuBackend.create();
+  if (k === 'webgpu') {
+    const g = await WebGpuBackend.create();
+    log?.(g.note);
+    return g;
+  }
   if (k === 'auto') {
     const g = await WebGpuBackend.tryCreate();
-    if (typeof g !== 'string') {
-      if (!isSoftwareAdapter(g.description)) return g;
+    if (typeof g === 'string') log?.(`webgpu: ${g}; --backend auto uses the cpu backend`);
+    else {
+      if (!isSoftwareAdapter(g.description)) {
+        log?.(g.note);
+        return g;
+      }
+      log?.(`${g.note}: a software adapter, so --backend auto uses the cpu backend`);
       await g.dispose();
     }
   }

@@ -22,6 +22,7 @@ import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
 import { addMethodFlags } from './method-flags.js';
 import { PRUNE_METHODS } from '../index.js';
+import { packageVersion } from './version.js';
 
 const abort = new AbortController();
 process.on('SIGINT', () => {
@@ -70,6 +71,7 @@ const tokenizer = () => new Option('--tokenizer <file>', 'tokenizer file (llama2
 
 const program = new Command('lithe')
   .description('Make neural networks small and fast enough for devices, and measure it.')
+  .version(packageVersion(), '-V, --version', 'print the version (from package.json)')
   .showHelpAfterError()
   .enablePositionalOptions()
   .exitOverride();

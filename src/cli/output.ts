@@ -18,3 +18,7 @@ export class Output {
     if (this.json) process.stdout.write(`${JSON.stringify(obj)}\n`);
   }
 }
+/** One diagnostic line on stderr (e.g. which WebGPU adapter was chosen), whatever the output mode. */
+export function stderrLine(s: string): void {
+  process.stderr.write(`${s}\n`);
+}

@@ -124,7 +124,7 @@ export function readGray(file: string): GrayImage {
 }
 
 /** Encode a PNG: `channels` 1 (grey) or 3 (RGB), 8- or 16-bit samples. */
-export function encodePng(width: number, height: number, channels: 1 | 3, data: Uint8Array | Uint16Array): Buffer {
+export function encodePng(width: number, height: number, channels: 1 | 3, data: Uint8Array | Uint16Array): Uint8Array {
   const bitDepth = data instanceof Uint16Array ? 16 : 8;
   const colorType = channels === 1 ? 0 : 2;
   const png = new PNG({ width, height, bitDepth, colorType, inputColorType: colorType, inputHasAlpha: false });

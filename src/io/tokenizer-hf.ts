@@ -6,7 +6,8 @@ import type { TextTokenizer } from './tokenizer.js';
 
 export class HfTokenizer implements TextTokenizer {
   readonly vocabSize: number;
-  constructor(private readonly tok: Tokenizer, readonly bosId: number | null, readonly eosIds: number[]) {
+  /** private: the shipped types must not name @huggingface/tokenizers' classes (its .d.ts fail under NodeNext) */
+  private constructor(private readonly tok: Tokenizer, readonly bosId: number | null, readonly eosIds: number[]) {
     this.vocabSize = tok.get_vocab(true).size;
   }
 

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The WebGPU backend: the Backend interface on a GPUDevice (Dawn in Node, navigator.gpu in a browser), running the
  * WGSL kernels of the op registry (src/kernels/<op>/wgsl.ts). Tensors are GPU buffers (freed buffers are pooled by size and reused); views pass
@@ -92,6 +93,11 @@ export class WebGpuBackend implements Backend {
 
   get description(): string {
     return `webgpu ${this.info.description}`;
+  }
+
+  /** one line: which adapter was chosen and why (the CLI prints it once to stderr) */
+  get note(): string {
+    return this.info.note;
   }
 
   /** force the workgroup-memory reductions (tests compare both; with subgroups they use subgroupAdd / subgroupMax) */

@@ -11,6 +11,7 @@ import { parseTriple, readTrace } from '../../attention/trace.js';
 import { cancellationPoint, OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
 import { markdownTable } from '../../util/table.js';
+import { stderrLine } from '../output.js';
 import { createProgress } from '../progress.js';
 import type { Context } from './common.js';
 
@@ -141,7 +142,7 @@ async function attentionStepsCommand(f: AttentionBenchFlags, methods: MethodName
   const sparse = methods.filter((m): m is Exclude<MethodName, 'dense'> => m !== 'dense');
   if (!sparse.length) throw new OptionError('--method', '--steps needs at least one sparse method');
   const { calibration, at, source } = inputs(f, sparse.includes('compact') && !opts.compact?.config ? f.calibSteps : 0, f.steps);
-  const be = await createBackend(f.backend, f.threads ?? defaultThreads());
+  const be = await createBackend(f.backend, f.threads ?? defaultThreads(), stderrLine);
   const progress = createProgress('attention', f.steps * sparse.length, 'runs', ctx.out.json);
   let done = 0;
   try {
@@ -176,7 +177,7 @@ export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context
   if (f.steps > 1) return attentionStepsCommand(f, methods, opts, ctx);
   const { at, calibration, source } = inputs(f, methods.includes('compact') && !compactConfig ? f.calibSteps : 0);
   const x = at(0);
-  const be = await createBackend(f.backend, f.threads ?? defaultThreads());
+  const be = await createBackend(f.backend, f.threads ?? defaultThreads(), stderrLine);
   const progress = createProgress('attention', methods.length + (methods.includes('compact') && !compactConfig ? 1 : 0), 'steps', ctx.out.json);
   let done = 0;
   try {
@@ -205,7 +206,7 @@ export async function attentionSearchCommand(f: AttentionSearchFlags, ctx: Conte
   const { calibration, source } = inputs(f, f.calibSteps);
   const x = calibration[0]!; // the grid, heads and (generated) head kinds of every calibration input
   const g = tileGrid(x.grid, f.block, f.tile ? tripleFlag('--tile', f.tile, 't,h,w') : undefined);
-  const be = await createBackend(f.backend, f.threads ?? defaultThreads());
+  const be = await createBackend(f.backend, f.threads ?? defaultThreads(), stderrLine);
   const progress = createProgress('calibration', calibration.length, 'inputs', ctx.out.json);
   try {
     const mass = await calibrationMass(be, g, calibration, async (done) => { progress.update(done); await cancellationPoint(ctx.signal); });

@@ -4,6 +4,7 @@ import { machineDescription } from '../../util/machine.js';
 import { OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
 import { markdownTable } from '../../util/table.js';
+import { stderrLine } from '../output.js';
 import type { CommonFlags, Context } from './common.js';
 
 export function gemmTable(rows: GemmRow[]): string {
@@ -16,7 +17,7 @@ export async function benchCommand(name: string, flags: CommonFlags, ctx: Contex
   const all = flags.threads ?? defaultThreads();
   let rows: GemmRow[];
   if (flags.backend && flags.backend !== 'cpu') {
-    const be = await createBackend(flags.backend, all);
+    const be = await createBackend(flags.backend, all, stderrLine);
     try {
       rows = await gemmRows(be, be.name === 'cpu' || isSoftwareAdapter(be.description) ? CPU_GEMM_SHAPES : GPU_GEMM_SHAPES, 1, be.description);
     } finally {

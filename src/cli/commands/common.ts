@@ -4,7 +4,7 @@ import { LoadedFiles, loadModel } from '../../load/load-model.js';
 import { InputError } from '../../util/errors.js';
 import type { TextTokenizer } from '../../io/tokenizer.js';
 import { defaultThreads } from '../options.js';
-import { Output } from '../output.js';
+import { Output, stderrLine } from '../output.js';
 import { DecoderModel, createModel } from '../../models/index.js';
 
 export interface CommonFlags {
@@ -25,7 +25,7 @@ export interface Context {
  * activation type set; and the --eval texts read up front, so a missing file fails before any work.
  */
 export async function modelForCompression(files: LoadedFiles, f: CommonFlags & { actDtype?: 'f32' | 'f16' | 'bf16' }): Promise<DecoderModel> {
-  const backend = await createBackend(f.backend, f.threads ?? defaultThreads());
+  const backend = await createBackend(f.backend, f.threads ?? defaultThreads(), stderrLine);
   const model = createModel(backend, { ...files, packed: null });
   model.activationDType = f.actDtype ?? 'f32';
   return model;
@@ -37,7 +37,7 @@ export function readEvalTexts(eval_: string | undefined): { files: string[]; tex
 }
 
 export async function openModel(modelPath: string, flags: CommonFlags): Promise<DecoderModel> {
-  const backend = await createBackend(flags.backend, flags.threads ?? defaultThreads());
+  const backend = await createBackend(flags.backend, flags.threads ?? defaultThreads(), stderrLine);
   try {
     return await loadModel(backend, modelPath, { tokenizer: flags.tokenizer });
   } catch (e) {

@@ -1,4 +1,5 @@
 import { createBackend } from '../../backend/create.js';
+import { stderrLine } from '../output.js';
 import { readText, splitBlocks } from '../../data/text.js';
 import { documentLoss } from '../../eval/perplexity.js';
 import { loadModel } from '../../load/load-model.js';
@@ -10,7 +11,7 @@ import { runGeneration } from './generate.js';
 
 /** The embedded default: stories260K tells a story, then is scored on 200 bundled TinyStories blocks. */
 export async function demoCommand(flags: CommonFlags & { maxTokens: number }, ctx: Context): Promise<void> {
-  const backend = await createBackend(flags.backend, flags.threads ?? defaultThreads());
+  const backend = await createBackend(flags.backend, flags.threads ?? defaultThreads(), stderrLine);
   try {
     const model = await loadModel(backend, assetPath(DEFAULT_MODEL), { tokenizer: assetPath(DEFAULT_TOKENIZER) });
     const c = model.config;
