@@ -1,10 +1,10 @@
 // Type-checked in a consumer project (strict, NodeNext, skipLibCheck false) against the installed 'lithe' types.
-import { createBackend, CpuBackend, HfTokenizer, loadModel, WebGpuBackend, type Backend, type LlamaConfig } from 'lithe';
+import { createBackend, CpuBackend, HfTokenizer, loadModel, WebGpuBackend, type Backend, type DecoderConfig } from 'lithe';
 
 export async function use(path: string): Promise<number> {
   const be: Backend = await CpuBackend.create({ threads: 1 });
   const model = await loadModel(be, path);
-  const c: LlamaConfig = model.config;
+  const c: DecoderConfig = model.config;
   const gpu: WebGpuBackend | string = await WebGpuBackend.tryCreate();
   const tok: HfTokenizer | undefined = undefined;
   await (await createBackend('cpu')).dispose();
