@@ -8,9 +8,12 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 const shims = {
   fs: `const no = (n) => () => { throw new Error(n + ': there is no file system in the browser'); };
 export const readFileSync = no('readFileSync'), writeFileSync = no('writeFileSync'), statSync = no('statSync'), readdirSync = no('readdirSync'),
-  renameSync = no('renameSync'), rmSync = no('rmSync'), mkdirSync = no('mkdirSync'), createReadStream = no('createReadStream');
+  renameSync = no('renameSync'), rmSync = no('rmSync'), mkdirSync = no('mkdirSync'), createReadStream = no('createReadStream'),
+  closeSync = no('closeSync'), copyFileSync = no('copyFileSync'), linkSync = no('linkSync'), openSync = no('openSync'), realpathSync = no('realpathSync'),
+  unlinkSync = no('unlinkSync');
 export const existsSync = () => false;
-export default { readFileSync, writeFileSync, statSync, readdirSync, renameSync, rmSync, mkdirSync, existsSync, createReadStream };`,
+export default { readFileSync, writeFileSync, statSync, readdirSync, renameSync, rmSync, mkdirSync, existsSync, createReadStream, closeSync, copyFileSync,
+  linkSync, openSync, realpathSync, unlinkSync };`,
   path: `export const join = (...p) => p.filter(Boolean).join('/').replace(/\\/+/g, '/');
 export const dirname = (p) => p.includes('/') ? p.slice(0, p.lastIndexOf('/')) || '/' : '.';
 export const basename = (p) => p.slice(p.lastIndexOf('/') + 1);

@@ -189,8 +189,12 @@ export function compactSearchForSparsity(g: TileGrid, mass: Float64Array, heads:
   return best;
 }
 
+export function serializeCompactConfig(c: CompactConfig): string {
+  return JSON.stringify(c, null, 1) + '\n';
+}
+
 export function writeCompactConfig(file: string, c: CompactConfig): void {
-  writeFileAtomic(file, JSON.stringify(c, null, 1) + '\n');
+  writeFileAtomic(file, serializeCompactConfig(c));
 }
 
 export function readCompactConfig(file: string): CompactConfig {

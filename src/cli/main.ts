@@ -30,6 +30,8 @@ process.on('SIGINT', () => {
   process.stderr.write('\ncancelling (Ctrl-C again to exit now)\n');
   abort.abort();
 });
+// kill / a parent report stopping its runs: exit at once, through the exit hooks that remove our temporaries and locks
+process.on('SIGTERM', () => process.exit(143));
 
 function context(flags: { json?: boolean }): Context {
   return { out: new Output(!!flags.json), signal: abort.signal };
@@ -37,6 +39,7 @@ function context(flags: { json?: boolean }): Context {
 
 const threads = () => new Option('--threads <n>', 'worker threads (default: all cores)').argParser(threadsOption);
 const backendOption = () => new Option('--backend <b>', 'cpu (WebAssembly SIMD) | webgpu | auto (webgpu when a hardware adapter exists)').choices(['cpu', 'webgpu', 'auto']).default('cpu');
+const force = () => new Option('--force', 'replace existing output files (never an input)');
 const json = () => new Option('--json', 'print one JSON object with the results as the last line of stdout');
 const actDType = () => new Option('--act-dtype <t>', 'round every op\'s output to f16 | bf16, as a model run in that type computes (the reference code runs in f16); default f32: no rounding')
   .choices(['f32', 'f16', 'bf16']).default('f32');
@@ -167,7 +170,7 @@ program.command('report').description('comparison tables; prune: dense vs method
   .option('--seed <n>', 'calibration seed', intOption('--seed', 0))
   .option('--jobs <n>', 'runs in parallel', intOption('--jobs', 1, 256), 1)
   .requiredOption('--out <prefix>', 'writes PREFIX.md and PREFIX.json')
-  .addOption(threads()).addOption(backendOption()).addOption(json())
+  .addOption(force()).addOption(threads()).addOption(backendOption()).addOption(json())
   .action((kind, model, flags) => reportCommand(kind, model, flags, context(flags)));
 
 /** KV-cache quantization scheme options (KVTuner's defaults per scheme). */
@@ -191,7 +194,7 @@ function kvCalibOptions(c: Command): Command {
 const kv = program.command('kv').description('KV-cache quantization: sensitivity profiles, KVTuner search, quality of a configuration');
 kvCalibOptions(kv.command('profile').description('per-layer sensitivity of every (key bits, value bits) pair, the others at 16 bits; Pareto pruning and layer groups')
   .argument('<model>')
-  .option('--out <file>', 'also write the profile as JSON'))
+  .option('--out <file>', 'also write the profile as JSON').addOption(force()))
   .action((model, flags) => kvProfileCommand(model, flags, context(flags)));
 kvCalibOptions(kv.command('search').description('KVTuner: Pareto-pruned pairs, clustered layers, NSGA-II under a mean-bits budget; writes a preset')
   .argument('<model>')
@@ -201,7 +204,7 @@ kvCalibOptions(kv.command('search').description('KVTuner: Pareto-pruned pairs, c
   .option('--groups <n>', 'layer groups (default: round(sqrt(layers)) + 1)', intOption('--groups', 1))
   .option('--vanilla', "the reference's vanilla search: one variable per layer over [KV8, K8V4, KV4, K4V2, KV2], no profiling")
   .option('--objective <o>', 'quality loss on the calibration windows: kl (vs the float cache) | ppl (teacher-forced NLL)', 'kl')
-  .requiredOption('--out <file>', 'preset to write (.json, or .yaml)'))
+  .requiredOption('--out <file>', 'preset to write (.json, or .yaml)').addOption(force()))
   .action((model, flags) => kvSearchCommand(model, flags, context(flags)));
 kvSchemeOptions(kv.command('eval').description('quality of a quantized KV cache vs the float cache: perplexity, KL, top-1 and greedy agreement, bytes per token')
   .argument('<model>')
@@ -252,6 +255,7 @@ const stereoCmd = stereoFlags(program.command('stereo')
   .argument('<left>', 'left (reference) image: PNG, PGM or PPM').argument('<right>', 'right image, same size')
   .option('--out <file>', 'disparity map (required): 16-bit PNG, disparity x 16, 0 = invalid')
   .option('--preview <file>', 'colour-mapped PNG preview')
+  .addOption(force())
   .option('--gt <file>', 'ground-truth disparity image: also report bad-pixel rates')
   .option('--gt-scale <s>', 'ground-truth disparity = value / s', floatOption('--gt-scale', 1e-6, 1e6), 1), 'census | rank-ad | rank-sad | unified | bt')
   .action((left, right, flags) => stereoCommand(left, right, flags, context(flags)))
@@ -262,7 +266,8 @@ stereoFlags(stereoCmd.command('eval')
   .argument('[dir]', 'dataset folder: dataset.json or tsukuba/venus/teddy/cones subfolders')
   .option('--threshold <px>', 'bad-pixel threshold for the table (JSON has 0.5, 1 and 2 as well)', floatOption('--threshold', 0, 1024), 1)
   .option('--border <px>', 'ignore this many pixels at the image border (OpenCV test: 10)', intOption('--border', 0), 0)
-  .option('--out-dir <dir>', 'also write each disparity map as PAIR-COST.png'), 'cost, or a comma-separated list for an ablation table')
+  .option('--out-dir <dir>', 'also write each disparity map as PAIR-COST.png')
+  .addOption(force()), 'cost, or a comma-separated list for an ablation table')
   .action((dir, flags) => stereoEvalCommand(dir, flags, context(flags)));
 
 /** Inputs of the attention commands: generated video-like heads or a dumped trace. */
@@ -300,6 +305,7 @@ attentionInputs(attentionCmd.command('search').description('Compact Attention: o
   .option('--lambda <x>', 'stop when a shrink round lowers the density by less than this', floatOption('--lambda', 0, 1), 0)
   .option('--tile <t,h,w>', 'tile = one block: 1,8,8 for block 64, 2,8,8 for 128 (default)')
   .option('--out <file>', 'configuration file to write')
+  .addOption(force())
   .action((flags) => attentionSearchCommand(flags, context(flags)));
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')

@@ -3,9 +3,10 @@
  * (in the source's storage type), the tokenizer, and lithe.json describing what was done. Checkpoints whose
  * RoPE pairs adjacent dimensions (llama2.c, GGUF llama) get their q/k rows permuted to the rotate-half layout
  * Hugging Face uses (the inverse of convert_hf_to_gguf's permutation), so attention scores are unchanged.
- * The folder is assembled under a temporary name and renamed at the end: no partial output.
+ * The folder is assembled in a SafeOutput's temporary folder and renamed onto the target at the end (absent or
+ * empty): no partial output, and nothing of the user's is ever deleted.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { f32ToBf16Bits, f32ToF16Bits } from '../tensor/dtype.js';
 import type { FileDType, RawTensor, TensorMap } from '../io/raw-tensor.js';
@@ -14,12 +15,8 @@ import { readJson } from '../io/files.js';
 import type { PackedLinear } from '../quant/pack.js';
 import { packedTensors } from '../models/packed-storage.js';
 import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
-import { InputError } from '../util/errors.js';
 import { DecoderModel, namedWeights } from '../models/index.js';
-
-export function checkOutDir(outDir: string): void {
-  if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new InputError(`${outDir}: already exists and is not empty; choose another --out or remove it`);
-}
+import { SafeOutput } from '../io/safe-write.js';
 
 function encode(values: Float32Array, dtype: FileDType): Uint8Array {
   if (dtype === 'f32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
@@ -57,16 +54,15 @@ export function llama2cTokenizerBytes(t: Llama2cTokenizer): Uint8Array {
 }
 
 /**
+ * `out`: a folder output prepared before the work (SafeOutput.folder), or a folder name (prepared here).
  * `dtype`: store every float tensor in this type (default: each tensor's type in the source). `packed`: linears
  * (by module name, without ".weight") stored as integer codes (quant/packed-checkpoint.ts) instead of floats.
  */
-export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: TensorMap, outDir: string, lithe: Record<string, unknown>, dtype?: FileDType,
+export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: TensorMap, out: SafeOutput | string, lithe: Record<string, unknown>, dtype?: FileDType,
   packed?: Map<string, PackedLinear>): Promise<void> {
-  checkOutDir(outDir);
+  const dir = typeof out === 'string' ? SafeOutput.folder(out, { inputs: [model.source.path] }) : out;
   const c = model.config;
-  const tmp = `${outDir.replace(/\/+$/, '')}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  const tmp = dir.tmp;
   try {
     const tensors: TensorMap = new Map();
     for (const [name, t] of namedWeights(model.weights)) {
@@ -88,16 +84,16 @@ export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: Tens
       const type = dtype ?? (src && src !== 'u8' ? src : 'f32');
       tensors.set(name, { dtype: type, shape: [...t.shape], data: encode(values, type) } as RawTensor);
     }
-    writeFileSync(path.join(tmp, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
+    dir.put('model.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
     const src = model.source.path;
     if (model.source.format === 'huggingface') {
       for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.bin']) {
-        if (existsSync(path.join(src, f))) copyFileSync(path.join(src, f), path.join(tmp, f));
+        if (existsSync(path.join(src, f))) dir.copyIn(path.join(src, f), f);
       }
       const cfg = readJson(path.join(tmp, 'config.json')) as Record<string, unknown>;
       if (cfg['tie_word_embeddings'] !== c.tiedEmbeddings) {
         // untied by a rotation: the written lm_head must be read
-        writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...cfg, tie_word_embeddings: c.tiedEmbeddings }, null, 2));
+        dir.put('config.json', JSON.stringify({ ...cfg, tie_word_embeddings: c.tiedEmbeddings }, null, 2));
       }
     } else {
       const config = {
@@ -108,14 +104,13 @@ export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: Tens
         bos_token_id: c.bosId, eos_token_id: c.eosIds.length === 1 ? c.eosIds[0] : c.eosIds, torch_dtype: 'float32',
         ...(c.slidingWindow ? { sliding_window: c.slidingWindow } : {}),
       };
-      writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2));
-      if (model.tokenizer instanceof Llama2cTokenizer) writeFileSync(path.join(tmp, 'tokenizer.bin'), llama2cTokenizerBytes(model.tokenizer));
+      dir.put('config.json', JSON.stringify(config, null, 2));
+      if (model.tokenizer instanceof Llama2cTokenizer) dir.put('tokenizer.bin', llama2cTokenizerBytes(model.tokenizer));
     }
-    writeFileSync(path.join(tmp, 'lithe.json'), JSON.stringify(lithe, null, 2));
-    if (existsSync(outDir)) rmSync(outDir, { recursive: true });
-    renameSync(tmp, outDir);
+    dir.put('lithe.json', JSON.stringify(lithe, null, 2));
+    dir.commit();
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    dir.discard();
     throw e;
   }
 }

@@ -1,6 +1,5 @@
-/** File helpers: reads with typed errors, and writes that never leave a partial file behind. */
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import path from 'node:path';
+/** File helpers: reads with typed errors; writes (never a partial file) live in safe-write.ts. */
+import { readFileSync, statSync } from 'node:fs';
 import { FormatError, InputError } from '../util/errors.js';
 
 export function readFileOrThrow(file: string): Buffer {
@@ -31,15 +30,4 @@ export function isDirectory(p: string): boolean {
   }
 }
 
-/** Write to a temporary sibling, then rename: readers never see a half-written file. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (e) {
-    if (existsSync(tmp)) rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+export { writeFileAtomic } from './safe-write.js';

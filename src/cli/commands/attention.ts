@@ -4,7 +4,7 @@
  */
 import { createBackend } from '../../backend/create.js';
 import { calibrationMass, evaluateMethods, evaluateSteps, METHODS, type AttentionInputs, type MethodName, type MethodResult, type StepRow } from '../../attention/evaluate.js';
-import { COMPACT_DEFAULTS, compactSearch, compactSearchForSparsity, readCompactConfig, tileGrid, writeCompactConfig, type CompactConfig } from '../../attention/compact.js';
+import { COMPACT_DEFAULTS, compactSearch, compactSearchForSparsity, readCompactConfig, serializeCompactConfig, tileGrid, type CompactConfig } from '../../attention/compact.js';
 import { checkGrid, gridTokens, type VideoGrid } from '../../attention/layout.js';
 import { HEAD_KINDS, syntheticAttention, type HeadKind } from '../../attention/synthetic.js';
 import { parseTriple, readTrace } from '../../attention/trace.js';
@@ -14,6 +14,7 @@ import { markdownTable } from '../../util/table.js';
 import { stderrLine } from '../output.js';
 import { createProgress } from '../progress.js';
 import type { Context } from './common.js';
+import { SafeOutput } from '../../io/safe-write.js';
 
 export interface AttentionInputFlags {
   shape: string;
@@ -51,6 +52,8 @@ export interface AttentionSearchFlags extends AttentionInputFlags {
   tile?: string;
   calibSteps: number;
   out?: string;
+  /** replace an existing --out file */
+  force?: boolean;
 }
 
 function tripleFlag(flag: string, v: string, what: string): [number, number, number] {
@@ -203,6 +206,15 @@ export async function attentionBenchCommand(f: AttentionBenchFlags, ctx: Context
 export async function attentionSearchCommand(f: AttentionSearchFlags, ctx: Context): Promise<void> {
   if (!f.out) throw new OptionError('--out', 'give the configuration file to write (e.g. --out compact.json)');
   if (f.recall !== undefined && f.sparsity !== undefined) throw new OptionError('--recall', 'give --recall or --sparsity, not both');
+  const out = SafeOutput.file(f.out, { force: f.force, inputs: [f.image, ...(f.trace ?? '').split(',')] });
+  try {
+    await attentionSearch(f, ctx, out);
+  } finally {
+    out.discard();
+  }
+}
+
+async function attentionSearch(f: AttentionSearchFlags, ctx: Context, out: SafeOutput): Promise<void> {
   const { calibration, source } = inputs(f, f.calibSteps);
   const x = calibration[0]!; // the grid, heads and (generated) head kinds of every calibration input
   const g = tileGrid(x.grid, f.block, f.tile ? tripleFlag('--tile', f.tile, 't,h,w') : undefined);
@@ -216,7 +228,7 @@ export async function attentionSearchCommand(f: AttentionSearchFlags, ctx: Conte
       ? compactSearchForSparsity(g, mass, x.heads, f.sparsity, f.lambda)
       : compactSearch(g, mass, x.heads, { recall: f.recall ?? COMPACT_DEFAULTS.recall, lambda: f.lambda });
     const searchMs = performance.now() - t0;
-    writeCompactConfig(f.out, config);
+    out.write(serializeCompactConfig(config));
     ctx.out.line(`calibration: ${source}, ${calibration.length} input(s); tile ${g.tile.join('x')}, ${g.tiles} tiles + ${g.nb - g.tiles} dense sink blocks; recall threshold ${fmt(config.recall, 4)}; search ${fmt(searchMs, 0)} ms`);
     ctx.out.line(markdownTable(['head', ...(x.kinds ? ['generated'] : []), 'shape', 'extents (eh,ew) per frame distance 0,1,2-3,4-7,...', 'recall', 'density'],
       config.heads.map((h, i) => [i, ...(x.kinds ? [x.kinds[i]!] : []), h.shape, h.extents.map((e) => `(${e.join(',')})`).join(' '),

@@ -14,7 +14,7 @@ import { adaptiveSpace, defaultGroupCount, prunePairs, searchPreset, vanillaSpac
 import { CANDIDATE_PAIRS, LayerProfile, profileLayers } from '../../quant/kv/profile.js';
 import { assetPath, DEFAULT_CALIBRATION, DEFAULT_TEXT } from '../../util/assets.js';
 import { cancellationPoint, InputError, OptionError } from '../../util/errors.js';
-import { writeFileAtomic } from '../../io/files.js';
+import { SafeOutput } from '../../io/safe-write.js';
 import { requireCpu } from '../../backend/create.js';
 import { markdownTable } from '../../util/table.js';
 import { createProgress } from '../progress.js';
@@ -29,6 +29,8 @@ export interface KvSchemeFlags {
 }
 
 export interface KvCalibFlags extends CommonFlags, KvSchemeFlags {
+  /** replace an existing --out file */
+  force?: boolean;
   calib?: string;
   nsamples: number;
   seqlen?: number;
@@ -88,8 +90,22 @@ async function runProfile(model: DecoderModel, base: Omit<KvQuantConfig, 'layers
   }
 }
 
+/** The --out file of kv profile / search, checked and locked before any work. */
+function kvOutput(modelPath: string, flags: KvCalibFlags & { out?: string }): SafeOutput | undefined {
+  return flags.out ? SafeOutput.file(flags.out, { force: flags.force, inputs: [modelPath, flags.calib, flags.tokenizer] }) : undefined;
+}
+
 export async function kvProfileCommand(modelPath: string, flags: KvProfileFlags, ctx: Context): Promise<void> {
   requireCpu(flags.backend, 'KV-cache quantization (its packed cache lives in the wasm memory)');
+  const out = kvOutput(modelPath, flags);
+  try {
+    await kvProfile(modelPath, flags, ctx, out);
+  } finally {
+    out?.discard();
+  }
+}
+
+async function kvProfile(modelPath: string, flags: KvProfileFlags, ctx: Context, out: SafeOutput | undefined): Promise<void> {
   const model = await openModel(modelPath, flags);
   try {
     cpuBackendOf(model);
@@ -106,7 +122,7 @@ export async function kvProfileCommand(modelPath: string, flags: KvProfileFlags,
     ctx.out.line(`layer groups (${groups.groups.length}): ${groups.groups.map((g, i) => `[${g.join(',')}] ${groups.templates[i]!.map(pairName).join('/')}`).join('  ')}`);
     ctx.out.line(`${windows.length} windows of ${seqlen} tokens from ${source}; ${seconds.toFixed(1)} s`);
     const result = { model: modelPath, calib: source, nsamples: windows.length, seqlen, base, profiles, pareto: kept.map((k) => k.map(pairName)), groups: groups.groups, templates: groups.templates.map((t) => t.map(pairName)), seconds };
-    if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
+    out?.write(JSON.stringify(result, null, 2) + '\n');
     ctx.out.result(result);
   } finally {
     await model.backend.dispose();
@@ -144,6 +160,15 @@ export async function kvSearchCommand(modelPath: string, flags: KvSearchFlags, c
   if (!flags.out) throw new OptionError('--out', 'required: where to write the preset (.json or .yaml)');
   if (flags.objective !== 'kl' && flags.objective !== 'ppl') throw new OptionError('--objective', `expected kl or ppl, got "${flags.objective}"`);
   if (!(flags.budget >= 2 && flags.budget <= 16)) throw new OptionError('--budget', `mean bits must be within [2, 16], got ${flags.budget}`);
+  const out = kvOutput(modelPath, flags)!;
+  try {
+    await kvSearch(modelPath, flags, ctx, out);
+  } finally {
+    out.discard();
+  }
+}
+
+async function kvSearch(modelPath: string, flags: KvSearchFlags, ctx: Context, out: SafeOutput): Promise<void> {
   const model = await openModel(modelPath, flags);
   try {
     cpuBackendOf(model);
@@ -173,7 +198,7 @@ export async function kvSearchCommand(modelPath: string, flags: KvSearchFlags, c
       population: flags.population, seed: flags.seed, calib: source, nsamples: windows.length, seqlen, groups: r.space.groups, templates: r.space.templates,
       profile_s: profileSeconds, search_s: r.seconds, front: r.front,
     };
-    writeFileAtomic(flags.out, serializePreset(presetFile(preset, { model: modelPath, search }), flags.out));
+    out.write(serializePreset(presetFile(preset, { model: modelPath, search }), flags.out));
     ctx.out.line(`preset: ${preset.layers.map(pairName).join(' ')} (mean ${meanBits(preset.layers).toFixed(3)} bits, ${flags.objective} ${r.best.loss.toExponential(3)})`);
     ctx.out.line(`Pareto front (${r.front.length}): ${r.front.map((f) => `${f.meanBits.toFixed(2)}b ${f.loss.toExponential(2)}`).join(', ')}`);
     ctx.out.line(`${r.trials} configurations evaluated (${r.offspring} bred) in ${r.seconds.toFixed(1)} s; profile ${profileSeconds.toFixed(1)} s; wrote ${flags.out}`);

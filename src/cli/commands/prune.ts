@@ -1,5 +1,6 @@
 import { calibrationFromPicks, CalibrationSet, readDocuments, sampleCalibration } from '../../data/calibration.js';
-import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
+import { writeHfCheckpoint } from '../../export/hf-checkpoint.js';
+import { SafeOutput } from '../../io/safe-write.js';
 import { readModelFiles } from '../../load/load-model.js';
 import { parseNM, Target } from '../../prune/mask.js';
 import { pruneModel, PruneOptions, PruneReport, resolvePruneOptions, roundModelWeights } from '../../prune/prune-model.js';
@@ -74,7 +75,15 @@ export function reportLines(r: PruneReport): string[] {
 
 export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Context): Promise<void> {
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the pruned model to');
-  checkOutDir(f.out);
+  const out = SafeOutput.folder(f.out, { inputs: [modelPath, f.calib, f.calibWindows, f.tokenizer, ...(f.eval ?? '').split(',')] });
+  try {
+    await pruneInto(modelPath, { ...f, out: f.out }, ctx, out);
+  } finally {
+    out.discard(); // after a failure: its temporary folder and lock; after success: nothing
+  }
+}
+
+async function pruneInto(modelPath: string, f: PruneFlags & { out: string }, ctx: Context, out: SafeOutput): Promise<void> {
   const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
   if (files.packed) throw new InputError(`${modelPath}: a packed checkpoint; prune the float model it came from`);
   if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
@@ -102,7 +111,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
       total_sparsity: report.totalSparsity, block_sparsity: report.blockSparsity, layers: report.layers, mask_sha256: report.maskSha256,
       timings: report.timings, evaluation,
     };
-    await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype);
+    await writeHfCheckpoint(model, files.tensors, out, lithe, dtype);
     ctx.out.line(`wrote ${f.out}`);
     ctx.out.result({ out: f.out, method: report.method, options: report.options, total_sparsity: report.totalSparsity, layers: report.layers, block_sparsity: report.blockSparsity,
       mask_sha256: report.maskSha256, stats_seconds: report.timings.statsSeconds, method_seconds: report.timings.methodSeconds, forward_seconds: report.timings.forwardSeconds,

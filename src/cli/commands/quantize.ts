@@ -8,7 +8,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { checkOutDir, writeHfCheckpoint } from '../../export/hf-checkpoint.js';
+import { writeHfCheckpoint } from '../../export/hf-checkpoint.js';
+import { SafeOutput } from '../../io/safe-write.js';
 import { PackedLinear, packedBytes, packOnGrid } from '../../quant/pack.js';
 import { PACKED_FORMAT, PackedFormat } from '../../models/packed-storage.js';
 import type { QuantGrid } from '../../quant/weight-quantizer.js';
@@ -72,7 +73,17 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   if (!QUANT_METHODS.some((m) => m.name === wMethod)) throw new OptionError('--w-method', `expected ${QUANT_METHODS.map((m) => m.name).join(' or ')}, got "${f.wMethod}"`);
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the quantized model to');
   if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
-  checkOutDir(f.out);
+  const out = SafeOutput.folder(f.out, { inputs: [modelPath, f.calib, f.calibWindows, f.tokenizer, ...(f.eval ?? '').split(',')] });
+  try {
+    await quantizeInto(modelPath, { ...f, out: f.out }, ctx, out);
+  } finally {
+    out.discard(); // after a failure: its temporary folder and lock; after success: nothing
+  }
+}
+
+async function quantizeInto(modelPath: string, f: QuantizeFlags & { out: string }, ctx: Context, out: SafeOutput): Promise<void> {
+  const rotate = f.method === 'quarot' || f.method === 'dartquant';
+  const wMethod = rotate ? f.wMethod ?? 'gptq' : f.method;
   const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
   const c = files.config;
   if (files.packed) throw new InputError(`${modelPath}: a packed checkpoint; quantize the float model it came from`);
@@ -138,7 +149,7 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
       calibration: calib ? { file: f.calib ?? DEFAULT_CALIBRATION, windows_file: f.calibWindows ?? null, nsamples: calib.windows.length, seqlen: calib.seqlen, seed: f.seed, tokens_sha256: calib.digest } : null,
       layers: r?.layers, timings: r?.timings, weights_sha256: r?.weightsSha256 ?? null, quantized_weights: r?.quantizedWeights ?? 0, max_levels_per_group: r?.maxLevelsPerGroup ?? null, seconds: r?.seconds ?? 0, evaluation,
     };
-    await writeHfCheckpoint(model, files.tensors, f.out, lithe, dtype, packed?.linears);
+    await writeHfCheckpoint(model, files.tensors, out, lithe, dtype, packed?.linears);
     const bytes = checkpointBytes(f.out);
     ctx.out.line(`checkpoint: ${(bytes / 2 ** 20).toFixed(2)} MiB (linears ${packed ? `${(packed.bytes / 2 ** 20).toFixed(2)} MiB packed vs ${(packed.floatBytes / 2 ** 20).toFixed(2)} MiB as f32` : 'as floats'})`);
     ctx.out.line(`wrote ${f.out}`);

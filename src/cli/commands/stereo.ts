@@ -1,5 +1,7 @@
 /** `lithe stereo LEFT RIGHT` (one pair -> disparity PNG) and `lithe stereo eval [DIR]` (Middlebury table). */
-import { readGray, writePng } from '../../io/image.js';
+import { encodePng, readGray } from '../../io/image.js';
+import { SafeOutput } from '../../io/safe-write.js';
+import path from 'node:path';
 import { COSTS, CostName } from '../../vision/stereo/costs.js';
 import { disparityPreview } from '../../vision/stereo/colormap.js';
 import { Subpixel, WasmStereoKernels } from '../../vision/stereo/kernels.js';
@@ -73,6 +75,8 @@ export interface StereoCommandFlags extends StereoFlags {
   preview?: string;
   gt?: string;
   gtScale: number;
+  /** replace existing --out / --preview files */
+  force?: boolean;
 }
 
 function checkPngName(flag: string, file: string | undefined): void {
@@ -84,6 +88,18 @@ export async function stereoCommand(leftFile: string, rightFile: string, f: Ster
   if (f.out === undefined) throw new OptionError('--out', 'required: the disparity PNG to write');
   checkPngName('--out', f.out);
   checkPngName('--preview', f.preview);
+  const inputs = [leftFile, rightFile, f.gt];
+  const outputs: SafeOutput[] = [];
+  try {
+    outputs.push(SafeOutput.file(f.out, { force: f.force, inputs }));
+    if (f.preview) outputs.push(SafeOutput.file(f.preview, { force: f.force, inputs }));
+    await stereoPair(leftFile, rightFile, f, ctx, outputs[0]!, outputs[1]);
+  } finally {
+    for (const o of outputs) o.discard();
+  }
+}
+
+async function stereoPair(leftFile: string, rightFile: string, f: StereoCommandFlags, ctx: Context, out: SafeOutput, preview: SafeOutput | undefined): Promise<void> {
   const left = readGray(leftFile), right = readGray(rightFile);
   checkPair(leftFile, left, rightFile, right);
   const options = stereoOptionsFromFlags(f, f.cost, f.maxDisp ?? 64);
@@ -98,8 +114,8 @@ export async function stereoCommand(leftFile: string, rightFile: string, f: Ster
   } finally {
     await k.dispose();
   }
-  writePng(f.out!, res.width, res.height, 1, toFixed16(res.disparity));
-  if (f.preview) writePng(f.preview, res.width, res.height, 3, disparityPreview(res.disparity, options.maxDisp));
+  out.write(encodePng(res.width, res.height, 1, toFixed16(res.disparity)));
+  preview?.write(encodePng(res.width, res.height, 3, disparityPreview(res.disparity, options.maxDisp)));
   const masks = gt ? evaluationMasks(gt) : undefined;
   const metrics = gt ? [0.5, 1, 2].map((t) => badPixelRates(res.disparity, gt, masks!, t)) : undefined;
   const t = res.timings;
@@ -115,6 +131,8 @@ export interface StereoEvalFlags extends StereoFlags {
   threshold: number;
   border: number;
   outDir?: string;
+  /** replace existing maps in --out-dir */
+  force?: boolean;
 }
 
 export interface StereoEvalRow {
@@ -135,6 +153,21 @@ export async function stereoEvalCommand(dir: string | undefined, f: StereoEvalFl
   const costs = f.cost.split(',').map((c) => c.trim());
   for (const c of costs) stereoOptionsFromFlags(f, c, 64); // fail on bad flags before any work
   const thresholds = [...new Set([0.5, 1, 2, f.threshold])].sort((a, b) => a - b);
+  // every map --out-dir will hold, checked and locked before any work
+  const maps = new Map<string, SafeOutput>();
+  try {
+    if (f.outDir) {
+      const inputs = pairs.flatMap((p) => [p.left, p.right, p.gt]);
+      for (const p of pairs) for (const cost of costs) maps.set(`${p.name}-${cost}`, SafeOutput.file(path.join(f.outDir, `${p.name}-${cost}.png`), { force: f.force, inputs }));
+    }
+    await stereoEval(root, pairs, costs, thresholds, f, ctx, maps);
+  } finally {
+    for (const o of maps.values()) o.discard();
+  }
+}
+
+async function stereoEval(root: string, pairs: ReturnType<typeof readDataset>, costs: string[], thresholds: number[], f: StereoEvalFlags, ctx: Context,
+  maps: Map<string, SafeOutput>): Promise<void> {
   const k = await WasmStereoKernels.create({ threads: f.threads ?? defaultThreads() });
   const rows: StereoEvalRow[] = [];
   try {
@@ -147,7 +180,7 @@ export async function stereoEvalCommand(dir: string | undefined, f: StereoEvalFl
         await cancellationPoint(ctx.signal);
         const options = stereoOptionsFromFlags(f, cost, f.maxDisp ?? p.maxDisp);
         const res = matchStereo(k, { width: left.width, height: left.height, left: left.data, right: right.data }, options);
-        if (f.outDir) writePng(`${f.outDir}/${p.name}-${cost}.png`, res.width, res.height, 1, toFixed16(res.disparity));
+        maps.get(`${p.name}-${cost}`)?.write(encodePng(res.width, res.height, 1, toFixed16(res.disparity)));
         const badPixels = thresholds.map((t) => badPixelRates(res.disparity, gt, masks, t));
         rows.push({ pair: p.name, cost, maxDisp: options.maxDisp, width: res.width, height: res.height, badPixels, ms: res.timings.total, validFraction: res.validFraction });
         const b = badPixels.find((m) => m.threshold === f.threshold)!;
