@@ -259,7 +259,7 @@ const stereoCmd = stereoFlags(program.command('stereo')
   .option('--out <file>', 'disparity map (required): 16-bit PNG, disparity x 16, 0 = invalid')
   .option('--preview <file>', 'colour-mapped PNG preview')
   .option('--gt <file>', 'ground-truth disparity image: also report bad-pixel rates')
-  .option('--gt-scale <s>', 'ground-truth disparity = value / s', floatOption('--gt-scale', 1e-6, 1e6), 1), 'census | rank-ad | rank-sad | unified | bt')
+  .option('--gt-scale <s>', 'ground-truth disparity = value / s (default: from a dataset.json next to the file or its Middlebury folder, else required)', floatOption('--gt-scale', 1e-6, 1e6)), 'census | rank-ad | rank-sad | unified | bt')
   .action((left, right, flags) => stereoCommand(left, right, flags, context(flags)))
   .enablePositionalOptions(); // flags after `eval` belong to eval
 
@@ -323,6 +323,13 @@ program.command('demo').description('run the embedded stories260K model: a story
   .option('--max-tokens <n>', 'story length in tokens', intOption('--max-tokens', 1, 511), 200)
   .addOption(threads()).addOption(backendOption()).addOption(json())
   .action((flags) => demoCommand(flags, context(flags)));
+
+/** After a usage error: the one error line and where the help is, not the whole help text. */
+function helpHint(c: Command, name: string): void {
+  c.showHelpAfterError(`(see \`${name} --help\`)`);
+  for (const sub of c.commands) helpHint(sub, `${name} ${sub.name()}`);
+}
+helpHint(program, 'lithe');
 
 try {
   await program.parseAsync(process.argv);

@@ -23,7 +23,7 @@ import { loadCalibration } from './prune.js';
 import { createProgress } from '../progress.js';
 import { DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { evaluateFiles } from './eval-ppl.js';
-import { ActQuantFlags, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
+import { ActQuantFlags, checkActGroup, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
 import { checkRotatable, quarotRotate, RotationRecord } from '../../quant/rotation/quarot.js';
 import { DART_DEFAULTS, dartquantRotate, DartRecord } from '../../quant/rotation/dartquant.js';
 
@@ -83,6 +83,7 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   if (weightsQuantized) validateWeightQuant(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
   else if (f.wBits !== 16) throw new OptionError('--w-bits', `expected 2 to 8, or 16 for float weights, got ${f.wBits}`);
   if (rotate) checkRotatable({ config: c });
+  checkActGroup(c, onlineConfig(f, null).act);
   const { files: evalFiles, texts: evalTexts } = readEvalTexts(f.eval);
   const model = await modelForCompression(files, f);
   try {

@@ -1,0 +1,83 @@
+// Bad input through the command line (issue 15): exit code 2 and a one-line message naming the flag, file or
+// step, never a stack trace; and inputs that used to be read silently wrong.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeSafetensors } from '../src/io/safetensors.js';
+import { repoRoot, runLithe } from './helpers.js';
+
+const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
+const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
+const MB = path.join(repoRoot, 'assets/stereo/middlebury');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-bad-'));
+
+/** Runs lithe and checks: exit 2, stderr one line matching `pattern` (no stack trace), stdout empty. */
+export function expectInputError(args: string[], pattern: RegExp): string {
+  const r = runLithe(args);
+  const what = args.join(' ');
+  assert.equal(r.code, 2, `${what}: exit ${r.code}, stderr ${r.stderr}`);
+  assert.match(r.stderr, pattern, what);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: stack trace in ${r.stderr}`);
+  assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line expected, got\n${r.stderr}`);
+  return r.stderr;
+}
+
+describe('bad flags', () => {
+  test('--a-group that does not divide a width: names --a-group and the width', () => {
+    // stories260K: dim 64, hidden 172 (172 = 4 * 43), 8 heads of 8
+    expectInputError(['eval', 'ppl', MODEL, '--data', TEXT, '--a-bits', '4', '--a-group', '7', '--max-windows', '1'], /--a-group: 7 does not divide the model's hidden size 64/);
+    expectInputError(['eval', 'ppl', MODEL, '--data', TEXT, '--a-bits', '4', '--a-group', '8', '--max-windows', '1'], /--a-group: 8 does not divide the model's MLP hidden size .* 172/);
+    expectInputError(['quantize', MODEL, '--method', 'rtn', '--a-bits', '4', '--a-group', '16', '--out', path.join(tmp, 'q')], /--a-group: 16 does not divide .* 172/);
+  });
+
+  test('a missing required option: the error line and where the help is, not the help text', () => {
+    const r = runLithe(['eval', 'ppl', MODEL]);
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.stderr.trim().split('\n'), ["error: required option '--data <file>' not specified", '(see `lithe eval ppl --help`)']);
+  });
+});
+
+describe('bad files', () => {
+  test('safetensors metadata values that are not strings: a format error naming the key', () => {
+    const trace = path.join(tmp, 'trace.safetensors');
+    const t = { dtype: 'f32' as const, shape: [1, 16, 8], data: new Uint8Array(4 * 16 * 8) };
+    const bytes = encodeSafetensors(new Map([['q', t], ['k', t], ['v', t]]), { grid: [1, 4, 4] } as unknown as Record<string, string>);
+    writeFileSync(trace, bytes);
+    expectInputError(['attention', 'bench', '--trace', trace, '--method', 'dense'], /trace\.safetensors: __metadata__ "grid": expected a string, got \[1,4,4\]/);
+  });
+});
+
+describe('stereo ground truth', () => {
+  const left = `${MB}/tsukuba/im3.png`, right = `${MB}/tsukuba/im4.png`;
+  const stereo = (...extra: string[]) => runLithe(['stereo', left, right, '--out', path.join(tmp, 'd.png'), '--max-disp', '16', '--paths', '4', '--threads', '2', '--json', ...extra]);
+  const bad1 = (r: ReturnType<typeof runLithe>) => (r.json()['badPixels'] as { threshold: number; all: number }[]).find((b) => b.threshold === 1)!.all;
+
+  test('--gt of another size: exit 2 naming both sizes', () => {
+    expectInputError(['stereo', left, right, '--out', path.join(tmp, 'd.png'), '--gt', `${MB}/venus/disp2.pgm`, '--gt-scale', '8'], /--gt: .*disp2\.pgm: size 434x383 differs from the images \(384x288\)/);
+  });
+
+  test('--gt-scale comes from the Middlebury layout or a dataset.json; elsewhere it is required', () => {
+    // Middlebury v2 stores tsukuba's disparities x16 (its README); --gt-scale 16 is the independent reference
+    const given = stereo('--gt', `${MB}/tsukuba/disp3.pgm`, '--gt-scale', '16');
+    assert.equal(given.code, 0, given.stderr);
+    const inferred = stereo('--gt', `${MB}/tsukuba/disp3.pgm`);
+    assert.equal(inferred.code, 0, inferred.stderr);
+    assert.equal(inferred.json()['gtScale'], 16);
+    assert.equal(bad1(inferred), bad1(given));
+    assert.ok(bad1(given) < 20, `bad pixels ${bad1(given)}%`);
+    // a copy under another name, with a dataset.json next to it
+    const ds = path.join(tmp, 'ds');
+    mkdirSync(ds);
+    copyFileSync(`${MB}/tsukuba/disp3.pgm`, path.join(ds, 'truth.pgm'));
+    writeFileSync(path.join(ds, 'dataset.json'), JSON.stringify({ pairs: [{ name: 't', left, right, gt: 'truth.pgm', gtScale: 16, maxDisp: 16 }] }));
+    const manifest = stereo('--gt', path.join(ds, 'truth.pgm'));
+    assert.equal(manifest.code, 0, manifest.stderr);
+    assert.equal(bad1(manifest), bad1(given));
+    // no manifest, no known layout
+    const loose = path.join(tmp, 'truth.pgm');
+    copyFileSync(`${MB}/tsukuba/disp3.pgm`, loose);
+    expectInputError(['stereo', left, right, '--out', path.join(tmp, 'd.png'), '--gt', loose], /--gt-scale: required for .*truth\.pgm/);
+  });
+});
