@@ -39,6 +39,22 @@ describe('bad flags', () => {
   });
 });
 
+describe('one meaning per flag', () => {
+  test('--max-windows with --protocol documents evaluates at most k documents', () => {
+    // the text's blank-line blocks are its stories; 3 of them
+    const r = runLithe(['eval', 'ppl', MODEL, '--data', TEXT, '--protocol', 'documents', '--max-windows', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json()['documents'], 3);
+  });
+
+  test('generate takes the packed-cache pair as --kv-pair; --kv-bits is the integer of eval ppl / quantize', () => {
+    const g = runLithe(['generate', MODEL, '--greedy', '--max-tokens', '8', '--kv-pair', 'K8V4', '--json']);
+    assert.equal(g.code, 0, g.stderr);
+    assert.match(String(g.json()['kv_cache']), /K8V4/);
+    expectInputError(['generate', MODEL, '--kv-bits', 'K8V4'], /--kv-bits: generate takes --kv-pair/);
+  });
+});
+
 describe('bad files', () => {
   test('safetensors metadata values that are not strings: a format error naming the key', () => {
     const trace = path.join(tmp, 'trace.safetensors');
