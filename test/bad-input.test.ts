@@ -2,11 +2,12 @@
 // step, never a stack trace; and inputs that used to be read silently wrong.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeSafetensors } from '../src/io/safetensors.js';
-import { repoRoot, runLithe } from './helpers.js';
+import { repoRoot, rng, runLithe } from './helpers.js';
+import { TinySpec, tinyWeights, writeTinyModel } from './tiny-models.js';
 
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
@@ -95,5 +96,56 @@ describe('stereo ground truth', () => {
     const loose = path.join(tmp, 'truth.pgm');
     copyFileSync(`${MB}/tsukuba/disp3.pgm`, loose);
     expectInputError(['stereo', left, right, '--out', path.join(tmp, 'd.png'), '--gt', loose], /--gt-scale: required for .*truth\.pgm/);
+  });
+});
+
+/** A tiny LLaMA whose widths fit the packed int4 layout (multiples of 32). */
+const SPEC: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 64, hidden: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 96, tied: false };
+/** Its parameters by hand: embeddings and lm_head, per layer 2 norms + q,k,v,o + gate,up,down, final norm. */
+const SPEC_PARAMS = 2 * 96 * 64 + 2 * (2 * 64 + 64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 64 * 128) + 64;
+
+describe('info', () => {
+  test('a packed checkpoint counts its linears by their logical shape', () => {
+    const dir = writeTinyModel(SPEC, tinyWeights(SPEC, rng(3)));
+    const dense = runLithe(['info', dir, '--json']);
+    assert.equal(dense.code, 0, dense.stderr);
+    assert.equal(dense.json()['parameters'], SPEC_PARAMS);
+    const out = path.join(tmp, 'packed');
+    const q = runLithe(['quantize', dir, '--method', 'rtn', '--w-bits', '4', '--out', out, '--json']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.match(readFileSync(path.join(out, 'lithe.json'), 'utf8'), /lithe-packed-v1/);
+    const packed = runLithe(['info', out, '--json']);
+    assert.equal(packed.code, 0, packed.stderr);
+    assert.equal(packed.json()['parameters'], SPEC_PARAMS);
+  });
+
+  test('a config that disagrees with the tensors: exit 2 naming the tensor and both shapes', () => {
+    const dir = writeTinyModel(SPEC, tinyWeights(SPEC, rng(4)));
+    const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 96 }));
+    expectInputError(['info', dir], /tensor model\.layers\.0\.mlp\.gate_proj\.weight has shape \[128,64\], expected \[96,64\]/);
+  });
+});
+
+describe('non-finite weights', () => {
+  /** SPEC with one bad value in model.layers.1.mlp.up_proj.weight (element 5: odd, the high half of a 16-bit pair). */
+  function badModel(dtype: TinySpec['dtype'], value: number): string {
+    const spec = { ...SPEC, dtype };
+    const w = tinyWeights(spec, rng(5));
+    w.get('model.layers.1.mlp.up_proj.weight')!.values[5] = value;
+    return writeTinyModel(spec, w);
+  }
+  const named = /tensor model\.layers\.1\.mlp\.up_proj\.weight: element 5 is NaN or infinite/;
+
+  test('are refused at load by every command: exit 2 naming the tensor', () => {
+    const nan = badModel('f32', NaN);
+    const text = path.join(tmp, 'calib.txt');
+    writeFileSync(text, readFileSync(TEXT, 'utf8'));
+    expectInputError(['info', nan], named);
+    expectInputError(['generate', nan, '--max-tokens', '4'], named);
+    expectInputError(['eval', 'ppl', nan, '--data', TEXT], named);
+    expectInputError(['prune', nan, '--method', 'sparsegpt', '--sparsity', '0.5', '--out', path.join(tmp, 'p')], named);
+    expectInputError(['info', badModel('bf16', Infinity)], named);
+    expectInputError(['info', badModel('f16', -Infinity)], named);
   });
 });
