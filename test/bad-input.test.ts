@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { encodeSafetensors } from '../src/io/safetensors.js';
+import { readLlama2c } from '../src/io/llama2c.js';
 import { repoRoot, rng, runLithe } from './helpers.js';
 import { TinySpec, tinyWeights, writeTinyModel } from './tiny-models.js';
 
@@ -147,5 +148,38 @@ describe('non-finite weights', () => {
     expectInputError(['prune', nan, '--method', 'sparsegpt', '--sparsity', '0.5', '--out', path.join(tmp, 'p')], named);
     expectInputError(['info', badModel('bf16', Infinity)], named);
     expectInputError(['info', badModel('f16', -Infinity)], named);
+  });
+});
+
+describe('non-finite results', () => {
+  /**
+   * stories260K as a Hugging Face folder with layer 0's q_proj and k_proj scaled by 1e30: every weight is finite,
+   * but the attention scores (~1e60) overflow float32, so softmax gives NaN from block 0 on.
+   */
+  function overflowModel(): string {
+    const dir = mkdtempSync(path.join(tmp, 'overflow-'));
+    const { tensors } = readLlama2c(MODEL);
+    for (const m of ['q_proj', 'k_proj']) {
+      const t = tensors.get(`model.layers.0.self_attn.${m}.weight`)!;
+      const v = new Float32Array(Uint8Array.from(t.data).buffer).map((x) => x * 1e30);
+      tensors.set(`model.layers.0.self_attn.${m}.weight`, { ...t, data: new Uint8Array(v.buffer) });
+    }
+    writeFileSync(path.join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 64, intermediate_size: 172, num_hidden_layers: 5, num_attention_heads: 8,
+      num_key_value_heads: 4, vocab_size: 512, max_position_embeddings: 512, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2 }));
+    copyFileSync(path.join(repoRoot, 'assets/stories260K/tok512.bin'), path.join(dir, 'tokenizer.bin'));
+    return dir;
+  }
+
+  test('name the step: perplexity window, document, generation step, calibration block', () => {
+    const m = overflowModel();
+    expectInputError(['eval', 'ppl', m, '--data', TEXT, '--seqlen', '64', '--max-windows', '3'], /perplexity window 1 of 3: the loss is NaN/);
+    expectInputError(['eval', 'ppl', m, '--data', TEXT, '--protocol', 'documents'], /document 1 of \d+: the loss is NaN/);
+    expectInputError(['generate', m, '--max-tokens', '4', '--json'], /generation step 1 \(after the prompt\): the logits are NaN or infinite/);
+    for (const method of ['sparsegpt', 'wanda']) {
+      expectInputError(['prune', m, '--method', method, '--sparsity', '0.5', '--nsamples', '2', '--seqlen', '64', '--out', path.join(tmp, `p-${method}`)],
+        /calibration block 0, window 1: the input of o_proj is NaN or infinite/);
+    }
+    expectInputError(['quantize', m, '--method', 'gptq', '--nsamples', '2', '--seqlen', '64', '--out', path.join(tmp, 'q-gptq')], /calibration block 0, window 1: the input of o_proj is NaN or infinite/);
   });
 });

@@ -7,7 +7,8 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { LlamaModel } from '../models/llama/model.js';
-import { cancellationPoint } from '../util/errors.js';
+import { cancellationPoint, InputError } from '../util/errors.js';
+import { firstNonFiniteValue } from '../util/finite.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import * as ops from '../ops/index.js';
 import { LinearStats } from './stats.js';
@@ -15,6 +16,9 @@ import { LinearStats } from './stats.js';
 /** Linear inputs of a block: q/k/v share `attn`, gate/up share `mlp`. */
 export type InputGroup = 'attn' | 'o' | 'mlp' | 'down';
 export type BlockStats = Record<InputGroup, LinearStats>;
+
+/** The linears that read each input group, for messages. */
+const GROUP_LINEARS: Record<InputGroup, string> = { attn: 'q/k/v_proj', o: 'o_proj', mlp: 'gate/up_proj', down: 'down_proj' };
 
 export const LINEAR_INPUT: Record<string, InputGroup> = {
   q_proj: 'attn', k_proj: 'attn', v_proj: 'attn', o_proj: 'o', gate_proj: 'mlp', up_proj: 'mlp', down_proj: 'down',
@@ -91,6 +95,9 @@ export async function runBlockSequential(model: LlamaModel, calib: CalibrationSe
           const inputs = model.linearInputs(T);
           for (const k of groups) {
             const x = await be.read(inputs[k]);
+            if (firstNonFiniteValue(x) >= 0) {
+              throw new InputError(`calibration block ${layer}, window ${j + 1}: the input of ${GROUP_LINEARS[k]} is NaN or infinite (the weights overflow float32 on this data)`);
+            }
             const C = widths[k];
             const gm = xt && g ? await gram(model, x, T, C, xt.view([C, T]), g.view([C, C])) : undefined;
             stats[k].addSequence(x, gm);
