@@ -7,6 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import { readLlama2c } from '../src/io/llama2c.js';
+import { checkCalibrationMemory } from '../src/calib/runner.js';
+import { sampleCalibration } from '../src/data/calibration.js';
+import { Llama2cTokenizer } from '../src/io/tokenizer-llama2c.js';
 import { repoRoot, rng, runLithe } from './helpers.js';
 import { TinySpec, tinyWeights, writeTinyModel } from './tiny-models.js';
 
@@ -181,5 +184,26 @@ describe('non-finite results', () => {
         /calibration block 0, window 1: the input of o_proj is NaN or infinite/);
     }
     expectInputError(['quantize', m, '--method', 'gptq', '--nsamples', '2', '--seqlen', '64', '--out', path.join(tmp, 'q-gptq')], /calibration block 0, window 1: the input of o_proj is NaN or infinite/);
+  });
+});
+
+describe('--nsamples', () => {
+  test('host buffers beyond the free memory: exit 2 with the numbers, before sampling', () => {
+    // stories260K: hidden size 64, default --seqlen = context 512; 1e9 x 512 x (2 x 64 x 4 + 4) bytes = 246048.0 GiB
+    const err = expectInputError(['prune', MODEL, '--method', 'wanda', '--sparsity', '0.5', '--nsamples', '1000000000', '--out', path.join(tmp, 'n')],
+      /--nsamples: 1000000000 windows of 512 tokens need 246048\.0 GiB of host buffers .* more than the [\d.]+ GiB free of [\d.]+ GiB/);
+    assert.ok(err.length < 400);
+  });
+
+  test('the memory bound by hand: 10 windows x 100 tokens x (2 x 64 x 4 + 4) bytes = 516000 bytes', () => {
+    checkCalibrationMemory(10, 100, 64, 516000, 2 ** 30);
+    assert.throws(() => checkCalibrationMemory(10, 100, 64, 515999, 2 ** 30), /--nsamples: 10 windows of 100 tokens need 0\.000 GiB/);
+  });
+
+  test('sampling reports each window drawn (the CLI shows it as a progress line)', () => {
+    const tok = Llama2cTokenizer.fromFile(path.join(repoRoot, 'assets/stories260K/tok512.bin'), 512);
+    const seen: number[] = [];
+    sampleCalibration(tok, [readFileSync(TEXT, 'utf8')], { nsamples: 5, seqlen: 32, seed: 0, onWindow: (d, n) => { assert.equal(n, 5); seen.push(d); } });
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
   });
 });

@@ -6,6 +6,7 @@ import { parseNM, Target } from '../../prune/mask.js';
 import { DsnotInit, PruneMethod, pruneModel, PruneOptions, PruneReport, roundModelWeights, SkipLayer, validatePruneOptions } from '../../prune/prune-model.js';
 import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
+import { checkCalibrationMemory } from '../../calib/runner.js';
 import { InputError, OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, modelForCompression, readEvalTexts, requireTokenizer } from './common.js';
@@ -67,14 +68,20 @@ export function storageType(tensors: TensorMap): FileDType {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'f32';
 }
 
-export function loadCalibration(model: LlamaModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>): CalibrationSet {
+export function loadCalibration(model: LlamaModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>, quiet = false): CalibrationSet {
   const tok = requireTokenizer(model);
   const file = f.calib ?? assetPath(DEFAULT_CALIBRATION);
   const docs = readDocuments(file);
   if (f.calibWindows) return calibrationFromPicks(tok, docs, f.calibWindows);
   const seqlen = f.seqlen ?? Math.min(2048, model.config.maxSeqLen);
   if (seqlen > model.config.maxSeqLen) throw new OptionError('--seqlen', `${seqlen} exceeds the model's context length ${model.config.maxSeqLen}`);
-  return sampleCalibration(tok, docs, { nsamples: f.nsamples, seqlen, seed: f.seed, source: file });
+  checkCalibrationMemory(f.nsamples, seqlen, model.config.dim);
+  const bar = createProgress('calibration sampling', f.nsamples, 'windows', quiet);
+  try {
+    return sampleCalibration(tok, docs, { nsamples: f.nsamples, seqlen, seed: f.seed, source: file, onWindow: (d) => bar.update(d) });
+  } finally {
+    bar.stop();
+  }
 }
 
 export function reportLines(r: PruneReport): string[] {
