@@ -4,12 +4,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { crc32, deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import { readLlama2c } from '../src/io/llama2c.js';
 import { checkCalibrationMemory } from '../src/calib/runner.js';
 import { sampleCalibration } from '../src/data/calibration.js';
 import { Llama2cTokenizer } from '../src/io/tokenizer-llama2c.js';
+import { readImage } from '../src/io/image.js';
 import { repoRoot, rng, runLithe } from './helpers.js';
 import { TinySpec, tinyWeights, writeTinyModel } from './tiny-models.js';
 
@@ -205,5 +207,48 @@ describe('--nsamples', () => {
     const seen: number[] = [];
     sampleCalibration(tok, [readFileSync(TEXT, 'utf8')], { nsamples: 5, seqlen: 32, seed: 0, onWindow: (d, n) => { assert.equal(n, 5); seen.push(d); } });
     assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  });
+});
+
+/** A grey PNG (colour type 0) of `depth` bits built byte by byte from the PNG specification: rows MSB-first, filter 0. */
+function greyPng(width: number, values: number[], depth: number): Buffer {
+  const height = values.length / width;
+  const chunk = (type: string, body: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(body.length);
+    const tb = Buffer.concat([Buffer.from(type, 'ascii'), body]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(tb));
+    return Buffer.concat([len, tb, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = depth; // colour type 0, compression 0, filter 0, interlace 0 follow as zeros
+  const rowBytes = Math.ceil((width * depth) / 8);
+  const raw = Buffer.alloc(height * (1 + rowBytes));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bit = x * depth;
+      raw[y * (1 + rowBytes) + 1 + (bit >> 3)] |= values[y * width + x]! << (8 - depth - (bit & 7));
+    }
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('images', () => {
+  test('grey PNGs of 1, 2 and 4 bits read as 0..255 (v x 255 / (2^depth - 1))', () => {
+    const cases: [number, number[], number[]][] = [
+      [1, [0, 1, 1, 0, 1, 0, 0, 1, 1], [0, 255, 255, 0, 255, 0, 0, 255, 255]],
+      [2, [0, 1, 2, 3, 3, 2, 1, 0, 0], [0, 85, 170, 255, 255, 170, 85, 0, 0]],
+      [4, [0, 1, 7, 8, 15, 14, 3, 12, 5], [0, 17, 119, 136, 255, 238, 51, 204, 85]],
+    ];
+    for (const [depth, values, expected] of cases) {
+      const file = path.join(tmp, `grey${depth}.png`);
+      writeFileSync(file, greyPng(3, values, depth));
+      const img = readImage(file);
+      assert.deepEqual([img.width, img.height, img.channels, img.bitDepth], [3, 3, 1, 8], `${depth}-bit`);
+      assert.deepEqual(Array.from(img.data), expected, `${depth}-bit`);
+    }
   });
 });
