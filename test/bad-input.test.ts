@@ -12,6 +12,8 @@ import { checkCalibrationMemory } from '../src/calib/runner.js';
 import { sampleCalibration } from '../src/data/calibration.js';
 import { Llama2cTokenizer } from '../src/io/tokenizer-llama2c.js';
 import { readImage } from '../src/io/image.js';
+import { readGguf } from '../src/io/gguf.js';
+import { rewriteGguf } from './gguf-writer.js';
 import { repoRoot, rng, runLithe } from './helpers.js';
 import { TinySpec, tinyWeights, writeTinyModel } from './tiny-models.js';
 
@@ -250,5 +252,43 @@ describe('images', () => {
       assert.deepEqual([img.width, img.height, img.channels, img.bitDepth], [3, 3, 1, 8], `${depth}-bit`);
       assert.deepEqual(Array.from(img.data), expected, `${depth}-bit`);
     }
+  });
+});
+
+/** GPT-2's bytes_to_unicode (openai/gpt-2 encoder.py): printable bytes stand for themselves, the rest map to 256+. */
+function byteChars(): string[] {
+  const bs = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
+  return cs.map((c) => String.fromCharCode(c));
+}
+
+describe('GGUF byte-level BPE: tokenizer.ggml.pre', () => {
+  // a 512-token byte-level vocabulary over the stories260K.gguf weights; merges "3 4" first, then "1 2", "12 3"
+  const vocab = [...byteChars(), '34', '12', '123'];
+  while (vocab.length < 512) vocab.push(`<pad${vocab.length}>`);
+  const write = async (pre: string | undefined) => {
+    const file = path.join(tmp, `pre-${pre ?? 'none'}.gguf`);
+    writeFileSync(file, await rewriteGguf(path.join(repoRoot, 'test/fixtures/stories260K.gguf'), { metadata: {
+      'tokenizer.ggml.model': { type: 8, value: 'gpt2' }, 'tokenizer.ggml.tokens': { type: 9, subType: 8, value: vocab },
+      'tokenizer.ggml.merges': { type: 9, subType: 8, value: ['3 4', '1 2', '12 3'] }, 'tokenizer.ggml.scores': undefined, 'tokenizer.ggml.token_type': undefined,
+      'tokenizer.ggml.pre': pre === undefined ? undefined : { type: 8, value: pre },
+    } }));
+    return file;
+  };
+  const pieces = async (file: string, text: string) => (await readGguf(file)).tokenizer!.encode(text, { bos: false }).map((id) => vocab[id]);
+
+  test('qwen2 splits digits one by one, llama-bpe in threes, gpt-2 (and no key) keeps the number whole', async () => {
+    // "1234" as one GPT-2 word: the "3 4" merge wins first -> 12 34; LLaMA 3 words 123|4; Qwen2 words 1|2|3|4
+    assert.deepEqual(await pieces(await write('qwen2'), '1234'), ['1', '2', '3', '4']);
+    assert.deepEqual(await pieces(await write('llama-bpe'), '1234'), ['123', '4']);
+    assert.deepEqual(await pieces(await write('gpt-2'), '1234'), ['12', '34']);
+    assert.deepEqual(await pieces(await write(undefined), '1234'), ['12', '34']);
+    assert.deepEqual(await pieces(await write('qwen2'), 'a 12'), ['a', 'Ġ', '1', '2']);
+  });
+
+  test('an unknown tokenizer.ggml.pre: exit 2 naming it', async () => {
+    expectInputError(['info', await write('tekken')], /pre-tekken\.gguf: tokenizer\.ggml\.pre "tekken" is not supported \(supported: default, gpt-2/);
   });
 });
