@@ -108,7 +108,7 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
   const model = await modelForCompression(files, f);
   try {
     if (dtype) await roundModelWeights(model, dtype); // hold the model in that type, as the reference holds it in f16
-    const calib = opts.method === 'magnitude' ? null : loadCalibration(model, f);
+    const calib = opts.method === 'magnitude' ? null : loadCalibration(model, f, ctx.out.json);
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
     const bars = new Map<string, ReturnType<typeof createProgress>>();
     const report = await pruneModel(model, calib, { ...opts, signal: ctx.signal, onProgress: (stage, d, n) => {

@@ -89,7 +89,7 @@ export async function quantizeCommand(modelPath: string, f: QuantizeFlags, ctx: 
   try {
     let rotation: RotationRecord | DartRecord | null = null;
     const needCalib = (wMethod === 'gptq' && weightsQuantized) || f.method === 'dartquant';
-    const calib = needCalib ? loadCalibration(model, f) : null;
+    const calib = needCalib ? loadCalibration(model, f, ctx.out.json) : null;
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
     if (f.method === 'quarot') {
       const t0 = performance.now();
