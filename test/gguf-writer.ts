@@ -1,10 +1,11 @@
 // A minimal GGUF v3 writer for tests: re-encodes a parsed file's metadata (with its value types) and tensors,
-// so the reader can be tested on F16/BF16 files made from the F32 fixture.
+// so the reader can be tested on F16/BF16 files made from the F32 fixture, or on other metadata (tokenizers).
 import { gguf } from '@huggingface/gguf';
 import { readFileSync } from 'node:fs';
 import { f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/dtype.js';
 
-type Typed = { value: unknown; type: number; subType?: number };
+/** A metadata value with its GGUF type: 4 u32, 5 i32, 6 f32, 8 string, 9 array (of subType), ... */
+export type Typed = { value: unknown; type: number; subType?: number };
 
 function encodeValue(type: number, v: unknown, out: Buffer[], sub?: number): void {
   const b = (n: number) => Buffer.alloc(n);
@@ -32,10 +33,16 @@ function encodeValue(type: number, v: unknown, out: Buffer[], sub?: number): voi
 
 /** Rewrites a GGUF file with every F32 tensor of 2+ dimensions stored as `dtype` (norm vectors stay F32). */
 export async function regguf(src: string, dtype: 'f16' | 'bf16'): Promise<Buffer> {
+  return rewriteGguf(src, { dtype });
+}
+
+/** Rewrites an F32 GGUF file: tensors of 2+ dimensions as `dtype` (default f32), metadata keys replaced or added (undefined removes). */
+export async function rewriteGguf(src: string, o: { dtype?: 'f32' | 'f16' | 'bf16'; metadata?: Record<string, Typed | undefined> }): Promise<Buffer> {
+  const dtype = o.dtype ?? 'f32';
   const parsed = await gguf(src, { allowLocalFile: true, typedMetadata: true });
   const file = readFileSync(src);
-  const md = parsed.typedMetadata as unknown as Record<string, Typed>;
-  const kv = Object.entries(md).filter(([k]) => !['version', 'tensor_count', 'kv_count'].includes(k));
+  const md = { ...(parsed.typedMetadata as unknown as Record<string, Typed | undefined>), ...o.metadata };
+  const kv = Object.entries(md).filter((e): e is [string, Typed] => e[1] !== undefined && !['version', 'tensor_count', 'kv_count'].includes(e[0]));
   const parts: Buffer[] = [Buffer.from('GGUF')];
   const head = Buffer.alloc(20);
   head.writeUInt32LE(3, 0);
@@ -55,7 +62,7 @@ export async function regguf(src: string, dtype: 'f16' | 'bf16'): Promise<Buffer
   for (const info of parsed.tensorInfos) {
     const n = info.shape.reduce((a, d) => a * Number(d), 1);
     const f32 = new Float32Array(file.buffer.slice(file.byteOffset + base + Number(info.offset), file.byteOffset + base + Number(info.offset) + 4 * n));
-    const convert = info.shape.length >= 2;
+    const convert = info.shape.length >= 2 && dtype !== 'f32';
     const data = convert ? Buffer.from(Uint16Array.from(f32, dtype === 'f16' ? f32ToF16Bits : f32ToBf16Bits).buffer) : Buffer.from(f32.buffer);
     encodeValue(8, info.name, parts);
     const dims = Buffer.alloc(4 + 8 * info.shape.length + 4 + 8);

@@ -1,4 +1,4 @@
-// `lithe kv profile | search | eval` and `generate --kv-bits/--kv-config` on the embedded model, and their bad input.
+// `lithe kv profile | search | eval` and `generate --kv-pair/--kv-config` on the embedded model, and their bad input.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -80,7 +80,8 @@ describe('lithe kv', () => {
       [['kv', 'eval', MODEL, '--bits', 'KV4', '--scheme', 'fp8'], /--scheme/],
       [['kv', 'search', MODEL, '--budget', '1', '--out', out], /--budget/],
       [['kv', 'search', MODEL, '--budget', '2', '--vanilla', '--trials', '3', '--nsamples', '1', '--seqlen', '64', '--objective', 'acc', '--out', out], /--objective/],
-      [['generate', MODEL, '--kv-bits', 'KV9'], /--kv-bits: 9 bits is not one of/],
+      [['generate', MODEL, '--kv-pair', 'KV9'], /--kv-pair: 9 bits is not one of/],
+      [['generate', MODEL, '--kv-bits', '4'], /--kv-bits: generate takes --kv-pair/],
     ];
     for (const [args, re] of cases) {
       const r = lithe(...args);

@@ -5,8 +5,10 @@
  * feed its (compressed) outputs to the next block. Host memory holds two [nsamples, seqlen, dim] buffers; the
  * backend holds one window's activations at a time.
  */
+import os from 'node:os';
 import type { Tensor } from '../tensor/tensor.js';
-import { cancellationPoint } from '../util/errors.js';
+import { cancellationPoint, InputError, OptionError } from '../util/errors.js';
+import { firstNonFiniteValue } from '../util/finite.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import * as ops from '../ops/index.js';
 import { LinearStats } from './stats.js';
@@ -42,6 +44,23 @@ export interface RunOptions {
 
 /** `groups`: the inputs whose statistics this call brings (all four unless `passes` splits the block). */
 export type BlockMethod = (layer: number, stats: BlockStats, groups: InputGroup[]) => Promise<void> | void;
+
+/** Host bytes of a calibration run: the two [nsamples, seqlen, dim] float32 buffers and the token windows. */
+export function calibrationHostBytes(nsamples: number, seqlen: number, dim: number): number {
+  return nsamples * seqlen * (2 * dim * 4 + 4);
+}
+
+/**
+ * Refuses --nsamples x --seqlen whose host buffers exceed the free memory (windows are drawn with replacement, so
+ * the text never limits the count; memory does), before anything is sampled.
+ */
+export function checkCalibrationMemory(nsamples: number, seqlen: number, dim: number, free = os.freemem(), total = os.totalmem()): void {
+  const need = calibrationHostBytes(nsamples, seqlen, dim);
+  if (need <= free) return;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 3 : 1)} GiB`;
+  throw new OptionError('--nsamples', `${nsamples} windows of ${seqlen} tokens need ${gib(need)} of host buffers (2 x nsamples x seqlen x hidden size ${dim} x 4 bytes + tokens), ` +
+    `more than the ${gib(free)} free of ${gib(total)}; lower --nsamples or --seqlen`);
+}
 
 /** Gram matrix X^T X of x [T, C] on the backend (sgemm on the transposed activations). */
 async function gram(model: Model, x: Float32Array, T: number, C: number, xt: Tensor, out: Tensor): Promise<Float32Array> {
@@ -89,6 +108,10 @@ export async function runBlockSequential(model: Model, calib: CalibrationSet, o:
           const inputs = model.groupInputs(T);
           for (const k of groups) {
             const x = await be.read(inputs[k]!);
+            if (firstNonFiniteValue(x) >= 0) {
+              const names = model.linears(layer).filter((l) => l.group === k).map((l) => l.name).join(', ');
+              throw new InputError(`calibration block ${layer}, window ${j + 1}: the input of ${names} is NaN or infinite (the weights overflow float32 on this data)`);
+            }
             const C = widths[k]!;
             const gm = xt && g ? await gram(model, x, T, C, xt.view([C, T]), g.view([C, C])) : undefined;
             stats[k]!.addSequence(x, gm);

@@ -94,7 +94,10 @@ program.command('generate').description('generate text with a KV cache')
   .option('--seed <n>', 'random seed', intOption('--seed', 0), 0)
   .option('--no-bos', 'do not prepend BOS to the prompt')
   .option('--kv-config <file>', 'quantized KV cache: a preset from `lithe kv search` (or a KVTuner per_layer_config YAML)')
-  .option('--kv-bits <pair>', 'quantized KV cache, the same pair on every layer: KV8, K8V4, KV4, K4V2, KV2')
+  .option('--kv-pair <pair>', 'quantized KV cache, the same pair on every layer: KV8, K8V4, KV4, K4V2, KV2 (as `kv eval --bits`)')
+  .addOption(new Option('--kv-bits <b>').hideHelp().argParser(() => {
+    throw new OptionError('--kv-bits', 'generate takes --kv-pair K8V4 (packed KV cache); --kv-bits B is the fake-quantized KV of eval ppl and quantize');
+  }))
   .option('--force-quant', 'the prompt prefill also attends through the quantized cache (KVTuner force_quant)')
   .addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json());
 kvSchemeOptions(program.commands.find((c) => c.name() === 'generate')!)
@@ -105,7 +108,7 @@ actQuantOptions(evalCmd.command('ppl').description('perplexity on a text file (r
   .argument('<model>')
   .requiredOption('--data <file>', 'text file, or .jsonl with a "text" field (documents joined by blank lines)')
   .option('--seqlen <n>', 'window length in tokens (default: min(2048, context))', intOption('--seqlen', 2))
-  .option('--max-windows <k>', 'evaluate at most k windows', intOption('--max-windows', 1))
+  .option('--max-windows <k>', 'evaluate at most k windows (--protocol documents: at most k documents)', intOption('--max-windows', 1))
   .option('--bos-per-window', 'start every window with BOS (default: one BOS at the start of the stream)')
   .option('--protocol <p>', 'windows (GPTQ/Wanda protocol) or documents (llama2.c: each blank-line block with BOS, loss over all tokens)', 'windows')
   .option('--field <name>', 'JSONL field holding the text', 'text')
@@ -257,7 +260,7 @@ const stereoCmd = stereoFlags(program.command('stereo')
   .option('--preview <file>', 'colour-mapped PNG preview')
   .addOption(force())
   .option('--gt <file>', 'ground-truth disparity image: also report bad-pixel rates')
-  .option('--gt-scale <s>', 'ground-truth disparity = value / s', floatOption('--gt-scale', 1e-6, 1e6), 1), 'census | rank-ad | rank-sad | unified | bt')
+  .option('--gt-scale <s>', 'ground-truth disparity = value / s (default: from a dataset.json next to the file or its Middlebury folder, else required)', floatOption('--gt-scale', 1e-6, 1e6)), 'census | rank-ad | rank-sad | unified | bt')
   .action((left, right, flags) => stereoCommand(left, right, flags, context(flags)))
   .enablePositionalOptions(); // flags after `eval` belong to eval
 
@@ -323,6 +326,13 @@ program.command('demo').description('run the embedded stories260K model: a story
   .option('--max-tokens <n>', 'story length in tokens', intOption('--max-tokens', 1, 511), 200)
   .addOption(threads()).addOption(backendOption()).addOption(json())
   .action((flags) => demoCommand(flags, context(flags)));
+
+/** After a usage error: the one error line and where the help is, not the whole help text. */
+function helpHint(c: Command, name: string): void {
+  c.showHelpAfterError(`(see \`${name} --help\`)`);
+  for (const sub of c.commands) helpHint(sub, `${name} ${sub.name()}`);
+}
+helpHint(program, 'lithe');
 
 try {
   await program.parseAsync(process.argv);

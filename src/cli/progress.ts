@@ -22,13 +22,15 @@ export function createProgress(label: string, total: number, unit: string, quiet
       stop() { bar.stop(); },
     };
   }
+  // a line every 5 s; work that ends sooner prints nothing (no noise in logs for quick steps)
   const t0 = Date.now();
-  let last = 0;
+  let last = t0, printed = false;
   return {
     update(done, rate) {
       const now = Date.now();
-      if (now - last < 5000 && done < total) return;
+      if (now - last < 5000 && !(done >= total && printed)) return;
       last = now;
+      printed = true;
       const elapsed = (now - t0) / 1000;
       const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
       const r = rate ? `, ${rate.value.toFixed(1)} ${rate.unit}` : '';

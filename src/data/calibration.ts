@@ -55,7 +55,7 @@ export function tokenDigest(windows: Int32Array[]): string {
   return h.digest('hex');
 }
 
-export function sampleCalibration(tok: TextTokenizer, docs: string[], o: { nsamples: number; seqlen: number; seed: number; source?: string }): CalibrationSet {
+export function sampleCalibration(tok: TextTokenizer, docs: string[], o: { nsamples: number; seqlen: number; seed: number; source?: string; onWindow?: (done: number, total: number) => void }): CalibrationSet {
   const cache = new Map<number, number[]>();
   const encode = (i: number) => {
     let ids = cache.get(i);
@@ -78,6 +78,7 @@ export function sampleCalibration(tok: TextTokenizer, docs: string[], o: { nsamp
     const start = rnd.randint(0, ids.length - o.seqlen - 1);
     windows.push(Int32Array.from(ids.slice(start, start + o.seqlen)));
     picks.push({ doc_index: doc, doc_tokens: ids.length, start });
+    o.onWindow?.(s + 1, o.nsamples);
   }
   return { seqlen: o.seqlen, windows, picks, digest: tokenDigest(windows) };
 }

@@ -68,6 +68,7 @@ export async function perplexity(model: DecoderModel, stream: ArrayLike<number>,
     const text = Array.prototype.slice.call(stream, w * step, (w + 1) * step) as number[];
     const ids = o.bosPerWindow ? [bos!, ...text] : text;
     const { sum, count } = await sequenceNll(model, ids);
+    if (!Number.isFinite(sum)) throw new InputError(`perplexity window ${w + 1} of ${windows}: the loss is ${sum} (NaN or infinite logits)`);
     windowNll.push(sum / count);
     o.onWindow?.(w + 1, windows, (w + 1) * o.seqlen);
   }
@@ -99,6 +100,7 @@ export async function documentLoss(model: DecoderModel, documents: string[], o: 
     await cancellationPoint(o.signal);
     const ids = tok.encode(documents[i]!, { bos: true }).slice(0, Math.min(o.maxTokens, model.config.maxSeqLen));
     const r = await sequenceNll(model, ids);
+    if (!Number.isFinite(r.sum)) throw new InputError(`document ${i + 1} of ${documents.length}: the loss is ${r.sum} (NaN or infinite logits)`);
     sum += r.sum;
     count += r.count;
     tokens += ids.length;

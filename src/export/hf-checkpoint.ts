@@ -56,7 +56,7 @@ export function llama2cTokenizerBytes(t: Llama2cTokenizer): Uint8Array {
 /**
  * `out`: a folder output prepared before the work (SafeOutput.folder), or a folder name (prepared here).
  * `dtype`: store every float tensor in this type (default: each tensor's type in the source). `packed`: linears
- * (by module name, without ".weight") stored as integer codes (quant/packed-checkpoint.ts) instead of floats.
+ * (by module name, without ".weight") stored as integer codes (models/packed-storage.ts) instead of floats.
  */
 export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: TensorMap, out: SafeOutput | string, lithe: Record<string, unknown>, dtype?: FileDType,
   packed?: Map<string, PackedLinear>): Promise<void> {

@@ -46,13 +46,15 @@ function decodePng(file: string, bytes: Buffer): Image {
   const meta = png as unknown as { depth: number; colorType: number };
   const rgba = png.data as unknown as Uint8Array | Uint16Array;
   const bitDepth = meta.depth === 16 ? 16 : 8;
-  // pngjs expands everything to RGBA (palette and grey included, sub-8-bit depths scaled to 8 bits)
+  // pngjs expands everything to RGBA (palette and grey included)
   const grey = meta.colorType === 0 || meta.colorType === 4;
   const alpha = meta.colorType === 4 || meta.colorType === 6;
   const channels: 1 | 3 | 4 = grey ? 1 : alpha ? 4 : 3;
   const n = width * height;
   const data = bitDepth === 16 ? new Uint16Array(n * channels) : new Uint8Array(n * channels);
-  for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) data[i * channels + c] = rgba[i * 4 + c]!;
+  // skipRescale (kept for 16 bits) also leaves 1/2/4-bit grey at 0..2^depth-1: stretch it to 0..255 (x255, x85, x17)
+  const scale = meta.colorType === 0 && meta.depth < 8 ? 255 / (2 ** meta.depth - 1) : 1;
+  for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) data[i * channels + c] = rgba[i * 4 + c]! * scale;
   return { width, height, channels, bitDepth, data };
 }
 

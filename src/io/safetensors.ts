@@ -37,7 +37,12 @@ export function parseSafetensors(file: string, buf: Uint8Array): SafetensorsFile
   const ranges: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof entry === 'object' && entry !== null) metadata = entry as Record<string, string>;
+      // the format (and the reference parser) allow only a map of strings to strings here
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new FormatError(file, '__metadata__: expected an object of string values');
+      for (const [k, v] of Object.entries(entry)) {
+        if (typeof v !== 'string') throw new FormatError(file, `__metadata__ "${k}": expected a string, got ${JSON.stringify(v)}`);
+      }
+      metadata = entry as Record<string, string>;
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };

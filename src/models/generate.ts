@@ -3,6 +3,7 @@ import { cancellationPoint, InputError } from '../util/errors.js';
 import type { AttentionCache } from './cache.js';
 import type { DecoderModel } from './decoder.js';
 import { Sampler, SamplerOptions } from './sampler.js';
+import { firstNonFiniteValue } from '../util/finite.js';
 
 export interface GenerateOptions extends Partial<SamplerOptions> {
   maxTokens: number;
@@ -40,6 +41,9 @@ export async function generate(model: DecoderModel, prompt: number[], options: G
     const t1 = performance.now();
     while (ids.length < options.maxTokens && cache.length < capacity) {
       await cancellationPoint(options.signal);
+      if (firstNonFiniteValue(logits) >= 0) {
+        throw new InputError(`generation step ${ids.length + 1}${ids.length === 0 ? ' (after the prompt)' : ''}: the logits are NaN or infinite`);
+      }
       const next = sampler.sample(logits);
       if (stop.has(next)) break;
       ids.push(next);

@@ -12,5 +12,5 @@ export { Sampler, argmax } from './sampler.js';
 export type { SamplerOptions } from './sampler.js';
 export { PACKED_FORMAT, packedTensors, parsePackedFormat, uploadPacked } from './packed-storage.js';
 export type { PackedFormat } from './packed-storage.js';
-export { FAMILIES, createModel, familyFor, parseHfConfig, parseLlama2c, readGguf, readLlama2c } from './registry.js';
+export { FAMILIES, checkModelTensors, createModel, familyFor, parseHfConfig, parseLlama2c, readGguf, readLlama2c } from './registry.js';
 export type { GgufModel, ModelFamily, ModelFiles } from './registry.js';

@@ -6,7 +6,7 @@
  * "packed" names the format; Lithe's loader keeps the codes packed on the backend (the dequant GEMV reads them).
  */
 import type { Backend, PackedWeight } from '../backend/backend.js';
-import type { RawTensor, TensorMap } from '../io/raw-tensor.js';
+import { firstNonFinite, type RawTensor, type TensorMap } from '../io/raw-tensor.js';
 import { FormatError } from '../util/errors.js';
 import { PackedLinear } from '../tensor/packed.js';
 
@@ -44,20 +44,27 @@ export function parsePackedFormat(v: unknown, file: string): PackedFormat | null
   return { format: PACKED_FORMAT, bits: o.bits!, container: o.container, group: o.group! };
 }
 
-/** Uploads the packed linear `base` [rows, cols] from a checkpoint's tensors, checking names, types and shapes. */
-export function uploadPacked(backend: Backend, tensors: TensorMap, base: string, rows: number, cols: number, fmt: PackedFormat, file: string): PackedWeight {
+/** Checks the packed linear `base` [rows, cols] of a checkpoint: names, types, shapes, finite scales and zeros. */
+export function checkPacked(tensors: TensorMap, base: string, rows: number, cols: number, fmt: PackedFormat, file: string): { q: RawTensor; s: RawTensor; z: RawTensor; group: number } {
   const get = (suffix: string, dtype: string, shape: number[]): RawTensor => {
     const t = tensors.get(`${base}${suffix}`);
     if (!t) throw new FormatError(file, `tensor ${base}${suffix} is missing (lithe.json says the linears are packed)`);
     if (t.dtype !== dtype || t.shape.length !== 2 || t.shape[0] !== shape[0] || t.shape[1] !== shape[1]) {
       throw new FormatError(file, `tensor ${base}${suffix} is ${t.dtype} [${t.shape}], expected ${dtype} [${shape}]`);
     }
+    const bad = firstNonFinite(t);
+    if (bad >= 0) throw new FormatError(file, `tensor ${base}${suffix}: element ${bad} is NaN or infinite`);
     return t;
   };
   const group = fmt.group > 0 ? fmt.group : cols;
   if (cols % group) throw new FormatError(file, `packed.group ${fmt.group} does not divide the ${cols} input columns of ${base}`);
   const ng = cols / group;
-  const q = get('.qweight', 'u8', [rows, (cols * fmt.container) / 8]), s = get('.scales', 'f32', [rows, ng]), z = get('.zeros', 'f32', [rows, ng]);
+  return { q: get('.qweight', 'u8', [rows, (cols * fmt.container) / 8]), s: get('.scales', 'f32', [rows, ng]), z: get('.zeros', 'f32', [rows, ng]), group };
+}
+
+/** Uploads the packed linear `base` [rows, cols] from a checkpoint's tensors, checking them first (checkPacked). */
+export function uploadPacked(backend: Backend, tensors: TensorMap, base: string, rows: number, cols: number, fmt: PackedFormat, file: string): PackedWeight {
+  const { q, s, z, group } = checkPacked(tensors, base, rows, cols, fmt, file);
   const codes = backend.alloc(q.shape, 'u8'), scales = backend.alloc(s.shape), zeros = backend.alloc(z.shape);
   backend.write(codes, q.data);
   backend.write(scales, s.data);

@@ -11,7 +11,7 @@ import type { DecoderConfig } from './config.js';
 import type { DecoderModel, ModelSource } from './decoder.js';
 import type { PackedFormat } from './packed-storage.js';
 import { LlamaModel } from './llama/model.js';
-import { uploadDecoderWeights } from './llama/weights.js';
+import { checkLlamaTensors, uploadDecoderWeights } from './llama/weights.js';
 import { parseHfConfig as parseLlamaHfConfig } from './llama/hf-config.js';
 
 export { readGguf, type GgufModel } from './llama/gguf.js';
@@ -33,6 +33,8 @@ export interface ModelFamily {
   readonly archs: readonly string[];
   /** a configuration from a Hugging Face config.json */
   parseHfConfig(json: unknown, file: string): DecoderConfig;
+  /** checks that the tensors hold every weight the config needs, with the right shapes, types and finite values; returns the parameter count */
+  checkTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: PackedFormat | null): number;
   /** uploads the checkpoint's tensors to a backend */
   create(backend: Backend, files: ModelFiles): DecoderModel;
 }
@@ -41,6 +43,7 @@ const llama: ModelFamily = {
   name: 'llama',
   archs: ['llama', 'qwen2', 'mistral'],
   parseHfConfig: parseLlamaHfConfig,
+  checkTensors: checkLlamaTensors,
   create(backend, f) {
     return new LlamaModel(backend, f.config, uploadDecoderWeights(backend, f.config, f.tensors, f.source.path, f.packed), f.tokenizer, f.source);
   },
@@ -59,6 +62,11 @@ export function parseHfConfig(json: unknown, file: string): DecoderConfig {
   const type = (json as { model_type?: unknown } | null)?.model_type;
   const family = typeof type === 'string' ? FAMILIES.find((fam) => fam.archs.includes(type)) : undefined;
   return (family ?? llama).parseHfConfig(json, file);
+}
+
+/** The family's check of a checkpoint's tensors against its config (names, shapes, types, finite values); the parameter count. */
+export function checkModelTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: PackedFormat | null = null): number {
+  return familyFor(c.arch, file).checkTensors(c, tensors, file, packed);
 }
 
 /** Builds the model of read checkpoint files with its family. */

@@ -53,7 +53,7 @@ export async function evalPplCommand(modelPath: string, flags: PplFlags, ctx: Co
     const seqlen = flags.seqlen ?? Math.min(2048, model.config.maxSeqLen);
     const common = { model: modelPath, data: flags.data, backend: model.backend.description, act_dtype: model.activationDType, quantized: describeOnline(online) };
     if (flags.protocol === 'documents') {
-      const docs = splitBlocks(text).slice(0, flags.maxDocs ?? Infinity);
+      const docs = splitBlocks(text).slice(0, Math.min(flags.maxDocs ?? Infinity, flags.maxWindows ?? Infinity)); // --max-windows: at most k documents
       const t0 = performance.now();
       const bar = createProgress('eval ppl', docs.length, 'documents');
       const r = await documentLoss(model, docs, { maxTokens: seqlen, signal: ctx.signal, onDocument: (d, _t, n) => bar.update(d, { value: n / ((performance.now() - t0) / 1000), unit: 'tok/s' }) });

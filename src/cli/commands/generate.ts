@@ -8,7 +8,7 @@ import { DecoderModel } from '../../models/index.js';
 
 export interface GenerateFlags extends CommonFlags, KvSchemeFlags {
   kvConfig?: string;
-  kvBits?: string;
+  kvPair?: string;
   forceQuant?: boolean;
   prompt: string;
   maxTokens: number;
@@ -22,7 +22,7 @@ export interface GenerateFlags extends CommonFlags, KvSchemeFlags {
 /** Generates from a prompt, streaming text as it comes; returns the result for callers such as demo. */
 export async function runGeneration(model: DecoderModel, flags: GenerateFlags, ctx: Context) {
   const tok = requireTokenizer(model);
-  const kv = flags.kvConfig || flags.kvBits ? kvConfigFrom({ ...flags, config: flags.kvConfig, bits: flags.kvBits }, model, { config: '--kv-config', bits: '--kv-bits' }) : null;
+  const kv = flags.kvConfig || flags.kvPair ? kvConfigFrom({ ...flags, config: flags.kvConfig, bits: flags.kvPair }, model, { config: '--kv-config', bits: '--kv-pair' }) : null;
   const prompt = flags.prompt ? tok.encode(flags.prompt, { bos: flags.bos }) : tok.bosId !== null ? [tok.bosId] : [];
   const promptText = tok.decode(prompt);
   ctx.out.write(promptText);

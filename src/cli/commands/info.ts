@@ -1,19 +1,22 @@
 import { readModelFiles } from '../../load/load-model.js';
+import { checkModelTensors } from '../../models/index.js';
 import type { CommonFlags, Context } from './common.js';
 
 export async function infoCommand(modelPath: string, flags: CommonFlags, ctx: Context): Promise<void> {
   const f = await readModelFiles(modelPath, { tokenizer: flags.tokenizer });
-  let params = 0;
+  // the loader's checks (names, shapes against the config, finite values); packed linears count rows x cols
+  const params = checkModelTensors(f.config, f.tensors, f.source.path, f.packed);
   const dtypes = new Map<string, number>();
+  let stored = 0;
   for (const t of f.tensors.values()) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    params += n;
+    stored += n;
     dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + n);
   }
   const c = f.config;
   const rows: [string, string | number][] = [
     ['path', f.source.path], ['format', f.source.format], ['architecture', c.arch], ['parameters', params.toLocaleString('en-US')],
-    ['storage', [...dtypes].map(([d, n]) => `${d} ${(100 * n / params).toFixed(1)}%`).join(', ')],
+    ['storage', [...dtypes].map(([d, n]) => `${d} ${(100 * n / stored).toFixed(1)}%`).join(', ')],
     ['hidden size', c.dim], ['layers', c.nLayers], ['heads / kv heads / head dim', `${c.nHeads} / ${c.nKVHeads} / ${c.headDim}`],
     ['intermediate size', c.hiddenDim], ['vocabulary', c.vocabSize], ['context', c.maxSeqLen],
     ['rope', `theta ${c.ropeTheta}, ${c.neoxRope ? 'rotate-half' : 'adjacent pairs'}${c.ropeScaling ? `, ${c.ropeScaling.type} x${c.ropeScaling.factor}` : ''}`],

@@ -8,6 +8,7 @@ import { PRUNE_METHODS } from '../../prune/registry.js';
 import { methodOptionsFromFlags } from '../method-flags.js';
 import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
+import { checkCalibrationMemory } from '../../calib/runner.js';
 import { InputError, OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, modelForCompression, readEvalTexts, requireTokenizer } from './common.js';
@@ -53,14 +54,20 @@ export function storageType(tensors: TensorMap): FileDType {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'f32';
 }
 
-export function loadCalibration(model: DecoderModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>): CalibrationSet {
+export function loadCalibration(model: DecoderModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>, quiet = false): CalibrationSet {
   const tok = requireTokenizer(model);
   const file = f.calib ?? assetPath(DEFAULT_CALIBRATION);
   const docs = readDocuments(file);
   if (f.calibWindows) return calibrationFromPicks(tok, docs, f.calibWindows);
   const seqlen = f.seqlen ?? Math.min(2048, model.config.maxSeqLen);
   if (seqlen > model.config.maxSeqLen) throw new OptionError('--seqlen', `${seqlen} exceeds the model's context length ${model.config.maxSeqLen}`);
-  return sampleCalibration(tok, docs, { nsamples: f.nsamples, seqlen, seed: f.seed, source: file });
+  checkCalibrationMemory(f.nsamples, seqlen, model.config.dim);
+  const bar = createProgress('calibration sampling', f.nsamples, 'windows', quiet);
+  try {
+    return sampleCalibration(tok, docs, { nsamples: f.nsamples, seqlen, seed: f.seed, source: file, onWindow: (d) => bar.update(d) });
+  } finally {
+    bar.stop();
+  }
 }
 
 export function reportLines(r: PruneReport): string[] {
@@ -95,7 +102,7 @@ async function pruneInto(modelPath: string, f: PruneFlags & { out: string }, ctx
   const model = await modelForCompression(files, f);
   try {
     if (dtype) await roundModelWeights(model, dtype); // hold the model in that type, as the reference holds it in f16
-    const calib = resolved.method.needs.stats ? loadCalibration(model, f) : null;
+    const calib = resolved.method.needs.stats ? loadCalibration(model, f, ctx.out.json) : null;
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
     const bars = new Map<string, ReturnType<typeof createProgress>>();
     const report = await pruneModel(model, calib, { ...opts, signal: ctx.signal, onProgress: (stage, d, n) => {

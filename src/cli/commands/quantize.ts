@@ -24,7 +24,7 @@ import { loadCalibration } from './prune.js';
 import { createProgress } from '../progress.js';
 import { DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { evaluateFiles } from './eval-ppl.js';
-import { ActQuantFlags, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
+import { ActQuantFlags, checkActGroup, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
 import { checkRotatable, quarotRotate, RotationRecord } from '../../quant/rotation/quarot.js';
 import { DART_DEFAULTS, dartquantRotate, DartRecord } from '../../quant/rotation/dartquant.js';
 
@@ -95,12 +95,13 @@ async function quantizeInto(modelPath: string, f: QuantizeFlags & { out: string 
   if (weightsQuantized) validateWeightQuant(opts, [c.dim, c.nHeads * c.headDim, c.hiddenDim]);
   else if (f.wBits !== 16) throw new OptionError('--w-bits', `expected 2 to 8, or 16 for float weights, got ${f.wBits}`);
   if (rotate) checkRotatable({ config: c });
+  checkActGroup(c, onlineConfig(f, null).act);
   const { files: evalFiles, texts: evalTexts } = readEvalTexts(f.eval);
   const model = await modelForCompression(files, f);
   try {
     let rotation: RotationRecord | DartRecord | null = null;
     const needCalib = (wMethod === 'gptq' && weightsQuantized) || f.method === 'dartquant';
-    const calib = needCalib ? loadCalibration(model, f) : null;
+    const calib = needCalib ? loadCalibration(model, f, ctx.out.json) : null;
     if (calib) ctx.out.line(`calibration: ${calib.windows.length} windows of ${calib.seqlen} tokens, sha256 ${calib.digest.slice(0, 16)}...`);
     if (f.method === 'quarot') {
       const t0 = performance.now();

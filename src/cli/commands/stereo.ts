@@ -6,7 +6,7 @@ import { COSTS, CostName } from '../../vision/stereo/costs.js';
 import { disparityPreview } from '../../vision/stereo/colormap.js';
 import { Subpixel, WasmStereoKernels } from '../../vision/stereo/kernels.js';
 import { DEFAULT_STEREO_OPTIONS, StereoOptions, StereoResult, matchStereo, penalties, toFixed16 } from '../../vision/stereo/match.js';
-import { BadPixelRates, badPixelRates, checkPair, evaluationMasks, readDataset, readGroundTruth } from '../../vision/stereo/middlebury.js';
+import { BadPixelRates, badPixelRates, checkPair, evaluationMasks, inferGtScale, readDataset, readGroundTruth } from '../../vision/stereo/middlebury.js';
 import { assetPath, DEFAULT_STEREO_DATASET } from '../../util/assets.js';
 import { cancellationPoint, OptionError } from '../../util/errors.js';
 import { requireCpu } from '../../backend/create.js';
@@ -74,7 +74,7 @@ export interface StereoCommandFlags extends StereoFlags {
   out?: string;
   preview?: string;
   gt?: string;
-  gtScale: number;
+  gtScale?: number;
   /** replace existing --out / --preview files */
   force?: boolean;
 }
@@ -103,7 +103,12 @@ async function stereoPair(leftFile: string, rightFile: string, f: StereoCommandF
   const left = readGray(leftFile), right = readGray(rightFile);
   checkPair(leftFile, left, rightFile, right);
   const options = stereoOptionsFromFlags(f, f.cost, f.maxDisp ?? 64);
-  const gt = f.gt ? readGroundTruth(f.gt, f.gtScale) : undefined;
+  if (f.gtScale !== undefined && !f.gt) throw new OptionError('--gt-scale', 'applies to --gt only');
+  const gtScale = f.gt ? f.gtScale ?? inferGtScale(f.gt) : null;
+  if (f.gt && gtScale === null) {
+    throw new OptionError('--gt-scale', `required for ${f.gt}: its disparity scale is not in a dataset.json or a Middlebury layout (e.g. 4 for teddy/cones, 8 venus, 16 tsukuba; 1 = values in pixels)`);
+  }
+  const gt = f.gt ? readGroundTruth(f.gt, gtScale!) : undefined;
   if (gt && (gt.width !== left.width || gt.height !== left.height)) {
     throw new OptionError('--gt', `${f.gt}: size ${gt.width}x${gt.height} differs from the images (${left.width}x${left.height})`);
   }
@@ -124,7 +129,7 @@ async function stereoPair(leftFile: string, rightFile: string, f: StereoCommandF
   if (metrics) for (const m of metrics) ctx.out.line(`bad > ${m.threshold}: nonocc ${m.nonocc.toFixed(2)}%, all ${m.all.toFixed(2)}%, disc ${m.disc.toFixed(2)}%`);
   ctx.out.line(`wrote ${f.out} (16-bit PNG, disparity x 16, 0 = invalid)${f.preview ? ` and ${f.preview}` : ''}`);
   ctx.out.result({ command: 'stereo', left: leftFile, right: rightFile, width: res.width, height: res.height, ...describe(options),
-    threads: k.threads, timingsMs: t, validFraction: res.validFraction, out: f.out, preview: f.preview ?? null, badPixels: metrics ?? null });
+    threads: k.threads, timingsMs: t, validFraction: res.validFraction, out: f.out, preview: f.preview ?? null, gtScale, badPixels: metrics ?? null });
 }
 
 export interface StereoEvalFlags extends StereoFlags {

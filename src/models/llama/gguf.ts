@@ -2,7 +2,7 @@
  * GGUF models (llama.cpp) through @huggingface/gguf (header, metadata, tensor infos; it bounds every count and
  * string length). Supported: architectures llama / qwen2 / mistral with F32, F16 or BF16 tensors; tokenizer
  * models "llama" (SentencePiece scores, encoded like llama2.c) and "gpt2" (byte-level BPE, rebuilt as a
- * tokenizer.json for @huggingface/tokenizers). GGUF llama weights use adjacent-pair RoPE (convert_hf_to_gguf
+ * tokenizer.json for @huggingface/tokenizers, with the pre-tokenizer `tokenizer.ggml.pre` names). GGUF llama weights use adjacent-pair RoPE (convert_hf_to_gguf
  * permutes q/k); qwen2 keeps rotate-half.
  */
 import { gguf, GGMLQuantizationType } from '@huggingface/gguf';
@@ -108,6 +108,33 @@ export async function readGguf(file: string): Promise<GgufModel> {
   return { config, tensors, tokenizer: Array.isArray(tokens) ? ggufTokenizer(md, file) : null, metadata: md };
 }
 
+/**
+ * Pre-tokenizer regexes of byte-level BPE vocabularies by `tokenizer.ggml.pre`, as llama.cpp runs them
+ * (src/llama-vocab.cpp; its rewrite of each model's tokenizer.json pattern without (?i:) groups). Qwen2 splits
+ * numbers into single digits, LLaMA 3 into groups of up to three, GPT-2 keeps them whole.
+ */
+const LLAMA3_PRE = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const QWEN2_PRE = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+/** null = GPT-2's pattern (ByteLevel's own regex); a missing key or "default" also gets it, as Lithe always did. */
+export const GGUF_PRE_TOKENIZERS: Record<string, string | null> = {
+  'default': null, 'gpt-2': null, 'phi-2': null,
+  'llama3': LLAMA3_PRE, 'llama-v3': LLAMA3_PRE, 'llama-bpe': LLAMA3_PRE,
+  'qwen2': QWEN2_PRE, 'deepseek-r1-qwen': QWEN2_PRE,
+};
+
+function preTokenizer(md: Record<string, unknown>, file: string): Record<string, unknown> {
+  const pre = md['tokenizer.ggml.pre'] ?? 'default';
+  if (typeof pre !== 'string' || !(pre in GGUF_PRE_TOKENIZERS)) {
+    throw new FormatError(file, `tokenizer.ggml.pre ${JSON.stringify(pre)} is not supported (supported: ${Object.keys(GGUF_PRE_TOKENIZERS).join(', ')})`);
+  }
+  const regex = GGUF_PRE_TOKENIZERS[pre];
+  if (!regex) return { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return { type: 'Sequence', pretokenizers: [
+    { type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false },
+    { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+  ] };
+}
+
 function ggufTokenizer(md: Record<string, unknown>, file: string): TextTokenizer {
   const model = md['tokenizer.ggml.model'];
   const tokens = md['tokenizer.ggml.tokens'] as string[];
@@ -124,7 +151,7 @@ function ggufTokenizer(md: Record<string, unknown>, file: string): TextTokenizer
     const added = tokens.flatMap((t, i) => (types[i] === 3 ? [{ id: i, content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] : []));
     const json = {
       version: '1.0', added_tokens: added, normalizer: null,
-      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+      pre_tokenizer: preTokenizer(md, file),
       post_processor: null, decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
       model: { type: 'BPE', vocab, merges, dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false },
     };

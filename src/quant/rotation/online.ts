@@ -8,6 +8,7 @@ import type { FakeQuantParams } from '../../backend/backend.js';
 import * as ops from '../../ops/index.js';
 import { requireHadamardSize } from '../../linalg/hadamard.js';
 import { ActivationHook, DecoderModel } from '../../models/index.js';
+import { OptionError } from '../../util/errors.js';
 
 export interface ActQuant {
   bits: number;
@@ -40,13 +41,14 @@ export function onlineHook(model: DecoderModel, cfg: OnlineConfig): ActivationHo
   if (cfg.r3) requireHadamardSize(D, 'R3 (head dim)');
   const fq = (q: ActQuant | null, n: number, dflt: number): FakeQuantParams | null =>
     q && q.bits < 16 ? { n, group: q.group || dflt, bits: q.bits, asym: q.asym, clip: q.clip } : null;
+  checkActGroup(c, cfg.act);
   const qd = c.nHeads * D, kvd = c.nKVHeads * D;
   const p = {
     attnIn: fq(cfg.act, c.dim, c.dim), mlpIn: fq(cfg.act, c.dim, c.dim), oIn: fq(cfg.act, qd, D), downIn: fq(cfg.act, c.hiddenDim, c.hiddenDim),
     k: fq(cfg.k, kvd, D), v: fq(cfg.v, kvd, D),
   };
   for (const [point, q] of Object.entries(p)) {
-    if (q && q.n % q.group) throw new Error(`${point}: ${q.n} columns are not groups of ${q.group}`);
+    if (q && q.n % q.group) throw new Error(`${point}: ${q.n} columns are not groups of ${q.group}`); // checkActGroup covers the flag
   }
   if (!cfg.r3 && !cfg.r4 && Object.values(p).every((q) => !q)) return null;
   return (_layer, point, x) => {
@@ -58,6 +60,15 @@ export function onlineHook(model: DecoderModel, cfg: OnlineConfig): ActivationHo
       default: { const q = p[point]; if (q) ops.fakeQuant(be, x, q); }
     }
   };
+}
+
+/** --a-group must divide every width it groups: the hidden size (q/k/v, gate/up inputs), the MLP hidden size (down_proj input) and the attention width (o_proj input). */
+export function checkActGroup(c: { dim: number; hiddenDim: number; nHeads: number; headDim: number }, act: ActQuant | null): void {
+  if (!act || act.group === 0) return;
+  const widths: [string, number][] = [['hidden size', c.dim], ['MLP hidden size (down_proj input)', c.hiddenDim], ['attention width (o_proj input)', c.nHeads * c.headDim]];
+  for (const [name, n] of widths) {
+    if (n % act.group) throw new OptionError('--a-group', `${act.group} does not divide the model's ${name} ${n}`);
+  }
 }
 
 /** What a rotated checkpoint needs at run time (lithe.json "online"); the loader installs it. */

@@ -179,6 +179,21 @@ export function readDataset(dir: string): StereoPair[] {
   return pairs;
 }
 
+/**
+ * The scale of a ground-truth file, when it is known: from a dataset.json in its folder or the folder above
+ * that lists it, or from its place in a Middlebury layout (tsukuba/disp3.pgm, venus/disp2.pgm, ...). Else null.
+ */
+export function inferGtScale(gtFile: string): number | null {
+  const abs = path.resolve(gtFile);
+  for (const dir of [path.dirname(abs), path.dirname(path.dirname(abs))]) {
+    if (!existsSync(path.join(dir, 'dataset.json'))) continue;
+    const pair = readDataset(dir).find((p) => p.gt === abs);
+    if (pair) return pair.gtScale;
+  }
+  const known = KNOWN_PAIRS.find((k) => k.name === path.basename(path.dirname(abs)).toLowerCase() && k.files[2] === path.basename(abs));
+  return known ? known.gtScale : null;
+}
+
 export function checkPair(leftFile: string, left: GrayImage, rightFile: string, right: GrayImage): void {
   if (left.width !== right.width || left.height !== right.height) {
     throw new InputError(`${rightFile}: size ${right.width}x${right.height} differs from ${leftFile} (${left.width}x${left.height}); expected a rectified pair of equal size`);
