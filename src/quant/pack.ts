@@ -4,7 +4,8 @@
  * int8: one byte per code; int4: 32-column chunks of 16 bytes, byte j = column c0 + j (low nibble) and
  * c0 + 16 + j (high nibble).
  */
-import { findParams, QuantGrid, roundEven, WeightQuantSpec } from './weight-quantizer.js';
+import { findParams, QuantGrid, WeightQuantSpec } from './weight-quantizer.js';
+import { roundHalfEven } from '../util/rounding.js';
 
 export interface PackedLinear {
   bits: 4 | 8;
@@ -48,7 +49,7 @@ export function packWeights(w: Float32Array, rows: number, cols: number, spec: W
       p.scales[r * ng + gi] = scale[r]!;
       p.zeros[r * ng + gi] = zero[r]!;
       for (let c = gi * g; c < (gi + 1) * g; c++) {
-        const q = Math.min(Math.max(roundEven(Math.fround(w[r * cols + c]! / scale[r]!)) + zero[r]!, 0), maxq);
+        const q = Math.min(Math.max(roundHalfEven(Math.fround(w[r * cols + c]! / scale[r]!)) + zero[r]!, 0), maxq);
         setCode(p.codes, spec.bits, cols, r, c, q);
       }
     }

@@ -6,6 +6,7 @@
 import { bf16BitsToF32, f16BitsToF32, roundToType } from '../../tensor/dtype.js';
 import type { AttentionParams, BlockAttentionParams, FakeQuantParams, RopeParams } from '../../backend/backend.js';
 import { PackedLinear, unpackWeights } from '../../quant/pack.js';
+import { roundHalfEven } from '../../util/rounding.js';
 
 /** out[M,N] = a[M,K] . w[N,K]^T + bias */
 export function linearRef(a: Float32Array, w: Float32Array, bias: Float32Array | null, M: number, N: number, K: number): Float32Array {
@@ -174,7 +175,6 @@ export function roundToRef(x: Float32Array, dtype: 'f16' | 'bf16'): Float32Array
 /** Twin of fake_quant_rows (float32 arithmetic step by step, so it is bit-exact): a quantized copy of x. */
 export function fakeQuantRef(x: Float32Array, p: FakeQuantParams): Float32Array {
   const f = Math.fround, out = Float32Array.from(x);
-  const even = (v: number) => { const r = Math.round(v); return Math.abs(v % 1) === 0.5 && r % 2 ? r - 1 : r; };
   for (let g0 = 0; g0 < x.length; g0 += p.group) {
     let lo = 0, hi = 0;
     for (let i = g0; i < g0 + p.group; i++) { lo = Math.min(lo, x[i]!); hi = Math.max(hi, x[i]!); }
@@ -185,14 +185,14 @@ export function fakeQuantRef(x: Float32Array, p: FakeQuantParams): Float32Array 
       if (lo === 0 && hi === 0) { lo = -1; hi = 1; }
       qmax = 2 ** p.bits - 1; qmin = 0;
       scale = f(f(hi - lo) / qmax);
-      zero = even(f(-lo / scale));
+      zero = roundHalfEven(f(-lo / scale));
     } else {
       qmax = 2 ** (p.bits - 1) - 1; qmin = -qmax - 1;
       const m = Math.max(Math.abs(lo), hi);
       scale = m === 0 ? 1 : f(m / qmax);
     }
     for (let i = g0; i < g0 + p.group; i++) {
-      const q = Math.min(qmax, Math.max(qmin, even(f(x[i]! / scale)) + zero));
+      const q = Math.min(qmax, Math.max(qmin, roundHalfEven(f(x[i]! / scale)) + zero));
       out[i] = f(scale * (q - zero));
     }
   }
