@@ -93,8 +93,9 @@ describe('GGUF storage types', () => {
 });
 
 describe('lithe-ref-a (Hugging Face reference model)', () => {
-  const dir = sharedData('llm/lithe-ref-a');
-  test('logits and greedy tokens match reference.json', { skip: dir ? false : 'skipped: ../shared/data/llm/lithe-ref-a not present' }, async () => {
+  const data = sharedData('llm/lithe-ref-a');
+  test('logits and greedy tokens match reference.json', { skip: data.skip }, async () => {
+    const dir = data.path!;
     const ref = JSON.parse(readFileSync(`${dir}/reference.json`, 'utf8'));
     const model = await loadModel(be, dir!);
     const ids = model.tokenizer!.encode(ref.logits_oracle.prompt, { bos: true });
