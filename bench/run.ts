@@ -41,8 +41,9 @@ function record(name: string, command: string, table: string, notes = ''): void 
 
 async function gemm(): Promise<void> {
   const rows = await benchGemm([1, os.availableParallelism()], 2);
-  record('gemm', 'npm run bench -- gemm', gemmTable(rows),
-    'Ceiling for comparison (engine-options.md, same machine kind): a native AVX-512 8x32 kernel reaches ~187 GFLOP/s on one core; OpenBLAS SkylakeX 190 / 366 (1 / 2 threads).');
+  // Native ceilings (AVX-512 kernels, OpenBLAS) were measured on one machine kind only (../shared/docs/reference/
+  // engine-options.md); they are not printed here, where they would read as this machine's.
+  record('gemm', 'npm run bench -- gemm', gemmTable(rows));
 }
 
 /**
@@ -93,11 +94,12 @@ async function qgemv(): Promise<void> {
 async function ppl(): Promise<void> {
   const model = path.join(shared, 'llm/lithe-ref-a');
   const data = path.join(shared, 'text/wikitext-2-raw/test.joined.txt');
-  if (!existsSync(model) || !existsSync(data)) {
-    console.log(`ppl: skipped, ${model} or ${data} not present`);
+  const refFile = path.join(model, 'reference.json');
+  if (!existsSync(refFile) || !existsSync(data)) {
+    console.log(`ppl: skipped, ${refFile} or ${data} not present`);
     return;
   }
-  const reference = 117.26157843516624;
+  const reference = (JSON.parse(readFileSync(refFile, 'utf8')) as { perplexity: { wikitext2_test: { ppl: number } } }).perplexity.wikitext2_test.ppl;
   const backend = await CpuBackend.create();
   const m = await loadModel(backend, model);
   const stream = m.tokenizer!.encode(readText(data), { bos: true });
@@ -129,7 +131,9 @@ async function pruneFidelity(): Promise<void> {
     return;
   }
   type Ref = { method: string; init: string | null; sparsity: number; nm: string | null; skip_layer: string | null; ppl: number; mask_sha256: string; sparsity_achieved: number };
-  const refs = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs.filter((r) => r.method !== 'dense');
+  const allRuns = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs;
+  const denseRef = allRuns.find((r) => r.method === 'dense');
+  const refs = allRuns.filter((r) => r.method !== 'dense');
   const act = flag('--act-dtype', 'f32');
   const methods = flag('--methods', ''), settings = flag('--settings', ''), inits = flag('--inits', ''), skips = flag('--skips', '');
   const settingOf = (r: Ref) => r.nm ?? `${Math.round(r.sparsity * 100)}%`;
@@ -149,7 +153,7 @@ async function pruneFidelity(): Promise<void> {
   const byLabel = new Map(configs.map((c) => [`${c.setting} ${c.label}`, c.ref]));
   const table = reportMarkdown(rows, [data], (r) => {
     const ref = byLabel.get(`${r.setting} ${r.label}`);
-    if (!ref) return ['117.26', '', ''];
+    if (!ref) return [denseRef ? denseRef.ppl.toFixed(2) : '', '', ''];
     const lp = r.ppl[data];
     return [ref.ppl.toFixed(2), lp !== undefined ? `${(100 * (lp - ref.ppl) / ref.ppl).toFixed(2)}%` : '', r.maskSha256 === ref.mask_sha256 ? 'identical' : 'differs'];
   }, ['official ppl', 'diff', 'mask vs official']);
