@@ -4,7 +4,8 @@
  * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
  * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts), quant-table
- * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), webgpu
+ * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), arm
+ * (only the RainFusion ARM's confusion matrix on held-out generator seeds), webgpu
  * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts).
  */
 import { appendFileSync, existsSync } from 'node:fs';
@@ -27,7 +28,7 @@ import { packedBytes, packWeights } from '../src/quant/pack.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { quantFidelityBench } from './quant-fidelity.js';
 import { quantTableBench } from './quant-table.js';
-import { attentionBench } from './attention.js';
+import { armBench, attentionBench } from './attention.js';
 import { webgpuBench } from './webgpu.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -166,7 +167,8 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
   'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
   webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
-  attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); } };
+  attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); },
+  arm: async () => { const r = await armBench(process.argv.slice(3)); record('attention ARM on held-out seeds', r.command, r.table); } };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);
