@@ -4,7 +4,8 @@
  * transformers reference and tokens/s; needs ../shared/data), prune-fidelity (official pruning runs redone), stereo
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
  * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts), quant-table
- * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), webgpu
+ * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), arm
+ * (only the RainFusion ARM's confusion matrix on held-out generator seeds), webgpu
  * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts).
  */
 import * as ops from '../src/ops/index.js';
@@ -28,7 +29,7 @@ import { packedBytes, packWeights } from '../src/quant/pack.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { quantFidelityBench } from './quant-fidelity.js';
 import { quantTableBench } from './quant-table.js';
-import { attentionBench } from './attention.js';
+import { armBench, attentionBench } from './attention.js';
 import { webgpuBench } from './webgpu.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,8 +43,9 @@ function record(name: string, command: string, table: string, notes = ''): void 
 
 async function gemm(): Promise<void> {
   const rows = await benchGemm([1, os.availableParallelism()], 2);
-  record('gemm', 'npm run bench -- gemm', gemmTable(rows),
-    'Ceiling for comparison (engine-options.md, same machine kind): a native AVX-512 8x32 kernel reaches ~187 GFLOP/s on one core; OpenBLAS SkylakeX 190 / 366 (1 / 2 threads).');
+  // Native ceilings (AVX-512 kernels, OpenBLAS) were measured on one machine kind only (../shared/docs/reference/
+  // engine-options.md); they are not printed here, where they would read as this machine's.
+  record('gemm', 'npm run bench -- gemm', gemmTable(rows));
 }
 
 /**
@@ -94,11 +96,12 @@ async function qgemv(): Promise<void> {
 async function ppl(): Promise<void> {
   const model = path.join(shared, 'llm/lithe-ref-a');
   const data = path.join(shared, 'text/wikitext-2-raw/test.joined.txt');
-  if (!existsSync(model) || !existsSync(data)) {
-    console.log(`ppl: skipped, ${model} or ${data} not present`);
+  const refFile = path.join(model, 'reference.json');
+  if (!existsSync(refFile) || !existsSync(data)) {
+    console.log(`ppl: skipped, ${refFile} or ${data} not present`);
     return;
   }
-  const reference = 117.26157843516624;
+  const reference = (JSON.parse(readFileSync(refFile, 'utf8')) as { perplexity: { wikitext2_test: { ppl: number } } }).perplexity.wikitext2_test.ppl;
   const backend = await CpuBackend.create();
   const m = await loadModel(backend, model);
   const stream = m.tokenizer!.encode(readText(data), { bos: true });
@@ -130,7 +133,9 @@ async function pruneFidelity(): Promise<void> {
     return;
   }
   type Ref = { method: string; init: string | null; sparsity: number; nm: string | null; skip_layer: string | null; ppl: number; mask_sha256: string; sparsity_achieved: number };
-  const refs = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs.filter((r) => r.method !== 'dense');
+  const allRuns = (JSON.parse(readFileSync(refFile, 'utf8')) as { runs: Ref[] }).runs;
+  const denseRef = allRuns.find((r) => r.method === 'dense');
+  const refs = allRuns.filter((r) => r.method !== 'dense');
   const act = flag('--act-dtype', 'f32');
   const methods = flag('--methods', ''), settings = flag('--settings', ''), inits = flag('--inits', ''), skips = flag('--skips', '');
   const settingOf = (r: Ref) => r.nm ?? `${Math.round(r.sparsity * 100)}%`;
@@ -150,7 +155,7 @@ async function pruneFidelity(): Promise<void> {
   const byLabel = new Map(configs.map((c) => [`${c.setting} ${c.label}`, c.ref]));
   const table = reportMarkdown(rows, [data], (r) => {
     const ref = byLabel.get(`${r.setting} ${r.label}`);
-    if (!ref) return ['117.26', '', ''];
+    if (!ref) return [denseRef ? denseRef.ppl.toFixed(2) : '', '', ''];
     const lp = r.ppl[data];
     return [ref.ppl.toFixed(2), lp !== undefined ? `${(100 * (lp - ref.ppl) / ref.ppl).toFixed(2)}%` : '', r.maskSha256 === ref.mask_sha256 ? 'identical' : 'differs'];
   }, ['official ppl', 'diff', 'mask vs official']);
@@ -163,7 +168,8 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
   'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
   webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
-  attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); } };
+  attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); },
+  arm: async () => { const r = await armBench(process.argv.slice(3)); record('attention ARM on held-out seeds', r.command, r.table); } };
 const name = process.argv[2];
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')}`);

@@ -6,7 +6,7 @@
  */
 import { median } from '../src/util/timing.js';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readGray, readImage } from '../src/io/image.js';
@@ -42,6 +42,24 @@ function findOpenCv(): { python: string } | { skip: string } {
     return { skip: 'apt-get install python3-opencv did not give a python3 with cv2' };
   }
   return { skip: 'no python3 with cv2 (install Debian python3-opencv) and not root to install it' };
+}
+
+/**
+ * The numpy census-SGM reference of the research notes (speech-and-vision.md, section C.7, the row "numpy
+ * reference: census ..." of the table headed "implementation | Tsukuba | ..."): its nonocc / all / disc cells in
+ * the order of `names`, read from that file; or why they could not be.
+ */
+export function numpyAnchor(file: string, names: string[]): string[] | string {
+  if (!existsSync(file)) return `${file} not present`;
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const row = lines.findIndex((l) => l.startsWith('| numpy reference: census'));
+  if (row < 0) return `${file} has no "numpy reference: census" row`;
+  let head = row;
+  while (head > 0 && !lines[head]!.startsWith('| implementation')) head--;
+  const cells = (l: string) => l.split('|').slice(1, -1).map((c) => c.trim().toLowerCase());
+  const header = cells(lines[head]!), values = cells(lines[row]!);
+  const out = names.map((n) => values[header.indexOf(n.toLowerCase())]);
+  return head > 0 && out.every((v) => v !== undefined && /^[\d.]+ \/ [\d.]+ \/ [\d.]+$/.test(v)) ? out as string[] : `${file}: the C.7 table does not have the columns ${names.join(', ')}`;
 }
 
 /** OpenCV leaves invalid pixels; score it as the notes did: each invalid pixel takes its left neighbour's value. */
@@ -124,7 +142,9 @@ export async function stereoBench(argv: string[], record: (name: string, command
     console.log(`OpenCV peer skipped: ${cv.skip}`);
     cvNote = `OpenCV peer skipped (${cv.skip}); `;
   }
-  accuracy.push(['numpy census-SGM anchor (notes C.7, not rerun)', '6.61 / 8.16 / 21.3', '2.03 / 3.99 / 18.1', '7.15 / 15.3 / 22.6', '4.27 / 12.2 / 15.7', '']);
+  const anchor = numpyAnchor(path.resolve(root, '../shared/docs/reference/speech-and-vision.md'), pairs.map((p) => p.name));
+  if (typeof anchor === 'string') console.log(`numpy census-SGM anchor left out: ${anchor}`);
+  else accuracy.push(['numpy census-SGM anchor (notes C.7, not rerun)', ...anchor, '']);
 
   const names = [...new Set([...speed.keys()].map((k) => k.split('|')[0]!))];
   const speedRows = names.map((n) => {

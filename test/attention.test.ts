@@ -97,15 +97,26 @@ describe('RainFusion', () => {
     assert.equal(bandwidth(0.5), 0.29);
   });
 
-  test('ARM classifies generated spatial, temporal and textural heads', async () => {
+  test('ARM classifies generated spatial, temporal and textural heads on seeds not used to tune it', async () => {
+    // The textural margin was set on generated heads, of which seeds 5 and 11 are known to have been looked at
+    // (rainfusion.ts); scored here on seeds 1000-1019, 60 heads of each kind. The structured heads must all be
+    // recognised. Textural heads are the margin's call: 58 of 60 here (seeds 1000 and 1001 each have one taken for
+    // temporal; 113 of 120 over seeds 1000-1039), so at least 90% is required.
     const g: VideoGrid = { T: 9, H: 16, W: 16, text: 0 };
     const kinds = ['spatial', 'temporal', 'textural'] as const;
-    const x = syntheticAttention({ grid: g, heads: 9, headDim: 32, seed: 5, kinds });
-    const scores = await armScores(be, x.q, x.k, g, 9, 32, 0.7);
-    const chosen = scores.map((s) => classifyHead(s, RAINFUSION_DEFAULTS));
-    assert.deepEqual(chosen, x.kinds, JSON.stringify(scores));
-    const deployed = scores.map((s) => classifyHead(s, { ...RAINFUSION_DEFAULTS, variant: 'deployed' }));
-    assert.ok(deployed.every((c) => c !== 'textural'), 'the deployed variant has two patterns');
+    const right = { spatial: 0, temporal: 0, textural: 0 }, wrong: string[] = [];
+    for (let seed = 1000; seed < 1020; seed++) {
+      const x = syntheticAttention({ grid: g, heads: 9, headDim: 32, seed, kinds });
+      const scores = await armScores(be, x.q, x.k, g, 9, 32, 0.7);
+      scores.forEach((s, h) => {
+        const kind = x.kinds[h] as (typeof kinds)[number], chosen = classifyHead(s, RAINFUSION_DEFAULTS);
+        if (chosen === kind) right[kind]++; else wrong.push(`seed ${seed} head ${h}: ${kind} taken for ${chosen} ${JSON.stringify(s)}`);
+        assert.notEqual(classifyHead(s, { ...RAINFUSION_DEFAULTS, variant: 'deployed' }), 'textural', 'the deployed variant has two patterns');
+      });
+    }
+    assert.equal(right.spatial, 60, wrong.join('\n'));
+    assert.equal(right.temporal, 60, wrong.join('\n'));
+    assert.ok(right.textural >= 54, wrong.join('\n'));
   });
 
   test('band masks: sinks dense, density of the sparse region near 1 - s, floor rounding drops narrow temporal bands', () => {

@@ -34,8 +34,9 @@ describe('calibration', () => {
     assert.throws(() => sampleCalibration(tok, ['Once upon a time.'], { nsamples: 1, seqlen: 64, seed: 0, source: 'short.txt' }), (e: unknown) => e instanceof InputError && /short\.txt: no document has more than 64 tokens/.test((e as Error).message));
   });
 
-  const dir = sharedData('llm/lithe-ref-a');
-  test('seed 0 draws exactly the reference calibration windows of lithe-ref-a', { skip: dir ? false : 'skipped: ../shared/data/llm/lithe-ref-a not present' }, () => {
+  const data = sharedData('llm/lithe-ref-a');
+  test('seed 0 draws exactly the reference calibration windows of lithe-ref-a', { skip: data.skip }, () => {
+    const dir = data.path!;
     const ref = JSON.parse(readFileSync(`${dir}/pruning-reference/calibration_windows.json`, 'utf8'));
     const tok = HfTokenizer.fromFiles(`${dir}/tokenizer.json`, `${dir}/tokenizer_config.json`);
     const cal = sampleCalibration(tok, readDocuments(assetPath(DEFAULT_CALIBRATION)), { nsamples: 128, seqlen: 512, seed: 0 });

@@ -79,9 +79,14 @@ describe('lithe CLI', () => {
     writeFileSync(big, Array.from({ length: 6 }, () => require_text()).join('\n\n'));
     const out = path.join(tmp, 'cancelled-out');
     const child = spawn(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), 'prune', MODEL, '--method', 'wanda', '--sparsity', '0.5', '--calib', big, '--nsamples', '64', '--seqlen', '512', '--eval', big, '--eval-seqlen', '64', '--threads', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Ctrl-C once the work has started: when the first progress line ("prune: 1/5 blocks, ...") is on stderr,
+    // the command is inside the block loop, whatever this machine's speed.
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((r) => setTimeout(r, 1500));
+    const started = await new Promise<boolean>((resolve) => {
+      child.stderr.on('data', (d) => { stderr += d; if (/^prune: \d+\/\d+ blocks/m.test(stderr)) resolve(true); });
+      child.on('close', () => resolve(false));
+    });
+    assert.ok(started, `exited before any progress line: ${stderr}`);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     assert.equal(code, 130, stderr);

@@ -43,14 +43,26 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** ../shared/data next to the checkout, if this machine has it (CI and developers do; users do not). */
-export function sharedData(rel: string): string | undefined {
-  const candidates = [process.env.LITHE_SHARED_DATA, path.resolve(repoRoot, '../shared/data')].filter(Boolean) as string[];
-  for (const c of candidates) {
-    const p = path.join(c, rel);
-    if (existsSync(p)) return p;
-  }
-  return undefined;
+/** Whether this run is a CI run (CI=true or CI=1, as GitHub Actions and most CI services set it). */
+export function isCi(): boolean {
+  return process.env.CI === 'true' || process.env.CI === '1';
+}
+
+/** A path under the shared test data, or why it is not there (the test's `skip` option). */
+export type SharedPath = { path: string; skip: false } | { path: undefined; skip: string };
+
+/**
+ * `rel` under the shared test data: $LITHE_SHARED_DATA when set (only there), else ../shared/data next to the
+ * checkout (CI and developers have it; users do not). When it is missing, tests that need it are skipped with the
+ * reason, except under CI, where a skip would let a run pass without checking anything: there it throws.
+ */
+export function sharedData(rel: string): SharedPath {
+  const root = process.env.LITHE_SHARED_DATA || path.resolve(repoRoot, '../shared/data');
+  const p = path.join(root, rel);
+  if (existsSync(p)) return { path: p, skip: false };
+  const why = `${p} is not present (shared test data: set LITHE_SHARED_DATA or put it at ../shared/data)`;
+  if (isCi()) throw new Error(`${why}; under CI=true a test that needs it fails instead of skipping`);
+  return { path: undefined, skip: `skipped: ${why}` };
 }
 
 export function seedNote(): string {

@@ -17,6 +17,7 @@ import { quantizedAttention, rowBounds, windowLogProbs } from '../src/quant/kv/e
 import { paretoPairs, searchPreset, vanillaSpace } from '../src/quant/kv/kvtuner.js';
 import { constrainedDominates, nsga2 } from '../src/quant/kv/nsga2.js';
 import { InputError } from '../src/util/errors.js';
+import { roundHalfEven } from '../src/util/rounding.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, TinySpec, writeTinyModel } from './tiny-models.js';
 import { tempDir } from './temp-dir.js';
@@ -50,6 +51,55 @@ describe('KV quantizer', () => {
         }
       }
     }
+  });
+
+  // Golden values worked out by hand (KIVI, zero point kept in float: offset = min of the group):
+  // scale = (max - min) / (2^b - 1), code = roundHalfEven((x - min) / scale) clamped to [0, 2^b - 1],
+  // dequantized = code * scale + min. Inputs are chosen so that every scale is exact in float32.
+  const kivi = (x: number[], T: number, D: number, bits: number, axis: 'token' | 'channel', group: number) =>
+    Array.from(fakeQuantize(Float32Array.from(x), T, 1, D, bits, axis, group, 'float'));
+  test('KIVI keys, per channel (groups run over tokens), 2 and 4 bits: hand-computed scale, offset, codes', () => {
+    // 2 bits, T = 4 tokens x D = 2 channels, one group of 4 tokens per channel.
+    // channel 0: [0, 1.5, 3, 0.9]   min 0,  max 3, scale 3/3 = 1; (x-min)/scale 0, 1.5, 3, 0.9  -> codes 0, 2, 3, 1 -> 0, 2, 3, 1
+    // channel 1: [-1, 1.5, 0.5, 2]  min -1, max 2, scale 1;       (x-min)/scale 0, 2.5, 1.5, 3 -> codes 0, 2, 2, 3 -> -1, 1, 1, 2
+    //   (2.5 rounds to 2 and 1.5 to 2: half to even, where Math.round would give 3 and 2)
+    const k2 = [0, -1, 1.5, 1.5, 3, 0.5, 0.9, 2]; // row-major [T, D]
+    assert.deepEqual(groupParams(k2, 0, 4, 2, 2, 'float'), [1, 0]);
+    assert.deepEqual(groupParams(k2, 1, 4, 2, 2, 'float'), [1, -1]);
+    assert.deepEqual([1.5, 3, 0.9].map((v) => quantizeValue(v, 1, 0, 3)), [2, 3, 1]);
+    assert.deepEqual([1.5, 0.5].map((v) => quantizeValue(v, 1, -1, 3)), [2, 2]);
+    assert.deepEqual(kivi(k2, 4, 2, 2, 'channel', 4), [0, -1, 2, 1, 3, 1, 1, 2]);
+    // 4 bits: channel 0: [0, 3.75, 1.3, 2.0625]     min 0,  max 3.75, scale 3.75/15 = 0.25; (x-min)/scale 0, 15, 5.2, 8.25
+    //   -> codes 0, 15, 5, 8 -> 0, 3.75, 1.25, 2
+    // channel 1: [-2, 1.75, -1.875, -0.125]          min -2, max 1.75, scale 0.25;            (x-min)/scale 0, 15, 0.5, 7.5
+    //   -> codes 0, 15, 0, 8 (0.5 -> 0 and 7.5 -> 8: half to even) -> -2, 1.75, -2, 0
+    const k4 = [0, -2, 3.75, 1.75, 1.3, -1.875, 2.0625, -0.125];
+    assert.deepEqual(groupParams(k4, 0, 4, 2, 4, 'float'), [0.25, 0]);
+    assert.deepEqual(groupParams(k4, 1, 4, 2, 4, 'float'), [0.25, -2]);
+    assert.deepEqual([-2, 1.75, -1.875, -0.125].map((v) => quantizeValue(v, 0.25, -2, 15)), [0, 15, 0, 8]);
+    assert.deepEqual(kivi(k4, 4, 2, 4, 'channel', 4), [0, -2, 3.75, 1.75, 1.25, -2, 2, 0]);
+  });
+  test('KIVI values, per token (groups run over channels), 2 and 4 bits: hand-computed scale, offset, codes', () => {
+    // 2 bits, T = 2 tokens x D = 4 channels, one group of 4 channels per token.
+    // token 0: [0.5, -1, 2, 0.25]  min -1, max 2,  scale 3/3 = 1; (x-min)/scale 1.5, 0, 3, 1.25 -> codes 2, 0, 3, 1 -> 1, -1, 2, 0
+    // token 1: [4, 10, 7, 5.5]     min 4,  max 10, scale 6/3 = 2; (x-min)/scale 0, 3, 1.5, 0.75 -> codes 0, 3, 2, 1 -> 4, 10, 8, 6
+    const v2 = [0.5, -1, 2, 0.25, 4, 10, 7, 5.5];
+    assert.deepEqual(groupParams(v2, 0, 4, 1, 2, 'float'), [1, -1]);
+    assert.deepEqual(groupParams(v2, 4, 4, 1, 2, 'float'), [2, 4]);
+    assert.deepEqual([4, 10, 7, 5.5].map((v) => quantizeValue(v, 2, 4, 3)), [0, 3, 2, 1]);
+    assert.deepEqual(kivi(v2, 2, 4, 2, 'token', 4), [1, -1, 2, 0, 4, 10, 8, 6]);
+    // 4 bits: token 0: [0, 7.5, 3.25, 1.25]    min 0,  max 7.5,  scale 7.5/15 = 0.5;  (x-min)/scale 0, 15, 6.5, 2.5
+    //   -> codes 0, 15, 6, 2 (6.5 -> 6, 2.5 -> 2) -> 0, 7.5, 3, 1
+    // token 1: [-3, -1.5, 0.75, -0.8]          min -3, max 0.75, scale 3.75/15 = 0.25; (x-min)/scale 0, 6, 15, 8.8
+    //   -> codes 0, 6, 15, 9 -> -3, -1.5, 0.75, -0.75
+    const v4 = [0, 7.5, 3.25, 1.25, -3, -1.5, 0.75, -0.8];
+    assert.deepEqual(groupParams(v4, 0, 4, 1, 4, 'float'), [0.5, 0]);
+    assert.deepEqual(groupParams(v4, 4, 4, 1, 4, 'float'), [0.25, -3]);
+    assert.deepEqual([0, 7.5, 3.25, 1.25].map((v) => quantizeValue(v, 0.5, 0, 15)), [0, 15, 6, 2]);
+    assert.deepEqual(kivi(v4, 2, 4, 4, 'token', 4), [0, 7.5, 3, 1, -3, -1.5, 0.75, -0.75]);
+  });
+  test('roundHalfEven sends ties to the even integer (torch.round), others to the nearest', () => {
+    assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, 2.5001, -3.7, 7].map(roundHalfEven), [0, 2, 2, -0, -2, -2, 2, 3, -4, 7]);
   });
 
   test('planar packing round-trips every code', () => {

@@ -93,8 +93,9 @@ describe('GGUF storage types', () => {
 });
 
 describe('lithe-ref-a (Hugging Face reference model)', () => {
-  const dir = sharedData('llm/lithe-ref-a');
-  test('logits and greedy tokens match reference.json', { skip: dir ? false : 'skipped: ../shared/data/llm/lithe-ref-a not present' }, async () => {
+  const data = sharedData('llm/lithe-ref-a');
+  test('logits and greedy tokens match reference.json', { skip: data.skip }, async () => {
+    const dir = data.path!;
     const ref = JSON.parse(readFileSync(`${dir}/reference.json`, 'utf8'));
     const model = await loadModel(be, dir!);
     const ids = model.tokenizer!.encode(ref.logits_oracle.prompt, { bos: true });
@@ -102,7 +103,13 @@ describe('lithe-ref-a (Hugging Face reference model)', () => {
     const logits = await be.read(model.forward(ids));
     let maxErr = 0;
     (ref.logits_oracle.logits as number[][]).forEach((row, t) => row.forEach((v, j) => { maxErr = Math.max(maxErr, Math.abs(v - logits[t * 8192 + j]!)); }));
-    assert.ok(maxErr < 2e-3, `max abs logit error ${maxErr}`);
+    // Both sides compute in float32 (the reference: PyTorch fp32 on an H100 with TF32 off). Summation order differs,
+    // so each dot product of length K <= 1152 may differ by about sqrt(K) * 2^-24 relative to its terms, and eight
+    // layers compound it; the reference logits are printed in float32's shortest form (off by less than half an ulp:
+    // 1e-6 at |logit| <= 20.2).
+    // Measured: 2.4e-5. 1e-4 leaves 4x headroom for another summation order (threads, SIMD width) and still catches
+    // small changes to the arithmetic: rope_theta 10001 instead of 10000 gives 1.3e-4 (the old bound 2e-3 let it pass).
+    assert.ok(maxErr < 1e-4, `max abs logit error ${maxErr}`);
     const g = await generate(model, ids, { maxTokens: 40, stopAtEos: false });
     assert.deepEqual(g.ids, ref.greedy_generation.new_ids);
   });

@@ -174,14 +174,14 @@ describe('packed int4/int8 weights and the dequant GEMV kernel', () => {
 });
 
 describe('fidelity to the official GPTQ repository (RTN)', () => {
-  const model = sharedData('llm/lithe-ref-a');
-  const refs = sharedData('llm/lithe-ref-a/quant-reference/results.json');
-  test('RTN W4 per channel, W4 group 128 and W3: dequantized weights hash-identical to the reference', { skip: !model || !refs ? 'no ../shared/data/llm/lithe-ref-a' : false }, async () => {
-    const runs = (JSON.parse(readFileSync(refs!, 'utf8')) as { runs: { method: string; wbits: number; groupsize: number; sym: boolean; weights_sha256: string }[] }).runs;
+  const modelData = sharedData('llm/lithe-ref-a'), refsData = sharedData('llm/lithe-ref-a/quant-reference/results.json');
+  test('RTN W4 per channel, W4 group 128 and W3: dequantized weights hash-identical to the reference', { skip: modelData.skip || refsData.skip }, async () => {
+    const model = modelData.path!, refs = refsData.path!;
+    const runs = (JSON.parse(readFileSync(refs, 'utf8')) as { runs: { method: string; wbits: number; groupsize: number; sym: boolean; weights_sha256: string }[] }).runs;
     const be = await CpuBackend.create({ threads: 2 });
     try {
       for (const ref of runs.filter((x) => x.method === 'rtn' || x.method === 'dense')) {
-        const m = await loadModel(be, model!);
+        const m = await loadModel(be, model);
         const hash = ref.method === 'dense' ? await linearWeightsSha256(m) : (await quantizeModelWeights(m, { method: 'rtn', bits: ref.wbits, group: ref.groupsize, sym: ref.sym })).weightsSha256;
         assert.equal(hash, ref.weights_sha256, `${ref.method} W${ref.wbits} group ${ref.groupsize}`);
       }

@@ -58,8 +58,9 @@ describe('llama2.c tokenizer', () => {
 });
 
 describe('Hugging Face tokenizer', () => {
-  const dir = sharedData('llm/lithe-ref-a');
-  test('lithe-ref-a encodes the oracle prompt to the reference ids', { skip: dir ? false : 'skipped: ../shared/data/llm/lithe-ref-a not present' }, () => {
+  const data = sharedData('llm/lithe-ref-a');
+  test('lithe-ref-a encodes the oracle prompt to the reference ids', { skip: data.skip }, () => {
+    const dir = data.path!;
     const ref = JSON.parse(readFileSync(`${dir}/reference.json`, 'utf8'));
     const t = HfTokenizer.fromFiles(`${dir}/tokenizer.json`, `${dir}/tokenizer_config.json`);
     assert.deepEqual(t.encode(ref.logits_oracle.prompt, { bos: true }), ref.logits_oracle.input_ids);

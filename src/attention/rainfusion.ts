@@ -16,7 +16,9 @@
  * strided subset of keys over the whole video) is reconstructed (default `variant: 'three'`): key blocks
  * kb = qb (mod round(1 / (1 - s))), chosen when neither structured pattern holds more mass on its samples than a
  * uniform subset of M's size would plus `texturalMargin` (0.2, set on generated heads: content-driven heads
- * still keep 0.45 of their mass in M on one frame because image content is spatially smooth).
+ * still keep 0.45 of their mass in M on one frame because image content is spatially smooth). Which generator seeds
+ * were looked at is not recorded beyond the two the ARM was scored on at the time, 5 (test) and 11 (bench); it is
+ * now scored on seeds 1000-1019 (test/attention.test.ts) and 2000-2002 (bench/attention.ts) instead.
  * Band widths are rounded to whole blocks; the code rounds down (`bandRounding: 'floor'`), which leaves temporal
  * heads no band at all when b HW < B, so Lithe rounds to nearest by default.
  * Dense warm-up steps are the caller's loop (bench `--steps --warmup`).

@@ -132,16 +132,6 @@ export function maskFor(scores: ArrayLike<number>, rows: number, cols: number, t
   return t.nm ? nmMask(scores, rows, cols, t.nm) : perRowMask(scores, rows, cols, t.sparsity!);
 }
 
-export function applyMask(w: Float32Array, mask: Mask): void {
-  for (let i = 0; i < w.length; i++) if (mask[i]) w[i] = 0;
-}
-
-export function fractionPruned(mask: Mask): number {
-  let n = 0;
-  for (let i = 0; i < mask.length; i++) n += mask[i]!;
-  return n / mask.length;
-}
-
 /** Parses "2:4" into {n: 2, m: 4}. */
 export function parseNM(s: string): NM {
   const m = /^(\d+):(\d+)$/.exec(s.trim());

@@ -2,7 +2,8 @@
  * Quantize-and-pack: weights on GPTQ's grid as packed integer codes (the layout of tensor/packed.ts, read by the
  * dequant kernels of kernels/packed).
  */
-import { findParams, QuantGrid, roundEven, WeightQuantSpec } from './weight-quantizer.js';
+import { findParams, QuantGrid, WeightQuantSpec } from './weight-quantizer.js';
+import { roundHalfEven } from '../util/rounding.js';
 import { PackedLinear, setCode } from '../tensor/packed.js';
 
 export type { PackedLinear } from "../tensor/packed.js";
@@ -21,7 +22,7 @@ export function packWeights(w: Float32Array, rows: number, cols: number, spec: W
       p.scales[r * ng + gi] = scale[r]!;
       p.zeros[r * ng + gi] = zero[r]!;
       for (let c = gi * g; c < (gi + 1) * g; c++) {
-        const q = Math.min(Math.max(roundEven(Math.fround(w[r * cols + c]! / scale[r]!)) + zero[r]!, 0), maxq);
+        const q = Math.min(Math.max(roundHalfEven(Math.fround(w[r * cols + c]! / scale[r]!)) + zero[r]!, 0), maxq);
         setCode(p.codes, spec.bits, cols, r, c, q);
       }
     }

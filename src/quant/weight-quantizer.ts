@@ -10,6 +10,8 @@
  * Arithmetic is float32 step by step (Math.fround), rounding half to even as torch.round, so RTN reproduces the
  * reference's dequantized weights bit for bit.
  */
+import { roundHalfEven } from '../util/rounding.js';
+
 const f = Math.fround;
 
 /** Scale and zero per output row and group of `group` input columns (natural column order): w = s (q - z). */
@@ -30,20 +32,15 @@ export interface WeightQuantSpec {
   maxshrink?: number;
 }
 
-export function roundEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /** w^ for one value. */
 export function quantizeOne(w: number, scale: number, zero: number, maxq: number): number {
-  const q = Math.min(Math.max(roundEven(f(w / scale)) + zero, 0), maxq);
+  const q = Math.min(Math.max(roundHalfEven(f(w / scale)) + zero, 0), maxq);
   return f(scale * (q - zero));
 }
 
 function paramsFor(xmin: number, xmax: number, spec: WeightQuantSpec, maxq: number): [number, number] {
   const scale = f(f(xmax - xmin) / maxq);
-  const zero = spec.sym ? (maxq + 1) / 2 : roundEven(f(f(-xmin) / scale));
+  const zero = spec.sym ? (maxq + 1) / 2 : roundHalfEven(f(f(-xmin) / scale));
   return [scale, zero];
 }
 
@@ -73,7 +70,7 @@ export function findParams(w: ArrayLike<number>, rows: number, cols: number, c0:
       for (let i = 0; i < steps; i++) {
         const p = f(1 - i / grid);
         const lo = f(p * xmin), hi = f(p * xmax);
-        const s1 = f(f(hi - lo) / maxq), z1 = spec.sym ? z : roundEven(f(f(-lo) / s1));
+        const s1 = f(f(hi - lo) / maxq), z1 = spec.sym ? z : roundHalfEven(f(f(-lo) / s1));
         let err = 0;
         for (let c = c0; c < c1; c++) err += Math.abs(quantizeOne(w[o + c]!, s1, z1, maxq) - w[o + c]!) ** norm;
         if (err < best) { best = err; s = s1; z = z1; }

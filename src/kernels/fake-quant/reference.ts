@@ -1,10 +1,10 @@
 // Plain TypeScript twin of the fake-quant kernels: the readable definition tests compare the SIMD and WGSL versions with.
 import type { FakeQuantParams } from './index.js';
+import { roundHalfEven } from '../../util/rounding.js';
 
 /** Twin of fake_quant_rows (float32 arithmetic step by step, so it is bit-exact): a quantized copy of x. */
 export function fakeQuantRef(x: Float32Array, p: FakeQuantParams): Float32Array {
   const f = Math.fround, out = Float32Array.from(x);
-  const even = (v: number) => { const r = Math.round(v); return Math.abs(v % 1) === 0.5 && r % 2 ? r - 1 : r; };
   for (let g0 = 0; g0 < x.length; g0 += p.group) {
     let lo = 0, hi = 0;
     for (let i = g0; i < g0 + p.group; i++) { lo = Math.min(lo, x[i]!); hi = Math.max(hi, x[i]!); }
@@ -15,14 +15,14 @@ export function fakeQuantRef(x: Float32Array, p: FakeQuantParams): Float32Array 
       if (lo === 0 && hi === 0) { lo = -1; hi = 1; }
       qmax = 2 ** p.bits - 1; qmin = 0;
       scale = f(f(hi - lo) / qmax);
-      zero = even(f(-lo / scale));
+      zero = roundHalfEven(f(-lo / scale));
     } else {
       qmax = 2 ** (p.bits - 1) - 1; qmin = -qmax - 1;
       const m = Math.max(Math.abs(lo), hi);
       scale = m === 0 ? 1 : f(m / qmax);
     }
     for (let i = g0; i < g0 + p.group; i++) {
-      const q = Math.min(qmax, Math.max(qmin, even(f(x[i]! / scale)) + zero));
+      const q = Math.min(qmax, Math.max(qmin, roundHalfEven(f(x[i]! / scale)) + zero));
       out[i] = f(scale * (q - zero));
     }
   }

@@ -12,15 +12,10 @@
  * k, k + D/P, k + 2D/P, ... at bit offsets 0, b, 2b, ... so a SIMD kernel unpacks 16 consecutive channels
  * per shift-and-mask of one 16-byte load.
  */
-export type KvBits = 2 | 4 | 8 | 16;
-export const QUANT_BITS = [2, 4, 8] as const;
-export type ZeroPoint = 'float' | 'rounded';
+import { roundHalfEven } from '../../util/rounding.js';
 
-/** torch.round: half to even. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+export type KvBits = 2 | 4 | 8 | 16;
+export type ZeroPoint = 'float' | 'rounded';
 
 /**
  * Quantization parameters of the n values x[start + i * stride]; returns [scale, offset].
