@@ -76,7 +76,7 @@ describe('bad files', () => {
 
 describe('stereo ground truth', () => {
   const left = `${MB}/tsukuba/im3.png`, right = `${MB}/tsukuba/im4.png`;
-  const stereo = (...extra: string[]) => runLithe(['stereo', left, right, '--out', path.join(tmp, 'd.png'), '--max-disp', '16', '--paths', '4', '--threads', '2', '--json', ...extra]);
+  const stereo = (...extra: string[]) => runLithe(['stereo', left, right, '--out', path.join(tmp, 'd.png'), '--max-disp', '16', '--paths', '4', '--threads', '2', '--json', '--force', ...extra]);
   const bad1 = (r: ReturnType<typeof runLithe>) => (r.json()['badPixels'] as { threshold: number; all: number }[]).find((b) => b.threshold === 1)!.all;
 
   test('--gt of another size: exit 2 naming both sizes', () => {
@@ -185,9 +185,9 @@ describe('non-finite results', () => {
     expectInputError(['generate', m, '--max-tokens', '4', '--json'], /generation step 1 \(after the prompt\): the logits are NaN or infinite/);
     for (const method of ['sparsegpt', 'wanda']) {
       expectInputError(['prune', m, '--method', method, '--sparsity', '0.5', '--nsamples', '2', '--seqlen', '64', '--out', path.join(tmp, `p-${method}`)],
-        /calibration block 0, window 1: the input of o_proj is NaN or infinite/);
+        /calibration block 0, window 1: the input of self_attn.o_proj is NaN or infinite/);
     }
-    expectInputError(['quantize', m, '--method', 'gptq', '--nsamples', '2', '--seqlen', '64', '--out', path.join(tmp, 'q-gptq')], /calibration block 0, window 1: the input of o_proj is NaN or infinite/);
+    expectInputError(['quantize', m, '--method', 'gptq', '--nsamples', '2', '--seqlen', '64', '--out', path.join(tmp, 'q-gptq')], /calibration block 0, window 1: the input of self_attn.o_proj is NaN or infinite/);
   });
 });
 

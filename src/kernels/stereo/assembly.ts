@@ -1,6 +1,6 @@
 // Stereo kernels: census / sub-region rank transforms, pixelwise costs into a u16 volume [H][W][D], box
 // aggregation, semi-global path aggregation (u16 lanes over 8 disparities at a time, saturating) and
-// winner-take-all. Definitions: src/kernels/reference/stereo.ts. Rows are split across threads, except SGM
+// winner-take-all. Definitions: src/kernels/stereo/reference.ts. Rows are split across threads, except SGM
 // whose directions are split (each thread sums its directions into its own volume; WTA adds them up).
 import { chunkEnd, chunkStart } from '../common/simd';
 
