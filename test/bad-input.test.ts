@@ -103,7 +103,7 @@ describe('stereo ground truth', () => {
     // no manifest, no known layout
     const loose = path.join(tmp, 'truth.pgm');
     copyFileSync(`${MB}/tsukuba/disp3.pgm`, loose);
-    expectInputError(['stereo', left, right, '--out', path.join(tmp, 'd.png'), '--gt', loose], /--gt-scale: required for .*truth\.pgm/);
+    expectInputError(['stereo', left, right, '--out', path.join(tmp, 'd-loose.png'), '--gt', loose], /--gt-scale: required for .*truth\.pgm/);
   });
 });
 
