@@ -5,9 +5,10 @@ import { MAGNITUDE } from './magnitude.js';
 import { WANDA } from './wanda.js';
 import { SPARSEGPT } from './sparsegpt.js';
 import { DSNOT } from './dsnot.js';
+import { RIA } from './ria.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const PRUNE_METHODS: readonly PruneMethod<any>[] = [MAGNITUDE, WANDA, SPARSEGPT, DSNOT];
+export const PRUNE_METHODS: readonly PruneMethod<any>[] = [MAGNITUDE, WANDA, SPARSEGPT, DSNOT, RIA];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function pruneMethod(name: string): PruneMethod<any> {
