@@ -17,7 +17,7 @@ import { blockMassOf, denseAttention, evaluateMethods, evaluateSteps, type Metho
 import { armScores, classifyHead, RAINFUSION_DEFAULTS } from '../src/attention/rainfusion.js';
 import { gridTokens, makeLayout, permuteHeads, type VideoGrid } from '../src/attention/layout.js';
 import { syntheticAttention, type HeadKind } from '../src/attention/synthetic.js';
-import { attentionTable, confusionMatrix, confusionTable } from '../src/cli/commands/attention.js';
+import { attentionTable, confusionMatrix, confusionTable } from '../src/index.js';
 import { markdownTable } from '../src/util/table.js';
 
 /** Mean over heads and query blocks of the fraction of key blocks needed (largest first) to reach `target` of the row's mass. */

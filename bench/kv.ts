@@ -25,7 +25,7 @@ import { KvPair, KvQuantConfig, KvScheme, meanBits, pairName, parsePair, readPre
 import { evaluateConfig, floatReference, QualityAccumulator } from '../src/quant/kv/evaluate.js';
 import { adaptiveSpace, defaultGroupCount, searchPreset, vanillaSpace } from '../src/quant/kv/kvtuner.js';
 import { profileLayers } from '../src/quant/kv/profile.js';
-import { describeConfig, evalInputs, keyValueFinding, kvEvaluate } from '../src/cli/commands/kv.js';
+import { describeConfig, evalInputs, keyValueFinding, kvEvaluate } from '../src/index.js';
 import { assetPath, DEFAULT_CALIBRATION } from '../src/util/assets.js';
 
 type Record = (name: string, command: string, table: string, notes?: string) => void;

@@ -13,11 +13,11 @@ import { appendFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchGemm } from '../src/eval/bench-gemm.js';
-import { gemmTable } from '../src/cli/commands/bench.js';
+import { gemmTable } from '../src/index.js';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { loadModel } from '../src/load/load-model.js';
 import { readText } from '../src/data/text.js';
-import { windowedPerplexity } from '../src/cli/commands/eval-ppl.js';
+import { perplexity } from '../src/eval/perplexity.js';
 import { markdownTable } from '../src/util/table.js';
 import { machineDescription } from '../src/util/machine.js';
 import os from 'node:os';
@@ -105,7 +105,7 @@ async function ppl(): Promise<void> {
   const backend = await CpuBackend.create();
   const m = await loadModel(backend, model);
   const stream = m.tokenizer!.encode(readText(data), { bos: true });
-  const r = await windowedPerplexity(m, stream, { seqlen: 512 });
+  const r = await perplexity(m, stream, { seqlen: 512 });
   const rel = (r.ppl - reference) / reference;
   const peak = `${(backend.peakBytes / 2 ** 20).toFixed(0)} MiB backend, ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB RSS`;
   record('ppl', 'npm run bench -- ppl', markdownTable(['model', 'data', 'seqlen', 'windows', 'ppl', 'reference (transformers fp32)', 'rel. diff', 'tokens/s', 'peak memory', 'backend'],

@@ -18,7 +18,7 @@ import { BlockMask } from '../src/attention/mask.js';
 import { gemmRows } from '../src/eval/bench-gemm.js';
 import { loadModel } from '../src/load/load-model.js';
 import { readText } from '../src/data/text.js';
-import { windowedPerplexity } from '../src/cli/commands/eval-ppl.js';
+import { perplexity } from '../src/eval/perplexity.js';
 import { markdownTable } from '../src/util/table.js';
 import { timed } from '../src/util/timing.js';
 import { f32ToF16Bits } from '../src/tensor/dtype.js';
@@ -91,7 +91,7 @@ export async function webgpuBench(argv: string[], record: Record_, shared: strin
       for (const be of [gpu as Backend, await CpuBackend.create()]) {
         const mdl = await loadModel(be, model);
         const stream = mdl.tokenizer!.encode(text, { bos: true });
-        const r = await windowedPerplexity(mdl, stream, { seqlen: 512, maxWindows: windows });
+        const r = await perplexity(mdl, stream, { seqlen: 512, maxWindows: windows });
         rows.push([`perplexity ${path.basename(model)}, ${r.windows} windows of 512`, '', `${r.tokensPerSecond.toFixed(0)} tokens/s (ppl ${r.ppl.toFixed(3)})`, '', '', be.description]);
         if (be !== gpu) await be.dispose();
       }

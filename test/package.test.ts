@@ -85,6 +85,13 @@ describe('the packed package', () => {
     });
   }
 
+  test("the README's library example is test/package/compress.mjs, verbatim", () => {
+    const script = readFileSync(path.join(scriptsDir, 'compress.mjs'), 'utf8');
+    const example = script.slice(script.indexOf('// --- README example: begin\n') + 29, script.indexOf('// --- README example: end'));
+    assert.ok(example.length > 200);
+    assert.ok(readFileSync(path.join(repoRoot, 'README.md'), 'utf8').includes(example), 'README.md does not hold the example of test/package/compress.mjs');
+  });
+
   test('the shipped types check in a strict NodeNext consumer with skipLibCheck false', () => {
     copyFileSync(path.join(scriptsDir, 'types.ts'), path.join(project, 'types.ts'));
     writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({

@@ -3,8 +3,6 @@
  * JSON object; exit codes 0 ok, 1 internal error, 2 bad input, 130 cancelled (Ctrl-C).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CancelledError, LitheError, OptionError } from '../util/errors.js';
-import { METHODS } from '../attention/evaluate.js';
 import { attentionBenchCommand, attentionSearchCommand } from './commands/attention.js';
 import { benchCommand } from './commands/bench.js';
 import { serveCommand } from './commands/serve.js';
@@ -21,7 +19,7 @@ import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
 import { addMethodFlags } from './method-flags.js';
-import { PRUNE_METHODS } from '../index.js';
+import { CancelledError, LitheError, METHODS, OptionError, PRUNE_METHODS } from '../index.js';
 import { packageVersion } from './version.js';
 
 const abort = new AbortController();

@@ -1,6 +1,6 @@
 /** Parsing and checking of numeric flags: a bad value is an OptionError naming the flag (exit code 2). */
 import os from 'node:os';
-import { OptionError } from '../util/errors.js';
+import { OptionError } from '../index.js';
 
 export function intOption(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
   return (v: string) => {

@@ -6,6 +6,7 @@
 import type { Backend } from '../backend/backend.js';
 import { CpuBackend } from '../backend/cpu/cpu-backend.js';
 import { median } from '../util/timing.js';
+import { markdownTable } from '../util/table.js';
 import * as ops from '../ops/index.js';
 
 export interface GemmRow {
@@ -58,4 +59,9 @@ export async function benchGemm(threadCounts: number[], minSeconds = 1): Promise
     }
   }
   return rows;
+}
+
+export function gemmTable(rows: GemmRow[]): string {
+  return markdownTable(['kernel', 'M x N x K', 'threads', 'backend', 'median ms', 'GFLOP/s'],
+    rows.map((r) => [r.kernel, `${r.M}x${r.N}x${r.K}`, r.threads, r.variant, r.medianMs.toFixed(2), r.gflops.toFixed(1)]));
 }

@@ -114,3 +114,11 @@ export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: Tens
     throw e;
   }
 }
+
+/**
+ * The library's save: a model as a Hugging Face folder that Lithe and transformers load (float tensors in `dtype`,
+ * default f32; the linears of `packed`, by checkpoint name, as integer codes), refusing an existing non-empty folder.
+ */
+export async function saveModel(model: DecoderModel, outDir: string, o: { lithe?: Record<string, unknown>; dtype?: FileDType; packed?: Map<string, PackedLinear> } = {}): Promise<void> {
+  await writeHfCheckpoint(model, new Map(), outDir, o.lithe ?? { lithe_version: 1 }, o.dtype ?? 'f32', o.packed);
+}

@@ -121,3 +121,9 @@ export interface DecoderModel extends Model {
   /** views of the linear inputs of the last block() call on T tokens */
   linearInputs(T: number): LinearInputs;
 }
+
+/** The model's tokenizer, or an InputError saying how to give one. */
+export function requireTokenizer(model: DecoderModel): TextTokenizer {
+  if (!model.tokenizer) throw new InputError(`${model.source.path}: no tokenizer found; pass --tokenizer FILE`);
+  return model.tokenizer;
+}

@@ -1,6 +1,6 @@
 /** The models layer as the rest of Lithe sees it: interfaces, the family registry, caches, generation. */
 export type { LinearInfo, LinearWeight, Model, StatsGroup } from './model.js';
-export { LINEARS, floatWeight, namedWeights } from './decoder.js';
+export { LINEARS, floatWeight, namedWeights, requireTokenizer } from './decoder.js';
 export type { ActivationHook, ActivationPoint, BlockState, DecoderModel, DecoderWeights, LayerWeights, LinearInputs, ModelSource } from './decoder.js';
 export { validateConfig } from './config.js';
 export type { DecoderArch, DecoderConfig, RopeScaling } from './config.js';

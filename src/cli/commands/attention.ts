@@ -2,19 +2,11 @@
  * `lithe attention bench` (sparse-attention methods vs dense flash attention on generated video-like heads or a
  * dumped trace) and `lithe attention search` (Compact Attention's offline per-head configuration search).
  */
-import { createBackend } from '../../backend/create.js';
-import { calibrationMass, evaluateMethods, evaluateSteps, METHODS, type AttentionInputs, type MethodName, type MethodResult, type StepRow } from '../../attention/evaluate.js';
-import { COMPACT_DEFAULTS, compactSearch, compactSearchForSparsity, readCompactConfig, serializeCompactConfig, tileGrid, type CompactConfig } from '../../attention/compact.js';
-import { checkGrid, gridTokens, type VideoGrid } from '../../attention/layout.js';
-import { HEAD_KINDS, syntheticAttention, type HeadKind } from '../../attention/synthetic.js';
-import { parseTriple, readTrace } from '../../attention/trace.js';
-import { cancellationPoint, OptionError } from '../../util/errors.js';
 import { defaultThreads } from '../options.js';
-import { markdownTable } from '../../util/table.js';
 import { stderrLine } from '../output.js';
 import { createProgress } from '../progress.js';
 import type { Context } from './common.js';
-import { SafeOutput } from '../../io/safe-write.js';
+import { type AttentionInputs, COMPACT_DEFAULTS, type CompactConfig, HEAD_KINDS, type HeadKind, METHODS, type MethodName, type MethodResult, OptionError, SafeOutput, type StepRow, type VideoGrid, attentionTable, calibrationMass, cancellationPoint, checkGrid, compactSearch, compactSearchForSparsity, confusionMatrix, confusionTable, createBackend, evaluateMethods, evaluateSteps, gridTokens, markdownTable, parseTriple, readCompactConfig, readTrace, serializeCompactConfig, stepsSummary, stepsTable, syntheticAttention, tileGrid } from '../../index.js';
 
 export interface AttentionInputFlags {
   shape: string;
@@ -102,44 +94,6 @@ function parseMethods(v: string): MethodName[] {
 }
 
 const fmt = (x: number, d = 4) => x.toFixed(d);
-
-export function attentionTable(rows: MethodResult[]): string {
-  return markdownTable(
-    ['method', 'sparsity', 'density', 'recall', 'rel-L1', 'rel-L2', 'cosine', 'min head cos', 'mask ms', 'permute ms', 'attention ms', 'speedup', 'end-to-end'],
-    rows.map((r) => [r.method, fmt(r.sparsity, 2), fmt(r.density, 3), fmt(r.recall, 3), fmt(r.relL1), fmt(r.relL2), fmt(r.cosine), fmt(r.minHeadCosine),
-      fmt(r.maskMs, 1), fmt(r.permuteMs, 1), fmt(r.attentionMs, 1), `${fmt(r.speedup, 2)}x`, `${fmt(r.endToEndSpeedup, 2)}x`]),
-  );
-}
-
-/** Rows: generated head kind; columns: the kind RainFusion's ARM chose. */
-export function confusionMatrix(truth: readonly HeadKind[], chosen: readonly string[]): { kinds: string[]; chosen: string[]; counts: number[][] } {
-  const kinds = HEAD_KINDS.filter((k) => truth.includes(k));
-  const cols = ['spatial', 'temporal', 'textural'];
-  const counts = kinds.map((k) => cols.map((c) => truth.filter((t, h) => t === k && chosen[h] === c).length));
-  return { kinds: [...kinds], chosen: cols, counts };
-}
-
-export function confusionTable(c: ReturnType<typeof confusionMatrix>): string {
-  return markdownTable(['generated \\ ARM', ...c.chosen], c.kinds.map((k, i) => [k, ...c.counts[i]!]));
-}
-
-export function stepsTable(rows: StepRow[]): string {
-  return markdownTable(['step', 'method', 'mask', 'density', 'recall', 'rel-L2', 'cosine', 'mask ms', 'attention ms', 'dense ms', 'mask Jaccard vs last prediction'],
-    rows.map((r) => [r.step, r.method, r.mode, fmt(r.density, 3), fmt(r.recall, 3), fmt(r.relL2), fmt(r.cosine), fmt(r.maskMs, 1), fmt(r.attentionMs, 1), fmt(r.denseMs, 1),
-      r.maskSimilarity === null ? '' : fmt(r.maskSimilarity, 3)]));
-}
-
-/** Per method over all steps: mean density and cosine, attention time (+ masks) vs dense. */
-export function stepsSummary(rows: StepRow[]): { method: string; meanDensity: number; meanCosine: number; minCosine: number; speedup: number; endToEndSpeedup: number }[] {
-  return [...new Set(rows.map((r) => r.method))].map((method) => {
-    const m = rows.filter((r) => r.method === method);
-    const sum = (f: (r: StepRow) => number) => m.reduce((a, r) => a + f(r), 0);
-    return {
-      method, meanDensity: sum((r) => r.density) / m.length, meanCosine: sum((r) => r.cosine) / m.length, minCosine: Math.min(...m.map((r) => r.cosine)),
-      speedup: sum((r) => r.denseMs) / sum((r) => r.attentionMs), endToEndSpeedup: sum((r) => r.denseMs) / sum((r) => r.attentionMs + r.maskMs + r.permuteMs),
-    };
-  });
-}
 
 async function attentionStepsCommand(f: AttentionBenchFlags, methods: MethodName[], opts: Parameters<typeof evaluateMethods>[3], ctx: Context): Promise<void> {
   const sparse = methods.filter((m): m is Exclude<MethodName, 'dense'> => m !== 'dense');

@@ -1,11 +1,6 @@
-import { createBackend } from '../../backend/create.js';
-import { readText } from '../../data/text.js';
-import { LoadedFiles, loadModel } from '../../load/load-model.js';
-import { InputError } from '../../util/errors.js';
-import type { TextTokenizer } from '../../io/tokenizer.js';
 import { defaultThreads } from '../options.js';
 import { Output, stderrLine } from '../output.js';
-import { DecoderModel, createModel } from '../../models/index.js';
+import { DecoderModel, InputError, LoadedFiles, type TextTokenizer, createBackend, createModel, loadModel, readText } from '../../index.js';
 
 export interface CommonFlags {
   threads?: number;
@@ -46,7 +41,3 @@ export async function openModel(modelPath: string, flags: CommonFlags): Promise<
   }
 }
 
-export function requireTokenizer(model: DecoderModel): TextTokenizer {
-  if (!model.tokenizer) throw new InputError(`${model.source.path}: no tokenizer found; pass --tokenizer FILE`);
-  return model.tokenizer;
-}

@@ -1,13 +1,9 @@
-import { createBackend } from '../../backend/create.js';
 import { stderrLine } from '../output.js';
-import { readText, splitBlocks } from '../../data/text.js';
-import { documentLoss } from '../../eval/perplexity.js';
-import { loadModel } from '../../load/load-model.js';
-import { assetPath, DEFAULT_MODEL, DEFAULT_TEXT, DEFAULT_TOKENIZER } from '../../util/assets.js';
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
 import type { CommonFlags, Context } from './common.js';
 import { runGeneration } from './generate.js';
+import { DEFAULT_MODEL, DEFAULT_TEXT, DEFAULT_TOKENIZER, assetPath, createBackend, documentLoss, loadModel, readText, splitBlocks } from '../../index.js';
 
 /** The embedded default: stories260K tells a story, then is scored on 200 bundled TinyStories blocks. */
 export async function demoCommand(flags: CommonFlags & { maxTokens: number }, ctx: Context): Promise<void> {

@@ -1,10 +1,6 @@
-import { readText, splitBlocks } from '../../data/text.js';
-import { documentLoss, perplexity, PerplexityOptions, PerplexityResult } from '../../eval/perplexity.js';
-import { ActQuantFlags, describeOnline, onlineConfig, onlineHook, storedOnline } from '../../quant/rotation/online.js';
-import { OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
-import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
-import { DecoderModel } from '../../models/index.js';
+import { CommonFlags, Context, openModel } from './common.js';
+import { ActQuantFlags, DecoderModel, OptionError, PerplexityOptions, PerplexityResult, describeOnline, documentLoss, onlineConfig, onlineHook, perplexity, readText, requireTokenizer, splitBlocks, storedOnline } from '../../index.js';
 
 export interface PplFlags extends CommonFlags, ActQuantFlags {
   data: string;

@@ -1,10 +1,6 @@
-import { generate } from '../../models/generate.js';
-import { CommonFlags, Context, openModel, requireTokenizer } from './common.js';
-import { QuantizedKVCache } from '../../quant/kv/cache.js';
-import { describeConfig, kvConfigFrom, KvSchemeFlags } from './kv.js';
-import { cpuBackendOf } from '../../quant/kv/evaluate.js';
-import { meanBits } from '../../quant/kv/config.js';
-import { DecoderModel } from '../../models/index.js';
+import { CommonFlags, Context, openModel } from './common.js';
+import { kvConfigFrom, KvSchemeFlags } from './kv.js';
+import { DecoderModel, QuantizedKVCache, cpuBackendOf, describeConfig, generate, meanBits, requireTokenizer } from '../../index.js';
 
 export interface GenerateFlags extends CommonFlags, KvSchemeFlags {
   kvConfig?: string;

@@ -1,6 +1,5 @@
-import { readModelFiles } from '../../load/load-model.js';
-import { checkModelTensors } from '../../models/index.js';
 import type { CommonFlags, Context } from './common.js';
+import { checkModelTensors, readModelFiles } from '../../index.js';
 
 export async function infoCommand(modelPath: string, flags: CommonFlags, ctx: Context): Promise<void> {
   const f = await readModelFiles(modelPath, { tokenizer: flags.tokenizer });

@@ -1,19 +1,8 @@
-import { calibrationFromPicks, CalibrationSet, readDocuments, sampleCalibration } from '../../data/calibration.js';
-import { writeHfCheckpoint } from '../../export/hf-checkpoint.js';
-import { SafeOutput } from '../../io/safe-write.js';
-import { readModelFiles } from '../../load/load-model.js';
-import { parseNM, Target } from '../../prune/mask.js';
-import { pruneModel, PruneOptions, PruneReport, resolvePruneOptions, roundModelWeights } from '../../prune/prune-model.js';
-import { PRUNE_METHODS } from '../../prune/registry.js';
 import { methodOptionsFromFlags } from '../method-flags.js';
-import type { FileDType, TensorMap } from '../../io/raw-tensor.js';
-import { assetPath, DEFAULT_CALIBRATION } from '../../util/assets.js';
-import { checkCalibrationMemory } from '../../calib/runner.js';
-import { InputError, OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
-import { CommonFlags, Context, modelForCompression, readEvalTexts, requireTokenizer } from './common.js';
+import { CommonFlags, Context, modelForCompression, readEvalTexts } from './common.js';
 import { evaluateFiles } from './eval-ppl.js';
-import { DecoderModel } from '../../models/index.js';
+import { CalibrationSet, calibrationFor, DEFAULT_CALIBRATION, DecoderModel, type FileDType, InputError, OptionError, PRUNE_METHODS, PruneOptions, PruneReport, SafeOutput, Target, type TensorMap, assetPath, calibrationFromPicks, checkCalibrationMemory, parseNM, pruneModel, readDocuments, readModelFiles, requireTokenizer, resolvePruneOptions, roundModelWeights, sampleCalibration, writeHfCheckpoint } from '../../index.js';
 
 export interface PruneFlags extends CommonFlags {
   method: string;
@@ -55,16 +44,11 @@ export function storageType(tensors: TensorMap): FileDType {
 }
 
 export function loadCalibration(model: DecoderModel, f: Pick<PruneFlags, 'calib' | 'calibWindows' | 'nsamples' | 'seqlen' | 'seed'>, quiet = false): CalibrationSet {
-  const tok = requireTokenizer(model);
-  const file = f.calib ?? assetPath(DEFAULT_CALIBRATION);
-  const docs = readDocuments(file);
-  if (f.calibWindows) return calibrationFromPicks(tok, docs, f.calibWindows);
-  const seqlen = f.seqlen ?? Math.min(2048, model.config.maxSeqLen);
-  if (seqlen > model.config.maxSeqLen) throw new OptionError('--seqlen', `${seqlen} exceeds the model's context length ${model.config.maxSeqLen}`);
-  checkCalibrationMemory(f.nsamples, seqlen, model.config.dim);
   const bar = createProgress('calibration sampling', f.nsamples, 'windows', quiet);
   try {
-    return sampleCalibration(tok, docs, { nsamples: f.nsamples, seqlen, seed: f.seed, source: file, onWindow: (d) => bar.update(d) });
+    return calibrationFor(model, { file: f.calib, windowsFile: f.calibWindows, nsamples: f.nsamples, seqlen: f.seqlen, seed: f.seed, onWindow: (d) => bar.update(d) });
+  } catch (e) {
+    throw e instanceof OptionError && e.option === 'seqlen' ? new OptionError('--seqlen', e.problem) : e;
   } finally {
     bar.stop();
   }

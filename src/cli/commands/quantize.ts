@@ -8,25 +8,11 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeHfCheckpoint } from '../../export/hf-checkpoint.js';
-import { SafeOutput } from '../../io/safe-write.js';
-import { PackedLinear, packedBytes, packOnGrid } from '../../quant/pack.js';
-import { PACKED_FORMAT, PackedFormat } from '../../models/packed-storage.js';
-import type { QuantGrid } from '../../quant/weight-quantizer.js';
-import { readModelFiles } from '../../load/load-model.js';
-import type { FileDType } from '../../io/raw-tensor.js';
-import { quantizeModelWeights, validateWeightQuant } from '../../quant/quantize-model.js';
-import { QUANT_METHODS } from '../../quant/registry.js';
-import { packModelLinears } from '../../quant/pack-model.js';
-import { InputError, OptionError } from '../../util/errors.js';
 import { CommonFlags, Context, modelForCompression, readEvalTexts } from './common.js';
 import { loadCalibration } from './prune.js';
 import { createProgress } from '../progress.js';
-import { DEFAULT_CALIBRATION } from '../../util/assets.js';
 import { evaluateFiles } from './eval-ppl.js';
-import { ActQuantFlags, checkActGroup, describeOnline, onlineConfig, onlineHook } from '../../quant/rotation/online.js';
-import { checkRotatable, quarotRotate, RotationRecord } from '../../quant/rotation/quarot.js';
-import { DART_DEFAULTS, dartquantRotate, DartRecord } from '../../quant/rotation/dartquant.js';
+import { ActQuantFlags, DART_DEFAULTS, DEFAULT_CALIBRATION, DartRecord, type FileDType, InputError, OptionError, PACKED_FORMAT, PackedFormat, PackedLinear, QUANT_METHODS, type QuantGrid, RotationRecord, SafeOutput, checkActGroup, checkRotatable, dartquantRotate, describeOnline, onlineConfig, onlineHook, packModelLinears, packOnGrid, packedBytes, quantizeModelWeights, quarotRotate, readModelFiles, validateWeightQuant, writeHfCheckpoint } from '../../index.js';
 
 
 const METHODS = ['rtn', 'gptq', 'quarot', 'dartquant'] as const;

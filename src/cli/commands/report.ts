@@ -1,11 +1,7 @@
-import { SafeOutput } from '../../io/safe-write.js';
-import { ReportConfig, reportGrid, reportMarkdown, runReport } from '../../eval/prune-report.js';
-import { parseNM } from '../../prune/mask.js';
-import { CancelledError, InputError, LitheError, OptionError } from '../../util/errors.js';
-import { machineDescription } from '../../util/machine.js';
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
 import type { CommonFlags, Context } from './common.js';
+import { CancelledError, InputError, LitheError, OptionError, ReportConfig, SafeOutput, machineDescription, parseNM, reportGrid, reportMarkdown, runReport } from '../../index.js';
 
 export interface ReportFlags extends CommonFlags {
   methods: string;

@@ -1,18 +1,8 @@
 /** `lithe stereo LEFT RIGHT` (one pair -> disparity PNG) and `lithe stereo eval [DIR]` (Middlebury table). */
-import { encodePng, readGray } from '../../io/image.js';
-import { SafeOutput } from '../../io/safe-write.js';
 import path from 'node:path';
-import { COSTS, CostName } from '../../vision/stereo/costs.js';
-import { disparityPreview } from '../../vision/stereo/colormap.js';
-import { Subpixel, WasmStereoKernels } from '../../vision/stereo/kernels.js';
-import { DEFAULT_STEREO_OPTIONS, StereoOptions, StereoResult, matchStereo, penalties, toFixed16 } from '../../vision/stereo/match.js';
-import { BadPixelRates, badPixelRates, checkPair, evaluationMasks, inferGtScale, readDataset, readGroundTruth } from '../../vision/stereo/middlebury.js';
-import { assetPath, DEFAULT_STEREO_DATASET } from '../../util/assets.js';
-import { cancellationPoint, OptionError } from '../../util/errors.js';
-import { requireCpu } from '../../backend/create.js';
 import { defaultThreads } from '../options.js';
-import { markdownTable } from '../../util/table.js';
 import type { Context } from './common.js';
+import { BadPixelRates, COSTS, CostName, DEFAULT_STEREO_DATASET, DEFAULT_STEREO_OPTIONS, OptionError, SafeOutput, StereoOptions, StereoResult, Subpixel, WasmStereoKernels, assetPath, badPixelRates, cancellationPoint, checkPair, disparityPreview, encodePng, evaluationMasks, inferGtScale, markdownTable, matchStereo, penalties, readDataset, readGray, readGroundTruth, requireCpu, toFixed16 } from '../../index.js';
 
 export interface StereoFlags {
   maxDisp?: number;
