@@ -155,7 +155,7 @@ actQuantOptions(compressionOptions('quantizing', program.command('quantize').des
 
 program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')
   .argument('<kind>', 'prune').argument('<model>')
-  .option('--methods <list>', 'methods', 'magnitude,wanda,sparsegpt,dsnot')
+  .option('--methods <list>', `registered methods (${PRUNE_METHODS.map((m) => m.name).join(', ')})`, 'magnitude,wanda,sparsegpt,dsnot')
   .option('--inits <list>', 'DSnoT initial masks', 'wanda,magnitude,sparsegpt')
   .option('--sparsities <list>', 'unstructured sparsities', '0.5,0.6,0.7')
   .option('--nm <list>', 'N:M patterns', '2:4,4:8')

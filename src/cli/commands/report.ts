@@ -1,7 +1,7 @@
 import { defaultThreads } from '../options.js';
 import { createProgress } from '../progress.js';
 import type { CommonFlags, Context } from './common.js';
-import { CancelledError, InputError, LitheError, OptionError, ReportConfig, SafeOutput, machineDescription, parseNM, reportGrid, reportMarkdown, runReport } from '../../index.js';
+import { CancelledError, PRUNE_METHODS, InputError, LitheError, OptionError, ReportConfig, SafeOutput, machineDescription, parseNM, reportGrid, reportMarkdown, runReport } from '../../index.js';
 
 export interface ReportFlags extends CommonFlags {
   methods: string;
@@ -31,7 +31,7 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 export async function reportCommand(kind: string, model: string, f: ReportFlags, ctx: Context): Promise<void> {
   if (kind !== 'prune') throw new OptionError('report', `unknown report "${kind}" (available: prune)`);
   const methods = list(f.methods);
-  for (const m of methods) if (!['magnitude', 'wanda', 'sparsegpt', 'dsnot'].includes(m)) throw new OptionError('--methods', `unknown method "${m}"`);
+  for (const m of methods) if (!PRUNE_METHODS.some((x) => x.name === m)) throw new OptionError('--methods', `unknown method "${m}" (registered: ${PRUNE_METHODS.map((x) => x.name).join(', ')})`);
   const sparsities = list(f.sparsities).map(Number);
   for (const s of sparsities) if (!(s > 0 && s < 1)) throw new OptionError('--sparsities', `each must be in (0, 1), got ${s}`);
   const nms = list(f.nm);
