@@ -7,13 +7,14 @@ import { grownScratch, type AttentionParams, type Backend, type BlockAttentionPa
 import { hadamardBase, requireHadamardSize } from '../../quant/rotation/hadamard.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
+import type { SparseTensors } from '../../tensor/sparse-tensors.js';
 import { Allocator } from './allocator.js';
 import { startKernels, WorkerPool } from './pool.js';
 import { HEAP_BASE } from './wasm.js';
 
 const KERNELS = ['sgemm', 'gemv', 'rmsnorm', 'softmax', 'logsumexp', 'add_inplace', 'silu_mul', 'bf16_to_f32',
   'f16_to_f32', 'embed', 'rope', 'attention', 'exp_f32', 'kv_attention', 'gemv_q', 'round_to', 'hadamard_rows', 'fake_quant_rows', 'dequant_q',
-  'flash_attention', 'block_mass', 'pack_k_panels'] as const;
+  'flash_attention', 'block_mass', 'pack_k_panels', 'sparse_gemv', 'sparse_gemm'] as const;
 type KernelName = (typeof KERNELS)[number];
 
 /** Below this many floating-point operations a kernel runs on the calling thread only. */
@@ -267,6 +268,18 @@ export class CpuBackend implements Backend {
     }
     this.run('gemv_q', [this.ptr(codes), this.ptr(scales), this.ptr(zeros), this.ptr(x), bias ? this.ptr(bias) : 0, this.ptr(out), p.rows, p.cols, p.group, p.bits, this.qScratch.ptr],
       2 * p.rows * p.cols);
+  }
+
+  private sparseScratch: Tensor | null = null;
+
+  /** out [M, rows] = x [M, cols] W^T (+ bias) for a sparse W (src/tensor/sparse-tensors.ts, kernels/assembly/sparse.ts). */
+  sparseLinear(x: Tensor, w: SparseTensors, bias: Tensor | null, out: Tensor): void {
+    const M = x.size / w.cols, perThread = (this.instance.exports['sparse_scratch_bytes'] as (c: number) => number)(w.cols);
+    this.sparseScratch = grownScratch(this, this.sparseScratch, Math.ceil(perThread / 4) * this.threads);
+    const args = [w.kind, this.ptr(w.layout), w.offsets ? this.ptr(w.offsets) : 0, this.ptr(w.values), w.scales ? this.ptr(w.scales) : 0,
+      w.zeros ? this.ptr(w.zeros) : 0, w.group, this.ptr(x), bias ? this.ptr(bias) : 0, this.ptr(out)];
+    if (M === 1) this.run('sparse_gemv', [...args, w.rows, w.cols, this.ptr(this.sparseScratch)], w.rows * w.cols);
+    else this.run('sparse_gemm', [...args, M, w.rows, w.cols, this.ptr(this.sparseScratch)], 2 * M * w.rows * w.cols);
   }
 
   /** The kernels' own exp approximation, exposed for tests. */

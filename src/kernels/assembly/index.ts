@@ -13,3 +13,4 @@ export { gemv_q, dequant_q } from './qgemv';
 export { hadamard_rows } from './hadamard';
 export { fake_quant_rows } from './fake-quant';
 export { flash_attention, block_mass, pack_k_panels, flash_scratch_floats } from './flash-attention';
+export { sparse_gemv, sparse_gemm, sparse_scratch_bytes } from './sparse';
