@@ -241,6 +241,27 @@ describe('sparse kernels vs the float64 twin', () => {
   });
 });
 
+describe('int8 sparse GEMV at the extremes of the integer sums', () => {
+  test('all codes 255, x at its maximum everywhere, one 2048-column group: no i32 overflow', async () => {
+    const rows = 5, cols = 2048, group = 2048;
+    const codes = new Uint8Array(rows * cols).fill(255), scales = new Float32Array(rows).fill(0.01), zeros = new Float32Array(rows).fill(3);
+    const all = new Uint8Array(rows * cols).fill(1);
+    const half = Uint8Array.from({ length: rows * cols }, (_, i) => (i % 4 < 2 ? 1 : 0));
+    const x = new Float32Array(cols).fill(1.5);
+    for (const w of [packBitmaskQ8(codes, all, rows, cols, group, scales, zeros), packNMQ8(codes, half, rows, cols, 2, 4, group, scales, zeros)]) {
+      // hand value: every kept weight is 0.01 * (255 - 3) = 2.52, times 1.5, over the kept columns of the row
+      const kept = w.format === 'bitmask' ? cols : cols / 2, want = 2.52 * 1.5 * kept;
+      for (const be of backends) {
+        const tw = uploadSparse(be, w), tx = be.alloc([1, cols]), out = be.alloc([1, rows]);
+        be.write(tx, x);
+        be.sparseLinear(tx, tw, null, out);
+        for (const v of await be.read(out)) assert.ok(Math.abs(v - want) < 1e-5 * want, `${be.description} ${w.format}: ${v} != ${want}`);
+        for (const t of [tx, out, ...sparseTensorList(tw)]) be.free(t);
+      }
+    }
+  });
+});
+
 /**
  * The int8 GEMV holds x as int16 (steps of sx = max|x| / 32767, as the dense int8 kernel): row r may differ from
  * the float64 twin by sum_kept |w_rc| sx / 2 from that rounding, plus float32 rounding of the per-group integer

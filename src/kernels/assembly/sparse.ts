@@ -9,8 +9,10 @@
 // bitmask int8: x is held as int16 (x16 = round(x / sx), sx = max|x| / 32767, as qgemv.ts); per 8 columns (one
 // mask byte) the next 8 codes are spread to i16 lanes by one swizzle, and per group
 //   sum_kept s (q - z) x = s sx (sum q x16 - z sum_kept x16),
-// both sums with i32x4.dot_i16x8_s (the second against a 0/1 lane selector from a table), moved to float every 128
-// columns so no i32 lane can overflow.
+// both sums with i32x4.dot_i16x8_s (the second against a 0/1 lane selector from a table), moved to float every 512
+// columns (an i32 lane takes at most 64 x 2 x 255 x 32767 < 2^31 there) and summed across lanes in float, so
+// nothing can overflow.
+// Bitmask rows go four at a time (four independent value streams, shared x loads), as the dense GEMV does.
 // N:M, per 8 columns (two 2:4 groups or one 4:8 group): the 4 stored values are loaded as they are and the 4
 // matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits.
 // GEMM (M input rows): each thread decodes blocks of 4 weight rows to dense float32 in its scratch and takes the
@@ -19,8 +21,10 @@ import { fma4, hsum, chunkStart, chunkEnd } from './simd';
 
 // Tables (built once, by the first call; memory.data is zero-filled static memory below the host heap).
 const EXPAND4: usize = memory.data(16 * 16, 16); // nibble -> f32 lane spread of the next popcount values
+const EXPAND8: usize = memory.data(256 * 64, 64); // byte -> f32 spreads of lanes 0-3 and 4-7, 4 popcnt(low nibble), 4 popcnt
 const EXPAND8Q: usize = memory.data(256 * 16, 16); // byte -> i16 lane spread of the next popcount u8 codes
 const SEL8: usize = memory.data(256 * 16, 16); // byte -> i16 lanes 1 where the bit is set
+const QTAB: usize = memory.data(256 * 64, 64); // byte -> EXPAND8Q entry, SEL8 entry, popcount (i32)
 const GATHER24: usize = memory.data(256 * 16, 16); // 2:4 index byte (2 groups) -> byte pattern into x[c..c+8) f32
 const GATHER48: usize = memory.data(4096 * 16, 16); // 4:8 12-bit group -> byte pattern into x[c..c+8) f32
 const GATHER24Q: usize = memory.data(256 * 16, 16); // same as i16 lanes of x16[c..c+8)
@@ -53,6 +57,13 @@ function buildTables(): void {
     }
   }
   for (let n = 0; n < 256; n++) {
+    const lo = n & 15, hi = n >> 4, e = EXPAND8 + <usize>(n * 64);
+    memory.copy(e, EXPAND4 + <usize>(lo * 16), 16);
+    memory.copy(e + 16, EXPAND4 + <usize>(hi * 16), 16);
+    store<i32>(e + 32, 4 * popcnt(lo));
+    store<i32>(e + 36, 4 * popcnt(n));
+  }
+  for (let n = 0; n < 256; n++) {
     let rank = 0;
     for (let j = 0; j < 8; j++) {
       const on = (n >> j) & 1;
@@ -61,6 +72,9 @@ function buildTables(): void {
       store<i16>(SEL8 + <usize>(n * 16 + 2 * j), <i16>on);
       rank += on;
     }
+    memory.copy(QTAB + <usize>(n * 64), EXPAND8Q + <usize>(n * 16), 16);
+    memory.copy(QTAB + <usize>(n * 64 + 16), SEL8 + <usize>(n * 16), 16);
+    store<i32>(QTAB + <usize>(n * 64 + 32), popcnt(n));
     gatherPattern(GATHER24 + <usize>(n * 16), GATHER24Q + <usize>(n * 16), n & 3, (n >> 2) & 3, 4 + ((n >> 4) & 3), 4 + ((n >> 6) & 3));
   }
   for (let n = 0; n < 4096; n++) {
@@ -84,9 +98,9 @@ function buildTables(): void {
   return v128.or(i8x16.swizzle(v128.load(xp), pat), i8x16.swizzle(v128.load(xp, 16), i8x16.sub(pat, i8x16.splat(16))));
 }
 
-@inline function hsumI(v: v128): i32 {
-  const s = i32x4.add(v, v128.shuffle<i32>(v, v, 2, 3, 0, 1));
-  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1);
+/** Sum of the four i32 lanes, in float (the lanes may each be near 2^31). */
+@inline function hsumI(v: v128): f32 {
+  return hsum(f32x4.convert_i32x4_s(v));
 }
 
 @inline function maskStride(cols: i32): usize {
@@ -102,6 +116,12 @@ function buildTables(): void {
   return fma4(spread(v128.load(p), v128.load(EXPAND4 + (<usize>n << 4))), v128.load(xp), acc);
 }
 
+/** 8 columns: the mask byte's table entry e spreads the next popcount values at p onto x[c..c+8) (at xp). */
+@inline function byteStep(p: usize, e: usize, xp: usize, acc: v128): v128 {
+  acc = fma4(spread(v128.load(p), v128.load(e)), v128.load(xp), acc);
+  return fma4(spread(v128.load(p + <usize>load<u32>(e, 32)), v128.load(e, 16)), v128.load(xp, 16), acc);
+}
+
 /** Row of a bitmask f32 matrix times x. */
 function rowBitmaskF32(mrow: usize, p: usize, x: usize, cols: i32): f32 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -109,22 +129,14 @@ function rowBitmaskF32(mrow: usize, p: usize, x: usize, cols: i32): f32 {
   for (; c + 32 <= cols; c += 32) {
     const wd = load<u32>(mrow + (<usize>c >> 3));
     const xp = x + (<usize>c << 2);
-    let n = wd & 15;
-    a0 = spreadStep(p, n, xp, a0); p += <usize>popcnt(n) << 2;
-    n = (wd >> 4) & 15;
-    a1 = spreadStep(p, n, xp + 16, a1); p += <usize>popcnt(n) << 2;
-    n = (wd >> 8) & 15;
-    a2 = spreadStep(p, n, xp + 32, a2); p += <usize>popcnt(n) << 2;
-    n = (wd >> 12) & 15;
-    a3 = spreadStep(p, n, xp + 48, a3); p += <usize>popcnt(n) << 2;
-    n = (wd >> 16) & 15;
-    a0 = spreadStep(p, n, xp + 64, a0); p += <usize>popcnt(n) << 2;
-    n = (wd >> 20) & 15;
-    a1 = spreadStep(p, n, xp + 80, a1); p += <usize>popcnt(n) << 2;
-    n = (wd >> 24) & 15;
-    a2 = spreadStep(p, n, xp + 96, a2); p += <usize>popcnt(n) << 2;
-    n = wd >> 28;
-    a3 = spreadStep(p, n, xp + 112, a3); p += <usize>popcnt(n) << 2;
+    let e = EXPAND8 + <usize>((wd << 6) & 0x3fc0);
+    a0 = byteStep(p, e, xp, a0); p += <usize>load<u32>(e, 36);
+    e = EXPAND8 + <usize>((wd >> 2) & 0x3fc0);
+    a1 = byteStep(p, e, xp + 32, a1); p += <usize>load<u32>(e, 36);
+    e = EXPAND8 + <usize>((wd >> 10) & 0x3fc0);
+    a2 = byteStep(p, e, xp + 64, a2); p += <usize>load<u32>(e, 36);
+    e = EXPAND8 + <usize>((wd >> 18) & 0x3fc0);
+    a3 = byteStep(p, e, xp + 96, a3); p += <usize>load<u32>(e, 36);
   }
   for (; c + 4 <= cols; c += 4) {
     const n = (<u32>load<u8>(mrow + (<usize>c >> 3)) >> (c & 4)) & 15;
@@ -138,6 +150,55 @@ function rowBitmaskF32(mrow: usize, p: usize, x: usize, cols: i32): f32 {
     }
   }
   return s;
+}
+
+/**
+ * Four consecutive rows of a bitmask f32 matrix times x, interleaved per 32 columns (four independent value
+ * streams keep more loads in flight, as the dense GEMV's four rows do); the remaining columns go row by row.
+ */
+function rows4BitmaskF32(mrow: usize, ms: usize, offsets: usize, values: usize, x: usize, cols: i32, y: usize, bias: usize, r: i32): void {
+  let p0 = values + (<usize>load<i32>(offsets + (<usize>r << 2)) << 2);
+  let p1 = values + (<usize>load<i32>(offsets + (<usize>(r + 1) << 2)) << 2);
+  let p2 = values + (<usize>load<i32>(offsets + (<usize>(r + 2) << 2)) << 2);
+  let p3 = values + (<usize>load<i32>(offsets + (<usize>(r + 3) << 2)) << 2);
+  let a0 = f32x4.splat(0), b0 = f32x4.splat(0), a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0), b2 = f32x4.splat(0), a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const c32 = cols & ~31;
+  for (let c = 0; c < c32; c += 32) {
+    const xp = x + (<usize>c << 2);
+    const mp = mrow + (<usize>c >> 3);
+    const w0 = load<u32>(mp), w1 = load<u32>(mp + ms), w2 = load<u32>(mp + 2 * ms), w3 = load<u32>(mp + 3 * ms);
+    for (let k: u32 = 0; k < 4; k++) { // unrolled by the compiler: byte k of each row's word, x[c+8k .. c+8k+8) shared
+      const x0 = v128.load(xp + (<usize>k << 5)), x1 = v128.load(xp + (<usize>k << 5), 16);
+      const sh = 8 * k;
+      let e = EXPAND8 + (<usize>((w0 >> sh) & 255) << 6);
+      a0 = fma4(spread(v128.load(p0), v128.load(e)), x0, a0);
+      b0 = fma4(spread(v128.load(p0 + <usize>load<u32>(e, 32)), v128.load(e, 16)), x1, b0);
+      p0 += <usize>load<u32>(e, 36);
+      e = EXPAND8 + (<usize>((w1 >> sh) & 255) << 6);
+      a1 = fma4(spread(v128.load(p1), v128.load(e)), x0, a1);
+      b1 = fma4(spread(v128.load(p1 + <usize>load<u32>(e, 32)), v128.load(e, 16)), x1, b1);
+      p1 += <usize>load<u32>(e, 36);
+      e = EXPAND8 + (<usize>((w2 >> sh) & 255) << 6);
+      a2 = fma4(spread(v128.load(p2), v128.load(e)), x0, a2);
+      b2 = fma4(spread(v128.load(p2 + <usize>load<u32>(e, 32)), v128.load(e, 16)), x1, b2);
+      p2 += <usize>load<u32>(e, 36);
+      e = EXPAND8 + (<usize>((w3 >> sh) & 255) << 6);
+      a3 = fma4(spread(v128.load(p3), v128.load(e)), x0, a3);
+      b3 = fma4(spread(v128.load(p3 + <usize>load<u32>(e, 32)), v128.load(e, 16)), x1, b3);
+      p3 += <usize>load<u32>(e, 36);
+    }
+  }
+  let v0 = hsum(f32x4.add(a0, b0)) + rowBitmaskF32(mrow + (<usize>c32 >> 3), p0, x + (<usize>c32 << 2), cols - c32);
+  let v1 = hsum(f32x4.add(a1, b1)) + rowBitmaskF32(mrow + ms + (<usize>c32 >> 3), p1, x + (<usize>c32 << 2), cols - c32);
+  let v2 = hsum(f32x4.add(a2, b2)) + rowBitmaskF32(mrow + 2 * ms + (<usize>c32 >> 3), p2, x + (<usize>c32 << 2), cols - c32);
+  let v3 = hsum(f32x4.add(a3, b3)) + rowBitmaskF32(mrow + 3 * ms + (<usize>c32 >> 3), p3, x + (<usize>c32 << 2), cols - c32);
+  if (bias != 0) {
+    v0 += load<f32>(bias + (<usize>r << 2)); v1 += load<f32>(bias + (<usize>r << 2), 4);
+    v2 += load<f32>(bias + (<usize>r << 2), 8); v3 += load<f32>(bias + (<usize>r << 2), 12);
+  }
+  store<f32>(y + (<usize>r << 2), v0); store<f32>(y + (<usize>r << 2), v1, 4);
+  store<f32>(y + (<usize>r << 2), v2, 8); store<f32>(y + (<usize>r << 2), v3, 12);
 }
 
 /** Row of an N:M f32 matrix (kind 2 = 2:4, 3 = 4:8) times x. */
@@ -206,7 +267,7 @@ function rowBitmaskQ8(mrow: usize, p: usize, x16: usize, cols: i32, G: i32, ps: 
     const gEnd = c + G;
     let dq: f32 = 0, dx: f32 = 0;
     while (c < gEnd) {
-      const cEnd = min(c + 128, gEnd);
+      const cEnd = min(c + 512, gEnd);
       let aq = i32x4.splat(0), ax = i32x4.splat(0), bq = i32x4.splat(0), bx = i32x4.splat(0);
       for (; c + 16 <= cEnd; c += 16) {
         const b2 = <u32>load<u16>(mrow + (<usize>c >> 3));
@@ -227,12 +288,67 @@ function rowBitmaskQ8(mrow: usize, p: usize, x16: usize, cols: i32, G: i32, ps: 
         p += <usize>popcnt(b0);
         c += 8;
       }
-      dq += <f32>hsumI(i32x4.add(aq, bq));
-      dx += <f32>hsumI(i32x4.add(ax, bx));
+      dq += hsumI(i32x4.add(aq, bq));
+      dx += hsumI(i32x4.add(ax, bx));
     }
     sum += load<f32>(ps + (<usize>g << 2)) * (dq - load<f32>(pz + (<usize>g << 2)) * dx);
   }
   return sum;
+}
+
+/** One mask byte of one int8 row: the byte's QTAB entry at e spreads the codes at p onto x16 lanes xv. */
+@inline function q8Step(p: usize, e: usize, xv: v128, aq: v128): v128 {
+  return i32x4.add(aq, i32x4.dot_i16x8_s(spread(v128.load(p), v128.load(e)), xv));
+}
+@inline function q8Sel(e: usize, xv: v128, ax: v128): v128 {
+  return i32x4.add(ax, i32x4.dot_i16x8_s(v128.load(e, 16), xv));
+}
+
+/** Four consecutive rows of a bitmask int8 matrix times x16 (before the factor sx), sharing the x16 loads. */
+function rows4BitmaskQ8(mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
+  r: i32, sx: f32, y: usize, bias: usize): void {
+  let p0 = codes + <usize>load<i32>(offsets + (<usize>r << 2)), p1 = codes + <usize>load<i32>(offsets + (<usize>(r + 1) << 2));
+  let p2 = codes + <usize>load<i32>(offsets + (<usize>(r + 2) << 2)), p3 = codes + <usize>load<i32>(offsets + (<usize>(r + 3) << 2));
+  const ng = cols / G;
+  const gs = <usize>ng << 2;
+  const ps = scales + (<usize>(r * ng) << 2), pz = zeros + (<usize>(r * ng) << 2);
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  let c = 0;
+  for (let g = 0; c < cols; g++) {
+    const gEnd = c + G;
+    let q0: f32 = 0, q1: f32 = 0, q2: f32 = 0, q3: f32 = 0, d0: f32 = 0, d1: f32 = 0, d2: f32 = 0, d3: f32 = 0;
+    while (c < gEnd) {
+      const cEnd = min(c + 512, gEnd);
+      let aq0 = i32x4.splat(0), aq1 = i32x4.splat(0), aq2 = i32x4.splat(0), aq3 = i32x4.splat(0);
+      let ax0 = i32x4.splat(0), ax1 = i32x4.splat(0), ax2 = i32x4.splat(0), ax3 = i32x4.splat(0);
+      for (; c < cEnd; c += 8) {
+        const xv = v128.load(x16 + (<usize>c << 1));
+        const mp = mrow + (<usize>c >> 3);
+        let e = QTAB + (<usize>load<u8>(mp) << 6);
+        aq0 = q8Step(p0, e, xv, aq0); ax0 = q8Sel(e, xv, ax0); p0 += <usize>load<u32>(e, 32);
+        e = QTAB + (<usize>load<u8>(mp + ms) << 6);
+        aq1 = q8Step(p1, e, xv, aq1); ax1 = q8Sel(e, xv, ax1); p1 += <usize>load<u32>(e, 32);
+        e = QTAB + (<usize>load<u8>(mp + 2 * ms) << 6);
+        aq2 = q8Step(p2, e, xv, aq2); ax2 = q8Sel(e, xv, ax2); p2 += <usize>load<u32>(e, 32);
+        e = QTAB + (<usize>load<u8>(mp + 3 * ms) << 6);
+        aq3 = q8Step(p3, e, xv, aq3); ax3 = q8Sel(e, xv, ax3); p3 += <usize>load<u32>(e, 32);
+      }
+      q0 += hsumI(aq0); q1 += hsumI(aq1); q2 += hsumI(aq2); q3 += hsumI(aq3);
+      d0 += hsumI(ax0); d1 += hsumI(ax1); d2 += hsumI(ax2); d3 += hsumI(ax3);
+    }
+    const go = <usize>g << 2;
+    s0 += load<f32>(ps + go) * (q0 - load<f32>(pz + go) * d0);
+    s1 += load<f32>(ps + gs + go) * (q1 - load<f32>(pz + gs + go) * d1);
+    s2 += load<f32>(ps + 2 * gs + go) * (q2 - load<f32>(pz + 2 * gs + go) * d2);
+    s3 += load<f32>(ps + 3 * gs + go) * (q3 - load<f32>(pz + 3 * gs + go) * d3);
+  }
+  s0 *= sx; s1 *= sx; s2 *= sx; s3 *= sx;
+  if (bias != 0) {
+    s0 += load<f32>(bias + (<usize>r << 2)); s1 += load<f32>(bias + (<usize>r << 2), 4);
+    s2 += load<f32>(bias + (<usize>r << 2), 8); s3 += load<f32>(bias + (<usize>r << 2), 12);
+  }
+  store<f32>(y + (<usize>r << 2), s0); store<f32>(y + (<usize>r << 2), s1, 4);
+  store<f32>(y + (<usize>r << 2), s2, 8); store<f32>(y + (<usize>r << 2), s3, 12);
 }
 
 /** Row of an N:M int8 matrix (kind 4 = 2:4, 5 = 4:8) times x16 (before the factor sx). */
@@ -245,7 +361,7 @@ function rowNMQ8(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32
     const gEnd = c + G;
     let dq: f32 = 0, dx: f32 = 0;
     while (c < gEnd) {
-      const cEnd = min(c + 128, gEnd);
+      const cEnd = min(c + 512, gEnd);
       let aq = i32x4.splat(0), ax = i32x4.splat(0);
       for (; c < cEnd; c += 8) {
         let pat: v128;
@@ -262,8 +378,8 @@ function rowNMQ8(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32
         ax = i32x4.add(ax, i32x4.dot_i16x8_s(ones, xg));
         p += 4;
       }
-      dq += <f32>hsumI(aq);
-      dx += <f32>hsumI(ax);
+      dq += hsumI(aq);
+      dx += hsumI(ax);
     }
     sum += load<f32>(ps + (<usize>g << 2)) * (dq - load<f32>(pz + (<usize>g << 2)) * dx);
   }
@@ -305,7 +421,15 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
     x16 = (scratch + <usize>tid * <usize>sparse_scratch_bytes(cols) + 15) & ~(<usize>15);
     sx = prepareX16(x, cols, x16);
   }
-  for (let r = r0; r < r1; r++) {
+  let r = r0;
+  if (kind == 0) {
+    const ms = maskStride(cols);
+    for (; r + 4 <= r1; r += 4) rows4BitmaskF32(layout + <usize>r * ms, ms, offsets, values, x, cols, y, bias, r);
+  } else if (kind == 1) {
+    const ms = maskStride(cols);
+    for (; r + 4 <= r1; r += 4) rows4BitmaskQ8(layout + <usize>r * ms, ms, offsets, values, x16, cols, G, scales, zeros, r, sx, y, bias);
+  }
+  for (; r < r1; r++) {
     let v = rowDot(kind, layout, offsets, values, scales, zeros, G, x, x16, sx, r, cols);
     if (bias != 0) v += load<f32>(bias + (<usize>r << 2));
     store<f32>(y + (<usize>r << 2), v);

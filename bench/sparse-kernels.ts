@@ -1,0 +1,96 @@
+/**
+ * Sparse GEMV micro-benchmark (`node dist/bench/sparse-kernels.js [rounds]` after `npm run build`): one input row
+ * times W [rows, cols] for TinyLlama-shaped layers, dense float32 and dense int8 (linearQ, g128) against the sparse
+ * storages (bitmask f32 at 50/70/80%, bitmask int8 at 50/70/80%, 2:4 and 4:8 f32, 2:4 int8), at 1 and 2 threads.
+ * Prints the median ms per call over interleaved rounds, GB/s of stored weight bytes and the speed-up over dense
+ * float32. Weights are random with a random pruning mask (the kernels' cost does not depend on the values).
+ */
+import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { packedBytes, packWeights } from '../src/quant/pack.js';
+import { packBitmask, packBitmaskQ8, packNM, packNMQ8, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
+import { sparseTensorList, uploadSparse } from '../src/tensor/sparse-tensors.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { machineDescription } from '../src/util/machine.js';
+import { median } from '../src/util/timing.js';
+
+const SHAPES: [string, number, number][] = [['down_proj 2048x5632', 2048, 5632], ['gate/up 5632x2048', 5632, 2048], ['4096x4096', 4096, 4096]];
+const rounds = Number(process.argv[2] ?? 7);
+
+let seed = 12345;
+const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+
+function keepUnstructured(n: number, sparsity: number): Uint8Array {
+  return Uint8Array.from({ length: n }, () => (rand() >= sparsity ? 1 : 0));
+}
+
+function keepNM(rows: number, cols: number, n: number, m: number): Uint8Array {
+  const keep = new Uint8Array(rows * cols);
+  for (let g = 0; g < (rows * cols) / m; g++) {
+    let k = 0;
+    while (k < n) {
+      const j = Math.floor(rand() * m);
+      if (!keep[g * m + j]) { keep[g * m + j] = 1; k++; }
+    }
+  }
+  return keep;
+}
+
+function applyKeep(w: Float32Array, keep: Uint8Array): Float32Array {
+  return w.map((v, i) => (keep[i] ? (v === 0 ? 1e-3 : v) : 0));
+}
+
+async function main(): Promise<void> {
+  console.log(`machine: ${machineDescription()}; ${rounds} interleaved rounds, median ms per call`);
+  console.log('| shape | threads | storage | MB | ms | GB/s | x dense f32 |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, rows, cols] of SHAPES) {
+    const w = Float32Array.from({ length: rows * cols }, () => (rand() - 0.5) * 0.1);
+    const x = Float32Array.from({ length: cols }, () => rand() - 0.5);
+    const q = packWeights(w, rows, cols, { bits: 8, sym: false }, 128);
+    const sparse: [string, SparseWeight][] = [];
+    for (const s of [0.5, 0.7, 0.8]) {
+      const keep = keepUnstructured(rows * cols, s);
+      sparse.push([`bitmask f32 ${s * 100}%`, packBitmask(applyKeep(w, keep), rows, cols)]);
+      sparse.push([`bitmask int8 ${s * 100}%`, packBitmaskQ8(q.codes, keep, rows, cols, 128, q.scales, q.zeros)]);
+    }
+    const k24 = keepNM(rows, cols, 2, 4), k48 = keepNM(rows, cols, 4, 8);
+    sparse.push(['2:4 f32', packNM(applyKeep(w, k24), rows, cols, 2, 4)]);
+    sparse.push(['4:8 f32', packNM(applyKeep(w, k48), rows, cols, 4, 8)]);
+    sparse.push(['2:4 int8', packNMQ8(q.codes, k24, rows, cols, 2, 4, 128, q.scales, q.zeros)]);
+    for (const threads of [1, 2]) {
+      const be = await CpuBackend.create({ threads });
+      const held: Tensor[] = [];
+      const up = (a: ArrayBufferView, shape: number[], dtype?: 'u8') => { const t = be.alloc(shape, dtype); be.write(t, a); held.push(t); return t; };
+      const tw = up(w, [rows, cols]), tx = up(x, [1, cols]), out = be.alloc([1, rows]);
+      const tc = up(q.codes, [q.codes.length], 'u8'), ts = up(q.scales, [q.scales.length]), tz = up(q.zeros, [q.zeros.length]);
+      const variants: [string, number, () => void][] = [
+        ['dense f32', rows * cols * 4, () => be.linear(tx, tw, null, out)],
+        ['dense int8 g128', packedBytes(q), () => be.linearQ(tx, tc, ts, tz, null, out, { rows, cols, group: 128, bits: 8 })],
+      ];
+      for (const [label, sw] of sparse) {
+        const st = uploadSparse(be, sw, label);
+        held.push(...sparseTensorList(st));
+        variants.push([label, sparseBytes(sw), () => be.sparseLinear(tx, st, null, out)]);
+      }
+      const reps = Math.max(5, Math.round(1e8 / (rows * cols)));
+      const times = variants.map(() => [] as number[]);
+      for (let round = 0; round < rounds; round++) {
+        variants.forEach(([, , f], i) => {
+          f();
+          const t0 = performance.now();
+          for (let k = 0; k < reps; k++) f();
+          times[i]!.push((performance.now() - t0) / reps);
+        });
+      }
+      const denseMs = median(times[0]!);
+      variants.forEach(([label, bytes], i) => {
+        const ms = median(times[i]!);
+        console.log(`| ${name} | ${threads} | ${label} | ${(bytes / 1e6).toFixed(1)} | ${ms.toFixed(3)} | ${(bytes / ms / 1e6).toFixed(1)} | ${(denseMs / ms).toFixed(2)} |`);
+      });
+      for (const t of [...held, out]) be.free(t);
+      await be.dispose();
+    }
+  }
+}
+
+await main();
