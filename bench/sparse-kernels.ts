@@ -1,9 +1,11 @@
 /**
- * Sparse GEMV micro-benchmark (`node dist/bench/sparse-kernels.js [rounds]` after `npm run build`): one input row
- * times W [rows, cols] for TinyLlama-shaped layers, dense float32 and dense int8 (linearQ, g128) against the sparse
- * storages (bitmask f32 at 50/70/80%, bitmask int8 at 50/70/80%, 2:4 and 4:8 f32, 2:4 int8), at 1 and 2 threads.
- * Prints the median ms per call over interleaved rounds, GB/s of stored weight bytes and the speed-up over dense
- * float32. Weights are random with a random pruning mask (the kernels' cost does not depend on the values).
+ * Sparse GEMV micro-benchmark (`node dist/bench/sparse-kernels.js [cold|hot] [rounds] [shape filter]` after `npm run build`): one
+ * input row times W [rows, cols] for TinyLlama-shaped layers, dense float32 and dense int8 (linearQ, g128) against
+ * the sparse storages (bitmask f32 and int8 at 50/70/80%, 2:4 and 4:8 f32, 2:4 int8), at 1 and 2 threads.
+ * cold (default): every storage is uploaded in enough copies to fill 1 GiB and the calls rotate through them, so the
+ * weights stream from DRAM as in decoding a model larger than the caches; hot: one copy, called repeatedly (stays
+ * in cache when it fits). Prints the median ms per call over rounds, GB/s of stored weight bytes and the speed-up
+ * over dense float32. Weights are random with a random pruning mask (the kernels' cost does not depend on values).
  */
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { packedBytes, packWeights } from '../src/quant/pack.js';
@@ -14,7 +16,11 @@ import { machineDescription } from '../src/util/machine.js';
 import { median } from '../src/util/timing.js';
 
 const SHAPES: [string, number, number][] = [['down_proj 2048x5632', 2048, 5632], ['gate/up 5632x2048', 5632, 2048], ['4096x4096', 4096, 4096]];
-const rounds = Number(process.argv[2] ?? 7);
+const mode = process.argv[2] ?? 'cold';
+if (mode !== 'cold' && mode !== 'hot') throw new Error(`mode: expected cold or hot, got ${mode}`);
+const rounds = Number(process.argv[3] ?? 5);
+const only = process.argv[4] ?? '';
+const WORKING_SET = 2 ** 30; // bytes of weights a cold run rotates through (over the test machine's 480 MB L3)
 
 let seed = 12345;
 const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -40,10 +46,10 @@ function applyKeep(w: Float32Array, keep: Uint8Array): Float32Array {
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${machineDescription()}; ${rounds} interleaved rounds, median ms per call`);
+  console.log(`machine: ${machineDescription()}; ${mode}, ${rounds} rounds, median ms per call`);
   console.log('| shape | threads | storage | MB | ms | GB/s | x dense f32 |');
   console.log('|---|---|---|---|---|---|---|');
-  for (const [name, rows, cols] of SHAPES) {
+  for (const [name, rows, cols] of SHAPES.filter(([n]) => n.includes(only))) {
     const w = Float32Array.from({ length: rows * cols }, () => (rand() - 0.5) * 0.1);
     const x = Float32Array.from({ length: cols }, () => rand() - 0.5);
     const q = packWeights(w, rows, cols, { bits: 8, sym: false }, 128);
@@ -58,37 +64,43 @@ async function main(): Promise<void> {
     sparse.push(['4:8 f32', packNM(applyKeep(w, k48), rows, cols, 4, 8)]);
     sparse.push(['2:4 int8', packNMQ8(q.codes, k24, rows, cols, 2, 4, 128, q.scales, q.zeros)]);
     for (const threads of [1, 2]) {
-      const be = await CpuBackend.create({ threads });
-      const held: Tensor[] = [];
-      const up = (a: ArrayBufferView, shape: number[], dtype?: 'u8') => { const t = be.alloc(shape, dtype); be.write(t, a); held.push(t); return t; };
-      const tw = up(w, [rows, cols]), tx = up(x, [1, cols]), out = be.alloc([1, rows]);
-      const tc = up(q.codes, [q.codes.length], 'u8'), ts = up(q.scales, [q.scales.length]), tz = up(q.zeros, [q.zeros.length]);
-      const variants: [string, number, () => void][] = [
-        ['dense f32', rows * cols * 4, () => be.linear(tx, tw, null, out)],
-        ['dense int8 g128', packedBytes(q), () => be.linearQ(tx, tc, ts, tz, null, out, { rows, cols, group: 128, bits: 8 })],
+      type Made = { calls: (() => void)[] };
+      const storages: [string, number, (be: CpuBackend, tx: Tensor, out: Tensor) => Made][] = [
+        ['dense f32', rows * cols * 4, (be, tx, out) => {
+          const t = be.alloc([rows, cols]);
+          be.write(t, w);
+          return { calls: [() => be.linear(tx, t, null, out)] };
+        }],
+        ['dense int8 g128', packedBytes(q), (be, tx, out) => {
+          const up = (a: ArrayBufferView, n: number, dtype?: 'u8') => { const t = be.alloc([n], dtype); be.write(t, a); return t; };
+          const tc = up(q.codes, q.codes.length, 'u8'), ts = up(q.scales, q.scales.length), tz = up(q.zeros, q.zeros.length);
+          return { calls: [() => be.linearQ(tx, tc, ts, tz, null, out, { rows, cols, group: 128, bits: 8 })] };
+        }],
+        ...sparse.map(([label, sw]): [string, number, (be: CpuBackend, tx: Tensor, out: Tensor) => Made] => [label, sparseBytes(sw), (be, tx, out) => {
+          const st = uploadSparse(be, sw, label);
+          return { calls: [() => be.sparseLinear(tx, st, null, out)] };
+        }]),
       ];
-      for (const [label, sw] of sparse) {
-        const st = uploadSparse(be, sw, label);
-        held.push(...sparseTensorList(st));
-        variants.push([label, sparseBytes(sw), () => be.sparseLinear(tx, st, null, out)]);
-      }
-      const reps = Math.max(5, Math.round(1e8 / (rows * cols)));
-      const times = variants.map(() => [] as number[]);
-      for (let round = 0; round < rounds; round++) {
-        variants.forEach(([, , f], i) => {
-          f();
+      let denseMs = 0;
+      for (const [label, bytes, make] of storages) {
+        // a fresh backend per storage: its memory holds only this storage's copies
+        const be = await CpuBackend.create({ threads });
+        const tx = be.alloc([1, cols]), out = be.alloc([1, rows]);
+        be.write(tx, x);
+        const copies = mode === 'cold' ? Math.ceil(WORKING_SET / bytes) : 1;
+        const calls = Array.from({ length: copies }, () => make(be, tx, out)).flatMap((m) => m.calls);
+        const reps = mode === 'cold' ? calls.length : Math.max(5, Math.round(1e8 / (rows * cols)));
+        const times: number[] = [];
+        for (let round = 0; round <= rounds; round++) {
           const t0 = performance.now();
-          for (let k = 0; k < reps; k++) f();
-          times[i]!.push((performance.now() - t0) / reps);
-        });
-      }
-      const denseMs = median(times[0]!);
-      variants.forEach(([label, bytes], i) => {
-        const ms = median(times[i]!);
+          for (let k = 0; k < reps; k++) calls[k % calls.length]!();
+          if (round > 0) times.push((performance.now() - t0) / reps); // round 0 warms up
+        }
+        await be.dispose();
+        const ms = median(times);
+        if (label === 'dense f32') denseMs = ms;
         console.log(`| ${name} | ${threads} | ${label} | ${(bytes / 1e6).toFixed(1)} | ${ms.toFixed(3)} | ${(bytes / ms / 1e6).toFixed(1)} | ${(denseMs / ms).toFixed(2)} |`);
-      });
-      for (const t of [...held, out]) be.free(t);
-      await be.dispose();
+      }
     }
   }
 }

@@ -26,6 +26,7 @@ const EXPAND8Q: usize = memory.data(256 * 16, 16); // byte -> i16 lane spread of
 const SEL8: usize = memory.data(256 * 16, 16); // byte -> i16 lanes 1 where the bit is set
 const QTAB: usize = memory.data(256 * 64, 64); // byte -> EXPAND8Q entry, SEL8 entry, popcount (i32)
 const GATHER24: usize = memory.data(256 * 16, 16); // 2:4 index byte (2 groups) -> byte pattern into x[c..c+8) f32
+const GATHER24X: usize = memory.data(256 * 32, 32); // GATHER24 split: indices into x[c..c+4) / x[c+4..c+8), else 0x80
 const GATHER48: usize = memory.data(4096 * 16, 16); // 4:8 12-bit group -> byte pattern into x[c..c+8) f32
 const GATHER24Q: usize = memory.data(256 * 16, 16); // same as i16 lanes of x16[c..c+8)
 const GATHER48Q: usize = memory.data(4096 * 16, 16);
@@ -76,6 +77,11 @@ function buildTables(): void {
     memory.copy(QTAB + <usize>(n * 64 + 16), SEL8 + <usize>(n * 16), 16);
     store<i32>(QTAB + <usize>(n * 64 + 32), popcnt(n));
     gatherPattern(GATHER24 + <usize>(n * 16), GATHER24Q + <usize>(n * 16), n & 3, (n >> 2) & 3, 4 + ((n >> 4) & 3), 4 + ((n >> 6) & 3));
+    for (let b = 0; b < 16; b++) {
+      const v = <i32>load<u8>(GATHER24 + <usize>(n * 16 + b));
+      store<u8>(GATHER24X + <usize>(n * 32 + b), v < 16 ? <u8>v : 0x80);
+      store<u8>(GATHER24X + <usize>(n * 32 + 16 + b), v >= 16 ? <u8>(v - 16) : 0x80);
+    }
   }
   for (let n = 0; n < 4096; n++) {
     gatherPattern(GATHER48 + <usize>(n * 16), GATHER48Q + <usize>(n * 16), n & 7, (n >> 3) & 7, (n >> 6) & 7, (n >> 9) & 7);
@@ -240,6 +246,36 @@ function rowNMF32(irow: usize, p: usize, x: usize, cols: i32, kind: i32): f32 {
     }
   }
   return s + hsum(f32x4.add(a0, a1));
+}
+
+/** Four consecutive rows of a 2:4 f32 matrix times x, sharing the x loads (8 columns = one index byte per row). */
+function rows4NM24F32(irow: usize, is: usize, values: usize, x: usize, cols: i32, y: usize, bias: usize, r: i32): void {
+  const vs = <usize>cols << 1; // value bytes per row: cols / 2 floats
+  const p0 = values + <usize>r * vs, p1 = p0 + vs, p2 = p1 + vs, p3 = p2 + vs;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const c8 = cols & ~7;
+  for (let c = 0; c < c8; c += 8) {
+    const xp = x + (<usize>c << 2), vo = <usize>c << 1, ib = irow + (<usize>c >> 3);
+    const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+    let e = GATHER24X + (<usize>load<u8>(ib) << 5);
+    a0 = fma4(v128.load(p0 + vo), v128.or(spread(x0, v128.load(e)), spread(x1, v128.load(e, 16))), a0);
+    e = GATHER24X + (<usize>load<u8>(ib + is) << 5);
+    a1 = fma4(v128.load(p1 + vo), v128.or(spread(x0, v128.load(e)), spread(x1, v128.load(e, 16))), a1);
+    e = GATHER24X + (<usize>load<u8>(ib + 2 * is) << 5);
+    a2 = fma4(v128.load(p2 + vo), v128.or(spread(x0, v128.load(e)), spread(x1, v128.load(e, 16))), a2);
+    e = GATHER24X + (<usize>load<u8>(ib + 3 * is) << 5);
+    a3 = fma4(v128.load(p3 + vo), v128.or(spread(x0, v128.load(e)), spread(x1, v128.load(e, 16))), a3);
+  }
+  const t0 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const t1 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  let sum = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  if (c8 < cols) { // one last group of 4 columns per row
+    const ib = irow + (<usize>c8 >> 3), vo = <usize>c8 << 1, xp = x + (<usize>c8 << 2);
+    sum = f32x4.add(sum, f32x4(rowNMF32(ib, p0 + vo, xp, 4, 2), rowNMF32(ib + is, p1 + vo, xp, 4, 2),
+      rowNMF32(ib + 2 * is, p2 + vo, xp, 4, 2), rowNMF32(ib + 3 * is, p3 + vo, xp, 4, 2)));
+  }
+  if (bias != 0) sum = f32x4.add(sum, v128.load(bias + (<usize>r << 2)));
+  v128.store(y + (<usize>r << 2), sum);
 }
 
 /** x16 = round(x / sx) for cols (a multiple of 8) columns, then 16 zeros; returns sx. */
@@ -428,6 +464,9 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
   } else if (kind == 1) {
     const ms = maskStride(cols);
     for (; r + 4 <= r1; r += 4) rows4BitmaskQ8(layout + <usize>r * ms, ms, offsets, values, x16, cols, G, scales, zeros, r, sx, y, bias);
+  } else if (kind == 2) {
+    const is = nmStride(cols, 2);
+    for (; r + 4 <= r1; r += 4) rows4NM24F32(layout + <usize>r * is, is, values, x, cols, y, bias, r);
   }
   for (; r < r1; r++) {
     let v = rowDot(kind, layout, offsets, values, scales, zeros, G, x, x16, sx, r, cols);
