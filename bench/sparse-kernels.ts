@@ -1,7 +1,8 @@
 /**
  * Sparse GEMV micro-benchmark (`node dist/bench/sparse-kernels.js [cold|hot] [rounds] [shape filter]` after `npm run build`): one
  * input row times W [rows, cols] for TinyLlama-shaped layers, dense float32 and dense int8 (linearQ, g128) against
- * the sparse storages (bitmask f32 and int8 at 50/70/80%, 2:4 and 4:8 f32, 2:4 int8), at 1 and 2 threads.
+ * the sparse storages (bitmask f32 and int8 at 50/70/80%, 1x8 blocks f32 at 70/80%, 2:4 and 4:8 f32, 2:4 int8),
+ * at 1 and 2 threads.
  * cold (default): every storage is uploaded in enough copies to fill 1 GiB and the calls rotate through them, so the
  * weights stream from DRAM as in decoding a model larger than the caches; hot: one copy, called repeatedly (stays
  * in cache when it fits). Prints the median ms per call over rounds, GB/s of stored weight bytes and the speed-up
@@ -9,7 +10,7 @@
  */
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { packedBytes, packWeights } from '../src/quant/pack.js';
-import { packBitmask, packBitmaskQ8, packNM, packNMQ8, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
+import { packBitmask, packBitmaskQ8, packBlock8, packNM, packNMQ8, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
 import { sparseTensorList, uploadSparse } from '../src/tensor/sparse-tensors.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { machineDescription } from '../src/util/machine.js';
@@ -58,6 +59,10 @@ async function main(): Promise<void> {
       const keep = keepUnstructured(rows * cols, s);
       sparse.push([`bitmask f32 ${s * 100}%`, packBitmask(applyKeep(w, keep), rows, cols)]);
       sparse.push([`bitmask int8 ${s * 100}%`, packBitmaskQ8(q.codes, keep, rows, cols, 128, q.scales, q.zeros)]);
+    }
+    for (const s of [0.7, 0.8]) {
+      const blocks = keepUnstructured((rows * cols) / 8, s);
+      sparse.push([`1x8 blocks f32 ${s * 100}%`, packBlock8(applyKeep(w, Uint8Array.from({ length: rows * cols }, (_, i) => blocks[i >> 3]!)), rows, cols)]);
     }
     const k24 = keepNM(rows, cols, 2, 4), k48 = keepNM(rows, cols, 4, 8);
     sparse.push(['2:4 f32', packNM(applyKeep(w, k24), rows, cols, 2, 4)]);

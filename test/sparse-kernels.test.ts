@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { sparseLinearRef } from '../src/kernels/reference/sparse.js';
 import {
-  maskStride, nmIndexStride, packBitmask, packBitmaskQ8, packNM, packNMQ8, SPARSE_PAD, sparseBytes, unpackSparse, validateSparse, type SparseWeight,
+  blockStride, maskStride, nmIndexStride, packBitmask, packBlock8, packBitmaskQ8, packNM, packNMQ8, SPARSE_PAD, sparseBytes, unpackSparse, validateSparse, type SparseWeight,
 } from '../src/tensor/sparse-format.js';
 import { sparseTensorList, uploadSparse } from '../src/tensor/sparse-tensors.js';
 import { FormatError } from '../src/util/errors.js';
@@ -84,6 +84,14 @@ function cases(): Case[] {
       out.push({ label: `bitmask f32 ${rows}x${cols} at ${s}`, w: packBitmask(dense, rows, cols), dense });
     }
   }
+  for (const [rows, cols] of [[37, 56], [67, 1000], [3, 8], [9, 264]] as const) {
+    for (const s of [0.5, 0.7, 0.9]) {
+      const blocks = randomKeep(rows, cols / 8, s), keep = new Uint8Array(rows * cols);
+      for (let i = 0; i < keep.length; i++) keep[i] = blocks[Math.floor(i / 8)]! && r() < 0.9 ? 1 : 0; // some zeros inside kept blocks
+      const dense = masked(keep);
+      out.push({ label: `1x8 blocks f32 ${rows}x${cols} at ${s}`, w: packBlock8(dense, rows, cols), dense });
+    }
+  }
   for (const [n, m, rows, cols] of [[2, 4, 37, 52], [2, 4, 3, 4], [2, 4, 45, 1032], [2, 4, 6, 16], [4, 8, 37, 56], [4, 8, 45, 1000], [4, 8, 2, 8]] as const) {
     const dense = masked(randomNMKeep(rows, cols, n, m));
     out.push({ label: `${n}:${m} f32 ${rows}x${cols}`, w: packNM(dense, rows, cols, n, m), dense });
@@ -151,9 +159,9 @@ function corrupt(w: SparseWeight): string {
   const stored = vals.length - SPARSE_PAD;
   switch (pick) {
     case 0: { // a kept bit moved into the padding bits past the last column (bitmask) / an index out of order (N:M)
-      if (w.format === 'bitmask') {
-        const ms = maskStride(w.cols);
-        if (w.cols % (8 * ms) === 0) return '';
+      if (w.format !== 'nm') {
+        const ms = w.format === 'bitmask' ? maskStride(w.cols) : blockStride(w.cols);
+        if ((w.format === 'bitmask' ? w.cols : w.cols / 8) % (8 * ms) === 0) return '';
         w.mask[Math.floor(r() * w.rows) * ms + ms - 1]! |= 0x80;
         return 'mask bit past the last column';
       }
@@ -168,16 +176,16 @@ function corrupt(w: SparseWeight): string {
       return 'repeated in-group index';
     }
     case 1: { // one mask bit flipped (offsets no longer match) / a trailing index byte set
-      if (w.format === 'bitmask') {
-        const c = Math.floor(r() * w.cols), row = Math.floor(r() * w.rows);
-        w.mask[row * maskStride(w.cols) + (c >> 3)]! ^= 1 << (c & 7);
+      if (w.format !== 'nm') {
+        const bitmask = w.format === 'bitmask', c = Math.floor(r() * (bitmask ? w.cols : w.cols / 8)), row = Math.floor(r() * w.rows);
+        w.mask[row * (bitmask ? maskStride(w.cols) : blockStride(w.cols)) + (c >> 3)]! ^= 1 << (c & 7);
         return 'flipped mask bit';
       }
       w.indices[w.indices.length - 1 - Math.floor(r() * 4)] = 1 + Math.floor(r() * 255);
       return 'trailing index byte';
     }
     case 2: { // an offset moved
-      if (w.format !== 'bitmask') return '';
+      if (w.format === 'nm') return '';
       const i = 1 + Math.floor(r() * w.rows);
       w.offsets[i]! += r() < 0.5 ? 1 : -1 - Math.floor(r() * 1000);
       return `offsets[${i}] changed`;
@@ -187,14 +195,14 @@ function corrupt(w: SparseWeight): string {
       else w.codes = r() < 0.5 ? w.codes.slice(0, -1) : Uint8Array.of(...w.codes, 0);
       return 'values length';
     case 4: // mask / indices truncated
-      if (w.format === 'bitmask') w.mask = w.mask.slice(0, w.mask.length - 1 - Math.floor(r() * w.mask.length / 2));
+      if (w.format !== 'nm') w.mask = w.mask.slice(0, w.mask.length - 1 - Math.floor(r() * w.mask.length / 2));
       else w.indices = w.indices.slice(0, w.indices.length - 1 - Math.floor(r() * 4));
       return 'layout truncated';
     case 5: // non-zero padding after the values
       vals[stored + Math.floor(r() * SPARSE_PAD)] = 7;
       return 'padding not zero';
     case 6: // offsets array of the wrong length, or a 3:4 pattern
-      if (w.format === 'bitmask') w.offsets = w.offsets.slice(0, w.rows);
+      if (w.format !== 'nm') w.offsets = w.offsets.slice(0, w.rows);
       else (w as { n: number }).n = 3;
       return 'offsets length / N:M';
     case 7: // scales/zeros length or a bad group (int8), a NaN value (f32)

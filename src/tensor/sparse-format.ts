@@ -15,6 +15,10 @@
  *   first index in the lowest bits), strictly increasing. 2:4 = 4 bits per group (two groups per byte), 4:8 = 12.
  *   The 4 trailing bytes are zero (the kernel reads the stream as u32). Groups with fewer than N non-zeros keep
  *   zeros at the lowest free columns.
+ * block8 (1x8 blocks, float32 only; cols % 8 == 0): as bitmask but one mask bit per block of 8 consecutive columns
+ *   of a row (bit (b & 7) of byte r * blockStride + (b >> 3) for block b = c >> 3, blockStride = 4 * ceil(cols / 256));
+ *   offsets count kept blocks; values [8 * offsets[rows] + SPARSE_PAD] hold the 8 weights of every kept block
+ *   (zeros inside a kept block included). A block is kept when any of its weights is non-zero.
  * values are either float32 (dtype 'f32') or int8 codes (dtype 'q8'): u8 codes q with w = s (q - z) for the
  *   quantizer's f32 scale s and zero z per row and group of `group` columns (scales, zeros [rows, cols / group]);
  *   pruned weights are exactly 0 and not stored. q8 needs group % 8 == 0 and cols % group == 0.
@@ -39,7 +43,29 @@ export interface FloatValues {
 
 export type BitmaskSparse = { format: 'bitmask'; rows: number; cols: number; mask: Uint8Array; offsets: Int32Array } & (FloatValues | QuantValues);
 export type NMSparse = { format: 'nm'; rows: number; cols: number; n: 2 | 4; m: 4 | 8; indices: Uint8Array } & (FloatValues | QuantValues);
-export type SparseWeight = BitmaskSparse | NMSparse;
+export type Block8Sparse = { format: 'block8'; rows: number; cols: number; mask: Uint8Array; offsets: Int32Array } & FloatValues;
+export type SparseWeight = BitmaskSparse | NMSparse | Block8Sparse;
+
+export function blockStride(cols: number): number {
+  return 4 * Math.ceil(cols / 256);
+}
+
+/** 1x8 blocks, float32: keeps every block of 8 columns that holds a non-zero of dense [rows, cols]. */
+export function packBlock8(dense: Float32Array, rows: number, cols: number): Block8Sparse {
+  if (cols % 8) throw new RangeError(`1x8 blocks need the column count (${cols}) to be a multiple of 8`);
+  const nb = cols / 8, keep = new Uint8Array(rows * nb);
+  for (let i = 0; i < rows * cols; i++) if (dense[i] !== 0) keep[Math.floor(i / 8)] = 1;
+  const bs = blockStride(cols), mask = new Uint8Array(rows * bs), offsets = new Int32Array(rows + 1);
+  for (let r = 0; r < rows; r++) {
+    let n = 0;
+    for (let b = 0; b < nb; b++) if (keep[r * nb + b]) { mask[r * bs + (b >> 3)]! |= 1 << (b & 7); n++; }
+    offsets[r + 1] = offsets[r]! + n;
+  }
+  const values = new Float32Array(8 * offsets[rows]! + SPARSE_PAD);
+  let j = 0;
+  for (let i = 0; i < rows * nb; i++) if (keep[i]) { values.set(dense.subarray(8 * i, 8 * i + 8), 8 * j); j++; }
+  return { format: 'block8', rows, cols, mask, offsets, dtype: 'f32', values };
+}
 
 export function maskStride(cols: number): number {
   return 4 * Math.ceil(cols / 32);
@@ -186,6 +212,16 @@ function valueAt(w: SparseWeight, i: number, r: number, c: number): number {
 
 /** Calls fn(row, column, index into values/codes) for every stored entry, row by row in increasing column order. */
 export function forEachStored(w: SparseWeight, fn: (r: number, c: number, i: number) => void): void {
+  if (w.format === 'block8') {
+    const bs = blockStride(w.cols);
+    for (let r = 0; r < w.rows; r++) {
+      let i = 8 * w.offsets[r]!;
+      for (let b = 0; b < w.cols / 8; b++) {
+        if ((w.mask[r * bs + (b >> 3)]! >> (b & 7)) & 1) for (let t = 0; t < 8; t++) fn(r, 8 * b + t, i++);
+      }
+    }
+    return;
+  }
   if (w.format === 'bitmask') {
     const ms = maskStride(w.cols);
     for (let r = 0; r < w.rows; r++) {
@@ -213,7 +249,7 @@ export function unpackSparse(w: SparseWeight): Float32Array {
 
 /** Bytes the format stores (mask or indices, offsets, values or codes, scales and zeros; padding included). */
 export function sparseBytes(w: SparseWeight): number {
-  const layout = w.format === 'bitmask' ? w.mask.byteLength + w.offsets.byteLength : w.indices.byteLength;
+  const layout = w.format !== 'nm' ? w.mask.byteLength + w.offsets.byteLength : w.indices.byteLength;
   const vals = w.dtype === 'f32' ? w.values.byteLength : w.codes.byteLength + w.scales.byteLength + w.zeros.byteLength;
   return layout + vals;
 }
@@ -230,8 +266,10 @@ export function validateSparse(w: SparseWeight, name = 'sparse weight'): void {
   const { rows, cols } = w;
   need(Number.isInteger(rows) && rows > 0 && Number.isInteger(cols) && cols > 0, name, `shape [${rows}, ${cols}] is not two positive integers`);
   let stored: number;
-  if (w.format === 'bitmask') {
-    const ms = maskStride(cols);
+  if (w.format === 'bitmask' || w.format === 'block8') {
+    const block = w.format === 'block8';
+    need(!block || cols % 8 === 0, name, `${cols} columns are not a multiple of the block width 8`);
+    const units = block ? cols / 8 : cols, ms = block ? blockStride(cols) : maskStride(cols);
     need(w.mask instanceof Uint8Array && w.mask.length === rows * ms, name, `mask has ${w.mask?.length} bytes, expected ${rows * ms} (${rows} rows x ${ms})`);
     need(w.offsets instanceof Int32Array && w.offsets.length === rows + 1, name, `offsets has ${w.offsets?.length} entries, expected ${rows + 1}`);
     need(w.offsets[0] === 0, name, `offsets[0] is ${w.offsets[0]}, expected 0`);
@@ -239,14 +277,14 @@ export function validateSparse(w: SparseWeight, name = 'sparse weight'): void {
       let n = 0;
       for (let b = 0; b < ms; b++) {
         const byte = w.mask[r * ms + b]!;
-        const valid = Math.max(0, Math.min(8, cols - 8 * b));
-        need((byte >> valid) === 0, name, `mask row ${r} has bits set past column ${cols - 1}`);
+        const valid = Math.max(0, Math.min(8, units - 8 * b));
+        need((byte >> valid) === 0, name, `mask row ${r} has bits set past ${block ? 'block' : 'column'} ${units - 1}`);
         n += popcount8(byte);
       }
       const d = w.offsets[r + 1]! - w.offsets[r]!;
       need(d === n, name, `offsets[${r + 1}] - offsets[${r}] = ${d} does not match the ${n} kept entries of mask row ${r}`);
     }
-    stored = w.offsets[rows]!;
+    stored = (block ? 8 : 1) * w.offsets[rows]!;
   } else {
     need((w.n === 2 && w.m === 4) || (w.n === 4 && w.m === 8), name, `N:M ${w.n}:${w.m} is not 2:4 or 4:8`);
     need(cols % w.m === 0, name, `${cols} columns are not a multiple of M = ${w.m}`);

@@ -1,7 +1,7 @@
 /**
  * A sparse weight (src/tensor/sparse-format.ts) uploaded into a backend's memory, in the form the sparse kernels
  * take (src/kernels/assembly/sparse.ts): `kind` 0 bitmask f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8,
- * 5 4:8 int8.
+ * 5 4:8 int8, 6 1x8 blocks f32.
  */
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from './tensor.js';
@@ -13,9 +13,9 @@ export interface SparseTensors {
   cols: number;
   /** int8 group size (0 for float32) */
   group: number;
-  /** mask (bitmask) or index stream (N:M), u8 */
+  /** mask (bitmask, block8) or index stream (N:M), u8 */
   layout: Tensor;
-  /** i32 [rows + 1] for bitmask, else null */
+  /** i32 [rows + 1] for bitmask and block8, else null */
   offsets: Tensor | null;
   /** f32 values or u8 codes, padding included */
   values: Tensor;
@@ -25,6 +25,7 @@ export interface SparseTensors {
 
 export function sparseKind(w: SparseWeight): number {
   const q = w.dtype === 'q8' ? 1 : 0;
+  if (w.format === 'block8') return 6;
   if (w.format === 'bitmask') return q;
   return (w.m === 4 ? 2 : 3) + 2 * q;
 }
@@ -40,8 +41,8 @@ export function uploadSparse(be: Pick<Backend, 'alloc' | 'write'>, w: SparseWeig
   validateSparse(w, name);
   return {
     kind: sparseKind(w), rows: w.rows, cols: w.cols, group: w.dtype === 'q8' ? w.group : 0,
-    layout: put(be, w.format === 'bitmask' ? w.mask : w.indices),
-    offsets: w.format === 'bitmask' ? put(be, w.offsets) : null,
+    layout: put(be, w.format === 'nm' ? w.indices : w.mask),
+    offsets: w.format === 'nm' ? null : put(be, w.offsets),
     values: put(be, w.dtype === 'f32' ? w.values : w.codes),
     scales: w.dtype === 'q8' ? put(be, w.scales) : null,
     zeros: w.dtype === 'q8' ? put(be, w.zeros) : null,

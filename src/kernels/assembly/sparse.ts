@@ -1,6 +1,6 @@
 // Sparse matrix-vector and matrix-matrix products for pruned linears, y = W x (+ bias), W [rows, cols] stored as
 // src/tensor/sparse-format.ts describes (bitmask or N:M; float32 values or int8 codes). Argument `kind`:
-//   0 bitmask f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8, 5 4:8 int8.
+//   0 bitmask f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32.
 // `layout` is the mask (bitmask) or the index stream (N:M); `offsets` is unused (0) for N:M; scales/zeros/group
 // only for int8.
 // bitmask f32, per 4 columns (one mask nibble), branch-free: the next 4 stored values are loaded unaligned and
@@ -15,6 +15,7 @@
 // Bitmask rows go four at a time (four independent value streams, shared x loads), as the dense GEMV does.
 // N:M, per 8 columns (two 2:4 groups or one 4:8 group): the 4 stored values are loaded as they are and the 4
 // matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits.
+// 1x8 blocks: the set bits of each 32-bit mask word are visited with ctz; a kept block is two f32x4 multiply-adds.
 // GEMM (M input rows): each thread decodes blocks of 4 weight rows to dense float32 in its scratch and takes the
 // dot products with all M inputs (4 rows share each input load).
 import { fma4, hsum, chunkStart, chunkEnd } from './simd';
@@ -278,6 +279,29 @@ function rows4NM24F32(irow: usize, is: usize, values: usize, x: usize, cols: i32
   v128.store(y + (<usize>r << 2), sum);
 }
 
+/** Row of a 1x8-block f32 matrix (nb = cols / 8 blocks) times x. */
+function rowBlock8F32(mrow: usize, p: usize, x: usize, nb: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b0 = 0; b0 < nb; b0 += 32) {
+    let wd = load<u32>(mrow + (<usize>b0 >> 3));
+    const xb = x + (<usize>b0 << 5);
+    while (wd != 0) {
+      let xp = xb + (<usize>ctz(wd) << 5);
+      wd &= wd - 1;
+      a0 = fma4(v128.load(p), v128.load(xp), a0);
+      a1 = fma4(v128.load(p, 16), v128.load(xp, 16), a1);
+      p += 32;
+      if (wd == 0) break;
+      xp = xb + (<usize>ctz(wd) << 5);
+      wd &= wd - 1;
+      a2 = fma4(v128.load(p), v128.load(xp), a2);
+      a3 = fma4(v128.load(p, 16), v128.load(xp, 16), a3);
+      p += 32;
+    }
+  }
+  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+}
+
 /** x16 = round(x / sx) for cols (a multiple of 8) columns, then 16 zeros; returns sx. */
 function prepareX16(x: usize, cols: i32, x16: usize): f32 {
   let mv = f32x4.splat(0);
@@ -438,6 +462,9 @@ export function sparse_scratch_bytes(cols: i32): i32 {
     return sx * rowBitmaskQ8(layout + <usize>r * maskStride(cols), values + <usize>load<i32>(offsets + (<usize>r << 2)), x16, cols, G,
       scales + (<usize>(r * ng) << 2), zeros + (<usize>(r * ng) << 2));
   }
+  if (kind == 6) {
+    return rowBlock8F32(layout + <usize>r * (<usize>((cols + 255) >> 8) << 2), values + (<usize>load<i32>(offsets + (<usize>r << 2)) << 5), x, cols >> 3);
+  }
   const perRow = <usize>(cols >> 1); // N / M = 1/2 for both 2:4 and 4:8
   if (kind <= 3) return rowNMF32(layout + <usize>r * nmStride(cols, kind), values + ((<usize>r * perRow) << 2), x, cols, kind);
   const ng = cols / G;
@@ -478,6 +505,16 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
 /** Row r of W as dense float32 (zeros where pruned) at dst [cols]. */
 function decodeRow(kind: i32, layout: usize, offsets: usize, values: usize, scales: usize, zeros: usize, G: i32, r: i32, cols: i32, dst: usize): void {
   memory.fill(dst, 0, <usize>cols << 2);
+  if (kind == 6) {
+    const mrow = layout + <usize>r * (<usize>((cols + 255) >> 8) << 2);
+    let p = values + (<usize>load<i32>(offsets + (<usize>r << 2)) << 5);
+    for (let b = 0; b < cols >> 3; b++) {
+      if (((load<u8>(mrow + (<usize>b >> 3)) >> (b & 7)) & 1) == 0) continue;
+      memory.copy(dst + (<usize>b << 5), p, 32);
+      p += 32;
+    }
+    return;
+  }
   if (kind == 0 || kind == 1) {
     const mrow = layout + <usize>r * maskStride(cols);
     let i = load<i32>(offsets + (<usize>r << 2));
