@@ -15,6 +15,9 @@ import { f32ToBf16Bits, f32ToF16Bits, f16BitsToF32, type DType } from '../src/te
 import type { Tensor } from '../src/tensor/tensor.js';
 import { unpackWeights } from '../src/tensor/packed.js';
 import * as ref from './reference.js';
+import { packBitmask, packNM } from '../src/tensor/sparse-format.js';
+import { uploadSparse } from '../src/models/sparse-storage.js';
+import { sparseLinearRef } from '../src/kernels/sparse/reference.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 
 const r = rng();
@@ -170,6 +173,18 @@ for (const [bits, asym, group] of [[4, true, 40], [8, false, 120]] as const) {
     const x = randn(3 * 120, r), t = up(be, x, [3, 120]), p = { n: 120, group, bits, asym, clip: 0.9 };
     run(be, K.FAKE_QUANT, { x: t, p });
     return { read: [t], want: [ref.fakeQuantRef(x, p)] };
+  });
+}
+/** a pruned matrix: about `keep` of the weights kept at random, or exactly N of every M */
+function pruned(rows: number, cols: number, keep: number): Float32Array {
+  return randn(rows * cols, r).map((v) => (r() < keep ? v : 0));
+}
+for (const [M, label, make] of [[1, 'bitmask f32 70%', () => packBitmask(pruned(37, 67, 0.3), 37, 67)], [5, 'bitmask f32 50%', () => packBitmask(pruned(37, 67, 0.5), 37, 67)],
+  [1, '2:4 f32', () => { const d = randn(29 * 64, r); for (let i = 0; i < d.length; i += 4) { d[i + (i % 3)] = 0; d[i + 3] = 0; } return packNM(d, 29, 64, 2, 4); }]] as const) {
+  add(K.LINEAR_SPARSE, `M=${M} ${label}`, 1e-5, (be) => {
+    const w = make(), x = randn(M * w.cols, r), out = be.alloc([M, w.rows]);
+    run(be, K.LINEAR_SPARSE, { x: up(be, x, [M, w.cols]), w: uploadSparse(be, w), bias: null, out });
+    return { read: [out], want: [sparseLinearRef(w, x, M, null)] };
   });
 }
 /** ops whose checks need a structure built elsewhere, with the test that covers them */

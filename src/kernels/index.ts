@@ -16,6 +16,7 @@ import { ROUND_TO, TO_F32 } from './convert/index.js';
 import { EMBED } from './embed/index.js';
 import { HADAMARD } from './hadamard/index.js';
 import { FAKE_QUANT } from './fake-quant/index.js';
+import { LINEAR_SPARSE } from './sparse/index.js';
 
 export * from './op.js';
 export * from './linear/index.js';
@@ -31,7 +32,8 @@ export * from './convert/index.js';
 export * from './embed/index.js';
 export * from './hadamard/index.js';
 export * from './fake-quant/index.js';
+export * from './sparse/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
-  BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT];
+  BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT, LINEAR_SPARSE];

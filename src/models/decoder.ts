@@ -63,8 +63,9 @@ export const LINEARS: [string, keyof LayerWeights][] = [['self_attn.q_proj', 'wq
 
 /** The float tensor of a linear; packed weights are for inference only (a clear error for anything else). */
 export function floatWeight(w: LinearWeight): Tensor {
-  if ((w as PackedWeight).kind === 'packed') {
-    throw new InputError('this needs float linear weights, but the model holds packed integer weights (load the source model, or a checkpoint written with --storage dequantized)');
+  const kind = (w as { kind?: string }).kind;
+  if (kind === 'packed' || kind === 'sparse') {
+    throw new InputError(`this needs float linear weights, but the model holds ${kind} weights (load the source model, or a checkpoint written with dense float storage)`);
   }
   return w as Tensor;
 }

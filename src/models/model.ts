@@ -7,10 +7,11 @@
  */
 import type { Backend } from '../backend/backend.js';
 import type { PackedWeight } from '../tensor/packed.js';
+import type { SparseTensors } from '../tensor/sparse-format.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** A linear's weights: float32 [out, in] on the backend, or packed integer codes (a checkpoint written packed). */
-export type LinearWeight = Tensor | PackedWeight;
+/** A linear's weights: float32 [out, in] on the backend, packed integer codes, or sparse (kept values + layout). */
+export type LinearWeight = Tensor | PackedWeight | SparseTensors;
 
 export interface LinearInfo {
   /** name inside the block, e.g. 'self_attn.q_proj' */

@@ -7,6 +7,7 @@ import type { Backend } from '../backend/backend.js';
 import * as K from '../kernels/index.js';
 import type { OpDef } from '../kernels/op.js';
 import type { PackedWeight } from '../tensor/packed.js';
+import type { SparseTensors } from '../tensor/sparse-format.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export type { AttentionParams, BlockAttentionParams, BlockMaskTensors, FakeQuantParams, MixedKV, RopeParams, KvAttentionParams } from '../kernels/index.js';
@@ -17,13 +18,18 @@ export function run<A>(be: Backend, op: OpDef<A>, args: A): void {
   be.run(op, args);
 }
 
-export function isPacked(w: Tensor | PackedWeight): w is PackedWeight {
+export function isPacked(w: Tensor | PackedWeight | SparseTensors): w is PackedWeight {
   return (w as PackedWeight).kind === 'packed';
 }
 
-/** out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]); w float or packed integer codes. */
-export function linear(be: Backend, x: Tensor, w: Tensor | PackedWeight, bias: Tensor | null, out: Tensor): void {
+export function isSparse(w: Tensor | PackedWeight | SparseTensors): w is SparseTensors {
+  return (w as SparseTensors).kind === 'sparse';
+}
+
+/** out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]); w float, packed integer codes, or sparse. */
+export function linear(be: Backend, x: Tensor, w: Tensor | PackedWeight | SparseTensors, bias: Tensor | null, out: Tensor): void {
   if (isPacked(w)) run(be, K.LINEAR_PACKED, { x, w, bias, out });
+  else if (isSparse(w)) run(be, K.LINEAR_SPARSE, { x, w, bias, out });
   else run(be, K.LINEAR, { x, w, bias, out });
 }
 

@@ -120,7 +120,7 @@ export async function linearWeightsSha256(model: Model): Promise<string> {
         w = await be.read(t);
         be.free(t);
       } else {
-        w = await be.read(lw);
+        w = await be.read(floatWeight(lw));
       }
       h.update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
     }

@@ -17,6 +17,9 @@ import * as ops from '../../ops/index.js';
 import { AttentionCache, KVCache } from '../cache.js';
 import { LINEARS, namedWeights, type ActivationHook, type BlockState, type DecoderModel, type DecoderWeights, type LinearInputs, type LinearWeight, type ModelSource } from '../decoder.js';
 import type { LinearInfo, StatsGroup } from '../model.js';
+import type { PackedWeight } from '../../tensor/packed.js';
+import type { SparseTensors } from '../../tensor/sparse-format.js';
+import { sparseTensorList } from '../sparse-storage.js';
 
 export { KVCache } from '../cache.js';
 
@@ -256,10 +259,8 @@ function linearKey(name: string): (typeof LINEARS)[number][1] {
 }
 
 function freeWeight(be: Backend, w: LinearWeight): void {
-  if ((w as { kind?: string }).kind === 'packed') {
-    const p = w as Exclude<LinearWeight, Tensor>;
-    for (const t of [p.codes, p.scales, p.zeros]) be.free(t);
-  } else {
-    be.free(w as Tensor);
-  }
+  const kind = (w as { kind?: string }).kind;
+  if (kind === 'packed') for (const t of [(w as PackedWeight).codes, (w as PackedWeight).scales, (w as PackedWeight).zeros]) be.free(t);
+  else if (kind === 'sparse') for (const t of sparseTensorList(w as SparseTensors)) be.free(t);
+  else be.free(w as Tensor);
 }

@@ -1,0 +1,27 @@
+/**
+ * linear_sparse: out[M, rows] = x[M, cols] W^T (+ bias) for a sparse W held as tensor/sparse-format.ts lays it out
+ * (bitmask or N:M, f32 values or int8 codes with a scale and zero per row and group). CPU: one row through the sparse
+ * GEMV (decode: only kept weights are read), more rows through the sparse GEMM (assembly.ts). No WebGPU kernel yet.
+ */
+import { defineOp, requireF32 } from '../op.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { SparseTensors } from '../../tensor/sparse-format.js';
+import { linearRows } from '../linear/index.js';
+
+export interface LinearSparseArgs { x: Tensor; w: SparseTensors; bias: Tensor | null; out: Tensor }
+
+export const LINEAR_SPARSE = defineOp<LinearSparseArgs>({
+  name: 'linear_sparse',
+  check({ x, w, bias, out }) {
+    requireF32('linear_sparse', x, out);
+    linearRows('linear_sparse', x, w.rows, w.cols, out, bias);
+  },
+  cpu(k, { x, w, bias, out }) {
+    const M = x.size / w.cols;
+    const scratch = k.scratch('sparse', Math.ceil(k.exported('sparse_scratch_bytes')(w.cols) / 4) * k.threads);
+    const args = [w.code, k.ptr(w.layout), w.offsets ? k.ptr(w.offsets) : 0, k.ptr(w.values), w.scales ? k.ptr(w.scales) : 0,
+      w.zeros ? k.ptr(w.zeros) : 0, w.group, k.ptr(x), bias ? k.ptr(bias) : 0, k.ptr(out)];
+    if (M === 1) k.call('sparse_gemv', [...args, w.rows, w.cols, k.ptr(scratch)], w.rows * w.cols);
+    else k.call('sparse_gemm', [...args, M, w.rows, w.cols, k.ptr(scratch)], 2 * M * w.rows * w.cols);
+  },
+});
