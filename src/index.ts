@@ -99,3 +99,7 @@ export { calibrationFor } from './calib/calibration-set.js';
 export type { CalibrationOptions } from './calib/calibration-set.js';
 export { saveModel } from './export/hf-checkpoint.js';
 export { quarotRotate as rotateQuarot } from './quant/rotation/quarot.js';
+export { SPARSE_FORMAT, packSparse, sparseSizes, sparseFormatOf } from './models/index.js';
+export type { SparseFormat, SparseTensors, LinearStorageFormat } from './models/index.js';
+export { packBitmask, packNM, unpackSparse, validateSparse, sparseBytes } from './tensor/sparse-format.js';
+export type { SparseWeight } from './tensor/sparse-format.js';

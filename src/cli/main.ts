@@ -13,6 +13,7 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { kvEvalCommand, kvProfileCommand, kvSearchCommand } from './commands/kv.js';
 import { pruneCommand } from './commands/prune.js';
+import { packCommand } from './commands/pack.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { reportCommand } from './commands/report.js';
 import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
@@ -122,6 +123,7 @@ addMethodFlags(compressionOptions('pruning', program.command('prune').descriptio
   .option('--owl', 'OWL outlier-weighed layer-wise sparsity (unstructured)')
   .option('--owl-m <m>', 'OWL outlier threshold M', floatOption('--owl-m', 0, 1e6), 5)
   .option('--owl-lambda <l>', 'OWL sparsity range lambda', floatOption('--owl-lambda', 0, 1), 0.08)
+  .option('--storage <s>', 'dense (zeros in the weights) | sparse (kept values + bitmask or N:M indices); default: sparse when the linears get smaller')
   .option('--dtype <t>', 'hold, round and save the weights as f32 | f16 | bf16 (default: the source storage type; the reference code holds models in f16)')
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json())), PRUNE_METHODS)
   .action((model, flags) => pruneCommand(model, flags, context(flags)));
@@ -152,6 +154,16 @@ actQuantOptions(compressionOptions('quantizing', program.command('quantize').des
   .option('--dtype <t>', 'type of the float tensors written: f32 (default; exact) | f16 | bf16')
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json())))
   .action((model, flags) => quantizeCommand(model, flags, context(flags)));
+
+program.command('pack').description('rewrite a pruned checkpoint with its linears stored sparse (kept values + bitmask or N:M indices; float32 or int8 codes)')
+  .argument('<model>', 'a pruned Hugging Face folder (zeros in its weights)')
+  .option('--sparse', 'store the linears sparse')
+  .option('--layout <l>', 'bitmask (per row) | nm (2:4 or 4:8, when every linear follows it) | block8 (1x8 blocks); default: nm when it fits, else bitmask')
+  .option('--w-bits <b>', '8: int8 codes on an asymmetric grid per row and --w-group columns (default: float32 values)', intOption('--w-bits', 1, 32))
+  .option('--w-group <g>', 'int8: columns per scale/zero group (a multiple of 8 dividing every width)', intOption('--w-group', 8, 1 << 20), 128)
+  .option('--out <dir>', 'output folder (must not exist or be empty)')
+  .addOption(tokenizer()).addOption(threads()).addOption(json())
+  .action((model, flags) => packCommand(model, flags, context(flags)));
 
 program.command('report').description('comparison tables; prune: dense vs methods x sparsities, each pruned and evaluated in its own process')
   .argument('<kind>', 'prune').argument('<model>')

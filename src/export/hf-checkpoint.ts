@@ -17,6 +17,7 @@ import { packedTensors } from '../models/packed-storage.js';
 import { Llama2cTokenizer } from '../io/tokenizer-llama2c.js';
 import { DecoderModel, namedWeights } from '../models/index.js';
 import { SafeOutput } from '../io/safe-write.js';
+import { packSparse, sparseCheckpointTensors, type SparseFormat } from '../models/sparse-storage.js';
 
 function encode(values: Float32Array, dtype: FileDType): Uint8Array {
   if (dtype === 'f32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
@@ -57,11 +58,13 @@ export function llama2cTokenizerBytes(t: Llama2cTokenizer): Uint8Array {
  * `out`: a folder output prepared before the work (SafeOutput.folder), or a folder name (prepared here).
  * `dtype`: store every float tensor in this type (default: each tensor's type in the source). `packed`: linears
  * (by module name, without ".weight") stored as integer codes (models/packed-storage.ts) instead of floats.
+ * `sparse`: every linear stored sparse in that format (models/sparse-storage.ts; the caller's lithe.json says so).
  */
 export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: TensorMap, out: SafeOutput | string, lithe: Record<string, unknown>, dtype?: FileDType,
-  packed?: Map<string, PackedLinear>): Promise<void> {
+  packed?: Map<string, PackedLinear>, sparse?: SparseFormat): Promise<void> {
   const dir = typeof out === 'string' ? SafeOutput.folder(out, { inputs: [model.source.path] }) : out;
   const c = model.config;
+  const linearNames = new Set(Array.from({ length: model.blockCount }, (_, i) => model.linears(i).map((l) => `${model.checkpointName(i, l.name)}.weight`)).flat());
   const tmp = dir.tmp;
   try {
     const tensors: TensorMap = new Map();
@@ -79,6 +82,11 @@ export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: Tens
       let values = await model.backend.read(t);
       if (!c.neoxRope && /self_attn\.(q|k)_proj\.weight$/.test(name)) {
         values = toRotateHalf(values, name.includes('q_proj') ? c.nHeads : c.nKVHeads, c.headDim, c.dim);
+      }
+      if (sparse && linearNames.has(name)) {
+        const [rows, cols] = t.shape as [number, number];
+        for (const [n, raw] of sparseCheckpointTensors(name.replace(/\.weight$/, ''), packSparse(values, rows, cols, sparse))) tensors.set(n, raw);
+        continue;
       }
       const src = sourceTensors.get(name)?.dtype;
       const type = dtype ?? (src && src !== 'u8' ? src : 'f32');

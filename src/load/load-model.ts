@@ -10,7 +10,8 @@ import { FormatError, InputError } from '../util/errors.js';
 import type { DecoderConfig } from '../models/config.js';
 import { isDirectory, readJson } from '../io/files.js';
 import { onlineConfig, onlineHook, StoredOnline } from '../quant/rotation/online.js';
-import { PackedFormat, parsePackedFormat } from '../models/packed-storage.js';
+import { parsePackedFormat } from '../models/packed-storage.js';
+import { parseSparseFormat, type LinearStorageFormat } from '../models/sparse-storage.js';
 import type { TensorMap } from '../io/raw-tensor.js';
 import { readSafetensors } from '../io/safetensors.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
@@ -30,8 +31,8 @@ export interface LoadedFiles {
   source: ModelSource;
   /** online transforms a rotated checkpoint needs (its lithe.json "online" field) */
   online: StoredOnline | null;
-  /** the linears are stored packed (lithe.json "packed") */
-  packed: PackedFormat | null;
+  /** the linears are stored packed or sparse (lithe.json "packed" / "sparse"), not as dense floats */
+  packed: LinearStorageFormat | null;
 }
 
 /** Reads and validates the files of a model without touching a backend. */
@@ -106,8 +107,8 @@ function readHfFolder(dir: string, options: LoadOptions, weightsFile?: string): 
   const tokFile = options.tokenizer ?? ['tokenizer.json', 'tokenizer.bin'].map((f) => path.join(dir, f)).find((f) => existsSync(f));
   if (tokFile) tokenizer = openTokenizer(tokFile, config);
   const meta = path.join(dir, 'lithe.json');
-  const lithe = existsSync(meta) ? (readJson(meta) as { online?: unknown; packed?: unknown }) : {};
-  return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' }, online: readOnline(lithe.online, meta), packed: parsePackedFormat(lithe.packed, meta) };
+  const lithe = existsSync(meta) ? (readJson(meta) as { online?: unknown; packed?: unknown; sparse?: unknown }) : {};
+  return { config, tensors, tokenizer, source: { path: dir, format: 'huggingface' }, online: readOnline(lithe.online, meta), packed: parsePackedFormat(lithe.packed, meta) ?? parseSparseFormat(lithe.sparse, meta) };
 }
 
 /** The "online" field of a Lithe checkpoint's lithe.json ({r4: boolean}), or null. */

@@ -5,6 +5,7 @@
  */
 import { FormatError, InputError } from '../util/errors.js';
 import { parsePackedFormat } from '../models/packed-storage.js';
+import { parseSparseFormat } from '../models/sparse-storage.js';
 import type { LoadedFiles } from './load-model.js';
 import { readOnline } from './load-model.js';
 import { parseSafetensors } from '../io/safetensors.js';
@@ -32,8 +33,8 @@ export function modelFilesFromBuffers(files: Map<string, Uint8Array>): LoadedFil
     const tj = files.get('tokenizer.json'), tc = files.get('tokenizer_config.json');
     const tokenizer = tj ? HfTokenizer.fromJson(json('tokenizer.json', tj), tc ? json('tokenizer_config.json', tc) : {}, 'tokenizer.json', { bos: config.bosId, eos: config.eosIds }) : null;
     const lj = files.get('lithe.json');
-    const lithe = (lj ? json('lithe.json', lj) : {}) as { online?: unknown; packed?: unknown };
-    return { config, tensors, tokenizer, source: { path: 'config.json', format: 'huggingface' }, online: readOnline(lithe.online, 'lithe.json'), packed: parsePackedFormat(lithe.packed, 'lithe.json') };
+    const lithe = (lj ? json('lithe.json', lj) : {}) as { online?: unknown; packed?: unknown; sparse?: unknown };
+    return { config, tensors, tokenizer, source: { path: 'config.json', format: 'huggingface' }, online: readOnline(lithe.online, 'lithe.json'), packed: parsePackedFormat(lithe.packed, 'lithe.json') ?? parseSparseFormat(lithe.sparse, 'lithe.json') };
   }
   const bins = [...files.keys()].filter((n) => n.endsWith('.bin'));
   const tokName = bins.find((n) => n === 'tokenizer.bin' || /^tok.*\.bin$/.test(n));

@@ -14,3 +14,5 @@ export { PACKED_FORMAT, packedTensors, parsePackedFormat, uploadPacked } from '.
 export type { PackedFormat } from './packed-storage.js';
 export { FAMILIES, checkModelTensors, createModel, familyFor, parseHfConfig, parseLlama2c, readGguf, readLlama2c } from './registry.js';
 export type { GgufModel, ModelFamily, ModelFiles } from './registry.js';
+export { SPARSE_FORMAT, isSparseFormat, packSparse, parseSparseFormat, readSparseLinear, sparseCheckpointTensors, sparseFormatOf, sparseSizes, sparseTensorList, uploadSparse } from './sparse-storage.js';
+export type { LinearStorageFormat, SparseFormat, SparseTensors } from './sparse-storage.js';

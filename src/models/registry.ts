@@ -9,7 +9,7 @@ import type { TensorMap } from '../io/raw-tensor.js';
 import { FormatError } from '../util/errors.js';
 import type { DecoderConfig } from './config.js';
 import type { DecoderModel, ModelSource } from './decoder.js';
-import type { PackedFormat } from './packed-storage.js';
+import type { LinearStorageFormat } from './sparse-storage.js';
 import { LlamaModel } from './llama/model.js';
 import { checkLlamaTensors, uploadDecoderWeights } from './llama/weights.js';
 import { parseHfConfig as parseLlamaHfConfig } from './llama/hf-config.js';
@@ -23,8 +23,8 @@ export interface ModelFiles {
   tensors: TensorMap;
   tokenizer: TextTokenizer | null;
   source: ModelSource;
-  /** the linears are stored packed (lithe.json "packed") */
-  packed: PackedFormat | null;
+  /** the linears are stored packed or sparse (lithe.json "packed" / "sparse"), not as dense floats */
+  packed: LinearStorageFormat | null;
 }
 
 export interface ModelFamily {
@@ -34,7 +34,7 @@ export interface ModelFamily {
   /** a configuration from a Hugging Face config.json */
   parseHfConfig(json: unknown, file: string): DecoderConfig;
   /** checks that the tensors hold every weight the config needs, with the right shapes, types and finite values; returns the parameter count */
-  checkTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: PackedFormat | null): number;
+  checkTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: LinearStorageFormat | null): number;
   /** uploads the checkpoint's tensors to a backend */
   create(backend: Backend, files: ModelFiles): DecoderModel;
 }
@@ -65,7 +65,7 @@ export function parseHfConfig(json: unknown, file: string): DecoderConfig {
 }
 
 /** The family's check of a checkpoint's tensors against its config (names, shapes, types, finite values); the parameter count. */
-export function checkModelTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: PackedFormat | null = null): number {
+export function checkModelTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: LinearStorageFormat | null = null): number {
   return familyFor(c.arch, file).checkTensors(c, tensors, file, packed);
 }
 

@@ -2,7 +2,7 @@ import { methodOptionsFromFlags } from '../method-flags.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, modelForCompression, readEvalTexts } from './common.js';
 import { evaluateFiles } from './eval-ppl.js';
-import { CalibrationSet, calibrationFor, DEFAULT_CALIBRATION, DecoderModel, type FileDType, InputError, OptionError, PRUNE_METHODS, PruneOptions, PruneReport, SafeOutput, Target, type TensorMap, assetPath, calibrationFromPicks, checkCalibrationMemory, parseNM, pruneModel, readDocuments, readModelFiles, requireTokenizer, resolvePruneOptions, roundModelWeights, sampleCalibration, writeHfCheckpoint } from '../../index.js';
+import { CalibrationSet, calibrationFor, SPARSE_FORMAT, type SparseFormat, sparseSizes, DEFAULT_CALIBRATION, DecoderModel, type FileDType, InputError, OptionError, PRUNE_METHODS, PruneOptions, PruneReport, SafeOutput, Target, type TensorMap, assetPath, calibrationFromPicks, checkCalibrationMemory, parseNM, pruneModel, readDocuments, readModelFiles, requireTokenizer, resolvePruneOptions, roundModelWeights, sampleCalibration, writeHfCheckpoint } from '../../index.js';
 
 export interface PruneFlags extends CommonFlags {
   method: string;
@@ -22,6 +22,8 @@ export interface PruneFlags extends CommonFlags {
   evalSeqlen?: number;
   maxWindows?: number;
   out?: string;
+  /** dense | sparse (default: sparse when smaller) */
+  storage?: string;
   /** the registered methods' flags (cli/method-flags.ts) */
   [flag: string]: unknown;
 }
@@ -35,6 +37,19 @@ export function pruneOptionsFromFlags(f: PruneFlags, storage: FileDType): PruneO
   if (target.sparsity !== undefined && !(target.sparsity > 0 && target.sparsity < 1)) throw new OptionError('--sparsity', `expected a fraction in (0, 1), got ${target.sparsity}`);
   if (f.owl && target.nm) throw new OptionError('--owl', 'OWL layer-wise ratios apply to unstructured sparsity only (not with --nm)');
   return { method: method.name, options: methodOptionsFromFlags(f, method, PRUNE_METHODS), target, owl: f.owl ? { m: f.owlM, lambda: f.owlLambda } : null, storage };
+}
+
+/**
+ * The sparse storage a pruned model is written in, or null for dense: `--storage sparse`, or by default sparse when
+ * its linears then take fewer bytes than dense ones in the checkpoint's type. N:M targets 2:4 / 4:8 use the N:M
+ * layout, others the per-row bitmask; values stay float32.
+ */
+export async function chooseStorage(model: DecoderModel, target: Target, dtype: FileDType, storage: string | undefined): Promise<{ format: SparseFormat; sizes: { sparse: number; dense: number } } | null> {
+  if (storage === 'dense') return null;
+  const nm = target.nm && ((target.nm.n === 2 && target.nm.m === 4) || (target.nm.n === 4 && target.nm.m === 8)) ? target.nm : null;
+  const format: SparseFormat = nm ? { format: SPARSE_FORMAT, layout: 'nm', n: nm.n as 2 | 4, m: nm.m as 4 | 8, values: 'f32' } : { format: SPARSE_FORMAT, layout: 'bitmask', values: 'f32' };
+  const sizes = await sparseSizes(model, format, dtype === 'f32' ? 4 : 2);
+  return storage === 'sparse' || sizes.sparse < sizes.dense ? { format, sizes } : null;
 }
 
 export function storageType(tensors: TensorMap): FileDType {
@@ -76,7 +91,8 @@ export async function pruneCommand(modelPath: string, f: PruneFlags, ctx: Contex
 
 async function pruneInto(modelPath: string, f: PruneFlags & { out: string }, ctx: Context, out: SafeOutput): Promise<void> {
   const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
-  if (files.packed) throw new InputError(`${modelPath}: a packed checkpoint; prune the float model it came from`);
+  if (files.packed) throw new InputError(`${modelPath}: a packed or sparse checkpoint; prune the float model it came from`);
+  if (f.storage !== undefined && f.storage !== 'dense' && f.storage !== 'sparse') throw new OptionError('--storage', `expected dense or sparse, got "${f.storage}"`);
   if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
   const dtype = f.dtype as FileDType | undefined;
   const opts = pruneOptionsFromFlags(f, dtype ?? storageType(files.tensors));
@@ -102,7 +118,9 @@ async function pruneInto(modelPath: string, f: PruneFlags & { out: string }, ctx
       total_sparsity: report.totalSparsity, block_sparsity: report.blockSparsity, layers: report.layers, mask_sha256: report.maskSha256,
       timings: report.timings, evaluation,
     };
-    await writeHfCheckpoint(model, files.tensors, out, lithe, dtype);
+    const sparse = await chooseStorage(model, opts.target, dtype ?? storageType(files.tensors), f.storage);
+    if (sparse) ctx.out.line(`storage: sparse ${sparse.format.layout === 'nm' ? `${sparse.format.n}:${sparse.format.m}` : sparse.format.layout}, ${(sparse.sizes.sparse / 2 ** 20).toFixed(2)} MiB of linears vs ${(sparse.sizes.dense / 2 ** 20).toFixed(2)} MiB dense`);
+    await writeHfCheckpoint(model, files.tensors, out, { ...lithe, sparse: sparse?.format ?? null }, dtype, undefined, sparse?.format);
     ctx.out.line(`wrote ${f.out}`);
     ctx.out.result({ out: f.out, method: report.method, options: report.options, total_sparsity: report.totalSparsity, layers: report.layers, block_sparsity: report.blockSparsity,
       mask_sha256: report.maskSha256, stats_seconds: report.timings.statsSeconds, method_seconds: report.timings.methodSeconds, forward_seconds: report.timings.forwardSeconds,

@@ -4,7 +4,8 @@ import * as ops from '../../ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { FormatError, InputError } from '../../util/errors.js';
 import { firstNonFinite, type RawTensor, type TensorMap } from '../../io/raw-tensor.js';
-import { checkPacked, PackedFormat, uploadPacked } from '../packed-storage.js';
+import { checkPacked, uploadPacked } from '../packed-storage.js';
+import { isSparseFormat, readSparseLinear, uploadSparse, type LinearStorageFormat } from '../sparse-storage.js';
 import type { DecoderConfig } from '../config.js';
 import { LINEARS, type DecoderWeights, type LayerWeights, type LinearWeight } from '../decoder.js';
 
@@ -55,12 +56,14 @@ function llamaTensorSpecs(c: DecoderConfig): TensorSpec[] {
  * type (or the packed triple), and finite (NaN or infinite weights would only show up later as NaN losses or
  * <unk> tokens). Returns the parameter count, packed linears counted by their logical rows x cols.
  */
-export function checkLlamaTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: PackedFormat | null = null): number {
+export function checkLlamaTensors(c: DecoderConfig, tensors: TensorMap, file: string, packed: LinearStorageFormat | null = null): number {
   let params = 0;
   for (const spec of llamaTensorSpecs(c)) {
     const count = spec.shape.reduce((a, b) => a * b, 1);
     if (spec.linear && packed) {
-      checkPacked(tensors, spec.name.slice(0, -'.weight'.length), spec.shape[0]!, spec.shape[1]!, packed, file);
+      const base = spec.name.slice(0, -'.weight'.length);
+      if (isSparseFormat(packed)) readSparseLinear(tensors, base, spec.shape[0]!, spec.shape[1]!, packed, file);
+      else checkPacked(tensors, base, spec.shape[0]!, spec.shape[1]!, packed, file);
       params += count;
       continue;
     }
@@ -80,7 +83,7 @@ export function checkLlamaTensors(c: DecoderConfig, tensors: TensorMap, file: st
   return params;
 }
 
-export function uploadDecoderWeights(backend: Backend, c: DecoderConfig, tensors: TensorMap, file: string, packed: PackedFormat | null = null): DecoderWeights {
+export function uploadDecoderWeights(backend: Backend, c: DecoderConfig, tensors: TensorMap, file: string, packed: LinearStorageFormat | null = null): DecoderWeights {
   checkLlamaTensors(c, tensors, file, packed);
   const get = (name: string): Tensor | null => {
     const raw = tensors.get(name);
@@ -91,7 +94,9 @@ export function uploadDecoderWeights(backend: Backend, c: DecoderConfig, tensors
   for (let i = 0; i < c.nLayers; i++) {
     const p = `model.layers.${i}.`;
     const lin = (module: string, shape: [number, number]): LinearWeight =>
-      packed ? uploadPacked(backend, tensors, `${p}${module}`, shape[0], shape[1], packed, file) : need(`${p}${module}.weight`);
+      !packed ? need(`${p}${module}.weight`)
+        : isSparseFormat(packed) ? uploadSparse(backend, readSparseLinear(tensors, `${p}${module}`, shape[0], shape[1], packed, file), `${file}: ${p}${module}`)
+          : uploadPacked(backend, tensors, `${p}${module}`, shape[0], shape[1], packed, file);
     const qDim = c.nHeads * c.headDim, kvDim = c.nKVHeads * c.headDim;
     layers.push({
       attnNorm: need(`${p}input_layernorm.weight`),

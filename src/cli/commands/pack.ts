@@ -1,0 +1,65 @@
+/**
+ * `lithe pack MODEL --sparse [--layout bitmask|nm|block8] [--w-bits 8 [--w-group G]] --out DIR`: an existing pruned
+ * checkpoint (zeros in its weights) rewritten with its linears stored sparse: float32 values, or int8 codes on an
+ * asymmetric per-row-and-group grid (pruned weights stay exactly 0). Everything else is copied as it is.
+ */
+import { DecoderModel, floatWeight, InputError, OptionError, SPARSE_FORMAT, type SparseFormat, SafeOutput, readModelFiles, sparseSizes, writeHfCheckpoint } from '../../index.js';
+import { CommonFlags, Context, modelForCompression } from './common.js';
+import { storageType } from './prune.js';
+
+export interface PackFlags extends CommonFlags {
+  sparse?: boolean;
+  layout?: string;
+  wBits?: number;
+  wGroup: number;
+  out?: string;
+}
+
+/** The N:M pattern every linear of the model follows exactly (2:4 or 4:8 kept), or null. */
+async function exactNM(model: DecoderModel): Promise<{ n: 2 | 4; m: 4 | 8 } | null> {
+  for (const [n, m] of [[2, 4], [4, 8]] as const) {
+    let ok = true;
+    for (let i = 0; i < model.blockCount && ok; i++) {
+      for (const l of model.linears(i)) {
+        const w = await model.backend.read(floatWeight(model.linearWeight(i, l.name)));
+        for (let g = 0; g < w.length && ok; g += m) {
+          let zeros = 0;
+          for (let j = g; j < g + m; j++) if (w[j] === 0) zeros++;
+          if (zeros < m - n) ok = false;
+        }
+        if (!ok) break;
+      }
+    }
+    if (ok) return { n, m };
+  }
+  return null;
+}
+
+export async function packCommand(modelPath: string, f: PackFlags, ctx: Context): Promise<void> {
+  if (!f.sparse) throw new OptionError('--sparse', 'required: the storage to pack into (only sparse storage is packed by this command; `lithe quantize` writes packed int4/int8)');
+  if (!f.out) throw new OptionError('--out', 'required: the folder to write the packed model to');
+  if (f.layout !== undefined && !['bitmask', 'nm', 'block8'].includes(f.layout)) throw new OptionError('--layout', `expected bitmask, nm or block8, got "${f.layout}"`);
+  if (f.wBits !== undefined && f.wBits !== 8) throw new OptionError('--w-bits', `sparse storage holds float32 values or int8 codes (8); got ${f.wBits} (int4 sparse storage is not implemented)`);
+  const out = SafeOutput.folder(f.out, { inputs: [modelPath, f.tokenizer] });
+  try {
+    const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
+    if (files.packed) throw new InputError(`${modelPath}: already stored packed or sparse; pack the dense pruned checkpoint`);
+    const model = await modelForCompression(files, f);
+    try {
+      const nm = f.layout === 'bitmask' || f.layout === 'block8' ? null : await exactNM(model);
+      if (f.layout === 'nm' && !nm) throw new InputError(`${modelPath}: --layout nm needs every linear to keep at most 2 of every 4 (or 4 of every 8) weights`);
+      const layout = f.layout as SparseFormat['layout'] | undefined ?? (nm ? 'nm' : 'bitmask');
+      const format: SparseFormat = { format: SPARSE_FORMAT, layout, ...(layout === 'nm' ? { n: nm!.n, m: nm!.m } : {}), values: f.wBits === 8 ? 'q8' : 'f32', ...(f.wBits === 8 ? { group: f.wGroup } : {}) };
+      const dtype = storageType(files.tensors);
+      const sizes = await sparseSizes(model, format, dtype === 'f32' ? 4 : 2);
+      ctx.out.line(`sparse ${layout === 'nm' ? `${format.n}:${format.m}` : layout}, ${format.values === 'q8' ? `int8 codes (group ${f.wGroup})` : 'float32 values'}: linears ${(sizes.sparse / 2 ** 20).toFixed(2)} MiB vs ${(sizes.dense / 2 ** 20).toFixed(2)} MiB dense (${(sizes.dense / sizes.sparse).toFixed(2)}x smaller)`);
+      await writeHfCheckpoint(model, files.tensors, out, { lithe_version: 1, source: files.source, packed_from: modelPath, sparse: format }, undefined, undefined, format);
+      ctx.out.line(`wrote ${f.out}`);
+      ctx.out.result({ out: f.out, sparse: format, linear_bytes: sizes.sparse, dense_linear_bytes: sizes.dense });
+    } finally {
+      await model.backend.dispose();
+    }
+  } finally {
+    out.discard(); // after a failure: its temporary folder and lock; after success: nothing
+  }
+}

@@ -1,0 +1,113 @@
+// Sparse checkpoints as a user makes and runs them: `lithe prune --storage sparse` and `lithe pack --sparse` score as
+// the dense-with-zeros checkpoint does, take fewer bytes, and a damaged sparse checkpoint is refused at load naming
+// the tensor (never a wrong answer or an out-of-bounds read).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { readSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import type { TensorMap } from '../src/io/raw-tensor.js';
+import { repoRoot, rng, runLithe } from './helpers.js';
+import { tinyWeights, writeTinyModel, type TinySpec } from './tiny-models.js';
+import { tempDir } from './temp-dir.js';
+
+const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
+const tmp = tempDir('lithe-sparse-');
+const spec: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 64, hidden: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 512, tied: false, maxPos: 256 };
+const model = writeTinyModel(spec, tinyWeights(spec, rng()));
+writeFileSync(path.join(model, 'tokenizer.bin'), readFileSync(path.join(repoRoot, 'assets/stories260K/tok512.bin')));
+
+const lithe = (...args: string[]) => runLithe(args);
+const ppl = (dir: string) => {
+  const r = lithe('eval', 'ppl', dir, '--data', TEXT, '--seqlen', '64', '--max-windows', '8', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  return r.json()['ppl'] as number;
+};
+const info = (dir: string) => {
+  const r = lithe('info', dir, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  return r.json();
+};
+const prune = (out: string, ...args: string[]) => {
+  const r = lithe('prune', model, '--method', 'wanda', '--nsamples', '4', '--seqlen', '64', '--out', path.join(tmp, out), '--json', ...args);
+  assert.equal(r.code, 0, r.stderr);
+  return path.join(tmp, out);
+};
+
+/** Rewrites one tensor of a checkpoint's model.safetensors. */
+function damage(dir: string, name: string, change: (data: Uint8Array) => Uint8Array): void {
+  const file = path.join(dir, 'model.safetensors');
+  const tensors: TensorMap = new Map(readSafetensors(file).tensors);
+  const t = tensors.get(name)!;
+  const data = change(new Uint8Array(t.data));
+  tensors.set(name, { ...t, shape: [data.length / (t.dtype === 'f32' ? 4 : 1)], data });
+  writeFileSync(file, encodeSafetensors(tensors));
+}
+
+describe('sparse checkpoints', () => {
+  test('prune --storage sparse: bitmask (60%) and 2:4 score as the dense-with-zeros checkpoint, in fewer bytes', () => {
+    for (const target of [['--sparsity', '0.6'], ['--nm', '2:4']]) {
+      const dense = prune(`dense${target[1]}`, ...target, '--storage', 'dense'), sparse = prune(`sparse${target[1]}`, ...target, '--storage', 'sparse');
+      const pd = ppl(dense), ps = ppl(sparse);
+      // the sparse kernels sum in another order than the dense GEMM: equal to float rounding
+      assert.ok(Math.abs(ps - pd) / pd < 1e-6, `${target}: sparse ${ps} vs dense ${pd}`);
+      const id = info(dense), is = info(sparse);
+      assert.match(String(is['linear_storage']), target[0] === '--nm' ? /^sparse 2:4, float32/ : /^sparse bitmask, float32/);
+      assert.equal(id['linear_storage'], 'dense f32');
+      assert.ok((is['linear_bytes'] as number) < (id['linear_bytes'] as number), `${is['linear_bytes']} >= ${id['linear_bytes']}`);
+    }
+  });
+
+  test('pack --sparse of a dense pruned checkpoint: the same scores (f32); int8 codes: the bytes worked out by hand, close scores', () => {
+    const dense = path.join(tmp, 'dense0.6');
+    const f32 = lithe('pack', dense, '--sparse', '--out', path.join(tmp, 'packed-f32'), '--json');
+    assert.equal(f32.code, 0, f32.stderr);
+    const pd = ppl(dense), pf = ppl(path.join(tmp, 'packed-f32'));
+    assert.ok(Math.abs(pf - pd) / pd < 1e-6, `packed ${pf} vs dense ${pd}`);
+    const q8 = lithe('pack', dense, '--sparse', '--w-bits', '8', '--w-group', '32', '--out', path.join(tmp, 'packed-q8'), '--json');
+    assert.equal(q8.code, 0, q8.stderr);
+    const pq = ppl(path.join(tmp, 'packed-q8'));
+    assert.ok(Math.abs(pq - pd) / pd < 0.02, `int8 ${pq} vs dense ${pd}`);
+    // by hand: Wanda at 60% keeps 26 of 64 (and 52 of 128) columns of every row = 0.40625; a bitmask is 1/8 byte per
+    // weight; int8 codes 1 byte per kept weight plus an f32 scale and zero per 32 columns (8 / 32); f32 values 4 bytes
+    assert.ok(Math.abs((info(path.join(tmp, 'packed-q8'))['linear_bytes_per_weight'] as number) - (0.125 + 0.40625 + 0.25)) < 1e-9);
+    assert.ok(Math.abs((info(path.join(tmp, 'packed-f32'))['linear_bytes_per_weight'] as number) - (0.125 + 4 * 0.40625)) < 1e-9);
+    const nm = lithe('pack', path.join(tmp, 'dense2:4'), '--sparse', '--out', path.join(tmp, 'packed-nm'), '--json');
+    assert.equal(nm.code, 0, nm.stderr);
+    assert.equal((nm.json()['sparse'] as { layout: string }).layout, 'nm');
+    const bad = lithe('pack', dense, '--sparse', '--layout', 'nm', '--out', path.join(tmp, 'packed-bad'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--layout nm needs every linear/);
+  });
+
+  test('a damaged sparse checkpoint: exit 2 at load naming the tensor', () => {
+    const src = path.join(tmp, 'sparse0.6'), nm = path.join(tmp, 'sparse2:4');
+    const copy = (from: string, to: string) => {
+      const dir = tempDir('lithe-sparse-bad-');
+      for (const f of ['config.json', 'model.safetensors', 'lithe.json', 'tokenizer.bin']) writeFileSync(path.join(dir, f), readFileSync(path.join(from, f)));
+      return path.join(dir, to);
+    };
+    const cases: [string, string, string, (d: Uint8Array) => Uint8Array, RegExp][] = [
+      ['one value too few', src, 'model.layers.1.mlp.up_proj.sparse_values', (d) => d.subarray(0, d.length - 4), /model\.layers\.1\.mlp\.up_proj\.sparse_values holds \d+ values, but its layout keeps \d+/],
+      ['a mask bit past the last column', src, 'model.layers.0.self_attn.q_proj.sparse_layout', (d) => { const c = d.slice(); c[8 * 4 + 3]! |= 0x80; return c; }, /model\.layers\.0\.self_attn\.q_proj/],
+      ['a truncated mask', src, 'model.layers.0.mlp.down_proj.sparse_layout', (d) => d.subarray(0, d.length - 1), /model\.layers\.0\.mlp\.down_proj\.sparse_layout has \d+ bytes, expected \d+/],
+      ['N:M indices out of order', nm, 'model.layers.0.mlp.gate_proj.sparse_layout', (d) => { const c = d.slice(); c[0] = 0x01; return c; }, /model\.layers\.0\.mlp\.gate_proj: indices of row 0, group 0 are not strictly increasing/],
+    ];
+    for (const [what, from, name, change, message] of cases) {
+      const dir = path.dirname(copy(from, 'x'));
+      damage(dir, name, change);
+      const r = lithe('eval', 'ppl', dir, '--data', TEXT, '--seqlen', '64', '--max-windows', '1');
+      assert.equal(r.code, 2, `${what}: exit ${r.code} ${r.stderr}`);
+      assert.match(r.stderr, message, what);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: ${r.stderr}`);
+    }
+    // fuzz: random bytes of an N:M index stream: every load either works or is refused with exit 2 (never exit 1)
+    const r = rng();
+    for (let k = 0; k < 12; k++) {
+      const dir = path.dirname(copy(nm, 'x'));
+      damage(dir, 'model.layers.1.self_attn.v_proj.sparse_layout', (d) => { const c = d.slice(); for (let j = 0; j < 3; j++) c[Math.floor(r() * c.length)] = Math.floor(r() * 256); return c; });
+      const res = lithe('info', dir);
+      assert.ok(res.code === 0 || res.code === 2, `fuzz ${k}: exit ${res.code} ${res.stderr}`);
+    }
+  });
+});
