@@ -89,7 +89,11 @@ describe('sparse checkpoints', () => {
     };
     const cases: [string, string, string, (d: Uint8Array) => Uint8Array, RegExp][] = [
       ['one value too few', src, 'model.layers.1.mlp.up_proj.sparse_values', (d) => d.subarray(0, d.length - 4), /model\.layers\.1\.mlp\.up_proj\.sparse_values holds \d+ values, but its layout keeps \d+/],
-      ['a mask bit past the last column', src, 'model.layers.0.self_attn.q_proj.sparse_layout', (d) => { const c = d.slice(); c[8 * 4 + 3]! |= 0x80; return c; }, /model\.layers\.0\.self_attn\.q_proj/],
+      ['one more mask bit than values', src, 'model.layers.0.self_attn.q_proj.sparse_layout', (d) => {
+        const c = d.slice(), i = c.findIndex((b) => b !== 0xff);
+        c[i]! |= ~c[i]! & -~c[i]!; // set the byte's lowest clear bit: a pruned weight marked kept
+        return c;
+      }, /model\.layers\.0\.self_attn\.q_proj\.sparse_values holds \d+ values, but its layout keeps \d+/],
       ['a truncated mask', src, 'model.layers.0.mlp.down_proj.sparse_layout', (d) => d.subarray(0, d.length - 1), /model\.layers\.0\.mlp\.down_proj\.sparse_layout has \d+ bytes, expected \d+/],
       ['N:M indices out of order', nm, 'model.layers.0.mlp.gate_proj.sparse_layout', (d) => { const c = d.slice(); c[0] = 0x01; return c; }, /model\.layers\.0\.mlp\.gate_proj: indices of row 0, group 0 are not strictly increasing/],
     ];

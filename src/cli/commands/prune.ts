@@ -47,8 +47,17 @@ export function pruneOptionsFromFlags(f: PruneFlags, storage: FileDType): PruneO
 export async function chooseStorage(model: DecoderModel, target: Target, dtype: FileDType, storage: string | undefined): Promise<{ format: SparseFormat; sizes: { sparse: number; dense: number } } | null> {
   if (storage === 'dense') return null;
   const nm = target.nm && ((target.nm.n === 2 && target.nm.m === 4) || (target.nm.n === 4 && target.nm.m === 8)) ? target.nm : null;
-  const format: SparseFormat = nm ? { format: SPARSE_FORMAT, layout: 'nm', n: nm.n as 2 | 4, m: nm.m as 4 | 8, values: 'f32' } : { format: SPARSE_FORMAT, layout: 'bitmask', values: 'f32' };
-  const sizes = await sparseSizes(model, format, dtype === 'f32' ? 4 : 2);
+  const bitmask: SparseFormat = { format: SPARSE_FORMAT, layout: 'bitmask', values: 'f32' };
+  let format: SparseFormat = nm ? { format: SPARSE_FORMAT, layout: 'nm', n: nm.n as 2 | 4, m: nm.m as 4 | 8, values: 'f32' } : bitmask;
+  let sizes: { sparse: number; dense: number };
+  try {
+    sizes = await sparseSizes(model, format, dtype === 'f32' ? 4 : 2);
+  } catch (e) {
+    // an N:M mask in a permuted channel order (RIA's reallocation) is not N:M in the stored order: a bitmask holds it
+    if (!(e instanceof RangeError) || format === bitmask) throw e;
+    format = bitmask;
+    sizes = await sparseSizes(model, format, dtype === 'f32' ? 4 : 2);
+  }
   return storage === 'sparse' || sizes.sparse < sizes.dense ? { format, sizes } : null;
 }
 
