@@ -1,11 +1,13 @@
 // Sparse matrix-vector and matrix-matrix products for pruned linears, y = W x (+ bias), W [rows, cols] stored as
 // src/tensor/sparse-format.ts describes (bitmask or N:M; float32 values or int8 codes). Argument `kind`:
 //   0 bitmask f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32.
-// `layout` is the mask (bitmask) or the index stream (N:M); `offsets` is unused (0) for N:M; scales/zeros/group
-// only for int8.
-// bitmask f32, per 4 columns (one mask nibble), branch-free: the next 4 stored values are loaded unaligned and
-// spread to their columns by one byte swizzle from a 16-entry table (unselected lanes become 0), multiplied with
-// x[c..c+4), and the value pointer advances by popcount(nibble).
+// `layout` is the mask (bitmask, 1x8 blocks) or the index stream (N:M); `offsets` is unused (0) for N:M;
+// scales/zeros/group only for int8.
+// bitmask f32, per 8 columns (one mask byte), branch-free: the byte's 64-byte table entry holds two swizzle
+// patterns, popcount(low nibble) and popcount(byte); the next values are loaded unaligned at p and at
+// p + 4 popcount(low nibble) and spread to their columns by one byte swizzle each (unselected lanes become 0),
+// multiplied with x[c..c+4) and x[c+4..c+8), and p advances by 4 popcount(byte). Column tails use a 16-entry
+// nibble table, then scalar code.
 // bitmask int8: x is held as int16 (x16 = round(x / sx), sx = max|x| / 32767, as qgemv.ts); per 8 columns (one
 // mask byte) the next 8 codes are spread to i16 lanes by one swizzle, and per group
 //   sum_kept s (q - z) x = s sx (sum q x16 - z sum_kept x16),
@@ -14,7 +16,8 @@
 // nothing can overflow.
 // Bitmask rows go four at a time (four independent value streams, shared x loads), as the dense GEMV does.
 // N:M, per 8 columns (two 2:4 groups or one 4:8 group): the 4 stored values are loaded as they are and the 4
-// matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits.
+// matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits
+// (2:4 rows go four at a time, sharing the x loads; 4:8 row by row).
 // 1x8 blocks: the set bits of each 32-bit mask word are visited with ctz; a kept block is two f32x4 multiply-adds.
 // GEMM (M input rows): each thread decodes blocks of 4 weight rows to dense float32 in its scratch and takes the
 // dot products with all M inputs (4 rows share each input load).
