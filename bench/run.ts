@@ -31,6 +31,7 @@ import { quantFidelityBench } from './quant-fidelity.js';
 import { quantTableBench } from './quant-table.js';
 import { armBench, attentionBench } from './attention.js';
 import { webgpuBench } from './webgpu.js';
+import { gpuSparseBench } from './gpu-sparse.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -168,6 +169,7 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
   'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
   webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
+  'gpu-sparse': () => gpuSparseBench(process.argv.slice(3), record),
   attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); },
   arm: async () => { const r = await armBench(process.argv.slice(3)); record('attention ARM on held-out seeds', r.command, r.table); } };
 const name = process.argv[2];

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One call on the device machine: the WGSL sparse GEMV (bitmask, 2:4) vs the dense WGSL GEMV (Dawn's Vulkan on the
+# NVIDIA driver) and PyTorch's dense f32 / bf16 GEMV on the same GPU (`npm run bench -- gpu-sparse`). Carry
+# [".device/webgpu", "dist", ".gl"] (bench/device/pack-webgpu.sh, any MODEL_DIR). Writes RESULTS.md and the logs to $OUT.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
+done
+O=${OUT:-/tmp}
+PYTHONUNBUFFERED=1 python3 bench/device/torch_gemv.py "$O/torch-gemv.json" 2>&1 | tee "$O/torch.log"
+D=.device/webgpu
+mkdir -p /tmp/lithe-bin
+xz -dc $D/node.xz > /tmp/lithe-bin/node 2>/dev/null || python3 -c "import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())" $D/node.xz > /tmp/lithe-bin/node
+chmod +x /tmp/lithe-bin/node
+export PATH=/tmp/lithe-bin:$PATH
+python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/rt.tar.xz
+python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/webgpu.tar.xz
+node dist/bench/run.js gpu-sparse --torch "$O/torch-gemv.json" "$@" 2>&1 | tee "$O/gpu-sparse.log"
+cp bench/RESULTS.md "$O/RESULTS.md"

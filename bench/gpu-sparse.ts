@@ -1,0 +1,71 @@
+/**
+ * `npm run bench -- gpu-sparse [--torch FILE]`: the WGSL sparse GEMV (bitmask 50% / 70% and 2:4, float32 values) against
+ * the dense WGSL GEMV on the first WebGPU adapter, one input row at the shapes 4096x4096, 11008x4096 and 4096x11008,
+ * beside PyTorch's dense f32 / bf16 GEMV measured in the same device call (bench/device/torch_gemv.py). Batches of 50
+ * calls then finish(), median of 9 batches; GB/s of the bytes each storage holds. `--shapes RxC,...` for other shapes
+ * (a software adapter's 128 MiB binding limit needs smaller ones).
+ */
+import { readFileSync } from 'node:fs';
+import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import * as ops from '../src/ops/index.js';
+import { packBitmask, packNM, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
+import { uploadSparse } from '../src/models/sparse-storage.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import type { SparseTensors } from '../src/tensor/sparse-format.js';
+import { markdownTable } from '../src/util/table.js';
+import { median } from '../src/util/timing.js';
+
+type Record = (name: string, command: string, table: string, notes?: string) => void;
+
+export async function gpuSparseBench(argv: string[], record: Record): Promise<void> {
+  const flag = (n: string) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
+  const torchFile = flag('--torch');
+  const torch = torchFile ? JSON.parse(readFileSync(torchFile, 'utf8')) as Record_ : null;
+  const gpu = await WebGpuBackend.create();
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rows: (string | number)[][] = [];
+  const shapes = (flag('--shapes') ?? '4096x4096,11008x4096,4096x11008').split(',').map((t) => t.split('x').map(Number) as [number, number]);
+  for (const [R, C] of shapes) {
+    const dense = Float32Array.from({ length: R * C }, () => rand() - 0.5);
+    const x = gpu.alloc([1, C]), out = gpu.alloc([1, R]);
+    gpu.write(x, Float32Array.from({ length: C }, () => rand() - 0.5));
+    const time = async (w: Tensor | SparseTensors) => {
+      for (let i = 0; i < 10; i++) ops.linear(gpu, x, w, null, out);
+      await gpu.finish();
+      const ts: number[] = [];
+      for (let b = 0; b < 9; b++) {
+        const t0 = performance.now();
+        for (let i = 0; i < 50; i++) ops.linear(gpu, x, w, null, out);
+        await gpu.finish();
+        ts.push((performance.now() - t0) / 50);
+      }
+      return median(ts);
+    };
+    const tw = gpu.alloc([R, C]);
+    gpu.write(tw, dense);
+    const denseMs = await time(tw);
+    gpu.free(tw);
+    const variants: [string, () => SparseWeight][] = [
+      ['bitmask 50%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.25 ? 0 : v)), R, C)],
+      ['bitmask 70%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.35 ? 0 : v)), R, C)],
+      ['2:4', () => { const d = dense.slice(); for (let i = 0; i < d.length; i += 4) { const o = [0, 1, 2, 3].sort((a, b) => Math.abs(d[i + a]!) - Math.abs(d[i + b]!)); d[i + o[0]!] = 0; d[i + o[1]!] = 0; } return packNM(d, R, C, 2, 4); }],
+    ];
+    const tf = torch?.[`gemv_f32_${R}x${C}_ms`] as number | undefined, tb = torch?.[`gemv_bf16_${R}x${C}_ms`] as number | undefined;
+    const row = (name: string, bytes: number, ms: number) => rows.push([`${R}x${C}`, name, (bytes / (R * C)).toFixed(3), (1000 * ms).toFixed(1), (bytes / ms / 1e6).toFixed(0),
+      (denseMs / ms).toFixed(2), tf ? (tf / ms).toFixed(2) : '', tb ? (tb / ms).toFixed(2) : '']);
+    row('dense f32 (WGSL gemv)', 4 * R * C, denseMs);
+    for (const [name, make] of variants) {
+      const w = make(), t = uploadSparse(gpu, w);
+      row(name, sparseBytes(w), await time(t));
+    }
+    if (tf) rows.push([`${R}x${C}`, 'PyTorch f32 (TF32 off)', '4.000', (1000 * tf).toFixed(1), (4 * R * C / tf / 1e6).toFixed(0), (denseMs / tf).toFixed(2), '1.00', tb ? (tb / tf).toFixed(2) : '']);
+    if (tb) rows.push([`${R}x${C}`, 'PyTorch bf16', '2.000', (1000 * tb).toFixed(1), (2 * R * C / tb / 1e6).toFixed(0), (denseMs / tb).toFixed(2), tf ? (tf / tb).toFixed(2) : '', '1.00']);
+  }
+  record('gpu-sparse', `npm run bench -- gpu-sparse ${argv.join(' ')}`.trim(),
+    markdownTable(['W', 'storage', 'bytes/weight', 'us per GEMV', 'GB/s (stored bytes)', 'speedup vs dense WGSL', 'vs PyTorch f32', 'vs PyTorch bf16'], rows),
+    `WebGPU adapter: ${gpu.description}. One input row; median of 9 batches of 50 calls (finish() after each batch). ${torch ? `PyTorch ${torch['torch']} on ${torch['device']} in the same call (CUDA events, bench/device/torch_gemv.py).` : 'No PyTorch numbers (--torch FILE).'} Random weights pruned by magnitude; the kernel cost does not depend on the values.`);
+  await gpu.dispose();
+}
+
+type Record_ = { [k: string]: number | string };
