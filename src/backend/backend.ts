@@ -56,3 +56,30 @@ export function hostMemory(be: Backend): HostMemoryBackend | null {
   const h = be as Partial<HostMemoryBackend>;
   return typeof h.f32View === 'function' && typeof h.ptr === 'function' && h.memory !== undefined ? (be as HostMemoryBackend) : null;
 }
+
+/**
+ * The scratch and constant tensors op implementations ask a backend for (kernels/op.ts KernelMemory): one growing
+ * scratch per key, one constant per key made once.
+ */
+export function tensorCache(be: Pick<Backend, 'alloc' | 'free' | 'write'>): { scratch(key: string, size: number): Tensor; constant(key: string, shape: readonly number[], make: () => Float32Array): Tensor } {
+  const scratches = new Map<string, Tensor>(), constants = new Map<string, Tensor>();
+  return {
+    scratch(key, size) {
+      const cur = scratches.get(key);
+      if (cur && cur.size >= size) return cur;
+      if (cur) be.free(cur);
+      const t = be.alloc([size]);
+      scratches.set(key, t);
+      return t;
+    },
+    constant(key, shape, make) {
+      let t = constants.get(key);
+      if (!t) {
+        t = be.alloc(shape);
+        be.write(t, make());
+        constants.set(key, t);
+      }
+      return t;
+    },
+  };
+}

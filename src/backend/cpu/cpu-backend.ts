@@ -3,7 +3,7 @@
  * registry (src/kernels/<op>/assembly.ts, one module) on a worker pool. Small calls stay on the calling thread: a
  * dispatch costs ~10 us, more than a 64-wide RMSNorm.
  */
-import { unsupported, type Backend } from '../backend.js';
+import { tensorCache, unsupported, type Backend } from '../backend.js';
 import type { CpuKernels, OpDef } from '../../kernels/op.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
@@ -29,8 +29,6 @@ export interface CpuBackendOptions {
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly alloc_: Allocator;
-  private readonly scratches = new Map<string, Tensor>();
-  private readonly constants = new Map<string, Tensor>();
   /** what op implementations see (kernels/op.ts CpuKernels) */
   private readonly kernels: CpuKernels;
 
@@ -49,16 +47,7 @@ export class CpuBackend implements Backend {
       exported: (name) => this.exported(name),
       alloc: (shape, dtype) => this.alloc(shape, dtype),
       free: (t) => this.free(t),
-      scratch: (key, size) => this.scratch(key, size),
-      constant: (key, shape, make) => {
-        let t = this.constants.get(key);
-        if (!t) {
-          t = this.alloc(shape);
-          this.write(t, make());
-          this.constants.set(key, t);
-        }
-        return t;
-      },
+      ...tensorCache(this),
     };
   }
 
@@ -139,15 +128,6 @@ export class CpuBackend implements Backend {
     const f = this.instance.exports[name];
     if (typeof f !== 'function') throw new Error(`the kernel module has no export ${name}`);
     return f as (...args: number[]) => number;
-  }
-
-  private scratch(key: string, size: number): Tensor {
-    const cur = this.scratches.get(key);
-    if (cur && cur.size >= size) return cur;
-    if (cur) this.free(cur);
-    const t = this.alloc([size]);
-    this.scratches.set(key, t);
-    return t;
   }
 
   async finish(): Promise<void> {}

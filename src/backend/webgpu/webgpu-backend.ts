@@ -6,7 +6,7 @@
  * scopes; WebGPU reports errors asynchronously, so `read` (the only call that waits) throws the first error of
  * everything enqueued before it, with the shader's compilation messages when a module failed.
  */
-import { unsupported, type Backend } from '../backend.js';
+import { tensorCache, unsupported, type Backend } from '../backend.js';
 import type { GpuBinding, GpuKernels, GpuParam, OpDef } from '../../kernels/op.js';
 import { DType, DTYPE_BYTES, elementCount } from '../../tensor/dtype.js';
 import { Storage, Tensor } from '../../tensor/tensor.js';
@@ -30,8 +30,6 @@ export class WebGpuBackend implements Backend {
   /** placeholders for bindings a call does not use: one read-only, one written (they must not alias) */
   private readonly dummy: GPUBuffer;
   private readonly dummyOut: GPUBuffer;
-  private readonly scratches = new Map<string, Tensor>();
-  private readonly constants = new Map<string, Tensor>();
   /** what op implementations see (kernels/op.ts GpuKernels) */
   private readonly kernels: GpuKernels;
 
@@ -48,23 +46,7 @@ export class WebGpuBackend implements Backend {
       sameBuffer: (a, b) => this.buf(a) === this.buf(b),
       alloc: (shape, dtype) => this.alloc(shape, dtype),
       free: (t) => this.free(t),
-      scratch: (key, size) => {
-        const cur = this.scratches.get(key);
-        if (cur && cur.size >= size) return cur;
-        if (cur) this.free(cur);
-        const t = this.alloc([size]);
-        this.scratches.set(key, t);
-        return t;
-      },
-      constant: (key, shape, make) => {
-        let t = this.constants.get(key);
-        if (!t) {
-          t = this.alloc(shape);
-          this.write(t, make());
-          this.constants.set(key, t);
-        }
-        return t;
-      },
+      ...tensorCache(this),
     };
   }
 
