@@ -16,6 +16,14 @@ import { ROUND_TO, TO_F32 } from './convert/index.js';
 import { EMBED } from './embed/index.js';
 import { HADAMARD } from './hadamard/index.js';
 import { FAKE_QUANT } from './fake-quant/index.js';
+import { COL_SUM, GEMM } from './gemm/index.js';
+import { COPY_COLUMNS, FILL, MUL, SCALE, SUM_SQUARES } from './fill-copy/index.js';
+import { GELU, GELU_BACKWARD, LOG_SOFTMAX, LOG_SOFTMAX_BACKWARD, RELU_BACKWARD, SILU_MUL_BACKWARD, SOFTMAX_BACKWARD } from './activation-grad/index.js';
+import { CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, KL_DIV, KL_DIV_BACKWARD, MSE, MSE_BACKWARD } from './losses/index.js';
+import { RMS_NORM_BACKWARD } from './rmsnorm-backward/index.js';
+import { EMBED_BACKWARD } from './embed-backward/index.js';
+import { DROPOUT } from './dropout/index.js';
+import { ADAMW_STEP, SGD_STEP } from './optim/index.js';
 
 export * from './op.js';
 export * from './linear/index.js';
@@ -31,7 +39,18 @@ export * from './convert/index.js';
 export * from './embed/index.js';
 export * from './hadamard/index.js';
 export * from './fake-quant/index.js';
+export * from './gemm/index.js';
+export * from './fill-copy/index.js';
+export * from './activation-grad/index.js';
+export * from './losses/index.js';
+export * from './rmsnorm-backward/index.js';
+export * from './embed-backward/index.js';
+export * from './dropout/index.js';
+export * from './optim/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
-  BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT];
+  BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT,
+  GEMM, COL_SUM, FILL, SCALE, MUL, COPY_COLUMNS, SUM_SQUARES, RELU_BACKWARD, GELU, GELU_BACKWARD, SILU_MUL_BACKWARD, SOFTMAX_BACKWARD, LOG_SOFTMAX,
+  LOG_SOFTMAX_BACKWARD, CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, MSE, MSE_BACKWARD, KL_DIV, KL_DIV_BACKWARD, RMS_NORM_BACKWARD, EMBED_BACKWARD, DROPOUT,
+  ADAMW_STEP, SGD_STEP];

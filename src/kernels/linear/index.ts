@@ -7,6 +7,7 @@
 import { defineOp, lastDim, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { GEMM128, GEMV, SGEMM_64 } from './wgsl.js';
+import { COL_SUM, GEMM } from '../gemm/index.js';
 
 export interface LinearArgs { x: Tensor; w: Tensor; bias: Tensor | null; out: Tensor }
 
@@ -52,6 +53,17 @@ export const LINEAR = defineOp<LinearArgs>({
     const v4 = big && K % 4 === 0 && x.offset % 4 === 0 && w.offset % 4 === 0;
     k.dispatch(big ? `sgemm${v4 ? '_v4' : ''}` : 'sgemm_64', () => (big ? GEMM128({ half: false, vec4Loads: v4 }) : SGEMM_64), [x, w, b, out],
       [M, N, K, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / t), Math.ceil(M / t)]);
+  },
+  // dx += dy w, dw += dy^T x (two GEMMs reading the transposes through strides), dbias += column sums of dy
+  grad(r, { x, w, bias, out }, grad) {
+    const dy = grad(out);
+    if (!dy) return;
+    const [N, K] = w.shape as [number, number];
+    const M = x.size / K;
+    const dx = grad(x), dw = grad(w), db = bias ? grad(bias) : null;
+    if (dx) r.run(GEMM, { a: dy, b: w, out: dx, M, N: K, K: N, transA: false, transB: false, accumulate: true });
+    if (dw) r.run(GEMM, { a: dy, b: x, out: dw, M: N, N: K, K: M, transA: true, transB: false, accumulate: true });
+    if (db) r.run(COL_SUM, { x: dy, out: db });
   },
 });
 
