@@ -172,6 +172,137 @@ for (const [bits, asym, group] of [[4, true, 40], [8, false, 120]] as const) {
     return { read: [t], want: [ref.fakeQuantRef(x, p)] };
   });
 }
+// training ops (their gradients through the tape: test/gradients.test.ts)
+for (const [M, N, Kd, tA, tB] of [[13, 29, 37, false, true], [70, 33, 9, true, false], [5, 41, 300, true, true]] as const) {
+  add(K.GEMM, `${M}x${N}x${Kd} transA=${tA} transB=${tB} accumulate`, 1e-5, (be) => {
+    const a = randn(M * Kd, r), b = randn(Kd * N, r), c = randn(M * N, r), out = up(be, c, [M, N]);
+    run(be, K.GEMM, { a: up(be, a, tA ? [Kd, M] : [M, Kd]), b: up(be, b, tB ? [N, Kd] : [Kd, N]), out, M, N, K: Kd, transA: tA, transB: tB, accumulate: true });
+    return { read: [out], want: [ref.gemmRef(a, b, M, N, Kd, tA, tB, c)] };
+  });
+}
+add(K.COL_SUM, '37x29 into 29', 1e-5, (be) => {
+  const x = randn(37 * 29, r), acc = randn(29, r), out = up(be, acc, [29]);
+  run(be, K.COL_SUM, { x: up(be, x, [37, 29]), out });
+  return { read: [out], want: [ref.colSumRef(x, 37, 29, acc)] };
+});
+add(K.FILL, 'n=1001', 0, (be) => { const t = be.alloc([1001]); run(be, K.FILL, { x: t, value: 2.5 }); return { read: [t], want: [new Float32Array(1001).fill(2.5)] }; });
+add(K.SCALE, 'n=1001', 1e-7, (be) => { const x = randn(1001, r), t = up(be, x, [1001]); run(be, K.SCALE, { x: t, s: -0.75 }); return { read: [t], want: [x.map((v) => v * -0.75)] }; });
+add(K.MUL, 'n=1001 by a 0/1 mask', 0, (be) => {
+  const x = randn(1001, r), m = Float32Array.from({ length: 1001 }, () => (r() < 0.5 ? 0 : 1)), t = up(be, x, [1001]);
+  run(be, K.MUL, { a: t, b: up(be, m, [1001]) });
+  return { read: [t], want: [x.map((v, i) => v * m[i]!)] };
+});
+for (const accumulate of [false, true]) {
+  add(K.COPY_COLUMNS, `columns 3..10 of [9,13] to 5.. of [9,17] accumulate=${accumulate}`, 1e-7, (be) => {
+    const s = randn(9 * 13, r), d = randn(9 * 17, r), dst = up(be, d, [9, 17]);
+    run(be, K.COPY_COLUMNS, { src: up(be, s, [9, 13]), srcCol: 3, dst, dstCol: 5, cols: 7, accumulate });
+    return { read: [dst], want: [ref.copyColumnsRef(s, 13, 3, d, 17, 5, 9, 7, accumulate)] };
+  });
+}
+add(K.SUM_SQUARES, 'n=70001 accumulate', 1e-6, (be) => {
+  const x = randn(70001, r), out = up(be, Float32Array.of(3), [1]);
+  run(be, K.SUM_SQUARES, { x: up(be, x, [70001]), out, accumulate: true });
+  return { read: [out], want: [[3 + ref.sumSquaresRef(x)]] };
+});
+const gradPair = (n: number, scale = 1) => ({ x: randn(n, r, scale), dy: randn(n, r), acc: randn(n, r) });
+const plus = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, i) => v + b[i]!);
+add(K.RELU_BACKWARD, 'n=1001', 0, (be) => {
+  const { x, dy, acc } = gradPair(1001), dx = up(be, acc, [1001]);
+  run(be, K.RELU_BACKWARD, { x: up(be, x, [1001]), dy: up(be, dy, [1001]), dx });
+  return { read: [dx], want: [Float32Array.from(plus(acc, ref.reluBackwardRef(x, dy)))] };
+});
+add(K.GELU, 'n=1001', 1e-6, (be) => { const x = randn(1001, r, 3), out = be.alloc([1001]); run(be, K.GELU, { x: up(be, x, [1001]), out }); return { read: [out], want: [ref.geluRef(x)] }; });
+add(K.GELU_BACKWARD, 'n=1001', 1e-6, (be) => {
+  const { x, dy, acc } = gradPair(1001, 3), dx = up(be, acc, [1001]);
+  run(be, K.GELU_BACKWARD, { x: up(be, x, [1001]), dy: up(be, dy, [1001]), dx });
+  return { read: [dx], want: [plus(acc, ref.geluBackwardRef(x, dy))] };
+});
+add(K.SILU_MUL_BACKWARD, 'n=1001', 1e-6, (be) => {
+  const { x: g, dy, acc } = gradPair(1001, 3), u = randn(1001, r), dg = up(be, acc, [1001]), du = up(be, acc, [1001]);
+  run(be, K.SILU_MUL_BACKWARD, { g: up(be, g, [1001]), u: up(be, u, [1001]), dy: up(be, dy, [1001]), dg, du });
+  const w = ref.siluMulBackwardRef(g, u, dy);
+  return { read: [dg, du], want: [plus(acc, w.dg), plus(acc, w.du)] };
+});
+add(K.SOFTMAX_BACKWARD, '7x131', 1e-6, (be) => {
+  const y = ref.softmaxF64Ref(randn(7 * 131, r, 2), 131), { dy, acc } = gradPair(7 * 131), dx = up(be, acc, [7, 131]);
+  run(be, K.SOFTMAX_BACKWARD, { y: up(be, Float32Array.from(y), [7, 131]), dy: up(be, dy, [7, 131]), dx });
+  return { read: [dx], want: [plus(acc, ref.softmaxBackwardRef(Float32Array.from(y), dy, 131))] };
+});
+add(K.LOG_SOFTMAX, '7x131', 1e-6, (be) => { const x = randn(7 * 131, r, 3), out = be.alloc([7, 131]); run(be, K.LOG_SOFTMAX, { x: up(be, x, [7, 131]), out }); return { read: [out], want: [ref.logSoftmaxRef(x, 131)] }; });
+add(K.LOG_SOFTMAX_BACKWARD, '7x131', 1e-6, (be) => {
+  const y = Float32Array.from(ref.logSoftmaxRef(randn(7 * 131, r, 2), 131)), { dy, acc } = gradPair(7 * 131), dx = up(be, acc, [7, 131]);
+  run(be, K.LOG_SOFTMAX_BACKWARD, { y: up(be, y, [7, 131]), dy: up(be, dy, [7, 131]), dx });
+  return { read: [dx], want: [plus(acc, ref.logSoftmaxBackwardRef(y, dy, 131))] };
+});
+const labelsOf = (n: number, C: number) => Int32Array.from({ length: n }, () => Math.floor(r() * C));
+add(K.CROSS_ENTROPY, '33 rows x 10 classes', 1e-6, (be) => {
+  const x = randn(330, r, 3), l = labelsOf(33, 10), probs = be.alloc([33, 10]), loss = be.alloc([1]);
+  run(be, K.CROSS_ENTROPY, { logits: up(be, x, [33, 10]), labels: up(be, l, [33], 'i32'), probs, loss });
+  return { read: [probs, loss], want: [ref.softmaxF64Ref(x, 10), [ref.crossEntropyRef(x, l, 10)]] };
+});
+add(K.CROSS_ENTROPY_BACKWARD, '33 rows x 10 classes', 1e-6, (be) => {
+  const x = randn(330, r, 3), l = labelsOf(33, 10), acc = randn(330, r), dx = up(be, acc, [33, 10]);
+  run(be, K.CROSS_ENTROPY_BACKWARD, { probs: up(be, Float32Array.from(ref.softmaxF64Ref(x, 10)), [33, 10]), labels: up(be, l, [33], 'i32'), dy: up(be, Float32Array.of(0.7), [1]), dlogits: dx });
+  return { read: [dx], want: [plus(acc, ref.crossEntropyBackwardRef(x, l, 10, 0.7))] };
+});
+add(K.MSE, 'n=50001', 1e-6, (be) => {
+  const a = randn(50001, r), b = randn(50001, r), loss = be.alloc([1]);
+  run(be, K.MSE, { a: up(be, a, [50001]), b: up(be, b, [50001]), loss });
+  return { read: [loss], want: [[ref.mseRef(a, b)]] };
+});
+add(K.MSE_BACKWARD, 'n=1001', 1e-6, (be) => {
+  const a = randn(1001, r), b = randn(1001, r), acc = randn(1001, r), da = up(be, acc, [1001]), db = up(be, acc, [1001]);
+  run(be, K.MSE_BACKWARD, { a: up(be, a, [1001]), b: up(be, b, [1001]), dy: up(be, Float32Array.of(1.5), [1]), da, db });
+  const w = ref.mseBackwardRef(a, b, 1.5);
+  return { read: [da, db], want: [plus(acc, w.da), plus(acc, w.db)] };
+});
+add(K.KL_DIV, 'T=2, 9 rows x 17', 1e-5, (be) => {
+  const s = randn(153, r, 3), t = randn(153, r, 3), ps = be.alloc([9, 17]), pt = be.alloc([9, 17]), loss = be.alloc([1]);
+  run(be, K.KL_DIV, { student: up(be, s, [9, 17]), teacher: up(be, t, [9, 17]), T: 2, ps, pt, loss });
+  return { read: [ps, pt, loss], want: [ref.softmaxF64Ref(s.map((v) => v / 2), 17), ref.softmaxF64Ref(t.map((v) => v / 2), 17), [ref.klDivRef(s, t, 17, 2)]] };
+});
+add(K.KL_DIV_BACKWARD, 'T=2, 9 rows x 17', 1e-6, (be) => {
+  const s = randn(153, r, 3), t = randn(153, r, 3), acc = randn(153, r), ds = up(be, acc, [9, 17]);
+  const ps = Float32Array.from(ref.softmaxF64Ref(s.map((v) => v / 2), 17)), pt = Float32Array.from(ref.softmaxF64Ref(t.map((v) => v / 2), 17));
+  run(be, K.KL_DIV_BACKWARD, { ps: up(be, ps, [9, 17]), pt: up(be, pt, [9, 17]), dy: up(be, Float32Array.of(1.25), [1]), T: 2, ds });
+  return { read: [ds], want: [plus(acc, ref.klDivBackwardRef(s, t, 17, 2, 1.25))] };
+});
+add(K.RMS_NORM_BACKWARD, '13x385', 1e-5, (be) => {
+  const x = randn(13 * 385, r, 3), w = randn(385, r), dy = randn(13 * 385, r), ax = randn(13 * 385, r), aw = randn(385, r);
+  const dx = up(be, ax, [13, 385]), dw = up(be, aw, [385]);
+  run(be, K.RMS_NORM_BACKWARD, { x: up(be, x, [13, 385]), w: up(be, w, [385]), eps: 1e-5, dy: up(be, dy, [13, 385]), dx, dw });
+  const g = ref.rmsnormBackwardRef(x, w, 1e-5, dy);
+  return { read: [dx, dw], want: [plus(ax, g.dx), plus(aw, g.dw)] };
+});
+add(K.EMBED_BACKWARD, '19 ids (repeats) into 11x37', 1e-6, (be) => {
+  const ids = labelsOf(19, 11), dy = randn(19 * 37, r), acc = randn(11 * 37, r), dt = up(be, acc, [11, 37]);
+  run(be, K.EMBED_BACKWARD, { ids: up(be, ids, [19], 'i32'), dy: up(be, dy, [19, 37]), dtable: dt });
+  return { read: [dt], want: [plus(acc, ref.embedBackwardRef(ids, dy, 11, 37))] };
+});
+add(K.DROPOUT, 'p=0.25 n=5001', 1e-7, (be) => {
+  const x = randn(5001, r), out = be.alloc([5001]);
+  run(be, K.DROPOUT, { x: up(be, x, [5001]), out, p: 0.25, seed: 99 });
+  return { read: [out], want: [ref.dropoutRef(x, 0.25, 99)] };
+});
+add(K.ADAMW_STEP, 'n=1001, step 3', 1e-6, (be) => {
+  const h = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+  const p = randn(1001, r), g = randn(1001, r), m = randn(1001, r, 0.1), v = Float32Array.from(randn(1001, r, 0.1), Math.abs);
+  const tp = up(be, p, [1001]), tm = up(be, m, [1001]), tv = up(be, v, [1001]);
+  run(be, K.ADAMW_STEP, { p: tp, g: up(be, g, [1001]), m: tm, v: tv, ...h, step: 3 });
+  const [wp, wm, wv] = [Float64Array.from(p), Float64Array.from(m), Float64Array.from(v)];
+  ref.adamwStepRef(wp, g, wm, wv, h, 3);
+  return { read: [tp, tm, tv], want: [wp, wm, wv] };
+});
+for (const nesterov of [false, true]) {
+  add(K.SGD_STEP, `n=1001 momentum nesterov=${nesterov}`, 1e-6, (be) => {
+    const h = { lr: 0.1, momentum: 0.9, dampening: nesterov ? 0 : 0.1, weightDecay: 1e-3, nesterov };
+    const p = randn(1001, r), g = randn(1001, r), b = randn(1001, r), tp = up(be, p, [1001]), tb = up(be, b, [1001]);
+    run(be, K.SGD_STEP, { p: tp, g: up(be, g, [1001]), buf: tb, ...h, first: false });
+    const [wp, wb] = [Float64Array.from(p), Float64Array.from(b)];
+    ref.sgdStepRef(wp, g, wb, h, false);
+    return { read: [tp, tb], want: [wp, wb] };
+  });
+}
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 
