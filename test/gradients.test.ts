@@ -139,6 +139,23 @@ add({
   run: (t, [x]) => F.fakeQuantSTE(t, x!, { n: 40, group: 20, bits: 4, asym: true, clip: 1 }),
 });
 
+for (const train of [true, false]) {
+  const [N, C, S] = [3, 5, 7], rm = Float64Array.from({ length: C }, (_, i) => 0.1 * i - 0.2), rv = Float64Array.from({ length: C }, (_, i) => 0.5 + 0.25 * i);
+  add({
+    name: `batch_norm ${train ? 'train' : 'eval'} [3,5,7]`, ops: [K.BATCH_NORM, K.BATCH_NORM_BACKWARD],
+    inputs: [{ shape: [N, C, S], diff: true, scale: 2 }, { shape: [C], diff: true }, { shape: [C], diff: true }],
+    forward: ([x, g, b]) => ref.batchNormRef(x!, g!, b!, rm, rv, N, C, S, train, 0.1, 1e-5).out,
+    backward: ([x, g, b], dy) => {
+      const f = ref.batchNormRef(x!, g!, b!, rm, rv, N, C, S, train, 0.1, 1e-5), d = ref.batchNormBackwardRef(x!, g!, f.mean, f.invstd, dy, N, C, S, train);
+      return [d.dx, d.dgamma, d.dbeta];
+    },
+    run: (t, [x, g, b]) => {
+      const m = t.tensor(Float32Array.from(rm), [C]), v = t.tensor(Float32Array.from(rv), [C]);
+      return F.batchNorm(t, x!, g!, b!, m, v, train);
+    },
+  });
+}
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);

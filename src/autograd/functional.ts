@@ -175,6 +175,16 @@ export function fakeQuantSTE(t: Tape, x: Tensor, p: FakeQuantParams): Tensor {
   return out;
 }
 
+/**
+ * Batch normalization of x [N, C, ...] per channel: in training the batch statistics (and the running averages in
+ * `runMean` / `runVar` are updated), in evaluation the running statistics.
+ */
+export function batchNorm(t: Tape, x: Tensor, gamma: Tensor, beta: Tensor, runMean: Tensor, runVar: Tensor, train: boolean, momentum = 0.1, eps = 1e-5): Tensor {
+  const C = x.shape[1]!, out = t.alloc(x.shape), mean = t.alloc([C]), invstd = t.alloc([C]);
+  t.op(K.BATCH_NORM, { x, gamma, beta, runMean, runVar, out, mean, invstd, train, momentum, eps }, [out, mean, invstd]);
+  return out;
+}
+
 /** x viewed with another shape of the same size (shares storage; gradients flow through). */
 export function reshape(t: Tape, x: Tensor, shape: readonly number[]): Tensor {
   if (elementCount(shape) !== x.size) throw new Error(`reshape: [${x.shape}] has ${x.size} elements, not those of [${shape}]`);
