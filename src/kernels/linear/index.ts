@@ -1,6 +1,6 @@
 /**
- * linear: out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]). CPU: a GEMV for one row, else the packed-panel sgemm
- * (assembly.ts). WebGPU: a workgroup-per-row GEMV, else 128x128 tiles (vec4 loads where aligned) when the product
+ * linear: out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]). CPU: a GEMV for one row (assembly.ts), else the packed-panel
+ * GEMM of kernels/gemm. WebGPU: a workgroup-per-row GEMV, else 128x128 tiles (vec4 loads where aligned) when the product
  * has enough of them to fill a large GPU, 64x64 tiles otherwise. linear_f16: the same product of f16 tensors in half
  * precision (WebGPU with shader-f16 only; for benchmarks and users of half-precision data).
  */
@@ -34,8 +34,9 @@ export const LINEAR = defineOp<LinearArgs>({
     if (M === 1) {
       k.call('gemv', [k.ptr(w), k.ptr(x), b, k.ptr(out), N, K], 2 * N * K);
     } else {
-      const scratch = k.scratch('sgemm', Math.ceil(k.exported('sgemm_scratch_bytes')() * k.threads / 4));
-      k.call('sgemm', [k.ptr(x), k.ptr(w), b, k.ptr(out), M, N, K, k.ptr(scratch)], 2 * M * N * K);
+      // the gemm family's kernel (kernels/gemm) with B' = w^T read in place
+      const scratch = k.scratch('gemm', Math.ceil(k.exported('gemm_scratch_bytes')() * k.threads / 4));
+      k.call('gemm', [k.ptr(x), K, 1, k.ptr(w), K, 1, b, k.ptr(out), M, N, K, 0, k.ptr(scratch)], 2 * M * N * K);
     }
   },
   webgpu(k, { x, w, bias, out }) {
