@@ -320,6 +320,15 @@ for (const train of [true, false]) {
     return { read: [dx, dg, db], want: [plus(ax, w.dx), plus(ag, w.dgamma), plus(ab, w.dbeta)] };
   });
 }
+add(K.ATTENTION_BACKWARD, 'GQA 6/2 heads T=9 pos0=4 window=6', 1e-5, (be) => {
+  const p = { T: 9, nHeads: 6, nKVHeads: 2, headDim: 16, pos0: 4, window: 6, scale: 0.25 }, S = 13;
+  const q = randn(9 * 96, r), k = randn(S * 32, r), v = randn(S * 32, r), dout = randn(9 * 96, r), aq = randn(9 * 96, r), ak = randn(S * 32, r), av = randn(S * 32, r);
+  const dq = up(be, aq, [9, 96]), dk = up(be, ak, [S, 32]), dv = up(be, av, [S, 32]);
+  const o = Float32Array.from(ref.attentionF64Ref(q, k, v, p));
+  run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [9, 96]), k: up(be, k, [S, 32]), v: up(be, v, [S, 32]), out: up(be, o, [9, 96]), dout: up(be, dout, [9, 96]), dq, dk, dv, p });
+  const g = ref.attentionBackwardRef(q, k, v, p, dout);
+  return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
+});
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 

@@ -11,6 +11,7 @@ import * as K from '../src/kernels/index.js';
 import { F, Param, Tape } from '../src/autograd/index.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import * as ref from './reference.js';
+import { ropeTables } from '../src/models/llama/rope.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 
 const r = rng();
@@ -154,6 +155,40 @@ for (const train of [true, false]) {
       return F.batchNorm(t, x!, g!, b!, m, v, train);
     },
   });
+}
+
+for (const [T, pos0, window] of [[7, 0, 0], [5, 3, 4]] as const) {
+  const p = { T, nHeads: 4, nKVHeads: 2, headDim: 8, pos0, window, scale: 0.3 }, S = pos0 + T;
+  add({
+    name: `attention GQA 4/2 heads T=${T} pos0=${pos0} window=${window}`, ops: [K.ATTENTION, K.ATTENTION_BACKWARD],
+    inputs: [{ shape: [T, 32], diff: true }, { shape: [S, 16], diff: true }, { shape: [S, 16], diff: true }],
+    forward: ([q, k, v]) => ref.attentionF64Ref(q!, k!, v!, p),
+    backward: ([q, k, v], dy) => { const g = ref.attentionBackwardRef(q!, k!, v!, p, dy); return [g.dq, g.dk, g.dv]; },
+    run: (t, [q, k, v]) => F.attention(t, q!, k!, v!, p),
+  });
+}
+for (const neox of [true, false]) {
+  const p = { T: 5, heads: 3, headDim: 6, pos0: 2, neox }, stride = 20;
+  const { cos, sin } = ropeTables(16, 6, 10000, null);
+  add({
+    name: `rope neox=${neox}, 5 tokens of 3 heads in rows of 20`, ops: [K.ROPE, K.COPY_COLUMNS, K.ADD],
+    inputs: [{ shape: [5, stride], diff: true }],
+    // twin in float64: the rotation of each pair by the table's angle
+    forward: ([x]) => ropeF64(x!, cos, sin, p, stride),
+    backward: (_, dy) => [ropeF64(dy, cos, sin.map((v) => -v), p, stride)],
+    run: (t, [x]) => F.rope(t, x!, { cos: t.tensor(cos, [16, 3]), sin: t.tensor(sin, [16, 3]), negSin: t.tensor(sin.map((v) => -v), [16, 3]) }, p),
+  });
+}
+
+function ropeF64(x: ArrayLike<number>, cos: Float32Array, sin: Float32Array, p: { T: number; heads: number; headDim: number; pos0: number; neox: boolean }, stride: number): Float64Array {
+  const y = Float64Array.from(x), half = p.headDim / 2;
+  for (let t = 0; t < p.T; t++) for (let h = 0; h < p.heads; h++) for (let i = 0; i < half; i++) {
+    const base = t * stride + h * p.headDim, c = cos[(p.pos0 + t) * half + i]!, s = sin[(p.pos0 + t) * half + i]!;
+    const ia = p.neox ? base + i : base + 2 * i, ib = p.neox ? base + i + half : base + 2 * i + 1, a = x[ia]!, b = x[ib]!;
+    y[ia] = a * c - b * s;
+    y[ib] = b * c + a * s;
+  }
+  return y;
 }
 
 function inputsFor(c: GradCase): Float64Array[] {

@@ -20,3 +20,4 @@ export * from '../src/kernels/embed-backward/reference.js';
 export * from '../src/kernels/dropout/reference.js';
 export * from '../src/kernels/optim/reference.js';
 export * from '../src/kernels/batch-norm/reference.js';
+export * from '../src/kernels/attention-backward/reference.js';

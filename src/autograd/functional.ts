@@ -185,6 +185,37 @@ export function batchNorm(t: Tape, x: Tensor, gamma: Tensor, beta: Tensor, runMe
   return out;
 }
 
+/** RoPE tables on the backend: cos and sin [positions, headDim / 2], and -sin (the inverse rotation of backward). */
+export interface RopeTables { cos: Tensor; sin: Tensor; negSin: Tensor }
+
+interface RopeRecord { x: Tensor; tables: RopeTables; p: K.RopeParams; out: Tensor }
+const ropeGrad: GradFn<RopeRecord> = (r, { x, tables, p, out }, grad) => {
+  const dy = grad(out), dx = grad(x);
+  if (!dy || !dx) return;
+  // a rotation's transpose is the rotation by the opposite angle
+  const tmp = r.alloc(dy.shape);
+  r.run(K.COPY_COLUMNS, { src: dy.view([dy.size]), srcCol: 0, dst: tmp.view([tmp.size]), dstCol: 0, cols: dy.size, accumulate: false });
+  r.run(K.ROPE, { x: tmp, cos: tables.cos, sin: tables.negSin, p });
+  r.run(K.ADD, { a: dx, b: tmp });
+  r.free(tmp);
+};
+
+/** rotary position embedding of x [T, stride] (the first heads * headDim columns of each row), out of place */
+export function rope(t: Tape, x: Tensor, tables: RopeTables, p: K.RopeParams): Tensor {
+  const out = t.alloc(x.shape);
+  t.run(K.COPY_COLUMNS, { src: x.view([x.size]), srcCol: 0, dst: out.view([out.size]), dstCol: 0, cols: x.size, accumulate: false });
+  t.run(K.ROPE, { x: out, cos: tables.cos, sin: tables.sin, p });
+  t.record('rope', { x, tables, p, out }, [out], ropeGrad);
+  return out;
+}
+
+/** causal grouped-query attention: q [T, nHeads headDim], k / v [pos0 + T, nKVHeads headDim] */
+export function attention(t: Tape, q: Tensor, k: Tensor, v: Tensor, p: K.AttentionParams): Tensor {
+  const out = t.alloc(q.shape);
+  t.op(K.ATTENTION, { q, k, v, out, p }, [out]);
+  return out;
+}
+
 /** x viewed with another shape of the same size (shares storage; gradients flow through). */
 export function reshape(t: Tape, x: Tensor, shape: readonly number[]): Tensor {
   if (elementCount(shape) !== x.size) throw new Error(`reshape: [${x.shape}] has ${x.size} elements, not those of [${shape}]`);

@@ -25,6 +25,7 @@ import { EMBED_BACKWARD } from './embed-backward/index.js';
 import { DROPOUT } from './dropout/index.js';
 import { ADAMW_STEP, SGD_STEP } from './optim/index.js';
 import { BATCH_NORM, BATCH_NORM_BACKWARD } from './batch-norm/index.js';
+import { ATTENTION_BACKWARD } from './attention-backward/index.js';
 
 export * from './op.js';
 export * from './linear/index.js';
@@ -49,10 +50,11 @@ export * from './embed-backward/index.js';
 export * from './dropout/index.js';
 export * from './optim/index.js';
 export * from './batch-norm/index.js';
+export * from './attention-backward/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
   BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT,
   GEMM, COL_SUM, FILL, SCALE, MUL, COPY_COLUMNS, SUM_SQUARES, RELU_BACKWARD, GELU, GELU_BACKWARD, SILU_MUL_BACKWARD, SOFTMAX_BACKWARD, LOG_SOFTMAX,
   LOG_SOFTMAX_BACKWARD, CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, MSE, MSE_BACKWARD, KL_DIV, KL_DIV_BACKWARD, RMS_NORM_BACKWARD, EMBED_BACKWARD, DROPOUT,
-  ADAMW_STEP, SGD_STEP, BATCH_NORM, BATCH_NORM_BACKWARD];
+  ADAMW_STEP, SGD_STEP, BATCH_NORM, BATCH_NORM_BACKWARD, ATTENTION_BACKWARD];
