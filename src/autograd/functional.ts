@@ -7,7 +7,8 @@ import * as K from '../kernels/index.js';
 import type { FakeQuantParams, GradFn } from '../kernels/index.js';
 import { elementCount } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Tape } from './tape.js';
+import { Tape } from './tape.js';
+import { Param } from './param.js';
 
 const last = (t: Tensor) => t.shape[t.shape.length - 1]!;
 
@@ -213,6 +214,35 @@ export function rope(t: Tape, x: Tensor, tables: RopeTables, p: K.RopeParams): T
 export function attention(t: Tape, q: Tensor, k: Tensor, v: Tensor, p: K.AttentionParams): Tensor {
   const out = t.alloc(q.shape);
   t.op(K.ATTENTION, { q, k, v, out, p }, [out]);
+  return out;
+}
+
+interface CheckpointRecord { inputs: Tensor[]; out: Tensor }
+
+/**
+ * Gradient checkpointing (Chen et al. 2016): runs `fn` without keeping its activations (only `inputs` and the output
+ * stay); backward runs it again on a recording tape and backpropagates through that, so a stack of checkpointed
+ * blocks holds one block's activations at a time. `fn` must be deterministic (dropout: a fixed seed) and read
+ * its parameters itself; their gradients accumulate in Param.grad as usual (their hooks run once per recompute).
+ */
+export function checkpoint(t: Tape, inputs: Tensor[], fn: (t: Tape, inputs: Tensor[]) => Tensor): Tensor {
+  const inner = new Tape(t.be, { record: false });
+  const y = fn(inner, inputs);
+  const out = t.alloc(y.shape);
+  t.run(K.COPY_COLUMNS, { src: y.view([y.size]), srcCol: 0, dst: out.view([out.size]), dstCol: 0, cols: y.size, accumulate: false });
+  inner.release();
+  const grad: GradFn<CheckpointRecord> = (r, rec, g) => {
+    const dy = g(rec.out);
+    if (!dy) return;
+    const again = new Tape(t.be);
+    const wanted = rec.inputs.filter((x) => g(x) !== null);
+    for (const x of wanted) if (!Param.of(x)) again.watch(x);
+    const y2 = fn(again, rec.inputs);
+    const kept = again.backward(y2, dy, wanted);
+    for (const [x, dx] of kept) { r.run(K.ADD, { a: g(x)!, b: dx }); t.be.free(dx); }
+    again.release();
+  };
+  t.record('checkpoint', { inputs, out }, [out], grad, true);
   return out;
 }
 

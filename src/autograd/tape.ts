@@ -92,13 +92,18 @@ export class Tape implements OpRunner {
    * Records a computation already done (composite forwards such as an out-of-place softmax): its gradient function
    * `grad` sees `args` as an op's gradient would.
    */
-  record<A>(name: string, args: A, outputs: Tensor[], grad: GradFn<A> | undefined): void {
+  record<A>(name: string, args: A, outputs: Tensor[], grad: GradFn<A> | undefined, force = false): void {
     if (!this.recording) return;
     const inputs = tensorsOf(args).filter((t) => !outputs.includes(t));
-    if (!inputs.some((t) => this.requiresGrad(t))) return;
+    if (!force && !inputs.some((t) => this.requiresGrad(t))) return;
     if (!grad) throw new Error(`${name} has no gradient: it cannot be recorded with inputs that need one (wrap the call in noGrad)`);
     this.entries.push({ name, args, inputs, outputs, grad: grad as GradFn<unknown> });
     for (const t of outputs) this.tracked.add(t);
+  }
+
+  /** Makes a tensor a leaf that gets a gradient (read it with backward's `keep`). */
+  watch(t: Tensor): void {
+    this.tracked.add(t);
   }
 
   /** Runs `fn` without recording (evaluation, updates of buffers). */
@@ -114,9 +119,10 @@ export class Tape implements OpRunner {
 
   /**
    * Accumulates d(loss)/d(parameter) into every trainable parameter's `grad` that the loss depends on, then runs
-   * their hooks. `seed` is d(objective)/d(loss) (default: ones, for a scalar loss). Frees the intermediate gradients.
+   * their hooks. `seed` is d(objective)/d(loss) (default: ones, for a scalar loss). Frees the intermediate gradients
+   * except those of `keep` (watched leaves), which it returns (the caller frees them).
    */
-  backward(loss: Tensor, seed?: Tensor): void {
+  backward(loss: Tensor, seed?: Tensor, keep: Tensor[] = []): Map<Tensor, Tensor> {
     if (!this.tracked.has(loss)) throw new Error('backward: the loss was not computed by ops recorded on this tape (or nothing it depends on needs a gradient)');
     const grads = new Map<Tensor, Tensor>();
     const accumulator = (t: Tensor): Tensor => {
@@ -150,11 +156,16 @@ export class Tape implements OpRunner {
       // every consumer of these outputs came later on the tape: their gradients are complete and spent
       for (const t of e.outputs) {
         const g = grads.get(t);
-        if (g && g !== seed) { this.be.free(g); grads.delete(t); }
+        if (g && g !== seed && !keep.includes(t)) { this.be.free(g); grads.delete(t); }
       }
     }
-    for (const g of grads.values()) if (g !== seed) this.be.free(g);
+    const kept = new Map<Tensor, Tensor>();
+    for (const [t, g] of grads) {
+      if (keep.includes(t)) kept.set(t, g);
+      else if (g !== seed) this.be.free(g);
+    }
     for (const p of touched) for (const h of p.hooks) h(this.be, p.grad!, p);
+    return kept;
   }
 
   /** Frees every tensor this tape allocated and forgets the records (call after backward and the optimizer step). */
