@@ -217,3 +217,12 @@ export function transpose(src: usize, rows: i32, cols: i32, dst: usize, tid: i32
     }
   }
 }
+
+// The former linear-layout sgemm entry points, for callers that use them (C = A W^T + bias, A [M,K], W [N,K]).
+export function sgemm_scratch_bytes(): i32 {
+  return SCRATCH;
+}
+
+export function sgemm(a: usize, w: usize, bias: usize, c: usize, M: i32, N: i32, K: i32, scratch: usize, tid: i32, nt: i32): void {
+  gemm(a, K, 1, w, K, 1, bias, c, M, N, K, 0, scratch, tid, nt);
+}
