@@ -11,3 +11,7 @@ export * from '../src/kernels/convert/reference.js';
 export * from '../src/kernels/embed/reference.js';
 export * from '../src/kernels/hadamard/reference.js';
 export * from '../src/kernels/fake-quant/reference.js';
+export * from '../src/kernels/conv/reference.js';
+export * from '../src/kernels/pool/reference.js';
+export * from '../src/kernels/relu/reference.js';
+export * from '../src/kernels/channel-affine/reference.js';

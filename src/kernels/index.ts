@@ -16,6 +16,10 @@ import { ROUND_TO, TO_F32 } from './convert/index.js';
 import { EMBED } from './embed/index.js';
 import { HADAMARD } from './hadamard/index.js';
 import { FAKE_QUANT } from './fake-quant/index.js';
+import { CONV1D, CONV2D } from './conv/index.js';
+import { AVG_POOL2D, MAX_POOL2D } from './pool/index.js';
+import { RELU } from './relu/index.js';
+import { CHANNEL_AFFINE } from './channel-affine/index.js';
 
 export * from './op.js';
 export * from './linear/index.js';
@@ -31,7 +35,12 @@ export * from './convert/index.js';
 export * from './embed/index.js';
 export * from './hadamard/index.js';
 export * from './fake-quant/index.js';
+export * from './conv/index.js';
+export * from './pool/index.js';
+export * from './relu/index.js';
+export * from './channel-affine/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
-  BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT];
+  BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT,
+  CONV2D, CONV1D, MAX_POOL2D, AVG_POOL2D, RELU, CHANNEL_AFFINE];
