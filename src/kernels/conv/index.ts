@@ -2,8 +2,9 @@
  * conv2d: out [N, O, OH, OW] = x [N, C, H, W] (*) w [O, C/groups, kh, kw] (+ bias [O]), PyTorch's Conv2d with the
  * padding per side (ONNX pads, so auto_pad SAME_UPPER fits). conv1d: the same on [N, C, L] with w [O, C/groups, k],
  * run as conv2d with H = kh = 1. CPU: per image, im2col into a scratch (assembly.ts), then the linear op's sgemm per
- * group writes NCHW directly, then the bias by channel_affine; measured 3-6x faster than a direct loop
- * (bench/RESULTS.md). WebGPU: a direct kernel (wgsl.ts). The gradient slot is empty (filled by the training code).
+ * group writes NCHW directly, then the bias by channel_affine. On MNIST-8's second layer (batch 64, 80 MFLOP) it ran
+ * 6.1 ms on one thread (13 GFLOP/s) against 170 ms for the naive direct loop of the twin (bench/conv.ts). WebGPU: a
+ * direct kernel, one invocation per output (wgsl.ts). The gradient slot is empty (filled by the training code).
  */
 import { defineOp, opError, requireF32, type CpuKernels, type GpuKernels } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
