@@ -230,11 +230,11 @@ add(K.RELU, 'n=1155 in place', 0, (be) => {
   run(be, K.RELU, { x: t, out: t });
   return { read: [t], want: [ref.reluRef(x)] };
 });
-for (const [scaled, shifted] of [[true, true], [false, true], [true, false]] as const) {
-  add(K.CHANNEL_AFFINE, `[3,7,13] scale=${scaled} shift=${shifted}`, 1e-6, (be) => {
-    const x = randn(3 * 7 * 13, r), a = randn(7, r), b = randn(7, r), t = up(be, x, [3, 7, 13]);
-    run(be, K.CHANNEL_AFFINE, { x: t, scale: scaled ? up(be, a, [7]) : null, shift: shifted ? up(be, b, [7]) : null });
-    return { read: [t], want: [ref.channelAffineRef(x, 7, 13, scaled ? a : null, shifted ? b : null)] };
+for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true], [true, false, false], [false, false, false]] as const) {
+  add(K.CHANNEL_AFFINE, `[3,7,13] scale=${scaled} shift=${shifted}${inPlace ? ' in place' : ''}`, 1e-6, (be) => {
+    const x = randn(3 * 7 * 13, r), a = randn(7, r), b = randn(7, r), t = up(be, x, [3, 7, 13]), out = inPlace ? t : be.alloc([3, 7, 13]);
+    run(be, K.CHANNEL_AFFINE, { x: t, scale: scaled ? up(be, a, [7]) : null, shift: shifted ? up(be, b, [7]) : null, out });
+    return { read: [out], want: [ref.channelAffineRef(x, 7, 13, scaled ? a : null, shifted ? b : null)] };
   });
 }
 /** ops whose checks need a structure built elsewhere, with the test that covers them */

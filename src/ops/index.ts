@@ -131,7 +131,7 @@ export function relu(be: Backend, x: Tensor, out: Tensor): void {
   run(be, K.RELU, { x, out });
 }
 
-/** x [N, C, ...] in place: x * scale[c] + shift[c] (either may be null). */
-export function channelAffine(be: Backend, x: Tensor, scale: Tensor | null, shift: Tensor | null): void {
-  run(be, K.CHANNEL_AFFINE, { x, scale, shift });
+/** out [N, C, ...] = x * scale[c] + shift[c] (either may be null: a copy when both are); out may be x. */
+export function channelAffine(be: Backend, x: Tensor, scale: Tensor | null, shift: Tensor | null, out: Tensor = x): void {
+  run(be, K.CHANNEL_AFFINE, { x, scale, shift, out });
 }

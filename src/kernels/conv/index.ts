@@ -49,7 +49,7 @@ function conv2dCpu(k: CpuKernels, { x, w, bias, out, p }: Conv2dArgs): void {
       k.call('sgemm', [pw + 4 * g * Og * K, pc + 4 * g * P * K, 0, po + 4 * (n * O + g * Og) * P, Og, P, K, pg], 2 * Og * P * K);
     }
   }
-  if (bias) k.call('channel_affine', [po, 0, k.ptr(bias), N, O, P], N * O * P);
+  if (bias) k.call('channel_affine', [po, po, 0, k.ptr(bias), N, O, P], N * O * P);
 }
 
 function conv2dGpu(k: GpuKernels, { x, w, bias, out, p }: Conv2dArgs): void {
