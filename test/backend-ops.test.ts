@@ -12,7 +12,7 @@ import { run } from '../src/ops/index.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { packWeights } from '../src/quant/pack.js';
 import { f32ToBf16Bits, f32ToF16Bits, f16BitsToF32, type DType } from '../src/tensor/dtype.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { unpackWeights } from '../src/tensor/packed.js';
 import * as ref from './reference.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
@@ -23,6 +23,8 @@ interface Built {
   /** tensors to read after the op, compared with `want` in order */
   read: Tensor[];
   want: ArrayLike<number>[];
+  /** positions in `read` of i32 tensors (read back as raw bits, compared as integers) */
+  i32?: number[];
 }
 interface Case {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -329,6 +331,69 @@ add(K.ATTENTION_BACKWARD, 'GQA 6/2 heads T=9 pos0=4 window=6', 1e-5, (be) => {
   const g = ref.attentionBackwardRef(q, k, v, p, dout);
   return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
 });
+// conv2d at odd sizes: plain, strided + dilated + asymmetric padding (SAME_UPPER-like), grouped, depthwise
+const convCases: [string, number, number, number, number, number, K.Conv2dParams, boolean][] = [
+  ['3x7x9 -> 5, 3x3', 2, 3, 7, 9, 5, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, true],
+  ['stride 2,1 dilation 2,1 pads 0,1,1,2', 3, 4, 11, 10, 6, { kernel: [3, 2], stride: [2, 1], dilation: [2, 1], pad: [0, 1, 1, 2], groups: 1 }, true],
+  ['groups 2, 5x5', 1, 6, 13, 9, 4, { kernel: [5, 5], stride: [1, 2], dilation: [1, 1], pad: [2, 2, 2, 2], groups: 2 }, false],
+  ['depthwise 3x3 stride 2', 2, 5, 9, 7, 5, { kernel: [3, 3], stride: [2, 2], dilation: [1, 1], pad: [1, 0, 1, 1], groups: 5 }, true],
+  ['1x1, 37 channels', 1, 37, 5, 3, 11, { kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, true],
+];
+for (const [name, N, C, H, W, O, p, withBias] of convCases) {
+  add(K.CONV2D, name, 1e-5, (be) => {
+    const [kh, kw] = p.kernel, Cg = C / p.groups;
+    const OH = K.convOutSize(H, kh, p.stride[0], p.dilation[0], p.pad[0], p.pad[2]), OW = K.convOutSize(W, kw, p.stride[1], p.dilation[1], p.pad[1], p.pad[3]);
+    const x = randn(N * C * H * W, r), w = randn(O * Cg * kh * kw, r), b = withBias ? randn(O, r) : null, out = be.alloc([N, O, OH, OW]);
+    run(be, K.CONV2D, { x: up(be, x, [N, C, H, W]), w: up(be, w, [O, Cg, kh, kw]), bias: b && up(be, b, [O]), out, p });
+    return { read: [out], want: [ref.conv2dRef(x, w, b, N, C, H, W, O, p)] };
+  });
+}
+add(K.CONV1D, 'L=29 k=5 stride 2 dilation 2 pads 3,1 groups 2', 1e-5, (be) => {
+  const [N, C, L, O, k] = [2, 4, 29, 6, 5], p: K.Conv1dParams = { kernel: k, stride: 2, dilation: 2, pad: [3, 1], groups: 2 };
+  const OL = K.convOutSize(L, k, 2, 2, 3, 1);
+  const x = randn(N * C * L, r), w = randn(O * 2 * k, r), b = randn(O, r), out = be.alloc([N, O, OL]);
+  run(be, K.CONV1D, { x: up(be, x, [N, C, L]), w: up(be, w, [O, 2, k]), bias: up(be, b, [O]), out, p });
+  const p2: K.Conv2dParams = { kernel: [1, k], stride: [1, 2], dilation: [1, 2], pad: [0, 3, 0, 1], groups: 2 };
+  return { read: [out], want: [ref.conv2dRef(x, w, b, N, C, 1, L, O, p2)] };
+});
+const poolCases: [string, number, number, number, K.Pool2dParams][] = [
+  ['2x2 stride 2 on 13x11', 3, 13, 11, { kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0] }],
+  ['3x3 stride 3 on 14x14', 2, 14, 14, { kernel: [3, 3], stride: [3, 3], pad: [0, 0, 0, 0] }],
+  ['3x2 stride 2,1 pads 1,0,2,1', 5, 9, 7, { kernel: [3, 2], stride: [2, 1], pad: [1, 0, 2, 1] }],
+];
+for (const [name, planes, H, W, p] of poolCases) {
+  const [OH, OW] = K.poolOutShape(H, W, p);
+  add(K.MAX_POOL2D, name, 0, (be) => {
+    const x = randn(planes * H * W, r), out = be.alloc([1, planes, OH, OW]), indices = be.alloc([1, planes, OH, OW], 'i32');
+    run(be, K.MAX_POOL2D, { x: up(be, x, [1, planes, H, W]), out, indices, p });
+    const want = ref.maxPool2dRef(x, planes, H, W, p);
+    return { read: [out, indices], want: [want.out, want.indices], i32: [1] };
+  });
+  for (const countIncludePad of [false, true]) {
+    add(K.AVG_POOL2D, `${name}${countIncludePad ? ' count_include_pad' : ''}`, 1e-6, (be) => {
+      const x = randn(planes * H * W, r), out = be.alloc([planes, 1, OH, OW]), q = { ...p, countIncludePad };
+      run(be, K.AVG_POOL2D, { x: up(be, x, [planes, 1, H, W]), out, p: q });
+      return { read: [out], want: [ref.avgPool2dRef(x, planes, H, W, q)] };
+    });
+  }
+}
+add(K.RELU, 'n=1155 out of place', 0, (be) => {
+  const x = randn(1155, r), out = be.alloc([1155]);
+  run(be, K.RELU, { x: up(be, x, [1155]), out });
+  return { read: [out], want: [ref.reluRef(x)] };
+});
+add(K.RELU, 'n=1155 in place', 0, (be) => {
+  const x = randn(1155, r), t = up(be, x, [1155]);
+  run(be, K.RELU, { x: t, out: t });
+  return { read: [t], want: [ref.reluRef(x)] };
+});
+for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true], [true, false, false], [false, false, false]] as const) {
+  add(K.CHANNEL_AFFINE, `[3,7,13] scale=${scaled} shift=${shifted}${inPlace ? ' in place' : ''}`, 1e-6, (be) => {
+    const x = randn(3 * 7 * 13, r), a = randn(7, r), b = randn(7, r), t = up(be, x, [3, 7, 13]), out = inPlace ? t : be.alloc([3, 7, 13]);
+    run(be, K.CHANNEL_AFFINE, { x: t, scale: scaled ? up(be, a, [7]) : null, shift: shifted ? up(be, b, [7]) : null, out });
+    return { read: [out], want: [ref.channelAffineRef(x, 7, 13, scaled ? a : null, shifted ? b : null)] };
+  });
+}
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 
@@ -352,9 +417,12 @@ describe('every op on every backend vs its twin', () => {
       const on = backends.filter((be) => be.supports(c.op));
       if (on.length === 0) return t.skip(`no backend here implements ${c.op.name}`);
       for (const be of on) {
-        const { read, want } = c.build(be);
+        const built = c.build(be), { read, want } = built;
         for (let i = 0; i < read.length; i++) {
-          const got = await be.read(read[i]!);
+          const t = read[i]!, isInt = built.i32?.includes(i) ?? false;
+          // an i32 tensor is read through an f32 alias of its storage (backends read f32), then reinterpreted
+          const raw = await be.read(isInt ? new Tensor(t.storage, 'f32', t.shape, t.offset) : t);
+          const got = isInt ? Float64Array.from(new Int32Array(raw.buffer, raw.byteOffset, raw.length)) : raw;
           const err = relErr(got, want[i]!);
           assert.ok(err <= c.tol, `${be.description}: ${c.op.name} ${c.name} output ${i}: rel err ${err} > ${c.tol} ${seedNote()}`);
         }

@@ -26,6 +26,10 @@ import { DROPOUT } from './dropout/index.js';
 import { ADAMW_STEP, SGD_STEP } from './optim/index.js';
 import { BATCH_NORM, BATCH_NORM_BACKWARD } from './batch-norm/index.js';
 import { ATTENTION_BACKWARD } from './attention-backward/index.js';
+import { CONV1D, CONV2D } from './conv/index.js';
+import { AVG_POOL2D, MAX_POOL2D } from './pool/index.js';
+import { RELU } from './relu/index.js';
+import { CHANNEL_AFFINE } from './channel-affine/index.js';
 
 export * from './op.js';
 export * from './linear/index.js';
@@ -51,10 +55,16 @@ export * from './dropout/index.js';
 export * from './optim/index.js';
 export * from './batch-norm/index.js';
 export * from './attention-backward/index.js';
+export * from './conv/index.js';
+export * from './pool/index.js';
+export * from './relu/index.js';
+export * from './channel-affine/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
   BLOCK_MASS, KV_ATTENTION, ADD, SILU_MUL, TO_F32, ROUND_TO, EMBED, HADAMARD, FAKE_QUANT,
   GEMM, COL_SUM, FILL, SCALE, MUL, COPY_COLUMNS, SUM_SQUARES, RELU_BACKWARD, GELU, GELU_BACKWARD, SILU_MUL_BACKWARD, SOFTMAX_BACKWARD, LOG_SOFTMAX,
   LOG_SOFTMAX_BACKWARD, CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, MSE, MSE_BACKWARD, KL_DIV, KL_DIV_BACKWARD, RMS_NORM_BACKWARD, EMBED_BACKWARD, DROPOUT,
-  ADAMW_STEP, SGD_STEP, BATCH_NORM, BATCH_NORM_BACKWARD, ATTENTION_BACKWARD];
+  ADAMW_STEP, SGD_STEP, BATCH_NORM, BATCH_NORM_BACKWARD, ATTENTION_BACKWARD,
+  CONV2D, CONV1D, MAX_POOL2D, AVG_POOL2D, RELU, CHANNEL_AFFINE];
+

@@ -2,7 +2,6 @@
 type A = ArrayLike<number>;
 const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
 
-export const reluRef = (x: A): Float64Array => Float64Array.from(x, (v) => Math.max(v, 0));
 export const reluBackwardRef = (x: A, dy: A): Float64Array => Float64Array.from(x, (v, i) => (v > 0 ? dy[i]! : 0));
 
 export const geluRef = (x: A): Float64Array => Float64Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(GELU_C * (v + GELU_A * v ** 3))));
