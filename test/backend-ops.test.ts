@@ -394,6 +394,32 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
     return { read: [out], want: [ref.channelAffineRef(x, 7, 13, scaled ? a : null, shifted ? b : null)] };
   });
 }
+{
+  const g: ref.ConvGeometry = { N: 3, C: 4, H: 9, W: 10, O: 6, kh: 3, kw: 3, stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 };
+  const [OH, OW] = ref.convOut(g);
+  add(K.CONV2D_BACKWARD, `[3,4,9,10] -> 6x${OH}x${OW} groups 2 stride 2,1 dilation 1,2`, 1e-5, (be) => {
+    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * 2 * 9, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
+    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, 2, 3, 3]), db = up(be, ab, [g.O]);
+    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, 2, 3, 3]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
+      p: { kernel: [3, 3], stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 } });
+    const d = ref.conv2dBackwardRef(x, w, g, dy);
+    return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
+  });
+}
+{
+  const pg: ref.PoolGeometry = { planes: 10, H: 11, W: 9, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1, 1, 1], countIncludePad: false };
+  const [OH, OW] = ref.poolOut(pg);
+  add(K.MAX_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1`, 1e-6, (be) => {
+    const x = randn(10 * 99, r), dy = randn(10 * OH * OW, r), acc = randn(x.length, r), dx = up(be, acc, [2, 5, 11, 9]);
+    run(be, K.MAX_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), indices: up(be, Int32Array.from(ref.maxPoolF64Ref(x, pg).argmax, (c) => c % 99), [2, 5, OH, OW], 'i32'), dx });
+    return { read: [dx], want: [plus(acc, ref.maxPoolBackwardRef(x, pg, dy))] };
+  });
+  add(K.AVG_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1 (count without padding)`, 1e-6, (be) => {
+    const dy = randn(10 * OH * OW, r), acc = randn(10 * 99, r), dx = up(be, acc, [2, 5, 11, 9]);
+    run(be, K.AVG_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), dx, p: { kernel: [3, 3], stride: [2, 2], pad: [1, 1, 1, 1], countIncludePad: false } });
+    return { read: [dx], want: [plus(acc, ref.avgPoolBackwardRef(pg, dy))] };
+  });
+}
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 

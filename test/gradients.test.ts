@@ -191,6 +191,54 @@ function ropeF64(x: ArrayLike<number>, cos: Float32Array, sin: Float32Array, p: 
   return y;
 }
 
+add({
+  name: 'relu n=203', ops: [K.RELU, K.RELU_BACKWARD], inputs: [{ shape: [203], diff: true }],
+  forward: ([x]) => x!.map((v) => Math.max(v, 0)), backward: ([x], dy) => [x!.map((v, i) => (v > 0 ? dy[i]! : 0))], run: (t, [x]) => F.relu(t, x!),
+});
+for (const g of [
+  { N: 2, C: 3, H: 7, W: 6, O: 4, kh: 3, kw: 2, stride: [1, 1], dilation: [1, 1], pad: [1, 0, 1, 1], groups: 1 },
+  { N: 3, C: 4, H: 9, W: 8, O: 6, kh: 3, kw: 3, stride: [2, 1], dilation: [1, 2], pad: [1, 2, 0, 1], groups: 2 },
+  { N: 2, C: 3, H: 5, W: 7, O: 3, kh: 3, kw: 3, stride: [1, 2], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 3 },
+] as ref.ConvGeometry[]) {
+  const [OH, OW] = ref.convOut(g), p = { kernel: [g.kh, g.kw], stride: g.stride, dilation: g.dilation, pad: g.pad, groups: g.groups } as K.Conv2dParams;
+  add({
+    name: `conv2d [${g.N},${g.C},${g.H},${g.W}] -> ${g.O}x${OH}x${OW} kernel ${g.kh}x${g.kw} stride ${g.stride} dilation ${g.dilation} groups ${g.groups}`, ops: [K.CONV2D, K.CONV2D_BACKWARD],
+    inputs: [{ shape: [g.N, g.C, g.H, g.W], diff: true }, { shape: [g.O, g.C / g.groups, g.kh, g.kw], diff: true }, { shape: [g.O], diff: true }],
+    forward: ([x, w, b]) => ref.conv2dF64Ref(x!, w!, b!, g),
+    backward: ([x, w], dy) => { const d = ref.conv2dBackwardRef(x!, w!, g, dy); return [d.dx, d.dw, d.db]; },
+    run: (t, [x, w, b]) => F.conv2d(t, x!, w!, b!, p),
+  });
+}
+add({
+  name: 'conv1d (depthwise, dilation 2, padding 2) through conv2d_backward', ops: [K.CONV1D, K.CONV2D_BACKWARD],
+  inputs: [{ shape: [2, 4, 11], diff: true }, { shape: [4, 1, 3], diff: true }],
+  forward: ([x, w]) => ref.conv2dF64Ref(x!, w!, null, { N: 2, C: 4, H: 1, W: 11, O: 4, kh: 1, kw: 3, stride: [1, 1], dilation: [1, 2], pad: [0, 2, 0, 2], groups: 4 }),
+  backward: ([x, w], dy) => { const d = ref.conv2dBackwardRef(x!, w!, { N: 2, C: 4, H: 1, W: 11, O: 4, kh: 1, kw: 3, stride: [1, 1], dilation: [1, 2], pad: [0, 2, 0, 2], groups: 4 }, dy); return [d.dx, d.dw]; },
+  run: (t, [x, w]) => {
+    const out = t.alloc([2, 4, 11]);
+    t.op(K.CONV1D, { x: x!, w: w!, bias: null, out, p: { kernel: 3, stride: 1, dilation: 2, pad: [2, 2], groups: 4 } }, [out]);
+    return out;
+  },
+});
+for (const pg of [
+  { planes: 6, H: 7, W: 9, kh: 2, kw: 2, stride: [2, 2], pad: [0, 0, 0, 0] },
+  { planes: 4, H: 6, W: 5, kh: 3, kw: 3, stride: [2, 1], pad: [1, 1, 1, 0], countIncludePad: false },
+  { planes: 4, H: 6, W: 5, kh: 3, kw: 2, stride: [1, 2], pad: [1, 0, 1, 1], countIncludePad: true },
+] as ref.PoolGeometry[]) {
+  const [OH, OW] = ref.poolOut(pg), p = { kernel: [pg.kh, pg.kw], stride: pg.stride, pad: pg.pad, countIncludePad: pg.countIncludePad } as K.Pool2dParams;
+  const desc = `${pg.planes} planes ${pg.H}x${pg.W} -> ${OH}x${OW} kernel ${pg.kh}x${pg.kw} stride ${pg.stride} pad ${pg.pad}`;
+  add({
+    name: `max_pool2d ${desc}`, ops: [K.MAX_POOL2D, K.MAX_POOL2D_BACKWARD], inputs: [{ shape: [2, pg.planes / 2, pg.H, pg.W], diff: true }],
+    forward: ([x]) => ref.maxPoolF64Ref(x!, pg).out, backward: ([x], dy) => [ref.maxPoolBackwardRef(x!, pg, dy)], run: (t, [x]) => F.maxPool2d(t, x!, p),
+  });
+  if (pg.countIncludePad !== undefined) {
+    add({
+      name: `avg_pool2d ${desc} countIncludePad=${pg.countIncludePad}`, ops: [K.AVG_POOL2D, K.AVG_POOL2D_BACKWARD], inputs: [{ shape: [2, pg.planes / 2, pg.H, pg.W], diff: true }],
+      forward: ([x]) => ref.avgPoolF64Ref(x!, pg), backward: (_, dy) => [ref.avgPoolBackwardRef(pg, dy)], run: (t, [x]) => F.avgPool2d(t, x!, p),
+    });
+  }
+}
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);

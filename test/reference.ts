@@ -21,6 +21,8 @@ export * from '../src/kernels/dropout/reference.js';
 export * from '../src/kernels/optim/reference.js';
 export * from '../src/kernels/batch-norm/reference.js';
 export * from '../src/kernels/attention-backward/reference.js';
+export * from '../src/kernels/conv-backward/reference.js';
+export * from '../src/kernels/pool-backward/reference.js';
 export * from '../src/kernels/conv/reference.js';
 export * from '../src/kernels/pool/reference.js';
 export * from '../src/kernels/relu/reference.js';

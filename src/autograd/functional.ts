@@ -246,6 +246,36 @@ export function checkpoint(t: Tape, inputs: Tensor[], fn: (t: Tape, inputs: Tens
   return out;
 }
 
+export function relu(t: Tape, x: Tensor): Tensor {
+  const out = t.alloc(x.shape);
+  t.op(K.RELU, { x, out }, [out]);
+  return out;
+}
+
+/** conv2d of x [N, C, H, W] with w [O, C / groups, kh, kw] (+ bias [O]) */
+export function conv2d(t: Tape, x: Tensor, w: Tensor, bias: Tensor | null, p: K.Conv2dParams): Tensor {
+  const [N, , H, W] = x.shape as [number, number, number, number];
+  const OH = K.convOutSize(H, p.kernel[0], p.stride[0], p.dilation[0], p.pad[0], p.pad[2]), OW = K.convOutSize(W, p.kernel[1], p.stride[1], p.dilation[1], p.pad[1], p.pad[3]);
+  const out = t.alloc([N, w.shape[0]!, OH, OW]);
+  t.op(K.CONV2D, { x, w, bias, out, p }, [out]);
+  return out;
+}
+
+/** max pooling of x [N, C, H, W] (the argmax indices are kept for backward) */
+export function maxPool2d(t: Tape, x: Tensor, p: K.Pool2dParams): Tensor {
+  const [OH, OW] = K.poolOutShape(x.shape[2]!, x.shape[3]!, p), shape = [x.shape[0]!, x.shape[1]!, OH, OW];
+  const out = t.alloc(shape), indices = t.alloc(shape, 'i32');
+  t.op(K.MAX_POOL2D, { x, out, indices, p }, [out, indices]);
+  return out;
+}
+
+export function avgPool2d(t: Tape, x: Tensor, p: K.Pool2dParams): Tensor {
+  const [OH, OW] = K.poolOutShape(x.shape[2]!, x.shape[3]!, p);
+  const out = t.alloc([x.shape[0]!, x.shape[1]!, OH, OW]);
+  t.op(K.AVG_POOL2D, { x, out, p }, [out]);
+  return out;
+}
+
 /** x viewed with another shape of the same size (shares storage; gradients flow through). */
 export function reshape(t: Tape, x: Tensor, shape: readonly number[]): Tensor {
   if (elementCount(shape) !== x.size) throw new Error(`reshape: [${x.shape}] has ${x.size} elements, not those of [${shape}]`);

@@ -4,12 +4,13 @@
  * run as conv2d with H = kh = 1. CPU: per image, im2col into a scratch (assembly.ts), then the linear op's sgemm per
  * group writes NCHW directly, then the bias by channel_affine. On MNIST-8's second layer (batch 64, 80 MFLOP) it ran
  * 6.1 ms on one thread (13 GFLOP/s) against 170 ms for the naive direct loop of the twin (bench/conv.ts). WebGPU: a
- * direct kernel, one invocation per output (wgsl.ts). The gradient slot is empty (filled by the training code).
+ * direct kernel, one invocation per output (wgsl.ts). Its gradient: kernels/conv-backward.
  */
 import { defineOp, opError, requireF32, type CpuKernels, type GpuKernels } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { convOutSize, type Conv2dParams } from './params.js';
 import { CONV2D as CONV2D_WGSL } from './wgsl.js';
+import { conv1dGrad, conv2dGrad } from '../conv-backward/index.js';
 
 export * from './params.js';
 
@@ -62,6 +63,7 @@ function conv2dGpu(k: GpuKernels, { x, w, bias, out, p }: Conv2dArgs): void {
 
 export const CONV2D = defineOp<Conv2dArgs>({
   name: 'conv2d',
+  grad: (r, a, g) => conv2dGrad(r, a, g), // kernels/conv-backward (called late: the two modules import each other)
   check: (a) => checkConv2d('conv2d', a),
   cpu: conv2dCpu,
   webgpu: conv2dGpu,
@@ -78,6 +80,7 @@ export function conv1dAs2d({ x, w, bias, out, p }: Conv1dArgs): Conv2dArgs {
 
 export const CONV1D = defineOp<Conv1dArgs>({
   name: 'conv1d',
+  grad: (r, a, g) => conv1dGrad(r, a, g),
   check(a) {
     if (a.x.shape.length !== 3 || a.w.shape.length !== 3 || a.out.shape.length !== 3) opError('conv1d', `expected 3-D tensors, got x[${a.x.shape}] w[${a.w.shape}] out[${a.out.shape}]`);
     checkConv2d('conv1d', conv1dAs2d(a));

@@ -2,12 +2,13 @@
  * max_pool2d: out [N, C, OH, OW] = the maximum of each kh x kw window of x [N, C, H, W] (padding never wins), and
  * optionally indices (i32, same shape) = h*W + w of that maximum inside its input plane, for the backward's scatter.
  * avg_pool2d: the mean of each window (countIncludePad: divide by kh*kw, else by the taps inside the image).
- * Output sizes round down (ONNX ceil_mode 0). The gradient slots are empty (filled by the training code).
+ * Output sizes round down (ONNX ceil_mode 0). Their gradients: kernels/pool-backward.
  */
 import { defineOp, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { poolOutShape, type Pool2dParams } from './params.js';
 import { AVG_POOL2D as AVG_WGSL, MAX_POOL2D as MAX_WGSL } from './wgsl.js';
+import { avgPool2dGrad, maxPool2dGrad } from '../pool-backward/index.js';
 
 export * from './params.js';
 
@@ -31,6 +32,7 @@ const geometry = (x: Tensor, out: Tensor, p: Pool2dParams) => [pair(x.shape[2]!,
 
 export const MAX_POOL2D = defineOp<MaxPool2dArgs>({
   name: 'max_pool2d',
+  grad: (r, a, g) => maxPool2dGrad(r, a, g), // kernels/pool-backward
   check({ x, out, indices, p }) {
     checkPool('max_pool2d', x, out, p);
     if (indices && (indices.dtype !== 'i32' || indices.size !== out.size)) opError('max_pool2d', `indices must be i32 [${out.shape}], got ${indices.dtype} [${indices.shape}]`);
@@ -47,6 +49,7 @@ export const MAX_POOL2D = defineOp<MaxPool2dArgs>({
 
 export const AVG_POOL2D = defineOp<AvgPool2dArgs>({
   name: 'avg_pool2d',
+  grad: (r, a, g) => avgPool2dGrad(r, a, g),
   check({ x, out, p }) { checkPool('avg_pool2d', x, out, p); },
   cpu(k, { x, out, p }) {
     const planes = x.shape[0]! * x.shape[1]!;

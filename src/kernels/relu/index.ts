@@ -1,12 +1,14 @@
-/** relu: out = max(x, 0); out may be x itself (in place). The gradient slot is empty (filled by the training code). */
+/** relu: out = max(x, 0); out may be x itself (in place). Its gradient: kernels/activation-grad (recorded out of place). */
 import { defineOp, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { RELU as RELU_WGSL } from './wgsl.js';
+import { reluGrad } from '../activation-grad/index.js';
 
 export interface ReluArgs { x: Tensor; out: Tensor }
 
 export const RELU = defineOp<ReluArgs>({
   name: 'relu',
+  grad: (r, a, g) => reluGrad(r, a, g), // kernels/activation-grad (recorded out of place)
   check({ x, out }) {
     requireF32('relu', x, out);
     if (x.size !== out.size) opError('relu', `x[${x.shape}] out[${out.shape}] differ in size`);
