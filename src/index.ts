@@ -51,3 +51,5 @@ export { readTrace, writeTrace } from './attention/trace.js';
 export { WebGpuBackend } from './backend/webgpu/webgpu-backend.js';
 export { createBackend, BACKENDS } from './backend/create.js';
 export type { BackendKind } from './backend/create.js';
+export { Net, walk, paramShapes, layerParams, initWeights, foldBatchNorm, saveNet, loadNet, linearLayers, NET_METADATA_KEY } from './nets/index.js';
+export type { NetSpec, LayerSpec, Weights, LinearLike, LinearGroup, Visit } from './nets/index.js';
