@@ -84,6 +84,18 @@ describe('training loop', () => {
     });
   }
 
+  test('cancellation (Ctrl-C) mid-epoch saves a checkpoint at that step, from which the run resumes', async () => {
+    const data = blobs(64, 6), held = blobs(16, 7), dir = tmp(), out = path.join(dir, 'ck'), abort = new AbortController();
+    const cfg = { epochs: 2, batch: 16, lr: 1e-2, optimizer: 'sgd' as const, seed: 1 };
+    const res = await trainClassifier(be, new TinyMlp(be, 1), data, held, { ...cfg, out, signal: abort.signal, onStep: (s) => { if (s.step === 3) abort.abort(); } });
+    assert.equal(res.stoppedBy, 'signal');
+    const saved = JSON.parse(readFileSync(path.join(out, 'trainer.json'), 'utf8'));
+    assert.deepEqual([saved.step, saved.epoch, saved.extra.batchInEpoch], [3, 0, 3]);
+    const rest = await trainClassifier(be, new TinyMlp(be, 2), data, held, { ...cfg, resume: out });
+    assert.equal(rest.losses.length, 5);
+    rmSync(dir, { recursive: true });
+  });
+
   test('a NaN loss stops with the step named, and the last good checkpoint stays', async () => {
     const data = blobs(64, 6), held = blobs(16, 7), dir = tmp(), out = path.join(dir, 'ck');
     const net = new TinyMlp(be, 1);

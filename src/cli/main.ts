@@ -18,6 +18,7 @@ import { pruneCommand } from './commands/prune.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { reportCommand } from './commands/report.js';
 import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
+import { trainCommand } from './commands/train.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
 
@@ -307,6 +308,26 @@ attentionInputs(attentionCmd.command('search').description('Compact Attention: o
   .option('--tile <t,h,w>', 'tile = one block: 1,8,8 for block 64, 2,8,8 for 128 (default)')
   .option('--out <file>', 'configuration file to write')
   .action((flags) => attentionSearchCommand(flags, context(flags)));
+
+program.command('train').description('train an MLP or LeNet-5 on an image folder (a subfolder per class): seeded held-out split, progress with loss / accuracy / ETA, checkpoints each epoch and on Ctrl-C, --resume')
+  .option('--arch <a>', 'mlp (784-1024-1024-classes for 28x28) | lenet (LeNet-5: conv 5x5 6/16, max pooling, 120-84-classes)', 'lenet')
+  .option('--images <dir>', 'image folder: one subfolder of PNG/PGM/PPM images per class')
+  .option('--epochs <n>', 'passes over the training images', intOption('--epochs', 1), 1)
+  .option('--batch <n>', 'images per step', intOption('--batch', 1), 64)
+  .option('--lr <x>', 'learning rate (default: adamw 1e-3, sgd 0.05)', floatOption('--lr', 1e-9, 100))
+  .option('--optimizer <o>', 'adamw | sgd (with momentum)', 'adamw')
+  .option('--momentum <m>', 'sgd momentum (default 0.9)', floatOption('--momentum', 0, 1))
+  .option('--weight-decay <w>', 'decoupled (adamw, default 0.01) or L2 (sgd, default 0)', floatOption('--weight-decay', 0, 1))
+  .option('--schedule <s>', 'learning-rate schedule after warmup: constant | cosine | linear', 'constant')
+  .option('--warmup <k>', 'linear warmup steps', intOption('--warmup', 0), 0)
+  .option('--clip <norm>', 'clip gradients to this global L2 norm', floatOption('--clip', 1e-9, 1e9))
+  .option('--held-out <f>', 'fraction of the images held out for accuracy', floatOption('--held-out', 0.001, 0.999), 0.2)
+  .option('--seed <n>', 'seed of the split, the initialization and the shuffles', intOption('--seed', 0), 0)
+  .option('--out <dir>', 'checkpoint folder (written after every epoch and on Ctrl-C) and the trained net.safetensors')
+  .option('--resume <dir>', 'continue from a checkpoint folder (same architecture, data and optimizer)')
+  .option('--max-steps <n>', 'stop (and checkpoint) after this many steps in all', intOption('--max-steps', 1))
+  .addOption(threads()).addOption(backendOption()).addOption(json())
+  .action((flags) => trainCommand(flags, context(flags)));
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
   .argument('<name>', 'benchmark name: gemm')
