@@ -30,6 +30,7 @@ import { quantFidelityBench } from './quant-fidelity.js';
 import { quantTableBench } from './quant-table.js';
 import { attentionBench } from './attention.js';
 import { webgpuBench } from './webgpu.js';
+import { trainBench } from './train.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -163,6 +164,7 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
   'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
   webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
+  train: () => trainBench(process.argv.slice(3), record, shared),
   attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); } };
 const name = process.argv[2];
 if (!name || !benches[name]) {

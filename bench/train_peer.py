@@ -1,7 +1,7 @@
 """PyTorch peer of `npm run bench -- train`: AdamW training steps/s of the same workloads, on the CPU.
 
-Usage: python3 bench/train_peer.py THREADS  (prints one JSON line: {workload: steps_per_second}).
-Median of 20 timed steps after 3 warm-ups, as the Lithe side measures. Run with OMP_NUM_THREADS and
+Usage: python3 bench/train_peer.py THREADS [mlp,lenet,llama] [STEPS]  (prints one JSON line: {workload: steps_per_second}).
+Median of STEPS (default 20; the LLaMA block: max(5, STEPS / 4)) timed steps after 3 warm-ups, as the Lithe side measures. Run with OMP_NUM_THREADS and
 OPENBLAS_NUM_THREADS set to THREADS and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (see peers.md)."""
 import json, statistics, sys, time
 import torch
@@ -10,6 +10,7 @@ import torch.nn.functional as Fn
 
 threads = int(sys.argv[1])
 which = sys.argv[2].split(',') if len(sys.argv) > 2 else ['mlp', 'lenet', 'llama']
+steps = int(sys.argv[3]) if len(sys.argv) > 3 else 20
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -54,11 +55,11 @@ class Block(nn.Module):
         return x + self.d(Fn.silu(self.g(b)) * self.u(b))
 
 
-def bench(model, make_batch, loss_fn):
+def bench(model, make_batch, loss_fn, n):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x, y = make_batch()
     times = []
-    for i in range(23):
+    for i in range(n + 3):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=False)
         loss = loss_fn(model, x, y)
@@ -72,14 +73,14 @@ def bench(model, make_batch, loss_fn):
 out = {}
 if 'mlp' in which:
     mlp = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10))
-    out['mlp'] = bench(mlp, lambda: (torch.randn(256, 784), torch.randint(0, 10, (256,))), lambda m, x, y: Fn.cross_entropy(m(x), y))
+    out['mlp'] = bench(mlp, lambda: (torch.randn(256, 784), torch.randint(0, 10, (256,))), lambda m, x, y: Fn.cross_entropy(m(x), y), steps)
 if 'lenet' in which:
-    out['lenet'] = bench(lenet(), lambda: (torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))), lambda m, x, y: Fn.cross_entropy(m(x), y))
+    out['lenet'] = bench(lenet(), lambda: (torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))), lambda m, x, y: Fn.cross_entropy(m(x), y), steps)
 if 'llama' in which:
     T, hd = 512, 64
     inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
     ang = torch.arange(T).float()[:, None] * inv[None]
     cos, sin = ang.cos()[:, None, :], ang.sin()[:, None, :]
     blk = Block()
-    out['llama'] = bench(blk, lambda: (torch.randn(T, 384), torch.randn(T, 384)), lambda m, x, y: Fn.mse_loss(m(x, cos, sin), y))
+    out['llama'] = bench(blk, lambda: (torch.randn(T, 384), torch.randn(T, 384)), lambda m, x, y: Fn.mse_loss(m(x, cos, sin), y), max(5, steps // 4))
 print(json.dumps(out))

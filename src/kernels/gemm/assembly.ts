@@ -8,6 +8,8 @@ import { fma4 } from '../common/simd';
 const KC: i32 = 256;
 const NCP: i32 = 16;
 const SCRATCH: i32 = KC * NCP * 8 * 4;
+/** bytes of packing scratch one thread needs */
+export const GEMM_SCRATCH_BYTES: i32 = SCRATCH;
 
 export function gemm_scratch_bytes(): i32 {
   return SCRATCH;
