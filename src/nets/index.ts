@@ -5,3 +5,5 @@ export * from './init.js';
 export * from './fold.js';
 export * from './format.js';
 export * from './linear-view.js';
+export * from './onnx-import.js';
+export * from './classify.js';

@@ -40,11 +40,14 @@ function checkConv2d(op: string, { x, w, bias, out, p }: Conv2dArgs): void {
 function conv2dCpu(k: CpuKernels, { x, w, bias, out, p }: Conv2dArgs): void {
   const [N, C, H, W] = x.shape as [number, number, number, number], [O, Cg, kh, kw] = w.shape as [number, number, number, number];
   const [OH, OW] = [out.shape[2]!, out.shape[3]!], G = p.groups, Og = O / G, P = OH * OW, K = Cg * kh * kw;
-  const col = k.scratch('conv2d_col', G * P * K);
+  const batched = N >= k.threads;
+  const col = k.scratch('conv2d_col', G * P * K * (batched ? k.threads : 1));
   const gemm = k.scratch('sgemm', Math.ceil(k.exported('sgemm_scratch_bytes')() * k.threads / 4));
   const [px, pw, pc, po, pg] = [k.ptr(x), k.ptr(w), k.ptr(col), k.ptr(out), k.ptr(gemm)];
   const geometry = [pair(H, W), pair(OH, OW), pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
-  for (let n = 0; n < N; n++) {
+  // a batch: threads take whole images (one dispatch); fewer images than threads: threads share each image's work
+  if (batched) k.call('conv2d_batch', [px, pw, po, pc, pg, N, C, O, G, ...geometry], N * (G * P * K + 2 * O * P * K));
+  else for (let n = 0; n < N; n++) {
     k.call('conv2d_im2col', [px + 4 * n * C * H * W, pc, G, Cg, ...geometry], G * P * K);
     for (let g = 0; g < G; g++) {
       k.call('sgemm', [pw + 4 * g * Og * K, pc + 4 * g * P * K, 0, po + 4 * (n * O + g * Og) * P, Og, P, K, pg], 2 * Og * P * K);
