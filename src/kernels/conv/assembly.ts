@@ -1,9 +1,9 @@
 // conv2d as im2col + sgemm (the lowering of Chellapilla et al. 2006, "High Performance Convolutional Neural Networks
 // for Document Processing", and Caffe): for one image, conv2d_im2col writes, per group g, the matrix
 // col[g][p][k] (p = output pixel oh*OW + ow, k = (c*kh + i)*kw + j over the group's Cg input channels); then the
-// linear op's sgemm computes out[g] [Og, P] = W[g] [Og, K] . col[g] [P, K]^T, which is the NCHW output directly.
+// gemm family's sgemm computes out[g] [Og, P] = W[g] [Og, K] . col[g] [P, K]^T, which is the NCHW output directly.
 // Taps that fall into the padding are zeros. Threads split the G*P rows of col.
-import { sgemm, GEMM_SCRATCH_BYTES } from '../linear/assembly';
+import { sgemm, GEMM_SCRATCH_BYTES } from '../gemm/assembly';
 
 /**
  * col[g, p, k] = x[g*Cg + c, oh*sh - pt + i*dh, ow*sw - pl + j*dw] (0 outside), for one image x [C, H, W].
