@@ -309,8 +309,9 @@ attentionInputs(attentionCmd.command('search').description('Compact Attention: o
   .option('--out <file>', 'configuration file to write')
   .action((flags) => attentionSearchCommand(flags, context(flags)));
 
-program.command('train').description('train an MLP or LeNet-5 on an image folder (a subfolder per class): seeded held-out split, progress with loss / accuracy / ETA, checkpoints each epoch and on Ctrl-C, --resume')
+program.command('train').description('train an MLP or LeNet-5 on MNIST IDX files or an image folder (a subfolder per class): seeded held-out split, progress with loss / accuracy / ETA, checkpoints each epoch and on Ctrl-C, --resume')
   .option('--arch <a>', 'mlp (784-1024-1024-classes for 28x28) | lenet (LeNet-5: conv 5x5 6/16, max pooling, 120-84-classes)', 'lenet')
+  .option('--mnist <dir>', 'MNIST folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz')
   .option('--images <dir>', 'image folder: one subfolder of PNG/PGM/PPM images per class')
   .option('--epochs <n>', 'passes over the training images', intOption('--epochs', 1), 1)
   .option('--batch <n>', 'images per step', intOption('--batch', 1), 64)

@@ -116,7 +116,9 @@ export async function trainClassifier(be: Backend, net: TrainableNet, train: Lab
     for (let b = firstBatch; b < batches; b++) {
       if (c.signal?.aborted || (c.maxSteps !== undefined && step >= c.maxSteps)) {
         await save(epoch, b, epochRng);
-        return { steps: step, epochsDone: epoch, losses, heldOutAccuracy: acc, stoppedBy: c.signal?.aborted ? 'signal' : 'maxSteps', stepsPerSecond: losses.length / (trainMs / 1000) };
+        const stoppedBy = c.signal?.aborted ? 'signal' : 'maxSteps';
+        if (stoppedBy === 'maxSteps' && Number.isNaN(acc)) acc = await accuracy(be, net, heldOut);
+        return { steps: step, epochsDone: epoch, losses, heldOutAccuracy: acc, stoppedBy, stepsPerSecond: losses.length / Math.max(1e-9, trainMs / 1000) };
       }
       const s0 = performance.now();
       const { x, y } = batchOf(train, perm, b, c.batch);

@@ -1,5 +1,5 @@
 /**
- * `lithe train`: trains an MLP or LeNet-5 (the conv-net builder, src/nets) on MNIST IDX files or an image folder
+ * `lithe train`: trains an MLP or LeNet-5 (the conv-net builder, src/nets) on MNIST IDX files (the t10k set) or an image folder
  * (one subfolder per class): a seeded split into training and held-out images, AdamW or SGD, a progress bar with
  * loss, held-out accuracy and ETA, a checkpoint folder after every epoch and on Ctrl-C, --resume from one, and the
  * trained network as a lithe_net safetensors file (OUT/net.safetensors).
@@ -14,10 +14,12 @@ import { trainClassifier } from '../../train/loop.js';
 import { CancelledError, OptionError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
 import { defaultThreads } from '../options.js';
+import { mnistImages } from '../../train/mnist.js';
 import type { Context } from './common.js';
 
 export interface TrainFlags {
   arch: string;
+  mnist?: string;
   images?: string;
   epochs: number;
   batch: number;
@@ -39,8 +41,8 @@ export interface TrainFlags {
 }
 
 function readData(f: TrainFlags): LabelledImages {
-  if (f.images === undefined) throw new OptionError('--images', 'give the data: a folder with one subfolder of images per class');
-  return readImageFolder(f.images);
+  if ((f.mnist === undefined) === (f.images === undefined)) throw new OptionError('--mnist / --images', 'give exactly one data source');
+  return f.mnist !== undefined ? mnistImages(f.mnist) : readImageFolder(f.images!);
 }
 
 export async function trainCommand(f: TrainFlags, ctx: Context): Promise<void> {
