@@ -8,7 +8,21 @@ import { chunkStart, chunkEnd } from '../common/simd';
 export function adamw_step(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, stepSize: f32, bc2sqrt: f32, tid: i32, nt: i32): void {
   const i0 = chunkStart(n, 4, tid, nt), i1 = chunkEnd(n, 4, tid, nt);
   const decay: f32 = 1 - lr * wd;
-  for (let i = i0; i < i1; i++) {
+  const vb1 = f32x4.splat(1 - b1), vb2 = f32x4.splat(b2), vb2c = f32x4.splat(1 - b2), vbc = f32x4.splat(bc2sqrt), veps = f32x4.splat(eps);
+  const vdecay = f32x4.splat(decay), vstep = f32x4.splat(stepSize);
+  let i = i0;
+  // four lanes with the scalar tail's operation order, so every element rounds the same way
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o), m0 = v128.load(m + o);
+    const mv = f32x4.add(m0, f32x4.mul(f32x4.sub(gv, m0), vb1));
+    const vv = f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(f32x4.mul(vb2c, gv), gv));
+    v128.store(m + o, mv);
+    v128.store(v + o, vv);
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), vbc), veps);
+    v128.store(p + o, f32x4.sub(f32x4.mul(v128.load(p + o), vdecay), f32x4.mul(vstep, f32x4.div(mv, denom))));
+  }
+  for (; i < i1; i++) {
     const o = <usize>i << 2;
     const gv = load<f32>(g + o);
     const mv = load<f32>(m + o) + (gv - load<f32>(m + o)) * (1 - b1);
