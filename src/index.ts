@@ -58,3 +58,13 @@ export type { OnnxModel, OnnxNode, OnnxTensor } from './io/onnx.js';
 export { readMnist } from './data/mnist.js';
 export type { MnistSet } from './data/mnist.js';
 export type { NetSpec, LayerSpec, Weights, LinearLike, LinearGroup, Visit } from './nets/index.js';
+export { Tape, Param, F, maskGradient, applyMask } from './autograd/index.js';
+export type { GradHook } from './autograd/index.js';
+export { AdamW, SGD, scheduledLr, clipGradNorm, Rng, trainClassifier, makeOptimizer, accuracy as classifierAccuracy, TrainingDivergedError, saveCheckpoint, loadCheckpoint,
+  CHECKPOINT_FORMAT, splitSeeded, subset, batchOf, checkLabels } from './train/index.js';
+export type { Optimizer, AdamWOptions, SgdOptions, Schedule, TrainConfig, TrainResult, StepInfo, EpochInfo, TrainerState, LabelledImages, TrainableNet, RngState } from './train/index.js';
+export { TrainableSpecNet, archSpec, buildTrainable } from './train/spec-net.js';
+export { readImageFolder } from './train/image-folder.js';
+export { mnistImages } from './train/mnist.js';
+export { llamaBlock, blockStack } from './train/llama-block.js';
+export type { BlockShape, BlockWeights } from './train/llama-block.js';
