@@ -62,6 +62,26 @@ export class TrainableSpecNet implements TrainableNet {
   }
 }
 
+/** The ops a training step of this network runs (forward, backward, AdamW/SGD, utilities). */
+export function trainingOps(spec: NetSpec): K.OpDef<any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ops = new Set<K.OpDef<any>>([K.CROSS_ENTROPY, K.CROSS_ENTROPY_BACKWARD, K.FILL, K.ADD, K.ADAMW_STEP, K.SGD_STEP]); // eslint-disable-line @typescript-eslint/no-explicit-any
+  walk(spec, 'net spec', ({ layer }) => {
+    const by: Partial<Record<LayerSpec['type'], K.OpDef<any>[]>> = { // eslint-disable-line @typescript-eslint/no-explicit-any
+      conv2d: [K.CONV2D, K.CONV2D_BACKWARD], conv1d: [K.CONV1D, K.CONV2D_BACKWARD], linear: [K.LINEAR, K.GEMM, K.COL_SUM], relu: [K.RELU, K.RELU_BACKWARD],
+      maxpool2d: [K.MAX_POOL2D, K.MAX_POOL2D_BACKWARD], avgpool2d: [K.AVG_POOL2D, K.AVG_POOL2D_BACKWARD], batchnorm2d: [K.BATCH_NORM, K.BATCH_NORM_BACKWARD],
+      residual: [K.COPY_COLUMNS],
+    };
+    for (const op of by[layer.type] ?? []) ops.add(op);
+  });
+  return [...ops];
+}
+
+/** Refuses a backend that lacks an op of this network's training step, naming the ops. */
+export function checkTrainable(be: Backend, spec: NetSpec, arch: string): void {
+  const missing = trainingOps(spec).filter((op) => !be.supports(op)).map((op) => op.name);
+  if (missing.length) throw new OptionError('--backend', `training ${arch} on ${be.description} needs ${missing.join(', ')}, which this backend does not implement yet (use --backend cpu)`);
+}
+
 export const ARCHS = ['mlp', 'lenet'] as const;
 export type Arch = (typeof ARCHS)[number];
 
@@ -87,5 +107,6 @@ export function archSpec(arch: string, shape: [number, number, number], classes:
 /** A freshly initialised (PyTorch's default init, seeded) trainable network of an architecture. */
 export function buildTrainable(be: Backend, arch: string, shape: [number, number, number], classes: number, seed: number): TrainableSpecNet {
   const spec = archSpec(arch, shape, classes);
+  checkTrainable(be, spec, arch);
   return new TrainableSpecNet(Net.create(be, spec, initWeights(spec, seed)), `${arch}:${shape.join('x')}:${classes}`);
 }

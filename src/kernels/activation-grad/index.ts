@@ -5,6 +5,7 @@
  */
 import { defineOp, lastDim, opError, requireF32, type GradFn } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { RELU_BACKWARD as RELU_BACKWARD_WGSL } from './wgsl.js';
 
 const sameSize = (op: string, ...ts: (Tensor | null)[]) => {
   const real = ts.filter((t): t is Tensor => t !== null);
@@ -20,6 +21,7 @@ export const RELU_BACKWARD = defineOp<UnaryBackwardArgs>({
   name: 'relu_backward',
   check({ x, dy, dx }) { sameSize('relu_backward', x, dy, dx); },
   cpu(k, { x, dy, dx }) { k.call('relu_backward', [k.ptr(x), k.ptr(dy), k.ptr(dx), x.size], x.size); },
+  webgpu(k, { x, dy, dx }) { k.dispatch('relu_backward', () => RELU_BACKWARD_WGSL, [x, dy, dx], [x.size, x.offset, dy.offset, dx.offset], Math.ceil(x.size / 256)); },
 });
 
 /** The gradient of an out-of-place ReLU {x, out}. */

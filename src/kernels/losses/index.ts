@@ -7,6 +7,7 @@
  */
 import { defineOp, lastDim, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import * as W from './wgsl.js';
 
 export interface CrossEntropyArgs { logits: Tensor; labels: Tensor; probs: Tensor; loss: Tensor }
 export interface CrossEntropyBackwardArgs { probs: Tensor; labels: Tensor; dy: Tensor; dlogits: Tensor }
@@ -24,6 +25,11 @@ export const CROSS_ENTROPY_BACKWARD = defineOp<CrossEntropyBackwardArgs>({
     const C = lastDim(probs), rows = probs.size / C;
     k.call('cross_entropy_backward', [k.ptr(probs), k.ptr(labels), k.ptr(dy), 1 / rows, k.ptr(dlogits), rows, C], 2 * probs.size);
   },
+  webgpu(k, { probs, labels, dy, dlogits }) {
+    const C = lastDim(probs), rows = probs.size / C;
+    k.dispatch('cross_entropy_backward', () => W.CROSS_ENTROPY_BACKWARD, [probs, labels, dy, dlogits],
+      [probs.size, C, { f: 1 / rows }, probs.offset, labels.offset, dy.offset, dlogits.offset], Math.ceil(probs.size / 256));
+  },
 });
 
 export const CROSS_ENTROPY = defineOp<CrossEntropyArgs>({
@@ -38,6 +44,11 @@ export const CROSS_ENTROPY = defineOp<CrossEntropyArgs>({
     const C = lastDim(logits), rows = logits.size / C, rowLoss = k.scratch('cross_entropy', rows);
     k.call('cross_entropy_rows', [k.ptr(logits), k.ptr(labels), k.ptr(probs), k.ptr(rowLoss), rows, C], 12 * logits.size);
     k.call('sum_scaled', [k.ptr(rowLoss), rows, 1 / rows, k.ptr(loss)], 0);
+  },
+  webgpu(k, { logits, labels, probs, loss }) {
+    const C = lastDim(logits), rows = logits.size / C, rowLoss = k.scratch('cross_entropy', rows);
+    k.dispatch('cross_entropy_rows', () => W.CROSS_ENTROPY_ROWS, [logits, labels, probs, rowLoss], [rows, C, logits.offset, labels.offset, probs.offset, rowLoss.offset], Math.ceil(rows / 64));
+    k.dispatch('sum_scaled', () => W.SUM_SCALED, [rowLoss, loss], [rows, { f: 1 / rows }, rowLoss.offset, loss.offset], 1);
   },
   grad(r, { logits, labels, probs, loss }, grad) {
     const dy = grad(loss), dlogits = grad(logits);
