@@ -13,6 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import type { Backend } from '../src/backend/backend.js';
 import { F, Param, Tape } from '../src/autograd/index.js';
 import { AdamW, Rng, splitSeeded, trainClassifier } from '../src/train/index.js';
 import { mnistImages } from '../src/train/mnist.js';
@@ -31,7 +33,7 @@ function flag(argv: string[], name: string, def: string): string {
 }
 
 /** median steps/s of `step` over `n` timed calls after 3 warm-ups */
-async function stepsPerSecond(be: CpuBackend, n: number, step: () => Promise<void>): Promise<number> {
+async function stepsPerSecond(be: Backend, n: number, step: () => Promise<void>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n + 3; i++) {
     const t0 = performance.now();
@@ -42,7 +44,7 @@ async function stepsPerSecond(be: CpuBackend, n: number, step: () => Promise<voi
   return 1000 / median(times);
 }
 
-async function classifierStep(be: CpuBackend, arch: 'mlp' | 'lenet', batch: number, n: number): Promise<number> {
+async function classifierStep(be: Backend, arch: 'mlp' | 'lenet', batch: number, n: number): Promise<number> {
   const net = buildTrainable(be, arch, [1, 28, 28], 10, 0), opt = new AdamW(be, net.params, { lr: 1e-3 }), r = new Rng(1);
   const x = Float32Array.from({ length: batch * 784 }, () => r.normal()), y = Int32Array.from({ length: batch }, () => r.int(10));
   const sps = await stepsPerSecond(be, n, async () => {
@@ -108,13 +110,14 @@ async function llamaPeak(blocks: number, checkpointing: boolean): Promise<number
   return peak;
 }
 
-function torchPeer(threads: number, steps: number): { [k: string]: number } | string {
-  const py = '/usr/bin/python3', script = path.join(root, 'bench/train_peer.py');
-  if (!existsSync(py)) return 'no /usr/bin/python3';
+function torchPeer(threads: number, steps: number, device = 'cpu', which = 'mlp,lenet,llama'): { [k: string]: number } | string {
+  // Debian's python3 (with python3-torch) here; the device machine's python3 there (LITHE_PYTHON)
+  const py = process.env.LITHE_PYTHON ?? '/usr/bin/python3', script = path.join(root, 'bench/train_peer.py');
+  if (py.startsWith('/') && !existsSync(py)) return `no ${py}`;
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const res = spawnSync(py, [script, String(threads), 'mlp,lenet,llama', String(steps)], { env, encoding: 'utf8', timeout: 900_000 });
+  const res = spawnSync(py, [script, String(threads), which, String(steps), device], { env, encoding: 'utf8', timeout: 900_000 });
   if (res.status !== 0) return `PyTorch peer failed: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}`;
   return JSON.parse(res.stdout.trim().split('\n').pop()!);
 }
@@ -165,9 +168,30 @@ async function mnist(argv: string[], record: Record, shared: string): Promise<vo
     'The machine was shared with other jobs: times are indicative.');
 }
 
+/**
+ * --only webgpu: the MLP's AdamW step on the first WebGPU adapter beside PyTorch CUDA (f32, TF32 off) on the same GPU
+ * (LeNet and the LLaMA block need backward ops that have no WGSL yet).
+ */
+async function webgpu(argv: string[], record: Record): Promise<void> {
+  const steps = Number(flag(argv, '--steps', '20'));
+  const gpu = await WebGpuBackend.tryCreate();
+  if (typeof gpu === 'string') throw new Error(`no WebGPU adapter: ${gpu}`);
+  const lithe = await classifierStep(gpu, 'mlp', 256, steps);
+  const desc = gpu.description;
+  await gpu.dispose();
+  const torch = torchPeer(1, steps, 'cuda', 'mlp');
+  const t = typeof torch === 'string' ? undefined : torch['mlp'];
+  record('train (WebGPU)', `npm run bench -- train --only webgpu --steps ${steps}`,
+    markdownTable(['workload (AdamW step)', 'Lithe WebGPU steps/s', 'PyTorch CUDA steps/s', 'Lithe / PyTorch'],
+      [['(a) MLP 784-1024-1024-10, batch 256', lithe.toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe / t).toFixed(2) : 'n/a']]),
+    `Adapter: ${desc}. Median of ${steps} timed steps after 3 warm-ups, each waited for (Backend.finish / torch.cuda.synchronize). ` +
+    `PyTorch: f32 with TF32 off (bench/train_peer.py ... cuda). ${typeof torch === 'string' ? torch : ''}`);
+}
+
 export async function trainBench(argv: string[], record: Record, shared: string): Promise<void> {
   const only = flag(argv, '--only', 'all');
   if (only === 'all' || only === 'mnist') await mnist(argv, record, shared);
   if (only === 'all' || only === 'throughput') await throughput(argv, record);
+  if (only === 'webgpu') await webgpu(argv, record);
 }
 

@@ -1,6 +1,6 @@
 """PyTorch peer of `npm run bench -- train`: AdamW training steps/s of the same workloads, on the CPU.
 
-Usage: python3 bench/train_peer.py THREADS [mlp,lenet,llama] [STEPS]  (prints one JSON line: {workload: steps_per_second}).
+Usage: python3 bench/train_peer.py THREADS [mlp,lenet,llama] [STEPS] [cpu|cuda]  (prints one JSON line: {workload: steps_per_second}).
 Median of STEPS (default 20; the LLaMA block: max(5, STEPS / 4)) timed steps after 3 warm-ups, as the Lithe side measures. Run with OMP_NUM_THREADS and
 OPENBLAS_NUM_THREADS set to THREADS and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (see peers.md)."""
 import json, statistics, sys, time
@@ -11,6 +11,10 @@ import torch.nn.functional as Fn
 threads = int(sys.argv[1])
 which = sys.argv[2].split(',') if len(sys.argv) > 2 else ['mlp', 'lenet', 'llama']
 steps = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+dev = torch.device(sys.argv[4] if len(sys.argv) > 4 else 'cpu')
+if dev.type == 'cuda':
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -49,15 +53,16 @@ class Block(nn.Module):
         q = rope(self.q(a).view(T, self.heads, self.hd), cos, sin).transpose(0, 1)
         k = rope(self.k(a).view(T, self.kv, self.hd), cos, sin).transpose(0, 1).repeat_interleave(self.heads // self.kv, 0)
         v = self.v(a).view(T, self.kv, self.hd).transpose(0, 1).repeat_interleave(self.heads // self.kv, 0)
-        att = torch.softmax((q @ k.transpose(1, 2)) / self.hd ** 0.5 + torch.full((T, T), float('-inf')).triu(1), -1) @ v
+        att = torch.softmax((q @ k.transpose(1, 2)) / self.hd ** 0.5 + torch.full((T, T), float('-inf'), device=x.device).triu(1), -1) @ v
         x = x + self.o(att.transpose(0, 1).reshape(T, -1))
         b = self.n2(x)
         return x + self.d(Fn.silu(self.g(b)) * self.u(b))
 
 
 def bench(model, make_batch, loss_fn, n):
+    model = model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x, y = make_batch()
+    x, y = (t.to(dev) for t in make_batch())
     times = []
     for i in range(n + 3):
         t0 = time.perf_counter()
@@ -65,6 +70,8 @@ def bench(model, make_batch, loss_fn, n):
         loss = loss_fn(model, x, y)
         loss.backward()
         opt.step()
+        if dev.type == 'cuda':
+            torch.cuda.synchronize()
         if i >= 3:
             times.append(time.perf_counter() - t0)
     return 1 / statistics.median(times)
@@ -80,7 +87,7 @@ if 'llama' in which:
     T, hd = 512, 64
     inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
     ang = torch.arange(T).float()[:, None] * inv[None]
-    cos, sin = ang.cos()[:, None, :], ang.sin()[:, None, :]
+    cos, sin = ang.cos()[:, None, :].to(dev), ang.sin()[:, None, :].to(dev)
     blk = Block()
     out['llama'] = bench(blk, lambda: (torch.randn(T, 384), torch.randn(T, 384)), lambda m, x, y: Fn.mse_loss(m(x, cos, sin), y), max(5, steps // 4))
 print(json.dumps(out))
