@@ -420,6 +420,20 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
     return { read: [dx], want: [plus(acc, ref.avgPoolBackwardRef(pg, dy))] };
   });
 }
+add(K.LAYER_NORM, '13x385 with bias', 1e-5, (be) => {
+  const x = randn(13 * 385, r, 3), w = randn(385, r), b = randn(385, r), out = be.alloc([13, 385]), mean = be.alloc([13]), rstd = be.alloc([13]);
+  run(be, K.LAYER_NORM, { x: up(be, x, [13, 385]), w: up(be, w, [385]), b: up(be, b, [385]), eps: 1e-5, out, mean, rstd });
+  return { read: [out], want: [ref.layerNormRef(x, w, b, 1e-5)] };
+});
+add(K.LAYER_NORM_BACKWARD, '13x385', 1e-5, (be) => {
+  const x = randn(13 * 385, r, 3), w = randn(385, r), dy = randn(13 * 385, r), ax = randn(13 * 385, r), aw = randn(385, r), ab = randn(385, r);
+  const mu = Float32Array.from({ length: 13 }, (_, i) => x.subarray(i * 385, (i + 1) * 385).reduce((a, c) => a + c, 0) / 385);
+  const rs = Float32Array.from({ length: 13 }, (_, i) => 1 / Math.sqrt(x.subarray(i * 385, (i + 1) * 385).reduce((a, c) => a + (c - mu[i]!) ** 2, 0) / 385 + 1e-5));
+  const dx = up(be, ax, [13, 385]), dw = up(be, aw, [385]), db = up(be, ab, [385]);
+  run(be, K.LAYER_NORM_BACKWARD, { x: up(be, x, [13, 385]), w: up(be, w, [385]), mean: up(be, mu, [13]), rstd: up(be, rs, [13]), dy: up(be, dy, [13, 385]), dx, dw, db });
+  const g = ref.layerNormBackwardRef(x, w, 1e-5, dy);
+  return { read: [dx, dw, db], want: [plus(ax, g.dx), plus(aw, g.dw), plus(ab, g.db)] };
+});
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 

@@ -239,6 +239,13 @@ for (const pg of [
   }
 }
 
+add({
+  name: 'layer_norm 6x29 with bias', ops: [K.LAYER_NORM, K.LAYER_NORM_BACKWARD], inputs: [{ shape: [6, 29], diff: true, scale: 2 }, { shape: [29], diff: true }, { shape: [29], diff: true }],
+  forward: ([x, w, b]) => ref.layerNormRef(x!, w!, b!, 1e-5),
+  backward: ([x, w], dy) => { const g = ref.layerNormBackwardRef(x!, w!, 1e-5, dy); return [g.dx, g.dw, g.db]; },
+  run: (t, [x, w, b]) => F.layerNorm(t, x!, w!, b!),
+});
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);

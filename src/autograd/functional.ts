@@ -276,6 +276,13 @@ export function avgPool2d(t: Tape, x: Tensor, p: K.Pool2dParams): Tensor {
   return out;
 }
 
+/** LayerNorm over the last axis (w, and b when given, of its size) */
+export function layerNorm(t: Tape, x: Tensor, w: Tensor, b: Tensor | null, eps = 1e-5): Tensor {
+  const rows = x.size / w.size, out = t.alloc(x.shape), mean = t.alloc([rows]), rstd = t.alloc([rows]);
+  t.op(K.LAYER_NORM, { x, w, b, eps, out, mean, rstd }, [out, mean, rstd]);
+  return out;
+}
+
 /** x viewed with another shape of the same size (shares storage; gradients flow through). */
 export function reshape(t: Tape, x: Tensor, shape: readonly number[]): Tensor {
   if (elementCount(shape) !== x.size) throw new Error(`reshape: [${x.shape}] has ${x.size} elements, not those of [${shape}]`);
