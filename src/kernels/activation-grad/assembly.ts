@@ -1,6 +1,6 @@
 // Activations of training and their gradients: ReLU's mask, GELU (tanh form) forward and backward, the SwiGLU
 // gate's backward, softmax's and log-softmax's backward, log-softmax forward. Gradients accumulate (dx += ...).
-import { exp1, chunkStart, chunkEnd } from '../common/simd';
+import { exp1, exp4, chunkStart, chunkEnd } from '../common/simd';
 
 /** dx += x > 0 ? dy : 0 */
 export function relu_backward(x: usize, dy: usize, dx: usize, n: i32, tid: i32, nt: i32): void {
@@ -45,7 +45,19 @@ export function gelu_backward(x: usize, dy: usize, dx: usize, n: i32, tid: i32, 
 /** out = silu(g) u: dg += dy u s (1 + g (1 - s)), du += dy g s with s = sigmoid(g); dg or du may be 0 (not wanted) */
 export function silu_mul_backward(g: usize, u: usize, dy: usize, dg: usize, du: usize, n: i32, tid: i32, nt: i32): void {
   const i0 = chunkStart(n, 4, tid, nt), i1 = chunkEnd(n, 4, tid, nt);
-  for (let i = i0; i < i1; i++) {
+  const one = f32x4.splat(1);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o), dv = v128.load(dy + o);
+    const s = f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(gv))));
+    if (dg != 0) {
+      const d = f32x4.mul(f32x4.mul(f32x4.mul(dv, v128.load(u + o)), s), f32x4.add(one, f32x4.mul(gv, f32x4.sub(one, s))));
+      v128.store(dg + o, f32x4.add(v128.load(dg + o), d));
+    }
+    if (du != 0) v128.store(du + o, f32x4.add(v128.load(du + o), f32x4.mul(f32x4.mul(dv, gv), s)));
+  }
+  for (; i < i1; i++) {
     const o = <usize>i << 2;
     const gv = load<f32>(g + o), dv = load<f32>(dy + o);
     const s: f32 = 1 / (1 + exp1(-gv));
