@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { writePng } from '../src/io/image.js';
 import { Rng } from '../src/train/rng.js';
-import { runLithe } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { repoRoot, runLithe } from './helpers.js';
 
 function makeFolder(n: number): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lithe-images-')), r = new Rng(11);
@@ -55,6 +56,26 @@ test('lithe train: LeNet on a 2-class image folder (epoch 6 mean loss below a qu
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   assert.match(bad.stderr, /broken\.png/);
+  rmSync(dir, { recursive: true });
+  rmSync(out, { recursive: true });
+});
+
+test('lithe train: Ctrl-C after the first epoch saves a checkpoint and exits 130; --resume finishes the run', async () => {
+  const dir = makeFolder(64), out = `${dir}-run`;
+  const args = ['train', '--arch', 'mlp', '--images', dir, '--epochs', '400', '--batch', '8', '--seed', '2', '--out', out, '--threads', '1'];
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '', sent = false;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (!sent && /epoch 1: /.test(stderr)) { sent = true; child.kill('SIGINT'); }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, stderr);
+  const saved = JSON.parse(readFileSync(path.join(out, 'trainer.json'), 'utf8'));
+  assert.ok(saved.step >= 7 && saved.step < 400 * 7, `checkpoint at step ${saved.step}`);
+  const rest = runLithe([...args.map((a) => (a === '400' ? String(Math.floor(saved.step / 7) + 2) : a)), '--resume', out, '--json']);
+  assert.equal(rest.code, 0, rest.stderr);
+  assert.equal(rest.json().steps, (Math.floor(saved.step / 7) + 2) * 7);
   rmSync(dir, { recursive: true });
   rmSync(out, { recursive: true });
 });

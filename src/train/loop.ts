@@ -114,6 +114,8 @@ export async function trainClassifier(be: Backend, net: TrainableNet, train: Lab
     const t0 = performance.now();
     let sum = 0, n = 0;
     for (let b = firstBatch; b < batches; b++) {
+      // let a pending Ctrl-C handler run: CPU kernels never leave the microtask queue on their own
+      if (c.signal) await new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
       if (c.signal?.aborted || (c.maxSteps !== undefined && step >= c.maxSteps)) {
         await save(epoch, b, epochRng);
         const stoppedBy = c.signal?.aborted ? 'signal' : 'maxSteps';
