@@ -322,15 +322,17 @@ for (const train of [true, false]) {
     return { read: [dx, dg, db], want: [plus(ax, w.dx), plus(ag, w.dgamma), plus(ab, w.dbeta)] };
   });
 }
-add(K.ATTENTION_BACKWARD, 'GQA 6/2 heads T=9 pos0=4 window=6', 1e-5, (be) => {
+for (const rowwise of [false, true]) {
+add(K.ATTENTION_BACKWARD, `GQA 6/2 heads T=9 pos0=4 window=6 ${rowwise ? 'row by row' : 'as GEMMs'}`, 1e-5, (be) => {
   const p = { T: 9, nHeads: 6, nKVHeads: 2, headDim: 16, pos0: 4, window: 6, scale: 0.25 }, S = 13;
   const q = randn(9 * 96, r), k = randn(S * 32, r), v = randn(S * 32, r), dout = randn(9 * 96, r), aq = randn(9 * 96, r), ak = randn(S * 32, r), av = randn(S * 32, r);
   const dq = up(be, aq, [9, 96]), dk = up(be, ak, [S, 32]), dv = up(be, av, [S, 32]);
   const o = Float32Array.from(ref.attentionF64Ref(q, k, v, p));
-  run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [9, 96]), k: up(be, k, [S, 32]), v: up(be, v, [S, 32]), out: up(be, o, [9, 96]), dout: up(be, dout, [9, 96]), dq, dk, dv, p });
+  run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [9, 96]), k: up(be, k, [S, 32]), v: up(be, v, [S, 32]), out: up(be, o, [9, 96]), dout: up(be, dout, [9, 96]), dq, dk, dv, p, rowwise });
   const g = ref.attentionBackwardRef(q, k, v, p, dout);
   return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
 });
+}
 // conv2d at odd sizes: plain, strided + dilated + asymmetric padding (SAME_UPPER-like), grouped, depthwise
 const convCases: [string, number, number, number, number, number, K.Conv2dParams, boolean][] = [
   ['3x7x9 -> 5, 3x3', 2, 3, 7, 9, 5, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, true],

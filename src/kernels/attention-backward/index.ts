@@ -11,6 +11,8 @@ export interface AttentionBackwardArgs {
   q: Tensor; k: Tensor; v: Tensor; out: Tensor; dout: Tensor;
   dq: Tensor | null; dk: Tensor | null; dv: Tensor | null;
   p: AttentionParams;
+  /** one query row at a time (no T x S scratch); chosen anyway when a head's T x S matrices would pass 64 MiB */
+  rowwise?: boolean;
 }
 
 export const ATTENTION_BACKWARD = defineOp<AttentionBackwardArgs>({
@@ -23,10 +25,18 @@ export const ATTENTION_BACKWARD = defineOp<AttentionBackwardArgs>({
       (a.dq && a.dq.size !== a.q.size) || (a.dk && a.dk.size !== a.k.size) || (a.dv && a.dv.size !== a.v.size)) opError('attention_backward', 'shapes do not fit');
   },
   cpu(k, a) {
-    const { T, nHeads, nKVHeads, headDim, pos0, window, scale } = a.p, p = (t: Tensor | null) => (t ? k.ptr(t) : 0);
-    const scratch = k.scratch('attention_backward', k.threads * (pos0 + T));
-    k.call('attention_backward', [k.ptr(a.q), k.ptr(a.k), k.ptr(a.v), k.ptr(a.out), k.ptr(a.dout), p(a.dq), p(a.dk), p(a.dv), T, nHeads, nKVHeads, headDim, pos0, window, scale,
-      k.ptr(scratch)], 8 * T * (pos0 + T) * nHeads * headDim);
+    const { T, nHeads, nKVHeads, headDim, pos0, window, scale } = a.p, p = (t: Tensor | null) => (t ? k.ptr(t) : 0), S = pos0 + T;
+    const args = [k.ptr(a.q), k.ptr(a.k), k.ptr(a.v), k.ptr(a.out), k.ptr(a.dout), p(a.dq), p(a.dk), p(a.dv), T, nHeads, nKVHeads, headDim, pos0, window, scale];
+    const flops = 8 * T * S * nHeads * headDim;
+    const perThread = 3 * T * S + S * headDim;
+    if (!a.rowwise && perThread <= (16 << 20)) {
+      // the probability matrix of a head fits a 64 MiB scratch per thread: GEMMs
+      const scratch = k.scratch('attention_backward_gemm', k.threads * perThread), gemm = k.scratch('gemm', Math.ceil(k.exported('gemm_scratch_bytes')() * k.threads / 4));
+      k.call('attention_backward_gemm', [...args, k.ptr(scratch), k.ptr(gemm)], flops);
+    } else {
+      const scratch = k.scratch('attention_backward', k.threads * S);
+      k.call('attention_backward', [...args, k.ptr(scratch)], flops);
+    }
   },
 });
 
