@@ -6,6 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import type { Backend } from '../src/backend/backend.js';
 import { Net, foldBatchNorm, initWeights, linearLayers, loadNet, saveNet, conv1dGeometry, conv2dGeometry, poolGeometry, walk, type LayerSpec, type NetSpec, type Weights } from '../src/nets/index.js';
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import { FormatError } from '../src/util/errors.js';
@@ -92,8 +94,8 @@ let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
 after(async () => { await be.dispose(); });
 
-async function runNet(spec: NetSpec, w: Weights, x: Float32Array, N: number): Promise<Float32Array> {
-  const net = Net.create(be, spec, w), tx = be.alloc([N, ...spec.input]);
+async function runNet(spec: NetSpec, w: Weights, x: Float32Array, N: number, on: Backend = be): Promise<Float32Array> {
+  const be = on, net = Net.create(be, spec, w), tx = be.alloc([N, ...spec.input]);
   be.write(tx, x);
   const y = net.forward(tx), got = await be.read(y);
   const input = await be.read(tx);
@@ -111,6 +113,20 @@ describe('nets', () => {
       assert.ok(relErr(got, want.y) < 1e-5, `rel err ${relErr(got, want.y)} ${seedNote()}`);
     });
   }
+
+  test('the forward pass on WebGPU equals the twins', async (t) => {
+    const g = await WebGpuBackend.tryCreate();
+    if (typeof g === 'string') return t.skip(`no WebGPU adapter: ${g}`);
+    try {
+      for (const spec of [convNet, speechNet]) {
+        const N = 2, w = weightsFor(spec, 11), x = randn(N * spec.input.reduce((a, b) => a * b, 1), r);
+        const got = await runNet(spec, w, x, N, g), want = hostForward(spec.net, '', w, x, N, spec.input).y;
+        assert.ok(relErr(got, want) < 1e-5, `${g.description}: rel err ${relErr(got, want)} ${seedNote()}`);
+      }
+    } finally {
+      await g.dispose();
+    }
+  });
 
   test('folding batch norms into the convolutions keeps the eval-mode outputs', async () => {
     const N = 2, w = weightsFor(convNet, 3), x = randn(N * 3 * 11 * 9, r);
