@@ -163,6 +163,23 @@ describe('nets', () => {
     assert.throws(() => loadNet(bad(w, exact, '{"input": [1], "net": {"type": "lstm"}}')), /the root layer \(lstm\): unknown layer type/);
   });
 
+  test('initWeights: PyTorch bounds +-1/sqrt(fan_in), batch-norm identities, the same draws for the same seed', () => {
+    const w = initWeights(convNet, 42), again = initWeights(convNet, 42), other = initWeights(convNet, 43);
+    const bound = (name: string, fanIn: number) => {
+      const v = w.get(name)!, m = v.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+      assert.ok(m <= 1 / Math.sqrt(fanIn) && m > 0.8 / Math.sqrt(fanIn), `${name}: max |w| ${m} vs bound ${1 / Math.sqrt(fanIn)}`);
+    };
+    bound('features.0.weight', 3 * 9); // 162 draws: the largest is near the bound
+    bound('features.3.body.0.weight', 6 * 9);
+    bound('classifier.weight', 48);
+    assert.ok(w.get('features.3.body.3.bias')!.every((x) => Math.abs(x) <= 1 / 3), 'depthwise fan_in = 1 * 3 * 3');
+    assert.deepEqual([...w.get('features.1.weight')!], new Array(6).fill(1));
+    assert.deepEqual([...w.get('features.1.running_mean')!], new Array(6).fill(0));
+    assert.deepEqual([...w.get('features.1.running_var')!], new Array(6).fill(1));
+    assert.deepEqual(w.get('classifier.weight'), again.get('classifier.weight'));
+    assert.notDeepEqual(w.get('classifier.weight'), other.get('classifier.weight'));
+  });
+
   test('the linear view groups layers by the activation they read', () => {
     const groups = linearLayers(convNet);
     const shortcutGroup = groups.find((g) => g.layers.some((l) => l.name === 'features.3.shortcut'))!;
