@@ -15,7 +15,7 @@ import { ONNX_PROTO } from '../src/io/onnx-schema.js';
 import { parseOnnx } from '../src/io/onnx.js';
 import { Net, accuracy, argmaxRows, importOnnx, predictBatched, readOnnxNet } from '../src/nets/index.js';
 import { FormatError } from '../src/util/errors.js';
-import { relErr, sharedData } from './helpers.js';
+import { relErr, runLithe, sharedData } from './helpers.js';
 
 const modelFile = sharedData('vision/mnist/mnist-8.onnx'), mnistDir = sharedData('vision/mnist/t10k-images-idx3-ubyte.gz') && sharedData('vision/mnist');
 
@@ -53,6 +53,16 @@ describe('MNIST-8 ONNX', () => {
     const acc = accuracy(got, data.labels);
     console.log(`# MNIST-8 top-1: Lithe ${(100 * acc).toFixed(2)} %, onnxruntime ${(100 * accuracy(ref, data.labels)).toFixed(2)} %; worst per-image logit rel diff ${worst.toExponential(2)}; Lithe ${litheMs.toFixed(0)} ms (batch 500, 2 threads), onnxruntime ${ortMs.toFixed(0)} ms (batch 1)`);
     assert.equal(Math.round(acc * data.count), 9891, 'the SOURCES note measured 98.91 % top-1');
+  });
+
+  test('lithe eval classify: 98.91 % on the test images; bad input exits 2 with one line', { skip: !modelFile || !mnistDir ? 'needs ../shared/data/vision/mnist' : false }, () => {
+    const r = runLithe(['eval', 'classify', modelFile!, '--mnist', mnistDir!, '--batch', '500', '--threads', '2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().images, 10000);
+    assert.equal(r.json().top1, 0.9891);
+    const bad = runLithe(['eval', 'classify', modelFile!, '--mnist', path.dirname(mnistDir!)]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr.trim(), /^lithe: .*t10k-images-idx3-ubyte\.gz: no such file$/);
   });
 
   test('unsupported graphs are one-line FormatErrors naming the node', { skip: !modelFile ? 'needs ../shared/data/vision/mnist/mnist-8.onnx' : false }, () => {

@@ -6,6 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import type { Backend } from '../src/backend/backend.js';
 import { Net, foldBatchNorm, initWeights, linearLayers, loadNet, saveNet, conv1dGeometry, conv2dGeometry, poolGeometry, walk, type LayerSpec, type NetSpec, type Weights } from '../src/nets/index.js';
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import { FormatError } from '../src/util/errors.js';
@@ -92,8 +94,8 @@ let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
 after(async () => { await be.dispose(); });
 
-async function runNet(spec: NetSpec, w: Weights, x: Float32Array, N: number): Promise<Float32Array> {
-  const net = Net.create(be, spec, w), tx = be.alloc([N, ...spec.input]);
+async function runNet(spec: NetSpec, w: Weights, x: Float32Array, N: number, on: Backend = be): Promise<Float32Array> {
+  const be = on, net = Net.create(be, spec, w), tx = be.alloc([N, ...spec.input]);
   be.write(tx, x);
   const y = net.forward(tx), got = await be.read(y);
   const input = await be.read(tx);
@@ -111,6 +113,20 @@ describe('nets', () => {
       assert.ok(relErr(got, want.y) < 1e-5, `rel err ${relErr(got, want.y)} ${seedNote()}`);
     });
   }
+
+  test('the forward pass on WebGPU equals the twins', async (t) => {
+    const g = await WebGpuBackend.tryCreate();
+    if (typeof g === 'string') return t.skip(`no WebGPU adapter: ${g}`);
+    try {
+      for (const spec of [convNet, speechNet]) {
+        const N = 2, w = weightsFor(spec, 11), x = randn(N * spec.input.reduce((a, b) => a * b, 1), r);
+        const got = await runNet(spec, w, x, N, g), want = hostForward(spec.net, '', w, x, N, spec.input).y;
+        assert.ok(relErr(got, want) < 1e-5, `${g.description}: rel err ${relErr(got, want)} ${seedNote()}`);
+      }
+    } finally {
+      await g.dispose();
+    }
+  });
 
   test('folding batch norms into the convolutions keeps the eval-mode outputs', async () => {
     const N = 2, w = weightsFor(convNet, 3), x = randn(N * 3 * 11 * 9, r);
@@ -145,6 +161,23 @@ describe('nets', () => {
     const wrongChannels = JSON.stringify({ ...convNet, input: [4, 11, 9] });
     assert.throws(() => loadNet(bad(w, exact, wrongChannels)), /layer features\.0 \(conv2d\): expects input \[3, H, W\], gets \[4,11,9\]/);
     assert.throws(() => loadNet(bad(w, exact, '{"input": [1], "net": {"type": "lstm"}}')), /the root layer \(lstm\): unknown layer type/);
+  });
+
+  test('initWeights: PyTorch bounds +-1/sqrt(fan_in), batch-norm identities, the same draws for the same seed', () => {
+    const w = initWeights(convNet, 42), again = initWeights(convNet, 42), other = initWeights(convNet, 43);
+    const bound = (name: string, fanIn: number) => {
+      const v = w.get(name)!, m = v.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+      assert.ok(m <= 1 / Math.sqrt(fanIn) && m > 0.8 / Math.sqrt(fanIn), `${name}: max |w| ${m} vs bound ${1 / Math.sqrt(fanIn)}`);
+    };
+    bound('features.0.weight', 3 * 9); // 162 draws: the largest is near the bound
+    bound('features.3.body.0.weight', 6 * 9);
+    bound('classifier.weight', 48);
+    assert.ok(w.get('features.3.body.3.bias')!.every((x) => Math.abs(x) <= 1 / 3), 'depthwise fan_in = 1 * 3 * 3');
+    assert.deepEqual([...w.get('features.1.weight')!], new Array(6).fill(1));
+    assert.deepEqual([...w.get('features.1.running_mean')!], new Array(6).fill(0));
+    assert.deepEqual([...w.get('features.1.running_var')!], new Array(6).fill(1));
+    assert.deepEqual(w.get('classifier.weight'), again.get('classifier.weight'));
+    assert.notDeepEqual(w.get('classifier.weight'), other.get('classifier.weight'));
   });
 
   test('the linear view groups layers by the activation they read', () => {

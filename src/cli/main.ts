@@ -11,6 +11,7 @@ import { serveCommand } from './commands/serve.js';
 import type { Context } from './commands/common.js';
 import { demoCommand } from './commands/demo.js';
 import { evalPplCommand } from './commands/eval-ppl.js';
+import { evalClassifyCommand } from './commands/eval-classify.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { kvEvalCommand, kvProfileCommand, kvSearchCommand } from './commands/kv.js';
@@ -106,6 +107,13 @@ actQuantOptions(evalCmd.command('ppl').description('perplexity on a text file (r
   .option('--max-docs <n>', 'JSONL: first n documents only', intOption('--max-docs', 1))
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json()))
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
+evalCmd.command('classify').description('top-1 accuracy of an image classifier (ONNX, or a lithe_net .safetensors) on the MNIST test images')
+  .argument('<model>')
+  .requiredOption('--mnist <dir>', 'folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz')
+  .option('--limit <n>', 'the first n images only', intOption('--limit', 1))
+  .option('--batch <n>', 'images per forward pass (default 256)', intOption('--batch', 1))
+  .addOption(threads()).addOption(backendOption()).addOption(json())
+  .action((model, flags) => evalClassifyCommand(model, flags, context(flags)));
 
 compressionOptions('pruning', program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
   .argument('<model>')
