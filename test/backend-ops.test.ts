@@ -436,6 +436,21 @@ add(K.LAYER_NORM_BACKWARD, '13x385', 1e-5, (be) => {
   const g = ref.layerNormBackwardRef(x, w, 1e-5, dy);
   return { read: [dx, dw, db], want: [plus(ax, g.dx), plus(aw, g.dw), plus(ab, g.db)] };
 });
+{
+  // three items with repeats, a blank-free target, an empty target, and inputs shorter than T
+  const p: ref.CtcProblem = { T: 9, B: 3, C: 5, blank: 4, targets: [1, 1, 2, 0, 3, 2, 0, 0, 0, 0, 0, 0], maxLen: 4, targetLengths: [3, 2, 0], inputLengths: [9, 6, 4] };
+  const ints = (be: Backend) => [up(be, Int32Array.from(p.targets), [3, 4], 'i32'), up(be, Int32Array.from(p.targetLengths), [3], 'i32'), up(be, Int32Array.from(p.inputLengths), [3], 'i32')] as const;
+  add(K.CTC_LOSS, 'T=9 B=3 C=5 blank 4', 1e-5, (be) => {
+    const x = randn(9 * 3 * 5, r, 2), loss = be.alloc([1]), [targets, targetLengths, inputLengths] = ints(be);
+    run(be, K.CTC_LOSS, { x: up(be, x, [9, 3, 5]), targets, targetLengths, inputLengths, blank: 4, loss });
+    return { read: [loss], want: [[ref.ctcLossRef(x, p)]] };
+  });
+  add(K.CTC_LOSS_BACKWARD, 'T=9 B=3 C=5 blank 4', 1e-5, (be) => {
+    const x = randn(9 * 3 * 5, r, 2), acc = randn(x.length, r), dx = up(be, acc, [9, 3, 5]), [targets, targetLengths, inputLengths] = ints(be);
+    run(be, K.CTC_LOSS_BACKWARD, { x: up(be, x, [9, 3, 5]), targets, targetLengths, inputLengths, blank: 4, dy: up(be, Float32Array.of(0.8), [1]), dx });
+    return { read: [dx], want: [plus(acc, ref.ctcLossBackwardRef(x, p, 0.8))] };
+  });
+}
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 

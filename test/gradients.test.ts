@@ -246,6 +246,17 @@ add({
   run: (t, [x, w, b]) => F.layerNorm(t, x!, w!, b!),
 });
 
+{
+  // two items: targets [2, 1, 2] (a repeat needs a blank between) and [3]; inputs of 7 and 5 of T = 7 frames
+  const p: ref.CtcProblem = { T: 7, B: 2, C: 4, blank: 0, targets: [2, 1, 2, 3, 0, 0], maxLen: 3, targetLengths: [3, 1], inputLengths: [7, 5] };
+  add({
+    name: 'ctc_loss T=7 B=2 C=4 (a repeated label, a shorter input)', ops: [K.CTC_LOSS, K.CTC_LOSS_BACKWARD],
+    inputs: [{ shape: [7, 2, 4], diff: true, scale: 2 }],
+    forward: ([x]) => [ref.ctcLossRef(x!, p)], backward: ([x], dy) => [ref.ctcLossBackwardRef(x!, p, dy[0]!)],
+    run: (t, [x]) => F.ctcLoss(t, x!, t.tensor(Int32Array.from(p.targets), [2, 3]), t.tensor(Int32Array.from(p.targetLengths), [2]), t.tensor(Int32Array.from(p.inputLengths), [2]), 0),
+  });
+}
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);

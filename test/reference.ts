@@ -24,6 +24,7 @@ export * from '../src/kernels/attention-backward/reference.js';
 export * from '../src/kernels/conv-backward/reference.js';
 export * from '../src/kernels/pool-backward/reference.js';
 export * from '../src/kernels/layernorm/reference.js';
+export * from '../src/kernels/ctc/reference.js';
 export * from '../src/kernels/conv/reference.js';
 export * from '../src/kernels/pool/reference.js';
 export * from '../src/kernels/relu/reference.js';

@@ -283,6 +283,16 @@ export function layerNorm(t: Tape, x: Tensor, w: Tensor, b: Tensor | null, eps =
   return out;
 }
 
+/**
+ * CTC loss of logits [T, B, C] against padded i32 targets [B, maxLen] with i32 target and input lengths [B]
+ * (mean over items of -log p / target length)
+ */
+export function ctcLoss(t: Tape, x: Tensor, targets: Tensor, targetLengths: Tensor, inputLengths: Tensor, blank = 0): Tensor {
+  const loss = t.alloc([1]);
+  t.op(K.CTC_LOSS, { x, targets, targetLengths, inputLengths, blank, loss }, [loss]);
+  return loss;
+}
+
 /** x viewed with another shape of the same size (shares storage; gradients flow through). */
 export function reshape(t: Tape, x: Tensor, shape: readonly number[]): Tensor {
   if (elementCount(shape) !== x.size) throw new Error(`reshape: [${x.shape}] has ${x.size} elements, not those of [${shape}]`);

@@ -29,6 +29,7 @@ import { ATTENTION_BACKWARD } from './attention-backward/index.js';
 import { CONV2D_BACKWARD } from './conv-backward/index.js';
 import { AVG_POOL2D_BACKWARD, MAX_POOL2D_BACKWARD } from './pool-backward/index.js';
 import { LAYER_NORM, LAYER_NORM_BACKWARD } from './layernorm/index.js';
+import { CTC_LOSS, CTC_LOSS_BACKWARD } from './ctc/index.js';
 import { CONV1D, CONV2D } from './conv/index.js';
 import { AVG_POOL2D, MAX_POOL2D } from './pool/index.js';
 import { RELU } from './relu/index.js';
@@ -61,6 +62,7 @@ export * from './attention-backward/index.js';
 export * from './conv-backward/index.js';
 export * from './pool-backward/index.js';
 export * from './layernorm/index.js';
+export * from './ctc/index.js';
 export * from './conv/index.js';
 export * from './pool/index.js';
 export * from './relu/index.js';
@@ -72,5 +74,5 @@ export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DE
   GEMM, COL_SUM, FILL, SCALE, MUL, COPY_COLUMNS, SUM_SQUARES, RELU_BACKWARD, GELU, GELU_BACKWARD, SILU_MUL_BACKWARD, SOFTMAX_BACKWARD, LOG_SOFTMAX,
   LOG_SOFTMAX_BACKWARD, CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, MSE, MSE_BACKWARD, KL_DIV, KL_DIV_BACKWARD, RMS_NORM_BACKWARD, EMBED_BACKWARD, DROPOUT,
   ADAMW_STEP, SGD_STEP, BATCH_NORM, BATCH_NORM_BACKWARD, ATTENTION_BACKWARD,
-  CONV2D, CONV1D, MAX_POOL2D, AVG_POOL2D, RELU, CHANNEL_AFFINE, CONV2D_BACKWARD, MAX_POOL2D_BACKWARD, AVG_POOL2D_BACKWARD, LAYER_NORM, LAYER_NORM_BACKWARD];
+  CONV2D, CONV1D, MAX_POOL2D, AVG_POOL2D, RELU, CHANNEL_AFFINE, CONV2D_BACKWARD, MAX_POOL2D_BACKWARD, AVG_POOL2D_BACKWARD, LAYER_NORM, LAYER_NORM_BACKWARD, CTC_LOSS, CTC_LOSS_BACKWARD];
 
