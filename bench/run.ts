@@ -5,7 +5,8 @@
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
  * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts), quant-table
  * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), webgpu
- * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts).
+ * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts), train (LeNet-5 on MNIST to held-out accuracy;
+ * training steps/s beside PyTorch, bench/train.ts).
  */
 import * as ops from '../src/ops/index.js';
 import { appendFileSync, existsSync } from 'node:fs';
