@@ -5,8 +5,10 @@
  * (Middlebury accuracy and speed vs OpenCV StereoSGBM, bench/stereo.ts), kv (KV-cache quantization quality and decode
  * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts), quant-table
  * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), arm
- * (only the RainFusion ARM's confusion matrix on held-out generator seeds), webgpu
- * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts).
+ * (only the RainFusion ARM's confusion matrix on held-out generator seeds), webgpu (WGSL kernels vs PyTorch on the
+ * device machine's GPU, bench/webgpu.ts), gpu-sparse (WGSL sparse GEMV vs dense and PyTorch, bench/gpu-sparse.ts),
+ * sparse (sparse kernels, decode and checkpoints, bench/sparse.ts), train (LeNet-5 on MNIST to held-out accuracy;
+ * training steps/s beside PyTorch, bench/train.ts).
  */
 import * as ops from '../src/ops/index.js';
 import { appendFileSync, existsSync } from 'node:fs';
@@ -32,6 +34,7 @@ import { quantTableBench } from './quant-table.js';
 import { armBench, attentionBench } from './attention.js';
 import { webgpuBench } from './webgpu.js';
 import { gpuSparseBench } from './gpu-sparse.js';
+import { trainBench } from './train.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -170,6 +173,7 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
   webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
   'gpu-sparse': () => gpuSparseBench(process.argv.slice(3), record),
+  train: () => trainBench(process.argv.slice(3), record, shared),
   attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); },
   arm: async () => { const r = await armBench(process.argv.slice(3)); record('attention ARM on held-out seeds', r.command, r.table); } };
 const name = process.argv[2];

@@ -103,3 +103,21 @@ export { SPARSE_FORMAT, packSparse, sparseSizes, sparseFormatOf } from './models
 export type { SparseFormat, SparseTensors, LinearStorageFormat } from './models/index.js';
 export { packBitmask, packNM, unpackSparse, validateSparse, sparseBytes } from './tensor/sparse-format.js';
 export type { SparseWeight } from './tensor/sparse-format.js';
+export { Net, walk, paramShapes, layerParams, initWeights, foldBatchNorm, saveNet, loadNet, linearLayers, NET_METADATA_KEY, importOnnx, readOnnxNet, predictBatched, argmaxRows, accuracy } from './nets/index.js';
+export type { ImportedNet } from './nets/index.js';
+export { readOnnx, parseOnnx } from './io/onnx.js';
+export type { OnnxModel, OnnxNode, OnnxTensor } from './io/onnx.js';
+export { readMnist } from './data/mnist.js';
+export type { MnistSet } from './data/mnist.js';
+export type { NetSpec, LayerSpec, Weights, LinearLike, LinearGroup, Visit } from './nets/index.js';
+export { Tape, Param, F, maskGradient, applyMask } from './autograd/index.js';
+export type { GradHook } from './autograd/index.js';
+export { AdamW, SGD, scheduledLr, clipGradNorm, Rng, trainClassifier, makeOptimizer, accuracy as classifierAccuracy, TrainingDivergedError, saveCheckpoint, loadCheckpoint,
+  CHECKPOINT_FORMAT, splitSeeded, subset, batchOf, checkLabels } from './train/index.js';
+export type { Optimizer, AdamWOptions, SgdOptions, Schedule, TrainConfig, TrainResult, StepInfo, EpochInfo, TrainerState, LabelledImages, TrainableNet, RngState } from './train/index.js';
+export { TrainableSpecNet, archSpec, buildTrainable } from './train/spec-net.js';
+export { readImageFolder } from './train/image-folder.js';
+export { mnistImages } from './train/mnist.js';
+export { llamaBlock, blockStack } from './train/llama-block.js';
+export type { BlockShape, BlockWeights } from './train/llama-block.js';
+export { count } from './train/data.js';

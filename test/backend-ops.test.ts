@@ -12,7 +12,7 @@ import { run } from '../src/ops/index.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { packWeights } from '../src/quant/pack.js';
 import { f32ToBf16Bits, f32ToF16Bits, f16BitsToF32, type DType } from '../src/tensor/dtype.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { unpackWeights } from '../src/tensor/packed.js';
 import * as ref from './reference.js';
 import { packBitmask, packNM } from '../src/tensor/sparse-format.js';
@@ -26,6 +26,8 @@ interface Built {
   /** tensors to read after the op, compared with `want` in order */
   read: Tensor[];
   want: ArrayLike<number>[];
+  /** positions in `read` of i32 tensors (read back as raw bits, compared as integers) */
+  i32?: number[];
 }
 interface Case {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -187,6 +189,283 @@ for (const [M, label, make] of [[1, 'bitmask f32 70%', () => packBitmask(pruned(
     return { read: [out], want: [sparseLinearRef(w, x, M, null)] };
   });
 }
+// training ops (their gradients through the tape: test/gradients.test.ts)
+for (const [M, N, Kd, tA, tB] of [[13, 29, 37, false, true], [70, 33, 9, true, false], [5, 41, 300, true, true]] as const) {
+  add(K.GEMM, `${M}x${N}x${Kd} transA=${tA} transB=${tB} accumulate`, 1e-5, (be) => {
+    const a = randn(M * Kd, r), b = randn(Kd * N, r), c = randn(M * N, r), out = up(be, c, [M, N]);
+    run(be, K.GEMM, { a: up(be, a, tA ? [Kd, M] : [M, Kd]), b: up(be, b, tB ? [N, Kd] : [Kd, N]), out, M, N, K: Kd, transA: tA, transB: tB, accumulate: true });
+    return { read: [out], want: [ref.gemmRef(a, b, M, N, Kd, tA, tB, c)] };
+  });
+}
+add(K.COL_SUM, '37x29 into 29', 1e-5, (be) => {
+  const x = randn(37 * 29, r), acc = randn(29, r), out = up(be, acc, [29]);
+  run(be, K.COL_SUM, { x: up(be, x, [37, 29]), out });
+  return { read: [out], want: [ref.colSumRef(x, 37, 29, acc)] };
+});
+add(K.FILL, 'n=1001', 0, (be) => { const t = be.alloc([1001]); run(be, K.FILL, { x: t, value: 2.5 }); return { read: [t], want: [new Float32Array(1001).fill(2.5)] }; });
+add(K.SCALE, 'n=1001', 1e-7, (be) => { const x = randn(1001, r), t = up(be, x, [1001]); run(be, K.SCALE, { x: t, s: -0.75 }); return { read: [t], want: [x.map((v) => v * -0.75)] }; });
+add(K.MUL, 'n=1001 by a 0/1 mask', 0, (be) => {
+  const x = randn(1001, r), m = Float32Array.from({ length: 1001 }, () => (r() < 0.5 ? 0 : 1)), t = up(be, x, [1001]);
+  run(be, K.MUL, { a: t, b: up(be, m, [1001]) });
+  return { read: [t], want: [x.map((v, i) => v * m[i]!)] };
+});
+for (const accumulate of [false, true]) {
+  add(K.COPY_COLUMNS, `columns 3..10 of [9,13] to 5.. of [9,17] accumulate=${accumulate}`, 1e-7, (be) => {
+    const s = randn(9 * 13, r), d = randn(9 * 17, r), dst = up(be, d, [9, 17]);
+    run(be, K.COPY_COLUMNS, { src: up(be, s, [9, 13]), srcCol: 3, dst, dstCol: 5, cols: 7, accumulate });
+    return { read: [dst], want: [ref.copyColumnsRef(s, 13, 3, d, 17, 5, 9, 7, accumulate)] };
+  });
+}
+add(K.SUM_SQUARES, 'n=70001 accumulate', 1e-6, (be) => {
+  const x = randn(70001, r), out = up(be, Float32Array.of(3), [1]);
+  run(be, K.SUM_SQUARES, { x: up(be, x, [70001]), out, accumulate: true });
+  return { read: [out], want: [[3 + ref.sumSquaresRef(x)]] };
+});
+const gradPair = (n: number, scale = 1) => ({ x: randn(n, r, scale), dy: randn(n, r), acc: randn(n, r) });
+const plus = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, i) => v + b[i]!);
+add(K.RELU_BACKWARD, 'n=1001', 0, (be) => {
+  const { x, dy, acc } = gradPair(1001), dx = up(be, acc, [1001]);
+  run(be, K.RELU_BACKWARD, { x: up(be, x, [1001]), dy: up(be, dy, [1001]), dx });
+  return { read: [dx], want: [Float32Array.from(plus(acc, ref.reluBackwardRef(x, dy)))] };
+});
+add(K.GELU, 'n=1001', 1e-6, (be) => { const x = randn(1001, r, 3), out = be.alloc([1001]); run(be, K.GELU, { x: up(be, x, [1001]), out }); return { read: [out], want: [ref.geluRef(x)] }; });
+add(K.GELU_BACKWARD, 'n=1001', 1e-6, (be) => {
+  const { x, dy, acc } = gradPair(1001, 3), dx = up(be, acc, [1001]);
+  run(be, K.GELU_BACKWARD, { x: up(be, x, [1001]), dy: up(be, dy, [1001]), dx });
+  return { read: [dx], want: [plus(acc, ref.geluBackwardRef(x, dy))] };
+});
+add(K.SILU_MUL_BACKWARD, 'n=1001', 1e-6, (be) => {
+  const { x: g, dy, acc } = gradPair(1001, 3), u = randn(1001, r), dg = up(be, acc, [1001]), du = up(be, acc, [1001]);
+  run(be, K.SILU_MUL_BACKWARD, { g: up(be, g, [1001]), u: up(be, u, [1001]), dy: up(be, dy, [1001]), dg, du });
+  const w = ref.siluMulBackwardRef(g, u, dy);
+  return { read: [dg, du], want: [plus(acc, w.dg), plus(acc, w.du)] };
+});
+add(K.SOFTMAX_BACKWARD, '7x131', 1e-6, (be) => {
+  const y = ref.softmaxF64Ref(randn(7 * 131, r, 2), 131), { dy, acc } = gradPair(7 * 131), dx = up(be, acc, [7, 131]);
+  run(be, K.SOFTMAX_BACKWARD, { y: up(be, Float32Array.from(y), [7, 131]), dy: up(be, dy, [7, 131]), dx });
+  return { read: [dx], want: [plus(acc, ref.softmaxBackwardRef(Float32Array.from(y), dy, 131))] };
+});
+add(K.LOG_SOFTMAX, '7x131', 1e-6, (be) => { const x = randn(7 * 131, r, 3), out = be.alloc([7, 131]); run(be, K.LOG_SOFTMAX, { x: up(be, x, [7, 131]), out }); return { read: [out], want: [ref.logSoftmaxRef(x, 131)] }; });
+add(K.LOG_SOFTMAX_BACKWARD, '7x131', 1e-6, (be) => {
+  const y = Float32Array.from(ref.logSoftmaxRef(randn(7 * 131, r, 2), 131)), { dy, acc } = gradPair(7 * 131), dx = up(be, acc, [7, 131]);
+  run(be, K.LOG_SOFTMAX_BACKWARD, { y: up(be, y, [7, 131]), dy: up(be, dy, [7, 131]), dx });
+  return { read: [dx], want: [plus(acc, ref.logSoftmaxBackwardRef(y, dy, 131))] };
+});
+const labelsOf = (n: number, C: number) => Int32Array.from({ length: n }, () => Math.floor(r() * C));
+add(K.CROSS_ENTROPY, '33 rows x 10 classes', 1e-6, (be) => {
+  const x = randn(330, r, 3), l = labelsOf(33, 10), probs = be.alloc([33, 10]), loss = be.alloc([1]);
+  run(be, K.CROSS_ENTROPY, { logits: up(be, x, [33, 10]), labels: up(be, l, [33], 'i32'), probs, loss });
+  return { read: [probs, loss], want: [ref.softmaxF64Ref(x, 10), [ref.crossEntropyRef(x, l, 10)]] };
+});
+add(K.CROSS_ENTROPY_BACKWARD, '33 rows x 10 classes', 1e-6, (be) => {
+  const x = randn(330, r, 3), l = labelsOf(33, 10), acc = randn(330, r), dx = up(be, acc, [33, 10]);
+  run(be, K.CROSS_ENTROPY_BACKWARD, { probs: up(be, Float32Array.from(ref.softmaxF64Ref(x, 10)), [33, 10]), labels: up(be, l, [33], 'i32'), dy: up(be, Float32Array.of(0.7), [1]), dlogits: dx });
+  return { read: [dx], want: [plus(acc, ref.crossEntropyBackwardRef(x, l, 10, 0.7))] };
+});
+add(K.MSE, 'n=50001', 1e-6, (be) => {
+  const a = randn(50001, r), b = randn(50001, r), loss = be.alloc([1]);
+  run(be, K.MSE, { a: up(be, a, [50001]), b: up(be, b, [50001]), loss });
+  return { read: [loss], want: [[ref.mseRef(a, b)]] };
+});
+add(K.MSE_BACKWARD, 'n=1001', 1e-6, (be) => {
+  const a = randn(1001, r), b = randn(1001, r), acc = randn(1001, r), da = up(be, acc, [1001]), db = up(be, acc, [1001]);
+  run(be, K.MSE_BACKWARD, { a: up(be, a, [1001]), b: up(be, b, [1001]), dy: up(be, Float32Array.of(1.5), [1]), da, db });
+  const w = ref.mseBackwardRef(a, b, 1.5);
+  return { read: [da, db], want: [plus(acc, w.da), plus(acc, w.db)] };
+});
+add(K.KL_DIV, 'T=2, 9 rows x 17', 1e-5, (be) => {
+  const s = randn(153, r, 3), t = randn(153, r, 3), ps = be.alloc([9, 17]), pt = be.alloc([9, 17]), loss = be.alloc([1]);
+  run(be, K.KL_DIV, { student: up(be, s, [9, 17]), teacher: up(be, t, [9, 17]), T: 2, ps, pt, loss });
+  return { read: [ps, pt, loss], want: [ref.softmaxF64Ref(s.map((v) => v / 2), 17), ref.softmaxF64Ref(t.map((v) => v / 2), 17), [ref.klDivRef(s, t, 17, 2)]] };
+});
+add(K.KL_DIV_BACKWARD, 'T=2, 9 rows x 17', 1e-6, (be) => {
+  const s = randn(153, r, 3), t = randn(153, r, 3), acc = randn(153, r), ds = up(be, acc, [9, 17]);
+  const ps = Float32Array.from(ref.softmaxF64Ref(s.map((v) => v / 2), 17)), pt = Float32Array.from(ref.softmaxF64Ref(t.map((v) => v / 2), 17));
+  run(be, K.KL_DIV_BACKWARD, { ps: up(be, ps, [9, 17]), pt: up(be, pt, [9, 17]), dy: up(be, Float32Array.of(1.25), [1]), T: 2, ds });
+  return { read: [ds], want: [plus(acc, ref.klDivBackwardRef(s, t, 17, 2, 1.25))] };
+});
+add(K.RMS_NORM_BACKWARD, '13x385', 1e-5, (be) => {
+  const x = randn(13 * 385, r, 3), w = randn(385, r), dy = randn(13 * 385, r), ax = randn(13 * 385, r), aw = randn(385, r);
+  const dx = up(be, ax, [13, 385]), dw = up(be, aw, [385]);
+  run(be, K.RMS_NORM_BACKWARD, { x: up(be, x, [13, 385]), w: up(be, w, [385]), eps: 1e-5, dy: up(be, dy, [13, 385]), dx, dw });
+  const g = ref.rmsnormBackwardRef(x, w, 1e-5, dy);
+  return { read: [dx, dw], want: [plus(ax, g.dx), plus(aw, g.dw)] };
+});
+add(K.EMBED_BACKWARD, '19 ids (repeats) into 11x37', 1e-6, (be) => {
+  const ids = labelsOf(19, 11), dy = randn(19 * 37, r), acc = randn(11 * 37, r), dt = up(be, acc, [11, 37]);
+  run(be, K.EMBED_BACKWARD, { ids: up(be, ids, [19], 'i32'), dy: up(be, dy, [19, 37]), dtable: dt });
+  return { read: [dt], want: [plus(acc, ref.embedBackwardRef(ids, dy, 11, 37))] };
+});
+add(K.DROPOUT, 'p=0.25 n=5001', 1e-7, (be) => {
+  const x = randn(5001, r), out = be.alloc([5001]);
+  run(be, K.DROPOUT, { x: up(be, x, [5001]), out, p: 0.25, seed: 99 });
+  return { read: [out], want: [ref.dropoutRef(x, 0.25, 99)] };
+});
+add(K.ADAMW_STEP, 'n=1001, step 3', 1e-6, (be) => {
+  const h = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+  const p = randn(1001, r), g = randn(1001, r), m = randn(1001, r, 0.1), v = Float32Array.from(randn(1001, r, 0.1), Math.abs);
+  const tp = up(be, p, [1001]), tm = up(be, m, [1001]), tv = up(be, v, [1001]);
+  run(be, K.ADAMW_STEP, { p: tp, g: up(be, g, [1001]), m: tm, v: tv, ...h, step: 3 });
+  const [wp, wm, wv] = [Float64Array.from(p), Float64Array.from(m), Float64Array.from(v)];
+  ref.adamwStepRef(wp, g, wm, wv, h, 3);
+  return { read: [tp, tm, tv], want: [wp, wm, wv] };
+});
+for (const nesterov of [false, true]) {
+  add(K.SGD_STEP, `n=1001 momentum nesterov=${nesterov}`, 1e-6, (be) => {
+    const h = { lr: 0.1, momentum: 0.9, dampening: nesterov ? 0 : 0.1, weightDecay: 1e-3, nesterov };
+    const p = randn(1001, r), g = randn(1001, r), b = randn(1001, r), tp = up(be, p, [1001]), tb = up(be, b, [1001]);
+    run(be, K.SGD_STEP, { p: tp, g: up(be, g, [1001]), buf: tb, ...h, first: false });
+    const [wp, wb] = [Float64Array.from(p), Float64Array.from(b)];
+    ref.sgdStepRef(wp, g, wb, h, false);
+    return { read: [tp, tb], want: [wp, wb] };
+  });
+}
+for (const train of [true, false]) {
+  add(K.BATCH_NORM, `[4,6,5,3] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
+    const [N, C, S] = [4, 6, 15], x = randn(N * C * S, r, 2), g = randn(C, r), b = randn(C, r), rm = randn(C, r), rv = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
+    const trm = up(be, rm, [C]), trv = up(be, rv, [C]), out = be.alloc([N, C, 5, 3]), mean = be.alloc([C]), invstd = be.alloc([C]);
+    run(be, K.BATCH_NORM, { x: up(be, x, [N, C, 5, 3]), gamma: up(be, g, [C]), beta: up(be, b, [C]), runMean: trm, runVar: trv, out, mean, invstd, train, momentum: 0.1, eps: 1e-5 });
+    const w = ref.batchNormRef(x, g, b, rm, rv, N, C, S, train, 0.1, 1e-5);
+    return { read: [out, mean, invstd, trm, trv], want: [w.out, w.mean, w.invstd, w.runMean, w.runVar] };
+  });
+  add(K.BATCH_NORM_BACKWARD, `[4,6,15] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
+    const [N, C, S] = [4, 6, 15], x = randn(N * C * S, r, 2), g = randn(C, r), mean = randn(C, r, 0.1), invstd = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
+    const dy = randn(N * C * S, r), ax = randn(N * C * S, r), ag = randn(C, r), ab = randn(C, r);
+    const dx = up(be, ax, [N, C, S]), dg = up(be, ag, [C]), db = up(be, ab, [C]);
+    run(be, K.BATCH_NORM_BACKWARD, { x: up(be, x, [N, C, S]), gamma: up(be, g, [C]), mean: up(be, mean, [C]), invstd: up(be, invstd, [C]), dy: up(be, dy, [N, C, S]), dx, dgamma: dg, dbeta: db, train });
+    const w = ref.batchNormBackwardRef(x, g, mean, invstd, dy, N, C, S, train);
+    return { read: [dx, dg, db], want: [plus(ax, w.dx), plus(ag, w.dgamma), plus(ab, w.dbeta)] };
+  });
+}
+for (const rowwise of [false, true]) {
+add(K.ATTENTION_BACKWARD, `GQA 6/2 heads T=9 pos0=4 window=6 ${rowwise ? 'row by row' : 'as GEMMs'}`, 1e-5, (be) => {
+  const p = { T: 9, nHeads: 6, nKVHeads: 2, headDim: 16, pos0: 4, window: 6, scale: 0.25 }, S = 13;
+  const q = randn(9 * 96, r), k = randn(S * 32, r), v = randn(S * 32, r), dout = randn(9 * 96, r), aq = randn(9 * 96, r), ak = randn(S * 32, r), av = randn(S * 32, r);
+  const dq = up(be, aq, [9, 96]), dk = up(be, ak, [S, 32]), dv = up(be, av, [S, 32]);
+  const o = Float32Array.from(ref.attentionF64Ref(q, k, v, p));
+  run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [9, 96]), k: up(be, k, [S, 32]), v: up(be, v, [S, 32]), out: up(be, o, [9, 96]), dout: up(be, dout, [9, 96]), dq, dk, dv, p, rowwise });
+  const g = ref.attentionBackwardRef(q, k, v, p, dout);
+  return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
+});
+}
+// conv2d at odd sizes: plain, strided + dilated + asymmetric padding (SAME_UPPER-like), grouped, depthwise
+const convCases: [string, number, number, number, number, number, K.Conv2dParams, boolean][] = [
+  ['3x7x9 -> 5, 3x3', 2, 3, 7, 9, 5, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, true],
+  ['stride 2,1 dilation 2,1 pads 0,1,1,2', 3, 4, 11, 10, 6, { kernel: [3, 2], stride: [2, 1], dilation: [2, 1], pad: [0, 1, 1, 2], groups: 1 }, true],
+  ['groups 2, 5x5', 1, 6, 13, 9, 4, { kernel: [5, 5], stride: [1, 2], dilation: [1, 1], pad: [2, 2, 2, 2], groups: 2 }, false],
+  ['depthwise 3x3 stride 2', 2, 5, 9, 7, 5, { kernel: [3, 3], stride: [2, 2], dilation: [1, 1], pad: [1, 0, 1, 1], groups: 5 }, true],
+  ['1x1, 37 channels', 1, 37, 5, 3, 11, { kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, true],
+];
+for (const [name, N, C, H, W, O, p, withBias] of convCases) {
+  add(K.CONV2D, name, 1e-5, (be) => {
+    const [kh, kw] = p.kernel, Cg = C / p.groups;
+    const OH = K.convOutSize(H, kh, p.stride[0], p.dilation[0], p.pad[0], p.pad[2]), OW = K.convOutSize(W, kw, p.stride[1], p.dilation[1], p.pad[1], p.pad[3]);
+    const x = randn(N * C * H * W, r), w = randn(O * Cg * kh * kw, r), b = withBias ? randn(O, r) : null, out = be.alloc([N, O, OH, OW]);
+    run(be, K.CONV2D, { x: up(be, x, [N, C, H, W]), w: up(be, w, [O, Cg, kh, kw]), bias: b && up(be, b, [O]), out, p });
+    return { read: [out], want: [ref.conv2dRef(x, w, b, N, C, H, W, O, p)] };
+  });
+}
+add(K.CONV1D, 'L=29 k=5 stride 2 dilation 2 pads 3,1 groups 2', 1e-5, (be) => {
+  const [N, C, L, O, k] = [2, 4, 29, 6, 5], p: K.Conv1dParams = { kernel: k, stride: 2, dilation: 2, pad: [3, 1], groups: 2 };
+  const OL = K.convOutSize(L, k, 2, 2, 3, 1);
+  const x = randn(N * C * L, r), w = randn(O * 2 * k, r), b = randn(O, r), out = be.alloc([N, O, OL]);
+  run(be, K.CONV1D, { x: up(be, x, [N, C, L]), w: up(be, w, [O, 2, k]), bias: up(be, b, [O]), out, p });
+  const p2: K.Conv2dParams = { kernel: [1, k], stride: [1, 2], dilation: [1, 2], pad: [0, 3, 0, 1], groups: 2 };
+  return { read: [out], want: [ref.conv2dRef(x, w, b, N, C, 1, L, O, p2)] };
+});
+const poolCases: [string, number, number, number, K.Pool2dParams][] = [
+  ['2x2 stride 2 on 13x11', 3, 13, 11, { kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0] }],
+  ['3x3 stride 3 on 14x14', 2, 14, 14, { kernel: [3, 3], stride: [3, 3], pad: [0, 0, 0, 0] }],
+  ['3x2 stride 2,1 pads 1,0,2,1', 5, 9, 7, { kernel: [3, 2], stride: [2, 1], pad: [1, 0, 2, 1] }],
+];
+for (const [name, planes, H, W, p] of poolCases) {
+  const [OH, OW] = K.poolOutShape(H, W, p);
+  add(K.MAX_POOL2D, name, 0, (be) => {
+    const x = randn(planes * H * W, r), out = be.alloc([1, planes, OH, OW]), indices = be.alloc([1, planes, OH, OW], 'i32');
+    run(be, K.MAX_POOL2D, { x: up(be, x, [1, planes, H, W]), out, indices, p });
+    const want = ref.maxPool2dRef(x, planes, H, W, p);
+    return { read: [out, indices], want: [want.out, want.indices], i32: [1] };
+  });
+  for (const countIncludePad of [false, true]) {
+    add(K.AVG_POOL2D, `${name}${countIncludePad ? ' count_include_pad' : ''}`, 1e-6, (be) => {
+      const x = randn(planes * H * W, r), out = be.alloc([planes, 1, OH, OW]), q = { ...p, countIncludePad };
+      run(be, K.AVG_POOL2D, { x: up(be, x, [planes, 1, H, W]), out, p: q });
+      return { read: [out], want: [ref.avgPool2dRef(x, planes, H, W, q)] };
+    });
+  }
+}
+add(K.RELU, 'n=1155 out of place', 0, (be) => {
+  const x = randn(1155, r), out = be.alloc([1155]);
+  run(be, K.RELU, { x: up(be, x, [1155]), out });
+  return { read: [out], want: [ref.reluRef(x)] };
+});
+add(K.RELU, 'n=1155 in place', 0, (be) => {
+  const x = randn(1155, r), t = up(be, x, [1155]);
+  run(be, K.RELU, { x: t, out: t });
+  return { read: [t], want: [ref.reluRef(x)] };
+});
+for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true], [true, false, false], [false, false, false]] as const) {
+  add(K.CHANNEL_AFFINE, `[3,7,13] scale=${scaled} shift=${shifted}${inPlace ? ' in place' : ''}`, 1e-6, (be) => {
+    const x = randn(3 * 7 * 13, r), a = randn(7, r), b = randn(7, r), t = up(be, x, [3, 7, 13]), out = inPlace ? t : be.alloc([3, 7, 13]);
+    run(be, K.CHANNEL_AFFINE, { x: t, scale: scaled ? up(be, a, [7]) : null, shift: shifted ? up(be, b, [7]) : null, out });
+    return { read: [out], want: [ref.channelAffineRef(x, 7, 13, scaled ? a : null, shifted ? b : null)] };
+  });
+}
+{
+  const g: ref.ConvGeometry = { N: 3, C: 4, H: 9, W: 10, O: 6, kh: 3, kw: 3, stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 };
+  const [OH, OW] = ref.convOut(g);
+  add(K.CONV2D_BACKWARD, `[3,4,9,10] -> 6x${OH}x${OW} groups 2 stride 2,1 dilation 1,2`, 1e-5, (be) => {
+    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * 2 * 9, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
+    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, 2, 3, 3]), db = up(be, ab, [g.O]);
+    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, 2, 3, 3]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
+      p: { kernel: [3, 3], stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 } });
+    const d = ref.conv2dBackwardRef(x, w, g, dy);
+    return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
+  });
+}
+{
+  const pg: ref.PoolGeometry = { planes: 10, H: 11, W: 9, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1, 1, 1], countIncludePad: false };
+  const [OH, OW] = ref.poolOut(pg);
+  add(K.MAX_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1`, 1e-6, (be) => {
+    const x = randn(10 * 99, r), dy = randn(10 * OH * OW, r), acc = randn(x.length, r), dx = up(be, acc, [2, 5, 11, 9]);
+    run(be, K.MAX_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), indices: up(be, Int32Array.from(ref.maxPoolF64Ref(x, pg).argmax, (c) => c % 99), [2, 5, OH, OW], 'i32'), dx });
+    return { read: [dx], want: [plus(acc, ref.maxPoolBackwardRef(x, pg, dy))] };
+  });
+  add(K.AVG_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1 (count without padding)`, 1e-6, (be) => {
+    const dy = randn(10 * OH * OW, r), acc = randn(10 * 99, r), dx = up(be, acc, [2, 5, 11, 9]);
+    run(be, K.AVG_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), dx, p: { kernel: [3, 3], stride: [2, 2], pad: [1, 1, 1, 1], countIncludePad: false } });
+    return { read: [dx], want: [plus(acc, ref.avgPoolBackwardRef(pg, dy))] };
+  });
+}
+add(K.LAYER_NORM, '13x385 with bias', 1e-5, (be) => {
+  const x = randn(13 * 385, r, 3), w = randn(385, r), b = randn(385, r), out = be.alloc([13, 385]), mean = be.alloc([13]), rstd = be.alloc([13]);
+  run(be, K.LAYER_NORM, { x: up(be, x, [13, 385]), w: up(be, w, [385]), b: up(be, b, [385]), eps: 1e-5, out, mean, rstd });
+  return { read: [out], want: [ref.layerNormRef(x, w, b, 1e-5)] };
+});
+add(K.LAYER_NORM_BACKWARD, '13x385', 1e-5, (be) => {
+  const x = randn(13 * 385, r, 3), w = randn(385, r), dy = randn(13 * 385, r), ax = randn(13 * 385, r), aw = randn(385, r), ab = randn(385, r);
+  const mu = Float32Array.from({ length: 13 }, (_, i) => x.subarray(i * 385, (i + 1) * 385).reduce((a, c) => a + c, 0) / 385);
+  const rs = Float32Array.from({ length: 13 }, (_, i) => 1 / Math.sqrt(x.subarray(i * 385, (i + 1) * 385).reduce((a, c) => a + (c - mu[i]!) ** 2, 0) / 385 + 1e-5));
+  const dx = up(be, ax, [13, 385]), dw = up(be, aw, [385]), db = up(be, ab, [385]);
+  run(be, K.LAYER_NORM_BACKWARD, { x: up(be, x, [13, 385]), w: up(be, w, [385]), mean: up(be, mu, [13]), rstd: up(be, rs, [13]), dy: up(be, dy, [13, 385]), dx, dw, db });
+  const g = ref.layerNormBackwardRef(x, w, 1e-5, dy);
+  return { read: [dx, dw, db], want: [plus(ax, g.dx), plus(aw, g.dw), plus(ab, g.db)] };
+});
+{
+  // three items with repeats, a blank-free target, an empty target, and inputs shorter than T
+  const p: ref.CtcProblem = { T: 9, B: 3, C: 5, blank: 4, targets: [1, 1, 2, 0, 3, 2, 0, 0, 0, 0, 0, 0], maxLen: 4, targetLengths: [3, 2, 0], inputLengths: [9, 6, 4] };
+  const ints = (be: Backend) => [up(be, Int32Array.from(p.targets), [3, 4], 'i32'), up(be, Int32Array.from(p.targetLengths), [3], 'i32'), up(be, Int32Array.from(p.inputLengths), [3], 'i32')] as const;
+  add(K.CTC_LOSS, 'T=9 B=3 C=5 blank 4', 1e-5, (be) => {
+    const x = randn(9 * 3 * 5, r, 2), loss = be.alloc([1]), [targets, targetLengths, inputLengths] = ints(be);
+    run(be, K.CTC_LOSS, { x: up(be, x, [9, 3, 5]), targets, targetLengths, inputLengths, blank: 4, loss });
+    return { read: [loss], want: [[ref.ctcLossRef(x, p)]] };
+  });
+  add(K.CTC_LOSS_BACKWARD, 'T=9 B=3 C=5 blank 4', 1e-5, (be) => {
+    const x = randn(9 * 3 * 5, r, 2), acc = randn(x.length, r), dx = up(be, acc, [9, 3, 5]), [targets, targetLengths, inputLengths] = ints(be);
+    run(be, K.CTC_LOSS_BACKWARD, { x: up(be, x, [9, 3, 5]), targets, targetLengths, inputLengths, blank: 4, dy: up(be, Float32Array.of(0.8), [1]), dx });
+    return { read: [dx], want: [plus(acc, ref.ctcLossBackwardRef(x, p, 0.8))] };
+  });
+}
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 
@@ -210,9 +489,12 @@ describe('every op on every backend vs its twin', () => {
       const on = backends.filter((be) => be.supports(c.op));
       if (on.length === 0) return t.skip(`no backend here implements ${c.op.name}`);
       for (const be of on) {
-        const { read, want } = c.build(be);
+        const built = c.build(be), { read, want } = built;
         for (let i = 0; i < read.length; i++) {
-          const got = await be.read(read[i]!);
+          const t = read[i]!, isInt = built.i32?.includes(i) ?? false;
+          // an i32 tensor is read through an f32 alias of its storage (backends read f32), then reinterpreted
+          const raw = await be.read(isInt ? new Tensor(t.storage, 'f32', t.shape, t.offset) : t);
+          const got = isInt ? Float64Array.from(new Int32Array(raw.buffer, raw.byteOffset, raw.length)) : raw;
           const err = relErr(got, want[i]!);
           assert.ok(err <= c.tol, `${be.description}: ${c.op.name} ${c.name} output ${i}: rel err ${err} > ${c.tol} ${seedNote()}`);
         }

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PythonRandom } from '../src/data/python-random.js';
+import { PythonRandom } from '../src/util/python-random.js';
 import { calibrationFromPicks, readDocuments, sampleCalibration } from '../src/data/calibration.js';
 import { Llama2cTokenizer } from '../src/io/tokenizer-llama2c.js';
 import { HfTokenizer } from '../src/io/tokenizer-hf.js';

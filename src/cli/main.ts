@@ -9,6 +9,7 @@ import { serveCommand } from './commands/serve.js';
 import type { Context } from './commands/common.js';
 import { demoCommand } from './commands/demo.js';
 import { evalPplCommand } from './commands/eval-ppl.js';
+import { evalClassifyCommand } from './commands/eval-classify.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { kvEvalCommand, kvProfileCommand, kvSearchCommand } from './commands/kv.js';
@@ -17,6 +18,7 @@ import { packCommand } from './commands/pack.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { reportCommand } from './commands/report.js';
 import { stereoCommand, stereoEvalCommand } from './commands/stereo.js';
+import { trainCommand } from './commands/train.js';
 import { floatOption, intOption, threadsOption } from './options.js';
 import { Output } from './output.js';
 import { addMethodFlags } from './method-flags.js';
@@ -114,6 +116,13 @@ actQuantOptions(evalCmd.command('ppl').description('perplexity on a text file (r
   .option('--max-docs <n>', 'JSONL: first n documents only', intOption('--max-docs', 1))
   .addOption(actDType()).addOption(tokenizer()).addOption(threads()).addOption(backendOption()).addOption(json()))
   .action((model, flags) => evalPplCommand(model, flags, context(flags)));
+evalCmd.command('classify').description('top-1 accuracy of an image classifier (ONNX, or a lithe_net .safetensors) on the MNIST test images')
+  .argument('<model>')
+  .requiredOption('--mnist <dir>', 'folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz')
+  .option('--limit <n>', 'the first n images only', intOption('--limit', 1))
+  .option('--batch <n>', 'images per forward pass (default 256)', intOption('--batch', 1))
+  .addOption(threads()).addOption(backendOption()).addOption(json())
+  .action((model, flags) => evalClassifyCommand(model, flags, context(flags)));
 
 addMethodFlags(compressionOptions('pruning', program.command('prune').description('prune the linear layers (magnitude, Wanda, SparseGPT, DSnoT; OWL ratios; N:M) and write a Hugging Face folder')
   .argument('<model>')
@@ -320,6 +329,27 @@ attentionInputs(attentionCmd.command('search').description('Compact Attention: o
   .option('--out <file>', 'configuration file to write')
   .addOption(force())
   .action((flags) => attentionSearchCommand(flags, context(flags)));
+
+program.command('train').description('train an MLP or LeNet-5 on MNIST IDX files or an image folder (a subfolder per class): seeded held-out split, progress with loss / accuracy / ETA, checkpoints each epoch and on Ctrl-C, --resume')
+  .option('--arch <a>', 'mlp (784-1024-1024-classes for 28x28) | lenet (LeNet-5: conv 5x5 6/16, max pooling, 120-84-classes)', 'lenet')
+  .option('--mnist <dir>', 'MNIST folder with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz')
+  .option('--images <dir>', 'image folder: one subfolder of PNG/PGM/PPM images per class')
+  .option('--epochs <n>', 'passes over the training images', intOption('--epochs', 1), 1)
+  .option('--batch <n>', 'images per step', intOption('--batch', 1), 64)
+  .option('--lr <x>', 'learning rate (default: adamw 1e-3, sgd 0.05)', floatOption('--lr', 1e-9, 100))
+  .option('--optimizer <o>', 'adamw | sgd (with momentum)', 'adamw')
+  .option('--momentum <m>', 'sgd momentum (default 0.9)', floatOption('--momentum', 0, 1))
+  .option('--weight-decay <w>', 'decoupled (adamw, default 0.01) or L2 (sgd, default 0)', floatOption('--weight-decay', 0, 1))
+  .option('--schedule <s>', 'learning-rate schedule after warmup: constant | cosine | linear', 'constant')
+  .option('--warmup <k>', 'linear warmup steps', intOption('--warmup', 0), 0)
+  .option('--clip <norm>', 'clip gradients to this global L2 norm', floatOption('--clip', 1e-9, 1e9))
+  .option('--held-out <f>', 'fraction of the images held out for accuracy', floatOption('--held-out', 0.001, 0.999), 0.2)
+  .option('--seed <n>', 'seed of the split, the initialization and the shuffles', intOption('--seed', 0), 0)
+  .option('--out <dir>', 'checkpoint folder (written after every epoch and on Ctrl-C) and the trained net.safetensors')
+  .option('--resume <dir>', 'continue from a checkpoint folder (same architecture, data and optimizer)')
+  .option('--max-steps <n>', 'stop (and checkpoint) after this many steps in all', intOption('--max-steps', 1))
+  .addOption(threads()).addOption(backendOption()).addOption(json())
+  .action((flags) => trainCommand(flags, context(flags)));
 
 program.command('bench').description('kernel benchmarks (gemm: sgemm 1024^3 and GEMV 1x4096x4096 at 1 and all threads)')
   .argument('<name>', 'benchmark name: gemm')

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { FormatError, InputError } from '../util/errors.js';
 import { readFileOrThrow, readJson } from '../io/files.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
-import { PythonRandom } from './python-random.js';
+import { PythonRandom } from '../util/python-random.js';
 import { parseJsonl } from './text.js';
 
 export interface CalibrationPick {

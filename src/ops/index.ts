@@ -112,3 +112,32 @@ export function embed(be: Backend, table: Tensor, ids: Tensor, out: Tensor): voi
 export function toF32(be: Backend, src: Tensor, out: Tensor): void {
   run(be, K.TO_F32, { src, out });
 }
+
+/** out [N, O, OH, OW] = conv2d(x [N, C, H, W], w [O, C/groups, kh, kw]) + bias [O]. */
+export function conv2d(be: Backend, x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, p: K.Conv2dParams): void {
+  run(be, K.CONV2D, { x, w, bias, out, p });
+}
+
+/** out [N, O, OL] = conv1d(x [N, C, L], w [O, C/groups, k]) + bias [O]. */
+export function conv1d(be: Backend, x: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, p: K.Conv1dParams): void {
+  run(be, K.CONV1D, { x, w, bias, out, p });
+}
+
+/** Max pooling of [N, C, H, W]; indices (i32, like out) receive each maximum's h*W + w in its plane. */
+export function maxPool2d(be: Backend, x: Tensor, out: Tensor, p: K.Pool2dParams, indices: Tensor | null = null): void {
+  run(be, K.MAX_POOL2D, { x, out, indices, p });
+}
+
+export function avgPool2d(be: Backend, x: Tensor, out: Tensor, p: K.Pool2dParams): void {
+  run(be, K.AVG_POOL2D, { x, out, p });
+}
+
+/** out = max(x, 0); out may be x. */
+export function relu(be: Backend, x: Tensor, out: Tensor): void {
+  run(be, K.RELU, { x, out });
+}
+
+/** out [N, C, ...] = x * scale[c] + shift[c] (either may be null: a copy when both are); out may be x. */
+export function channelAffine(be: Backend, x: Tensor, scale: Tensor | null, shift: Tensor | null, out: Tensor = x): void {
+  run(be, K.CHANNEL_AFFINE, { x, scale, shift, out });
+}

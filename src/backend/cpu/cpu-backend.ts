@@ -68,6 +68,15 @@ export class CpuBackend implements Backend {
     return this.alloc_.peak;
   }
 
+  get bytesInUse(): number {
+    return this.alloc_.bytesInUse;
+  }
+
+  /** Restart the peak at the bytes in use now (to measure one step's peak). */
+  resetPeak(): void {
+    this.alloc_.peak = this.alloc_.bytesInUse;
+  }
+
   alloc(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const bytes = elementCount(shape) * DTYPE_BYTES[dtype];
     return new Tensor(new CpuStorage(this.alloc_.alloc(bytes), bytes), dtype, shape);

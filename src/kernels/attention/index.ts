@@ -7,6 +7,7 @@ import { defineOp, lastDim, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { InputError } from '../../util/errors.js';
 import { ATTENTION as ATTENTION_WGSL } from './wgsl.js';
+import { attentionGrad } from '../attention-backward/index.js';
 
 /** Parameters of causal grouped-query attention over a KV cache. */
 export interface AttentionParams {
@@ -57,4 +58,5 @@ export const ATTENTION = defineOp<AttentionArgs>({
     kr.dispatch('attention', () => ATTENTION_WGSL, [q, k, v, out], [p.T, p.nHeads, p.nKVHeads, p.headDim, p.nHeads * p.headDim, p.nKVHeads * p.headDim,
       p.pos0, p.window, { f: p.scale }, q.offset, k.offset, v.offset, out.offset], p.T * p.nHeads);
   },
+  grad: attentionGrad,
 });

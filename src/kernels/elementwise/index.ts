@@ -2,6 +2,7 @@
 import { defineOp, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { ELEMENTWISE } from './wgsl.js';
+import { siluMulGrad } from '../activation-grad/index.js';
 
 export interface AddArgs { a: Tensor; b: Tensor }
 export interface SiluMulArgs { g: Tensor; u: Tensor; out: Tensor }
@@ -35,4 +36,6 @@ export const SILU_MUL = defineOp<SiluMulArgs>({
     if (variant !== 'silu_mul' && out.offset !== (variant === 'silu_mul_a' ? g : u).offset) opError('silu_mul', 'the output overlaps an input at another offset');
     k.dispatch(variant, () => ELEMENTWISE(variant), variant === 'silu_mul' ? [g, u, out] : [g, u], [g.size, g.offset, u.offset, out.offset], Math.ceil(g.size / 256));
   },
+  // valid when recorded out of place (autograd's siluMul writes a fresh tensor)
+  grad: siluMulGrad,
 });

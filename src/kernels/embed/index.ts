@@ -2,6 +2,7 @@
 import { defineOp, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { EMBED as EMBED_WGSL } from './wgsl.js';
+import { EMBED_BACKWARD } from '../embed-backward/index.js';
 
 export interface EmbedArgs { table: Tensor; ids: Tensor; out: Tensor }
 
@@ -18,5 +19,9 @@ export const EMBED = defineOp<EmbedArgs>({
   webgpu(k, { table, ids, out }) {
     const dim = table.shape[1]!;
     k.dispatch('embed', () => EMBED_WGSL, [ids, table, out], [ids.size, dim, ids.offset, table.offset, out.offset], Math.ceil(ids.size * dim / 256));
+  },
+  grad(r, { table, ids, out }, grad) {
+    const dy = grad(out), dtable = grad(table);
+    if (dy && dtable) r.run(EMBED_BACKWARD, { ids, dy, dtable });
   },
 });

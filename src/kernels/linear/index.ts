@@ -1,12 +1,13 @@
 /**
- * linear: out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]). CPU: a GEMV for one row, else the packed-panel sgemm
- * (assembly.ts). WebGPU: a workgroup-per-row GEMV, else 128x128 tiles (vec4 loads where aligned) when the product
+ * linear: out[M,N] = x[M,K] . w[N,K]^T (+ bias[N]). CPU: a GEMV for one row (assembly.ts), else the packed-panel
+ * GEMM of kernels/gemm. WebGPU: a workgroup-per-row GEMV, else 128x128 tiles (vec4 loads where aligned) when the product
  * has enough of them to fill a large GPU, 64x64 tiles otherwise. linear_f16: the same product of f16 tensors in half
  * precision (WebGPU with shader-f16 only; for benchmarks and users of half-precision data).
  */
 import { defineOp, lastDim, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { GEMM128, GEMV, SGEMM_64 } from './wgsl.js';
+import { COL_SUM, GEMM } from '../gemm/index.js';
 
 export interface LinearArgs { x: Tensor; w: Tensor; bias: Tensor | null; out: Tensor }
 
@@ -33,8 +34,9 @@ export const LINEAR = defineOp<LinearArgs>({
     if (M === 1) {
       k.call('gemv', [k.ptr(w), k.ptr(x), b, k.ptr(out), N, K], 2 * N * K);
     } else {
-      const scratch = k.scratch('sgemm', Math.ceil(k.exported('sgemm_scratch_bytes')() * k.threads / 4));
-      k.call('sgemm', [k.ptr(x), k.ptr(w), b, k.ptr(out), M, N, K, k.ptr(scratch)], 2 * M * N * K);
+      // the gemm family's kernel (kernels/gemm) with B' = w^T read in place
+      const scratch = k.scratch('gemm', Math.ceil(k.exported('gemm_scratch_bytes')() * k.threads / 4));
+      k.call('gemm', [k.ptr(x), K, 1, k.ptr(w), K, 1, b, k.ptr(out), M, N, K, 0, k.ptr(scratch)], 2 * M * N * K);
     }
   },
   webgpu(k, { x, w, bias, out }) {
@@ -52,6 +54,17 @@ export const LINEAR = defineOp<LinearArgs>({
     const v4 = big && K % 4 === 0 && x.offset % 4 === 0 && w.offset % 4 === 0;
     k.dispatch(big ? `sgemm${v4 ? '_v4' : ''}` : 'sgemm_64', () => (big ? GEMM128({ half: false, vec4Loads: v4 }) : SGEMM_64), [x, w, b, out],
       [M, N, K, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / t), Math.ceil(M / t)]);
+  },
+  // dx += dy w, dw += dy^T x (two GEMMs reading the transposes through strides), dbias += column sums of dy
+  grad(r, { x, w, bias, out }, grad) {
+    const dy = grad(out);
+    if (!dy) return;
+    const [N, K] = w.shape as [number, number];
+    const M = x.size / K;
+    const dx = grad(x), dw = grad(w), db = bias ? grad(bias) : null;
+    if (dx) r.run(GEMM, { a: dy, b: w, out: dx, M, N: K, K: N, transA: false, transB: false, accumulate: true });
+    if (dw) r.run(GEMM, { a: dy, b: x, out: dw, M: N, N: K, K: M, transA: true, transB: false, accumulate: true });
+    if (db) r.run(COL_SUM, { x: dy, out: db });
   },
 });
 

@@ -2,6 +2,7 @@
 import { defineOp, lastDim, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { RMSNORM } from './wgsl.js';
+import { RMS_NORM_BACKWARD } from '../rmsnorm-backward/index.js';
 
 export interface RmsnormArgs { x: Tensor; w: Tensor; eps: number; out: Tensor }
 
@@ -18,5 +19,9 @@ export const RMS_NORM = defineOp<RmsnormArgs>({
   webgpu(k, { x, w, eps, out }) {
     const n = w.size, rows = x.size / n, sg = k.subgroups ? '_sg' : '';
     k.dispatch(`rmsnorm${sg}`, () => RMSNORM(!!sg), [x, w, out], [rows, n, { f: eps }, x.offset, w.offset, out.offset], rows);
+  },
+  grad(r, { x, w, eps, out }, grad) {
+    const dy = grad(out), dx = grad(x), dw = grad(w);
+    if (dy && (dx || dw)) r.run(RMS_NORM_BACKWARD, { x, w, eps, dy, dx, dw });
   },
 });

@@ -9,7 +9,7 @@
  * evaluations (Optuna re-evaluates repeats and counts them; on small spaces half the trials would be repeats).
  * Breeding stops after 50 x trials offspring in case the space holds fewer than `trials` genotypes.
  */
-import { PythonRandom } from '../../data/python-random.js';
+import { PythonRandom } from '../../util/python-random.js';
 
 export interface Individual {
   genes: number[];

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One call on the device machine: `npm run bench -- train --only throughput` (Lithe's CPU kernels vs the machine's
+# PyTorch at 1 and 2 threads) and `--only webgpu` (Lithe on Dawn's Vulkan vs PyTorch CUDA on the same GPU). Carry
+# [".device/train", "dist", ".gl"] (bench/device/pack-train.sh). Writes RESULTS.md and the log to $OUT.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
+done
+D=.device/train
+mkdir -p /tmp/lithe-bin
+python3 -c "import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())" $D/node.xz > /tmp/lithe-bin/node
+chmod +x /tmp/lithe-bin/node
+export PATH=/tmp/lithe-bin:$PATH LITHE_PYTHON=python3
+python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/rt.tar.xz
+python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/webgpu.tar.xz
+O=${OUT:-/tmp}
+echo "node $(node --version) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); torch $(python3 -c 'import torch; print(torch.__version__)')"
+node dist/bench/run.js train --only throughput "$@" 2>&1 | tee "$O/train-cpu.log"
+node dist/bench/run.js train --only webgpu "$@" 2>&1 | tee "$O/train-webgpu.log"
+cp bench/RESULTS.md "$O/RESULTS.md"

@@ -1,0 +1,197 @@
+/**
+ * `npm run bench -- train [--only throughput|mnist] [--steps 20]`: the training engine.
+ * throughput: AdamW steps/s of (a) the MLP 784-1024-1024-10 at batch 256, (b) LeNet-5 at batch 128 (both with
+ * cross-entropy), (c) one LLaMA block (hidden 384, 6 heads / 2 KV heads, MLP 1152, RMSNorm, RoPE, seq 512, MSE),
+ * Lithe and PyTorch (bench/train_peer.py, Debian's python3-torch with OpenBLAS) at 1 and 2 threads in the same
+ * run; median of N timed steps after 3 warm-ups on both sides. Also the peak memory of a LLaMA fine-tuning step over
+ * four blocks with and without gradient checkpointing.
+ * mnist: LeNet-5 trained on the MNIST test set's images split 8k/2k (seeded), held-out accuracy per epoch until
+ * 98% (or 12 epochs), steps/s.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
+import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import type { Backend } from '../src/backend/backend.js';
+import { F, Param, Tape } from '../src/autograd/index.js';
+import { AdamW, Rng, splitSeeded, trainClassifier } from '../src/train/index.js';
+import { mnistImages } from '../src/train/mnist.js';
+import { buildTrainable } from '../src/train/spec-net.js';
+import { blockStack, llamaBlock, type BlockWeights } from '../src/train/llama-block.js';
+import { ropeTables } from '../src/models/llama/rope.js';
+import { markdownTable } from '../src/util/table.js';
+import { median } from '../src/util/timing.js';
+
+type Record = (name: string, command: string, table: string, notes?: string) => void;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function flag(argv: string[], name: string, def: string): string {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
+}
+
+/** median steps/s of `step` over `n` timed calls after 3 warm-ups */
+async function stepsPerSecond(be: Backend, n: number, step: () => Promise<void>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n + 3; i++) {
+    const t0 = performance.now();
+    await step();
+    await be.finish();
+    if (i >= 3) times.push(performance.now() - t0);
+  }
+  return 1000 / median(times);
+}
+
+async function classifierStep(be: Backend, arch: 'mlp' | 'lenet', batch: number, n: number): Promise<number> {
+  const net = buildTrainable(be, arch, [1, 28, 28], 10, 0), opt = new AdamW(be, net.params, { lr: 1e-3 }), r = new Rng(1);
+  const x = Float32Array.from({ length: batch * 784 }, () => r.normal()), y = Int32Array.from({ length: batch }, () => r.int(10));
+  const sps = await stepsPerSecond(be, n, async () => {
+    const t = new Tape(be);
+    const loss = F.crossEntropy(t, net.forward(t, t.tensor(x, [batch, 1, 28, 28]), true), t.tensor(y, [batch]));
+    t.backward(loss);
+    opt.update();
+    opt.zeroGrad();
+    t.release();
+  });
+  return sps;
+}
+
+const LLAMA = { hidden: 384, heads: 6, kvHeads: 2, mlp: 1152, seq: 512, eps: 1e-5, neox: true };
+
+function llamaWeights(be: CpuBackend, blocks: number, r: Rng): { weights: BlockWeights[]; params: Param[] } {
+  const params: Param[] = [], H = LLAMA.hidden, kvd = (H / LLAMA.heads) * LLAMA.kvHeads;
+  const mk = (name: string, shape: number[], init: () => number) => {
+    const t = be.alloc(shape);
+    be.write(t, Float32Array.from({ length: shape.reduce((a, b) => a * b) }, init));
+    params.push(new Param(name, t));
+    return t;
+  };
+  const w = (name: string, shape: number[]) => mk(name, shape, () => r.normal() / Math.sqrt(shape[1]!));
+  const weights = Array.from({ length: blocks }, (_, i) => ({
+    attnNorm: mk(`${i}.attn_norm`, [H], () => 1), wq: w(`${i}.q`, [H, H]), wk: w(`${i}.k`, [kvd, H]), wv: w(`${i}.v`, [kvd, H]), wo: w(`${i}.o`, [H, H]),
+    ffnNorm: mk(`${i}.ffn_norm`, [H], () => 1), wGate: w(`${i}.gate`, [LLAMA.mlp, H]), wUp: w(`${i}.up`, [LLAMA.mlp, H]), wDown: w(`${i}.down`, [H, LLAMA.mlp]),
+  }));
+  return { weights, params };
+}
+
+function ropeOn(t: Tape) {
+  const hd = LLAMA.hidden / LLAMA.heads, { cos, sin } = ropeTables(LLAMA.seq, hd, 10000, null);
+  return { cos: t.tensor(cos, [LLAMA.seq, hd / 2]), sin: t.tensor(sin, [LLAMA.seq, hd / 2]), negSin: t.tensor(sin.map((v) => -v), [LLAMA.seq, hd / 2]) };
+}
+
+async function llamaStep(be: CpuBackend, n: number): Promise<number> {
+  const r = new Rng(2), { weights, params } = llamaWeights(be, 1, r), opt = new AdamW(be, params, { lr: 1e-3 });
+  const x = Float32Array.from({ length: LLAMA.seq * LLAMA.hidden }, () => r.normal()), y = Float32Array.from({ length: x.length }, () => r.normal());
+  return stepsPerSecond(be, n, async () => {
+    const t = new Tape(be);
+    const loss = F.mse(t, llamaBlock(t, t.tensor(x, [LLAMA.seq, LLAMA.hidden]), weights[0]!, ropeOn(t), LLAMA), t.tensor(y, [LLAMA.seq, LLAMA.hidden]));
+    t.backward(loss);
+    opt.update();
+    opt.zeroGrad();
+    t.release();
+  });
+}
+
+/** peak bytes above the weights of one fine-tuning step (forward + backward) over `blocks` blocks */
+async function llamaPeak(blocks: number, checkpointing: boolean): Promise<number> {
+  const be = await CpuBackend.create({ threads: 1 });
+  const r = new Rng(3), { weights, params } = llamaWeights(be, blocks, r);
+  for (const p of params) p.gradOn(be); // gradient buffers are part of the step's steady state, not its activations
+  const x = Float32Array.from({ length: LLAMA.seq * LLAMA.hidden }, () => r.normal());
+  const t = new Tape(be), xi = t.tensor(x, [LLAMA.seq, LLAMA.hidden]), yi = t.tensor(x, [LLAMA.seq, LLAMA.hidden]), rope = ropeOn(t);
+  be.resetPeak();
+  const base = be.bytesInUse;
+  t.backward(F.mse(t, blockStack(t, xi, weights, rope, LLAMA, checkpointing), yi));
+  const peak = be.peakBytes - base;
+  t.release();
+  await be.dispose();
+  return peak;
+}
+
+function torchPeer(threads: number, steps: number, device = 'cpu', which = 'mlp,lenet,llama'): { [k: string]: number } | string {
+  // Debian's python3 (with python3-torch) here; the device machine's python3 there (LITHE_PYTHON)
+  const py = process.env.LITHE_PYTHON ?? '/usr/bin/python3', script = path.join(root, 'bench/train_peer.py');
+  if (py.startsWith('/') && !existsSync(py)) return `no ${py}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const res = spawnSync(py, [script, String(threads), which, String(steps), device], { env, encoding: 'utf8', timeout: 900_000 });
+  if (res.status !== 0) return `PyTorch peer failed: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}`;
+  return JSON.parse(res.stdout.trim().split('\n').pop()!);
+}
+
+async function throughput(argv: string[], record: Record): Promise<void> {
+  const steps = Number(flag(argv, '--steps', '20'));
+  const rows: (string | number)[][] = [];
+  const notes: string[] = [];
+  for (const threads of [1, 2]) {
+    const be = await CpuBackend.create({ threads });
+    const lithe = { mlp: await classifierStep(be, 'mlp', 256, steps), lenet: await classifierStep(be, 'lenet', 128, steps), llama: await llamaStep(be, Math.max(5, Math.floor(steps / 4))) };
+    await be.dispose();
+    const torch = torchPeer(threads, steps);
+    if (typeof torch === 'string') notes.push(`${threads} thread(s): ${torch}`);
+    for (const [k, label] of [['mlp', '(a) MLP 784-1024-1024-10, batch 256'], ['lenet', '(b) LeNet-5, batch 128'], ['llama', '(c) LLaMA block 384/6/2/1152, seq 512']] as const) {
+      const t = typeof torch === 'string' ? undefined : torch[k];
+      rows.push([label, threads, lithe[k].toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe[k] / t).toFixed(2) : 'n/a']);
+    }
+  }
+  const peak1 = await llamaPeak(1, false), peak4 = await llamaPeak(4, false), peak4ck = await llamaPeak(4, true);
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  record('train (throughput)', `npm run bench -- train --only throughput --steps ${steps}`,
+    markdownTable(['workload (AdamW step)', 'threads', 'Lithe steps/s', 'PyTorch steps/s', 'Lithe / PyTorch'], rows),
+    `Median of ${steps} timed steps after 3 warm-ups (the LLaMA block: ${Math.max(5, Math.floor(steps / 4))}); PyTorch: Debian python3-torch with OpenBLAS ` +
+    `(bench/train_peer.py, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset, OMP/OpenBLAS/torch threads equal). The machine was shared with other jobs: ` +
+    `indicative numbers. ${notes.join(' ')}\n\nPeak memory of one LLaMA fine-tuning step (forward + backward, above the weights and their gradients; ` +
+    `seq 512): one block ${mib(peak1)} MiB; four blocks ${mib(peak4)} MiB keeping activations, ${mib(peak4ck)} MiB with gradient checkpointing per block.`);
+}
+
+/** LeNet-5 on MNIST's 10k test images split 8k / 2k (seeded): held-out accuracy per epoch, steps/s. */
+async function mnist(argv: string[], record: Record, shared: string): Promise<void> {
+  const dir = path.join(shared, 'vision/mnist'), epochs = Number(flag(argv, '--epochs', '10')), threads = Number(flag(argv, '--threads', '2'));
+  const batch = 64, lr = 2e-3, seed = 0;
+  const { train, heldOut } = splitSeeded(mnistImages(dir), 8000, seed);
+  const be = await CpuBackend.create({ threads });
+  const net = buildTrainable(be, 'lenet', [1, 28, 28], 10, seed);
+  const rows: (string | number)[][] = [];
+  const t0 = performance.now();
+  const res = await trainClassifier(be, net, train, heldOut, { epochs, batch, lr, optimizer: 'adamw', schedule: 'cosine', warmupSteps: 100, seed,
+    onEpoch: (e) => { rows.push([e.epoch, e.meanLoss.toFixed(4), (100 * e.heldOutAccuracy).toFixed(2), e.seconds.toFixed(1)]); console.error(`epoch ${e.epoch}: ${rows[rows.length - 1]!.join(' ')}`); } });
+  const total = (performance.now() - t0) / 1000;
+  await be.dispose();
+  record('train (LeNet-5 on MNIST)', `npm run bench -- train --only mnist --epochs ${epochs} --threads ${threads}`,
+    markdownTable(['epoch', 'mean training loss', 'held-out accuracy %', 'seconds'], rows),
+    `MNIST t10k images (../shared/data/vision/mnist) split 8,000 training / 2,000 held out (seed ${seed}); LeNet-5 (conv 5x5 6 and 16 channels, ` +
+    `ReLU, 2x2 max pooling, 120-84-10), PyTorch's default init; AdamW lr ${lr} (weight decay 0.01), 100 warmup steps then cosine decay, batch ${batch}. ` +
+    `Final held-out accuracy ${(100 * res.heldOutAccuracy).toFixed(2)}%; ${res.stepsPerSecond.toFixed(1)} training steps/s (evaluation excluded) on ${threads} threads; ${total.toFixed(0)} s in all. ` +
+    'The machine was shared with other jobs: times are indicative.');
+}
+
+/**
+ * --only webgpu: the MLP's AdamW step on the first WebGPU adapter beside PyTorch CUDA (f32, TF32 off) on the same GPU
+ * (LeNet and the LLaMA block need backward ops that have no WGSL yet).
+ */
+async function webgpu(argv: string[], record: Record): Promise<void> {
+  const steps = Number(flag(argv, '--steps', '20'));
+  const gpu = await WebGpuBackend.tryCreate();
+  if (typeof gpu === 'string') throw new Error(`no WebGPU adapter: ${gpu}`);
+  const lithe = await classifierStep(gpu, 'mlp', 256, steps);
+  const desc = gpu.description;
+  await gpu.dispose();
+  const torch = torchPeer(1, steps, 'cuda', 'mlp');
+  const t = typeof torch === 'string' ? undefined : torch['mlp'];
+  record('train (WebGPU)', `npm run bench -- train --only webgpu --steps ${steps}`,
+    markdownTable(['workload (AdamW step)', 'Lithe WebGPU steps/s', 'PyTorch CUDA steps/s', 'Lithe / PyTorch'],
+      [['(a) MLP 784-1024-1024-10, batch 256', lithe.toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe / t).toFixed(2) : 'n/a']]),
+    `Adapter: ${desc}. Median of ${steps} timed steps after 3 warm-ups, each waited for (Backend.finish / torch.cuda.synchronize). ` +
+    `PyTorch: f32 with TF32 off (bench/train_peer.py ... cuda). ${typeof torch === 'string' ? torch : ''}`);
+}
+
+export async function trainBench(argv: string[], record: Record, shared: string): Promise<void> {
+  const only = flag(argv, '--only', 'all');
+  if (only === 'all' || only === 'mnist') await mnist(argv, record, shared);
+  if (only === 'all' || only === 'throughput') await throughput(argv, record);
+  if (only === 'webgpu') await webgpu(argv, record);
+}
+

@@ -1,0 +1,66 @@
+/**
+ * conv2d_backward: the gradients (accumulated) of conv2d (kernels/conv) for x, w and bias, over chunks of images
+ * whose patch matrix fits the cache (assembly.ts): dW[g] += dyr[g]^T col[g], dx += col2im(dyr[g] W[g]), dbias +=
+ * column sums of dyr. conv1d's gradient
+ * is conv2d's on the H = 1 views. The conv ops' gradient slots call these.
+ */
+import { defineOp, opError, requireF32, type GradFn } from '../op.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { conv1dAs2d, type Conv1dArgs, type Conv2dArgs, type Conv2dParams } from '../conv/index.js';
+
+export interface Conv2dBackwardArgs { x: Tensor; w: Tensor; dy: Tensor; dx: Tensor | null; dw: Tensor | null; db: Tensor | null; p: Conv2dParams }
+
+const pair = (a: number, b: number): number => a | (b << 16);
+
+export const CONV2D_BACKWARD = defineOp<Conv2dBackwardArgs>({
+  name: 'conv2d_backward',
+  check({ x, w, dy, dx, dw, db, p }) {
+    requireF32('conv2d_backward', x, w, dy, ...[dx, dw, db].filter((t): t is Tensor => t !== null));
+    if (x.shape.length !== 4 || w.shape.length !== 4 || dy.shape.length !== 4 || dy.shape[1] !== w.shape[0] || dy.shape[0] !== x.shape[0]) {
+      opError('conv2d_backward', `x[${x.shape}] w[${w.shape}] dy[${dy.shape}] do not fit`);
+    }
+    if ((dx && dx.size !== x.size) || (dw && dw.size !== w.size) || (db && db.size !== w.shape[0]) || x.shape[1] !== w.shape[1]! * p.groups) opError('conv2d_backward', 'gradient shapes do not fit');
+  },
+  cpu(k, { x, w, dy, dx, dw, db, p }) {
+    const [N, C, H, W] = x.shape as [number, number, number, number], [O, Cg, kh, kw] = w.shape as [number, number, number, number];
+    const [OH, OW] = [dy.shape[2]!, dy.shape[3]!], G = p.groups, Og = O / G, P = OH * OW, K = Cg * kh * kw;
+    const geometry = [pair(H, W), pair(OH, OW), pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
+    // chunks of images whose patch matrix stays in the cache (about 512 KiB), so it is written and read back there
+    const chunk = Math.max(1, Math.min(N, Math.floor((1 << 17) / (G * P * K)))), cap = chunk * P;
+    const dyr = k.scratch('conv_bwd_dyr', G * cap * Og), col = k.scratch('conv_bwd_col', G * cap * K), dyt = k.scratch('conv_bwd_dyt', cap * Og);
+    const gemm = k.scratch('gemm', Math.ceil(k.exported('gemm_scratch_bytes')() * k.threads / 4));
+    for (let n0 = 0; n0 < N; n0 += chunk) {
+      const cn = Math.min(chunk, N - n0), NP = cn * P;
+      const xs = k.ptr(x) + 4 * n0 * C * H * W, ys = k.ptr(dy) + 4 * n0 * O * P;
+      k.call('nchw_to_rows', [ys, k.ptr(dyr), cn, G, Og, P], NP * O);
+      const rows = (g: number) => k.ptr(dyr) + 4 * g * NP * Og, cols = (g: number) => k.ptr(col) + 4 * g * NP * K;
+      if (db) for (let g = 0; g < G; g++) k.call('col_sum', [rows(g), k.ptr(db) + 4 * g * Og, NP, Og], NP * Og);
+      if (dw) {
+        k.call('conv2d_im2col_batch', [xs, k.ptr(col), cn, G, Cg, ...geometry], G * NP * K);
+        for (let g = 0; g < G; g++) {
+          // dW[g] [Og, K] += dyr[g]^T [Og, NP] col[g] [NP, K] (dyr transposed first: its rows are Og apart)
+          k.call('transpose', [rows(g), NP, Og, k.ptr(dyt)], NP * Og);
+          k.call('gemm', [k.ptr(dyt), NP, 1, cols(g), 1, K, 0, k.ptr(dw) + 4 * g * Og * K, Og, K, NP, 1, k.ptr(gemm)], 2 * Og * K * NP);
+        }
+      }
+      if (dx) {
+        // dcol[g] [NP, K] = dyr[g] [NP, Og] W[g] [Og, K] (into col's scratch), then scattered back into dx
+        for (let g = 0; g < G; g++) k.call('gemm', [rows(g), Og, 1, k.ptr(w) + 4 * g * Og * K, 1, K, 0, cols(g), NP, K, Og, 0, k.ptr(gemm)], 2 * NP * K * Og);
+        k.call('conv2d_col2im', [k.ptr(col), k.ptr(dx) + 4 * n0 * C * H * W, cn, G, Cg, ...geometry], G * NP * K);
+      }
+    }
+  },
+});
+
+export const conv2dGrad: GradFn<Conv2dArgs> = (r, { x, w, bias, out, p }, grad) => {
+  const dy = grad(out), dx = grad(x), dw = grad(w), db = bias ? grad(bias) : null;
+  if (dy && (dx || dw || db)) r.run(CONV2D_BACKWARD, { x, w, dy, dx, dw, db, p });
+};
+
+/** conv1d's gradient: conv2d's on the H = 1 views (the gradient lookups see the original tensors) */
+export const conv1dGrad: GradFn<Conv1dArgs> = (r, a, grad) => {
+  const v = conv1dAs2d(a);
+  const dy = grad(a.out), dx = grad(a.x), dw = grad(a.w), db = a.bias ? grad(a.bias) : null;
+  const as4 = (t: Tensor | null, like: Tensor) => (t ? t.view(like.shape) : null);
+  if (dy && (dx || dw || db)) r.run(CONV2D_BACKWARD, { x: v.x, w: v.w, dy: dy.view(v.out.shape), dx: as4(dx, v.x), dw: as4(dw, v.w), db, p: v.p });
+};

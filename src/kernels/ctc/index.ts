@@ -1,0 +1,57 @@
+/**
+ * ctc_loss: the connectionist temporal classification loss of logits x [T, B, C] (a log-softmax is taken per frame)
+ * against padded targets [B, maxLen] (i32, without blanks) with their lengths and the inputs' lengths (i32 [B]):
+ * loss = mean over items of -log p(target | x) / max(1, target length), PyTorch's reduction 'mean'. Recursions in log
+ * space, float64. Its gradient (ctc_loss_backward, accumulated into dx) recomputes alpha and beta. Lengths must fit:
+ * inputLengths[b] <= T, targetLengths[b] <= maxLen, and enough frames for the labels (the data code checks).
+ */
+import { defineOp, opError, requireF32 } from '../op.js';
+import type { Tensor } from '../../tensor/tensor.js';
+
+export interface CtcLossArgs { x: Tensor; targets: Tensor; targetLengths: Tensor; inputLengths: Tensor; blank: number; loss: Tensor }
+export interface CtcLossBackwardArgs { x: Tensor; targets: Tensor; targetLengths: Tensor; inputLengths: Tensor; blank: number; dy: Tensor; dx: Tensor }
+
+function dims(op: string, a: { x: Tensor; targets: Tensor; targetLengths: Tensor; inputLengths: Tensor; blank: number }): [number, number, number, number] {
+  if (a.x.shape.length !== 3) opError(op, `x must be [T, B, C], got [${a.x.shape}]`);
+  const [T, B, C] = a.x.shape as [number, number, number];
+  if ([a.targets, a.targetLengths, a.inputLengths].some((t) => t.dtype !== 'i32') || a.targets.shape.length !== 2 || a.targets.shape[0] !== B || a.targetLengths.size !== B || a.inputLengths.size !== B) {
+    opError(op, `targets [B, maxLen] and both lengths [B] must be i32 for B = ${B}`);
+  }
+  if (!Number.isInteger(a.blank) || a.blank < 0 || a.blank >= C) opError(op, `blank ${a.blank} is not a class of ${C}`);
+  return [T, B, C, a.targets.shape[1]!];
+}
+
+function run(k: Parameters<NonNullable<typeof CTC_LOSS.cpu>>[0], a: CtcLossArgs | CtcLossBackwardArgs, nll: Tensor, dx: Tensor | null, dy: Tensor | null): void {
+  const [T, B, C, maxLen] = dims('ctc_loss', a);
+  const work = k.scratch('ctc_work', 2 * k.threads * (T * C + 2 * T * (2 * maxLen + 1)));
+  k.call('ctc_loss', [k.ptr(a.x), k.ptr(a.targets), k.ptr(a.targetLengths), k.ptr(a.inputLengths), T, B, C, a.blank, maxLen, k.ptr(work), k.ptr(nll),
+    dx ? k.ptr(dx) : 0, dy ? k.ptr(dy) : 0, 1 / B], B >= 2 ? 1 << 20 : 0);
+}
+
+export const CTC_LOSS_BACKWARD = defineOp<CtcLossBackwardArgs>({
+  name: 'ctc_loss_backward',
+  check(a) {
+    requireF32('ctc_loss_backward', a.x, a.dy, a.dx);
+    dims('ctc_loss_backward', a);
+    if (a.dx.size !== a.x.size || a.dy.size !== 1) opError('ctc_loss_backward', 'dx must match x and dy hold one float');
+  },
+  cpu(k, a) { run(k, a, k.scratch('ctc_nll', a.x.shape[1]!), a.dx, a.dy); },
+});
+
+export const CTC_LOSS = defineOp<CtcLossArgs>({
+  name: 'ctc_loss',
+  check(a) {
+    requireF32('ctc_loss', a.x, a.loss);
+    dims('ctc_loss', a);
+    if (a.loss.size !== 1) opError('ctc_loss', `loss must hold one float, got [${a.loss.shape}]`);
+  },
+  cpu(k, a) {
+    const B = a.x.shape[1]!, nll = k.scratch('ctc_nll', B);
+    run(k, a, nll, null, null);
+    k.call('sum_scaled', [k.ptr(nll), B, 1 / B, k.ptr(a.loss)], 0);
+  },
+  grad(r, { x, targets, targetLengths, inputLengths, blank, loss }, grad) {
+    const dy = grad(loss), dx = grad(x);
+    if (dy && dx) r.run(CTC_LOSS_BACKWARD, { x, targets, targetLengths, inputLengths, blank, dy, dx });
+  },
+});

@@ -1,0 +1,230 @@
+// gemm: C[M,N] (+)= A'[M,K] . B'[K,N] (+ bias[N]) where A' is A or A^T and B' is B or B^T, addressed through strides:
+// the linear layer's forward (B' = W^T) and the products of its backward pass (dX = dY W, dW = dY^T X).
+// Goto-style blocking: each thread owns a range of 8-column panels of B'; for every KC-deep slice it packs them into
+// [k][8] order in its scratch, then 6x8 register tiles (12 f32x4 accumulators) stream rows of A' through them; M
+// tails use 4x8 and 1x8 tiles, N tails (N % 8) a scalar edge tile.
+import { fma4 } from '../common/simd';
+
+const KC: i32 = 256;
+const NCP: i32 = 16;
+const SCRATCH: i32 = KC * NCP * 8 * 4;
+/** bytes of packing scratch one thread needs */
+export const GEMM_SCRATCH_BYTES: i32 = SCRATCH;
+
+export function gemm_scratch_bytes(): i32 {
+  return SCRATCH;
+}
+
+/** B'(n, k) = b[n * sbn + k * sbk] for panels [pFirst, pEnd), depth [kc, kc + kb), into dst as [k][8]. */
+function pack(b: usize, sbn: i32, sbk: i32, N: i32, pFirst: i32, pEnd: i32, kc: i32, kb: i32, dst: usize): void {
+  for (let p = pFirst; p < pEnd; p++) {
+    const base = dst + (<usize>((p - pFirst) * kb * 8) << 2);
+    const n0 = p * 8;
+    const nv = min(8, N - n0);
+    for (let k = 0; k < kb; k++) {
+      const d = base + (<usize>(k * 8) << 2);
+      const src = b + (<usize>(n0 * sbn + (kc + k) * sbk) << 2);
+      if (sbn == 1 && nv == 8) {
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+        continue;
+      }
+      for (let c = 0; c < 8; c++) store<f32>(d + (<usize>c << 2), c < nv ? load<f32>(src + (<usize>(c * sbn) << 2)) : 0);
+    }
+  }
+}
+
+
+function tile6x8(a: usize, sai: usize, sak: usize, bp: usize, kb: i32, c0: usize, rowBytes: usize, first: bool, bj: usize): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128, c40: v128, c41: v128, c50: v128, c51: v128;
+  if (first) {
+    c00 = bj != 0 ? v128.load(bj) : f32x4.splat(0); c01 = bj != 0 ? v128.load(bj, 16) : f32x4.splat(0); c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01; c40 = c00; c41 = c01; c50 = c00; c51 = c01;
+  } else {
+    c00 = v128.load(c0); c01 = v128.load(c0, 16);
+    c10 = v128.load(c0 + rowBytes); c11 = v128.load(c0 + rowBytes, 16);
+    c20 = v128.load(c0 + 2 * rowBytes); c21 = v128.load(c0 + 2 * rowBytes, 16);
+    c30 = v128.load(c0 + 3 * rowBytes); c31 = v128.load(c0 + 3 * rowBytes, 16);
+    c40 = v128.load(c0 + 4 * rowBytes); c41 = v128.load(c0 + 4 * rowBytes, 16);
+    c50 = v128.load(c0 + 5 * rowBytes); c51 = v128.load(c0 + 5 * rowBytes, 16);
+  }
+  let ap = a;
+  let p = bp;
+  for (let k = 0; k < kb; k++) {
+    const b0 = v128.load(p);
+    const b1 = v128.load(p, 16);
+    let av = v128.load32_splat(ap);
+    c00 = fma4(av, b0, c00); c01 = fma4(av, b1, c01);
+    av = v128.load32_splat(ap + sai);
+    c10 = fma4(av, b0, c10); c11 = fma4(av, b1, c11);
+    av = v128.load32_splat(ap + 2 * sai);
+    c20 = fma4(av, b0, c20); c21 = fma4(av, b1, c21);
+    av = v128.load32_splat(ap + 3 * sai);
+    c30 = fma4(av, b0, c30); c31 = fma4(av, b1, c31);
+    av = v128.load32_splat(ap + 4 * sai);
+    c40 = fma4(av, b0, c40); c41 = fma4(av, b1, c41);
+    av = v128.load32_splat(ap + 5 * sai);
+    c50 = fma4(av, b0, c50); c51 = fma4(av, b1, c51);
+    ap += sak;
+    p += 32;
+  }
+  v128.store(c0, c00); v128.store(c0, c01, 16);
+  v128.store(c0 + rowBytes, c10); v128.store(c0 + rowBytes, c11, 16);
+  v128.store(c0 + 2 * rowBytes, c20); v128.store(c0 + 2 * rowBytes, c21, 16);
+  v128.store(c0 + 3 * rowBytes, c30); v128.store(c0 + 3 * rowBytes, c31, 16);
+  v128.store(c0 + 4 * rowBytes, c40); v128.store(c0 + 4 * rowBytes, c41, 16);
+  v128.store(c0 + 5 * rowBytes, c50); v128.store(c0 + 5 * rowBytes, c51, 16);
+}
+
+function tile4x8(a: usize, sai: usize, sak: usize, bp: usize, kb: i32, c0: usize, rowBytes: usize, first: bool, bj: usize): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  if (first) {
+    c00 = bj != 0 ? v128.load(bj) : f32x4.splat(0); c01 = bj != 0 ? v128.load(bj, 16) : f32x4.splat(0);
+    c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
+  } else {
+    c00 = v128.load(c0); c01 = v128.load(c0, 16);
+    c10 = v128.load(c0 + rowBytes); c11 = v128.load(c0 + rowBytes, 16);
+    c20 = v128.load(c0 + 2 * rowBytes); c21 = v128.load(c0 + 2 * rowBytes, 16);
+    c30 = v128.load(c0 + 3 * rowBytes); c31 = v128.load(c0 + 3 * rowBytes, 16);
+  }
+  let ap = a;
+  let p = bp;
+  for (let k = 0; k < kb; k++) {
+    const b0 = v128.load(p);
+    const b1 = v128.load(p, 16);
+    const a0 = v128.load32_splat(ap);
+    const a1 = v128.load32_splat(ap + sai);
+    const a2 = v128.load32_splat(ap + 2 * sai);
+    const a3 = v128.load32_splat(ap + 3 * sai);
+    c00 = fma4(a0, b0, c00); c01 = fma4(a0, b1, c01);
+    c10 = fma4(a1, b0, c10); c11 = fma4(a1, b1, c11);
+    c20 = fma4(a2, b0, c20); c21 = fma4(a2, b1, c21);
+    c30 = fma4(a3, b0, c30); c31 = fma4(a3, b1, c31);
+    ap += sak;
+    p += 32;
+  }
+  v128.store(c0, c00); v128.store(c0, c01, 16);
+  v128.store(c0 + rowBytes, c10); v128.store(c0 + rowBytes, c11, 16);
+  v128.store(c0 + 2 * rowBytes, c20); v128.store(c0 + 2 * rowBytes, c21, 16);
+  v128.store(c0 + 3 * rowBytes, c30); v128.store(c0 + 3 * rowBytes, c31, 16);
+}
+
+function tile1x8(a: usize, sak: usize, bp: usize, kb: i32, c0: usize, first: bool, bj: usize): void {
+  let c00: v128, c01: v128;
+  if (first) { c00 = bj != 0 ? v128.load(bj) : f32x4.splat(0); c01 = bj != 0 ? v128.load(bj, 16) : f32x4.splat(0); } else { c00 = v128.load(c0); c01 = v128.load(c0, 16); }
+  let ap = a;
+  let p = bp;
+  for (let k = 0; k < kb; k++) {
+    const a0 = v128.load32_splat(ap);
+    c00 = fma4(a0, v128.load(p), c00);
+    c01 = fma4(a0, v128.load(p, 16), c01);
+    ap += sak;
+    p += 32;
+  }
+  v128.store(c0, c00); v128.store(c0, c01, 16);
+}
+
+/** Columns j..j+nv-1 (nv < 8) of every row, scalar. */
+function tileEdge(a: usize, sai: usize, sak: usize, bp: usize, kb: i32, c: usize, N: i32, M: i32, j: i32, nv: i32, first: bool, bias: usize): void {
+  for (let i = 0; i < M; i++) {
+    for (let col = 0; col < nv; col++) {
+      const cp = c + (<usize>(i * N + j + col) << 2);
+      let acc: f32 = first ? (bias != 0 ? load<f32>(bias + (<usize>(j + col) << 2)) : 0) : load<f32>(cp);
+      let ap = a + <usize>i * sai;
+      let p = bp + (<usize>col << 2);
+      for (let k = 0; k < kb; k++) {
+        acc += load<f32>(ap) * load<f32>(p);
+        ap += sak;
+        p += 32;
+      }
+      store<f32>(cp, acc);
+    }
+  }
+}
+
+/**
+ * C[M,N] = (accumulate ? C : bias (per column, if bias != 0) or 0) + A'B'. A'(i, k) = a[i * sai + k * sak], B'(n, k) = b[n * sbn + k * sbk] (strides in
+ * floats: A stored [M,K] is (K, 1), stored [K,M] is (1, M); B stored [K,N] is (1, N), stored [N,K] is (K, 1)).
+ */
+export function gemm(a: usize, sai: i32, sak: i32, b: usize, sbn: i32, sbk: i32, bias: usize, c: usize, M: i32, N: i32, K: i32, accumulate: i32, scratch: usize, tid: i32, nt: i32): void {
+  const panels = (N + 7) >> 3;
+  const per = (panels + nt - 1) / nt;
+  const pBegin = min(panels, tid * per);
+  const pStop = min(panels, pBegin + per);
+  if (pBegin >= pStop) return;
+  const pk = scratch + <usize>tid * <usize>SCRATCH;
+  const saiB = <usize>sai << 2, sakB = <usize>sak << 2, rowBytes = <usize>N << 2;
+  if (K == 0) {
+    if (accumulate == 0) for (let i = 0; i < M; i++) for (let j = pBegin * 8; j < min(N, pStop * 8); j++) store<f32>(c + (<usize>(i * N + j) << 2), bias != 0 ? load<f32>(bias + (<usize>j << 2)) : 0);
+    return;
+  }
+  for (let jb = pBegin; jb < pStop; jb += NCP) {
+    const jbEnd = min(pStop, jb + NCP);
+    for (let kc = 0; kc < K; kc += KC) {
+      const kb = min(KC, K - kc);
+      pack(b, sbn, sbk, N, jb, jbEnd, kc, kb, pk);
+      const first = kc == 0 && accumulate == 0;
+      const aK = a + <usize>kc * sakB;
+      for (let p = jb; p < jbEnd; p++) {
+        const bp = pk + (<usize>((p - jb) * kb * 8) << 2);
+        const j = p * 8;
+        if (j + 8 > N) {
+          tileEdge(aK, saiB, sakB, bp, kb, c, N, M, j, N - j, first, bias);
+          continue;
+        }
+        const cj = c + (<usize>j << 2), bj = bias != 0 ? bias + (<usize>j << 2) : 0;
+        let i = 0;
+        for (; i + 6 <= M; i += 6) tile6x8(aK + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
+        for (; i + 4 <= M; i += 4) tile4x8(aK + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
+        for (; i < M; i++) tile1x8(aK + <usize>i * saiB, sakB, bp, kb, cj + <usize>i * rowBytes, first, bj);
+      }
+    }
+  }
+}
+
+/** out[N] += sum over the M rows of x[M,N] (the gradient of a bias): threads own column ranges. */
+export function col_sum(x: usize, out: usize, M: i32, N: i32, tid: i32, nt: i32): void {
+  const units = (N + 3) >> 2;
+  const per = (units + nt - 1) / nt;
+  const j0 = min(N, tid * per * 4), j1 = min(N, (tid + 1) * per * 4);
+  const rb = <usize>N << 2;
+  let j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    let s = f32x4.splat(0);
+    let p = x + (<usize>j << 2);
+    for (let i = 0; i < M; i++) { s = f32x4.add(s, v128.load(p)); p += rb; }
+    const o = out + (<usize>j << 2);
+    v128.store(o, f32x4.add(v128.load(o), s));
+  }
+  for (; j < j1; j++) {
+    let s: f32 = 0;
+    let p = x + (<usize>j << 2);
+    for (let i = 0; i < M; i++) { s += load<f32>(p); p += rb; }
+    store<f32>(out + (<usize>j << 2), load<f32>(out + (<usize>j << 2)) + s);
+  }
+}
+
+/** dst[cols, rows] = src[rows, cols]^T in 32x32 tiles; threads own ranges of source column tiles. */
+export function transpose(src: usize, rows: i32, cols: i32, dst: usize, tid: i32, nt: i32): void {
+  const tiles = (cols + 31) >> 5;
+  const per = (tiles + nt - 1) / nt;
+  const t0 = min(tiles, tid * per), t1 = min(tiles, t0 + per);
+  for (let tc = t0; tc < t1; tc++) {
+    const c0 = tc << 5, c1 = min(cols, c0 + 32);
+    for (let r0 = 0; r0 < rows; r0 += 32) {
+      const r1 = min(rows, r0 + 32);
+      for (let c = c0; c < c1; c++) {
+        const d = dst + (<usize>(c * rows) << 2);
+        for (let r = r0; r < r1; r++) store<f32>(d + (<usize>r << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+      }
+    }
+  }
+}
+
+// The former linear-layout sgemm entry points, for callers that use them (C = A W^T + bias, A [M,K], W [N,K]).
+export function sgemm_scratch_bytes(): i32 {
+  return SCRATCH;
+}
+
+export function sgemm(a: usize, w: usize, bias: usize, c: usize, M: i32, N: i32, K: i32, scratch: usize, tid: i32, nt: i32): void {
+  gemm(a, K, 1, w, K, 1, bias, c, M, N, K, 0, scratch, tid, nt);
+}

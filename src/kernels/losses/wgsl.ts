@@ -1,0 +1,49 @@
+// WGSL kernels of the losses (see kernels/common/wgsl.ts for the conventions).
+import { HEADER, FLAT, storage } from '../common/wgsl.js';
+
+/**
+ * params: rows, C, offX, offLabels, offProbs, offRowLoss | one invocation per row: probs = softmax(x), rowLoss =
+ * logsumexp(x) - x[label] (max-shifted)
+ */
+export const CROSS_ENTROPY_ROWS = HEADER + FLAT + storage([['X', 'f32', false], ['L', 'i32', false], ['Pr', 'f32', true], ['RL', 'f32', true]]) + `
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let r = flat(w, nw, 64u, l);
+  if (r >= pu(0u)) { return; }
+  let C = pu(1u);
+  let xo = pu(2u) + r * C;
+  let po = pu(4u) + r * C;
+  var m = X[xo];
+  for (var i = 1u; i < C; i++) { m = max(m, X[xo + i]); }
+  var s = 0.0;
+  for (var i = 0u; i < C; i++) { let e = exp(X[xo + i] - m); Pr[po + i] = e; s += e; }
+  for (var i = 0u; i < C; i++) { Pr[po + i] = Pr[po + i] / s; }
+  RL[pu(5u) + r] = m + log(s) - X[xo + u32(L[pu(3u) + r])];
+}`;
+
+/** params: n, scale, offSrc, offOut | one workgroup: O[0] = scale * sum(S[0..n)) */
+export const SUM_SCALED = HEADER + storage([['S', 'f32', false], ['O', 'f32', true]]) + `
+var<workgroup> red: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) l: vec3<u32>) {
+  var s = 0.0;
+  for (var i = l.x; i < pu(0u); i += 256u) { s += S[pu(2u) + i]; }
+  red[l.x] = s;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (l.x < k) { red[l.x] += red[l.x + k]; }
+    workgroupBarrier();
+  }
+  if (l.x == 0u) { O[pu(3u)] = red[0] * pf(1u); }
+}`;
+
+/** params: n, C, scale, offP, offLabels, offDY, offDX | DX[i] += DY[0] scale (P[i] - [i % C == label]) */
+export const CROSS_ENTROPY_BACKWARD = HEADER + FLAT + storage([['Pr', 'f32', false], ['L', 'i32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let i = flat(w, nw, 256u, l);
+  if (i >= pu(0u)) { return; }
+  let C = pu(1u);
+  let onehot = select(0.0, 1.0, i32(i % C) == L[pu(4u) + i / C]);
+  DX[pu(6u) + i] += DY[pu(5u)] * pf(2u) * (Pr[pu(3u) + i] - onehot);
+}`;
