@@ -1,5 +1,6 @@
 // Bad input through the command line (issue 15): exit code 2 and a one-line message naming the flag, file or
 // step, never a stack trace; and inputs that used to be read silently wrong.
+import { tempDir } from './temp-dir.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { TinySpec, tinyWeights, writeTinyModel } from './tiny-models.js';
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
 const MB = path.join(repoRoot, 'assets/stereo/middlebury');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-bad-'));
+const tmp = tempDir('lithe-bad-');
 
 /** Runs lithe and checks: exit 2, stderr one line matching `pattern` (no stack trace), stdout empty. */
 export function expectInputError(args: string[], pattern: RegExp): string {

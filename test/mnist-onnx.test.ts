@@ -1,9 +1,10 @@
 // MNIST-8 (ONNX model zoo) through Lithe's ONNX import and conv-net builder against onnxruntime on the 10,000 MNIST
 // test images: identical predicted labels image by image, logits within 1e-4 (relative, per image), and the
 // accuracy the data's SOURCES note records (98.91 %). Also the importer's and the IDX reader's FormatErrors.
+import { tempDir } from './temp-dir.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,7 +24,11 @@ const skipWhy = modelData.skip || idxData.skip;
 
 let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
-after(async () => { await be.dispose(); });
+after(async () => {
+  await be.dispose();
+  // onnxruntime's native library leaves these in the temp folder (a session id and an empty debug log)
+  for (const f of ['.ses', `mat-debug-${process.pid}.log`]) rmSync(path.join(os.tmpdir(), f), { force: true });
+});
 
 describe('MNIST-8 ONNX', () => {
   test('Lithe equals onnxruntime on the 10,000 test images', { skip: skipWhy }, async () => {
@@ -88,7 +93,7 @@ describe('MNIST-8 ONNX', () => {
   });
 
   test('IDX files with a wrong magic number, size or label are FormatErrors', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'lithe-mnist-'));
+    const dir = tempDir('lithe-mnist-');
     const idx = (words: number[], body: number[]) => {
       const b = Buffer.alloc(4 * words.length + body.length);
       words.forEach((w, i) => b.writeUInt32BE(w, 4 * i));

@@ -1,5 +1,6 @@
 // The conv-net builder: forward passes against a host interpreter of the ops' TS twins, batch-norm folding against
 // the unfolded eval-mode net, the safetensors file (round trip and one-line FormatErrors), the linear view.
+import { tempDir } from './temp-dir.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -139,7 +140,7 @@ describe('nets', () => {
   });
 
   test('save and load round trip; bad files are one-line FormatErrors', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'lithe-net-')), file = path.join(dir, 'net.safetensors');
+    const dir = tempDir('lithe-net-'), file = path.join(dir, 'net.safetensors');
     const w = weightsFor(convNet, 5);
     saveNet(file, convNet, w);
     const back = loadNet(file);

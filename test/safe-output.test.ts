@@ -4,6 +4,7 @@
 // second writer out, and never deletes what a user put into an output folder.
 // Full disk and (as root, where chmod stops nothing) read-only folders are simulated with the write hook
 // LITHE_INJECT_WRITE_ERROR=CODE:STAGE of src/io/safe-write.ts; a real chmod test runs when not root.
+import { tempDir } from './temp-dir.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 const MODEL = path.join(repoRoot, 'assets/stories260K/stories260K.bin');
 const TEXT = path.join(repoRoot, 'assets/text/tinystories-val-200.txt');
 const MB = path.join(repoRoot, 'assets/stereo/middlebury');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lithe-safe-out-'));
+const tmp = tempDir('lithe-safe-out-');
 
 function lithe(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
