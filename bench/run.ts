@@ -6,7 +6,8 @@
  * speed on the reference model, bench/kv.ts), quant-fidelity (the official RTN/GPTQ runs redone, bench/quant-fidelity.ts), quant-table
  * (bench/quant-table.ts), attention (sparse attention for video DiTs vs dense flash attention, bench/attention.ts), arm
  * (only the RainFusion ARM's confusion matrix on held-out generator seeds), webgpu
- * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts).
+ * (WGSL kernels vs PyTorch on the device machine's GPU, bench/webgpu.ts), sparse (sparse storage: kernels, TinyLlama-shaped
+ * decode, sparse vs dense checkpoint perplexity; bench/sparse.ts).
  */
 import * as ops from '../src/ops/index.js';
 import { appendFileSync, existsSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { quantFidelityBench } from './quant-fidelity.js';
 import { quantTableBench } from './quant-table.js';
 import { armBench, attentionBench } from './attention.js';
 import { webgpuBench } from './webgpu.js';
+import { sparseBench } from './sparse.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -168,6 +170,7 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   'quant-fidelity': () => quantFidelityBench(process.argv.slice(3), record, shared),
   'quant-table': () => quantTableBench(process.argv.slice(3), record, shared),
   webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
+  sparse: () => sparseBench(process.argv.slice(3), record, shared),
   attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); },
   arm: async () => { const r = await armBench(process.argv.slice(3)); record('attention ARM on held-out seeds', r.command, r.table); } };
 const name = process.argv[2];
