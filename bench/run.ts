@@ -35,6 +35,7 @@ import { armBench, attentionBench } from './attention.js';
 import { webgpuBench } from './webgpu.js';
 import { gpuSparseBench } from './gpu-sparse.js';
 import { trainBench } from './train.js';
+import { sparseBench } from './sparse.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = process.env.LITHE_SHARED_DATA ?? path.resolve(root, '../shared/data');
@@ -174,6 +175,7 @@ const benches: Record<string, () => Promise<void>> = { gemm, qgemv, ppl, 'prune-
   webgpu: () => webgpuBench(process.argv.slice(3), record, shared),
   'gpu-sparse': () => gpuSparseBench(process.argv.slice(3), record),
   train: () => trainBench(process.argv.slice(3), record, shared),
+  sparse: () => sparseBench(process.argv.slice(3), record, shared),
   attention: async () => { const r = await attentionBench(process.argv.slice(3)); record('attention', r.command, r.table, r.notes); },
   arm: async () => { const r = await armBench(process.argv.slice(3)); record('attention ARM on held-out seeds', r.command, r.table); } };
 const name = process.argv[2];

@@ -88,7 +88,10 @@ function popcount8(b: number): number {
 
 /** 1 where the dense weight is non-zero (kept), else 0. */
 export function keepMaskOf(dense: Float32Array): Uint8Array {
-  return Uint8Array.from(dense, (v) => (v !== 0 ? 1 : 0));
+  // a plain loop: Uint8Array.from(dense, fn) takes ~200 ns per element in Node 20 (2 s for a 5632x2048 matrix)
+  const keep = new Uint8Array(dense.length);
+  for (let i = 0; i < dense.length; i++) keep[i] = dense[i] !== 0 ? 1 : 0;
+  return keep;
 }
 
 function bitmaskLayout(keep: Uint8Array, rows: number, cols: number): { mask: Uint8Array; offsets: Int32Array } {
