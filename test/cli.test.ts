@@ -78,9 +78,9 @@ describe('lithe CLI', () => {
     const big = path.join(tmp, 'big.txt');
     writeFileSync(big, Array.from({ length: 6 }, () => require_text()).join('\n\n'));
     const out = path.join(tmp, 'cancelled-out');
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), 'prune', MODEL, '--method', 'wanda', '--sparsity', '0.5', '--calib', big, '--nsamples', '64', '--seqlen', '512', '--eval', big, '--eval-seqlen', '64', '--threads', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Ctrl-C once the work has started: when the first progress line ("prune: 1/5 blocks, ...") is on stderr,
-    // the command is inside the block loop, whatever this machine's speed.
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/lithe.js'), 'prune', MODEL, '--method', 'wanda', '--sparsity', '0.5', '--calib', big, '--nsamples', '512', '--seqlen', '512', '--eval', big, '--eval-seqlen', '64', '--threads', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Ctrl-C once the work has started: when the first progress line ("prune: 1/5 blocks, ...", printed after 5 s without a
+    // terminal) is on stderr, the command is inside the block loop; 512 windows keep it busy well past 5 s on any machine
     let stderr = '';
     const started = await new Promise<boolean>((resolve) => {
       child.stderr.on('data', (d) => { stderr += d; if (/^prune: \d+\/\d+ blocks/m.test(stderr)) resolve(true); });

@@ -19,7 +19,7 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 /** the environment without what `npm test` sets for the repository's own package (its prefix, scripts, fields) */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^npm_(package_|lifecycle_|config_local_prefix$|config_prefix$)/i.test(k) || k === 'INIT_CWD') delete env[k];
+  for (const k of Object.keys(env)) if (/^npm_(package_|lifecycle_|config_local_prefix$|config_prefix$|config_onnxruntime)/i.test(k) || k === 'INIT_CWD') delete env[k];
   return env;
 }
 
