@@ -4,8 +4,6 @@
  * `DecoderModel` interface a family implements (models/llama is one). Rotations, KV-cache quantization and
  * perplexity work on this interface; calibration and pruning need only the generic `Model` (model.ts).
  */
-import type { Backend } from '../backend/backend.js';
-import type { PackedWeight } from '../tensor/packed.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { AttentionParams } from '../kernels/attention/index.js';

@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { dequantize, isPacked } from '../ops/index.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { cancellationPoint, OptionError } from '../util/errors.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { runBlockSequential, Timings } from '../calib/runner.js';

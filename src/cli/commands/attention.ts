@@ -6,7 +6,7 @@ import { defaultThreads } from '../options.js';
 import { stderrLine } from '../output.js';
 import { createProgress } from '../progress.js';
 import type { Context } from './common.js';
-import { type AttentionInputs, COMPACT_DEFAULTS, type CompactConfig, HEAD_KINDS, type HeadKind, METHODS, type MethodName, type MethodResult, OptionError, SafeOutput, type StepRow, type VideoGrid, attentionTable, calibrationMass, cancellationPoint, checkGrid, compactSearch, compactSearchForSparsity, confusionMatrix, confusionTable, createBackend, evaluateMethods, evaluateSteps, gridTokens, markdownTable, parseTriple, readCompactConfig, readTrace, serializeCompactConfig, stepsSummary, stepsTable, syntheticAttention, tileGrid } from '../../index.js';
+import { type AttentionInputs, COMPACT_DEFAULTS, type CompactConfig, METHODS, type MethodName, OptionError, SafeOutput, type VideoGrid, attentionTable, calibrationMass, cancellationPoint, checkGrid, compactSearch, compactSearchForSparsity, confusionMatrix, confusionTable, createBackend, evaluateMethods, evaluateSteps, gridTokens, markdownTable, parseTriple, readCompactConfig, readTrace, serializeCompactConfig, stepsSummary, stepsTable, syntheticAttention, tileGrid } from '../../index.js';
 
 export interface AttentionInputFlags {
   shape: string;

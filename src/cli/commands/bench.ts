@@ -1,7 +1,7 @@
 import { defaultThreads } from '../options.js';
 import { stderrLine } from '../output.js';
 import type { CommonFlags, Context } from './common.js';
-import { CPU_GEMM_SHAPES, GPU_GEMM_SHAPES, GemmRow, OptionError, benchGemm, createBackend, gemmRows, gemmTable, isSoftwareAdapter, machineDescription, markdownTable } from '../../index.js';
+import { CPU_GEMM_SHAPES, GPU_GEMM_SHAPES, GemmRow, OptionError, benchGemm, createBackend, gemmRows, gemmTable, isSoftwareAdapter, machineDescription } from '../../index.js';
 
 export async function benchCommand(name: string, flags: CommonFlags, ctx: Context): Promise<void> {
   if (name !== 'gemm') throw new OptionError('bench', `unknown benchmark "${name}" (available: gemm)`);

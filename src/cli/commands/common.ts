@@ -1,6 +1,6 @@
 import { defaultThreads } from '../options.js';
 import { Output, stderrLine } from '../output.js';
-import { DecoderModel, InputError, LoadedFiles, type TextTokenizer, createBackend, createModel, loadModel, readText } from '../../index.js';
+import { DecoderModel, LoadedFiles, createBackend, createModel, loadModel, readText } from '../../index.js';
 
 export interface CommonFlags {
   threads?: number;

@@ -4,7 +4,7 @@
  */
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, openModel } from './common.js';
-import { CANDIDATE_PAIRS, DEFAULT_CALIBRATION, DEFAULT_TEXT, DecoderModel, InputError, KV_SCHEMES, KvPair, KvQuality, KvQuantConfig, KvScheme, LayerProfile, OptionError, QualityAccumulator, QuantizedKVCache, SafeOutput, adaptiveSpace, assetPath, bytesPerToken, cancellationPoint, cpuBackendOf, defaultGroupCount, evalInputs, evaluateConfig, floatReference, generate, keyValueFinding, kvEvaluate, markdownTable, meanBits, pairName, parsePair, presetFile, profileLayers, prunePairs, quantizedAttention, readDocuments, readPreset, readText, requireCpu, requireTokenizer, sampleCalibration, schemeDefaults, searchPreset, serializePreset, validateKvConfig, vanillaSpace, windowLogProbs } from '../../index.js';
+import { CANDIDATE_PAIRS, DEFAULT_CALIBRATION, DecoderModel, InputError, KV_SCHEMES, KvPair, KvQuantConfig, KvScheme, LayerProfile, OptionError, QualityAccumulator, SafeOutput, adaptiveSpace, assetPath, cpuBackendOf, defaultGroupCount, evalInputs, evaluateConfig, floatReference, keyValueFinding, kvEvaluate, markdownTable, meanBits, pairName, parsePair, presetFile, profileLayers, prunePairs, readDocuments, readPreset, requireCpu, requireTokenizer, sampleCalibration, schemeDefaults, searchPreset, serializePreset, validateKvConfig, vanillaSpace } from '../../index.js';
 
 export interface KvSchemeFlags {
   scheme?: string;

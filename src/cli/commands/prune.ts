@@ -2,7 +2,7 @@ import { methodOptionsFromFlags } from '../method-flags.js';
 import { createProgress } from '../progress.js';
 import { CommonFlags, Context, modelForCompression, readEvalTexts } from './common.js';
 import { evaluateFiles } from './eval-ppl.js';
-import { CalibrationSet, calibrationFor, SPARSE_FORMAT, type SparseFormat, sparseSizes, DEFAULT_CALIBRATION, DecoderModel, type FileDType, InputError, OptionError, PRUNE_METHODS, PruneOptions, PruneReport, SafeOutput, Target, type TensorMap, assetPath, calibrationFromPicks, checkCalibrationMemory, parseNM, pruneModel, readDocuments, readModelFiles, requireTokenizer, resolvePruneOptions, roundModelWeights, sampleCalibration, writeHfCheckpoint } from '../../index.js';
+import { CalibrationSet, calibrationFor, SPARSE_FORMAT, type SparseFormat, sparseSizes, DEFAULT_CALIBRATION, DecoderModel, type FileDType, InputError, OptionError, PRUNE_METHODS, PruneOptions, PruneReport, SafeOutput, Target, type TensorMap, parseNM, pruneModel, readModelFiles, resolvePruneOptions, roundModelWeights, writeHfCheckpoint } from '../../index.js';
 
 export interface PruneFlags extends CommonFlags {
   method: string;

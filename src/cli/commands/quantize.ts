@@ -12,7 +12,7 @@ import { CommonFlags, Context, modelForCompression, readEvalTexts } from './comm
 import { loadCalibration } from './prune.js';
 import { createProgress } from '../progress.js';
 import { evaluateFiles } from './eval-ppl.js';
-import { ActQuantFlags, DART_DEFAULTS, DEFAULT_CALIBRATION, DartRecord, type FileDType, InputError, OptionError, PACKED_FORMAT, PackedFormat, PackedLinear, QUANT_METHODS, type QuantGrid, RotationRecord, SafeOutput, checkActGroup, checkRotatable, dartquantRotate, describeOnline, onlineConfig, onlineHook, packModelLinears, packOnGrid, packedBytes, quantizeModelWeights, quarotRotate, readModelFiles, validateWeightQuant, writeHfCheckpoint } from '../../index.js';
+import { ActQuantFlags, DART_DEFAULTS, DEFAULT_CALIBRATION, DartRecord, type FileDType, InputError, OptionError, QUANT_METHODS, RotationRecord, SafeOutput, checkActGroup, checkRotatable, dartquantRotate, describeOnline, onlineConfig, onlineHook, packModelLinears, quantizeModelWeights, quarotRotate, readModelFiles, validateWeightQuant, writeHfCheckpoint } from '../../index.js';
 
 
 const METHODS = ['rtn', 'gptq', 'quarot', 'dartquant'] as const;

@@ -1,8 +1,8 @@
 /** Uploads a TensorMap (Hugging Face names) to a backend as float32 LLaMA weights, checking names and shapes. */
-import type { Backend, PackedWeight } from '../../backend/backend.js';
+import type { Backend } from '../../backend/backend.js';
 import * as ops from '../../ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { FormatError, InputError } from '../../util/errors.js';
+import { FormatError } from '../../util/errors.js';
 import { firstNonFinite, type RawTensor, type TensorMap } from '../../io/raw-tensor.js';
 import { checkPacked, uploadPacked } from '../packed-storage.js';
 import { isSparseFormat, readSparseLinear, uploadSparse, type LinearStorageFormat } from '../sparse-storage.js';
