@@ -4,10 +4,7 @@
 # [".device/webgpu", "dist", ".gl"] (bench/device/pack-webgpu.sh, any MODEL_DIR). Writes RESULTS.md and the logs to $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
-done
+source bench/device/gpu-env.sh
 O=${OUT:-/tmp}
 PYTHONUNBUFFERED=1 python3 bench/device/torch_gemv.py "$O/torch-gemv.json" 2>&1 | tee "$O/torch.log"
 D=.device/webgpu

@@ -4,10 +4,7 @@
 # [".device/train", "dist", ".gl"] (bench/device/pack-train.sh). Writes RESULTS.md and the log to $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
-done
+source bench/device/gpu-env.sh
 D=.device/train
 mkdir -p /tmp/lithe-bin
 python3 -c "import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())" $D/node.xz > /tmp/lithe-bin/node

@@ -4,10 +4,7 @@
 # webgpu package's loader, the Vulkan loader .deb, a model folder. Writes RESULTS.md, torch.json and the log to $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
-done
+source bench/device/gpu-env.sh
 echo "vulkan driver manifest: ${VK_DRIVER_FILES:-none found}"
 O=${OUT:-/tmp}
 PYTHONUNBUFFERED=1 python3 bench/device/torch_peak.py "$O/torch.json" 2>&1 | tee "$O/torch.log"

@@ -2,8 +2,6 @@
 
 import { seededRandom } from '../util/random.js';
 
-export { seededRandom } from '../util/random.js';
-
 export interface SamplerOptions {
   /** 0 = greedy */
   temperature: number;

@@ -4,7 +4,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { blockStride, keepMaskOf, maskStride, packBitmask, packBitmaskQ8, packBlock8, packNM, packNMQ8, SPARSE_PAD, validateSparse, type SparseTensors, type SparseWeight } from '../tensor/sparse-format.js';
+import { blockStride, keepMaskOf, maskStride, popcount8, packBitmask, packBitmaskQ8, packBlock8, packNM, packNMQ8, SPARSE_PAD, validateSparse, type SparseTensors, type SparseWeight } from '../tensor/sparse-format.js';
 import type { RawTensor, TensorMap } from '../io/raw-tensor.js';
 import { FormatError } from '../util/errors.js';
 import { roundHalfEven } from '../util/rounding.js';
@@ -101,12 +101,6 @@ function storedCount(w: SparseWeight): number {
   return (w.format === 'block8' ? 8 : 1) * w.offsets[w.rows]!;
 }
 
-function popcount(b: number): number {
-  let c = 0;
-  for (; b; b &= b - 1) c++;
-  return c;
-}
-
 /**
  * The sparse linear `base` [rows, cols] of a checkpoint, rebuilt and validated (every index in range, the values'
  * count equal to the mask's): a FormatError naming the file and tensor otherwise, never an out-of-bounds read.
@@ -132,7 +126,7 @@ export function readSparseLinear(tensors: TensorMap, base: string, rows: number,
     if (layout.length !== rows * stride) throw new FormatError(file, `tensor ${base}.sparse_layout has ${layout.length} bytes, expected ${rows * stride}`);
     for (let r = 0; r < rows; r++) {
       let n = 0;
-      for (let b = 0; b < stride; b++) n += popcount(layout[r * stride + b]!);
+      for (let b = 0; b < stride; b++) n += popcount8(layout[r * stride + b]!);
       offsets[r + 1] = offsets[r]! + n;
     }
     stored = (block ? 8 : 1) * offsets[rows]!;

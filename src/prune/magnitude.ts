@@ -4,17 +4,12 @@
  * weight with |W| <= threshold is pruned, so ties may over-prune slightly, as in the reference. N:M: the N
  * smallest |W| of every M-group of a row.
  */
-import { Mask, nmMask, Target } from './mask.js';
+import { Mask, nmMask, Target, thresholdMask } from './mask.js';
 import type { PruneMethod } from './method.js';
 
 export function magnitudeMask(w: Float32Array, rows: number, cols: number, t: Target): Mask {
   const abs = w.map(Math.abs);
-  if (t.nm) return nmMask(abs, rows, cols, t.nm);
-  const sorted = abs.slice().sort();
-  const thresh = sorted[Math.floor(w.length * t.sparsity!)]!;
-  const mask = new Uint8Array(w.length);
-  for (let i = 0; i < w.length; i++) mask[i] = abs[i]! <= thresh ? 1 : 0;
-  return mask;
+  return t.nm ? nmMask(abs, rows, cols, t.nm) : thresholdMask(abs, t.sparsity!);
 }
 
 export const MAGNITUDE: PruneMethod<Record<string, never>> = {

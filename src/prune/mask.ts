@@ -83,6 +83,17 @@ export function argsortEnds(values: ArrayLike<number>, start: number, n: number,
   return idx;
 }
 
+/**
+ * One threshold for a whole matrix, as the reference magnitude (and RIA) code: the score at sorted position
+ * floor(numel * s); every score <= it is pruned, so ties may over-prune slightly. NaN sorts last and is kept.
+ */
+export function thresholdMask(scores: Float32Array, sparsity: number): Mask {
+  const thresh = scores.slice().sort()[Math.floor(scores.length * sparsity)]!;
+  const mask = new Uint8Array(scores.length);
+  for (let i = 0; i < scores.length; i++) mask[i] = scores[i]! <= thresh ? 1 : 0;
+  return mask;
+}
+
 /** Per output row, prune the floor(cols * s) lowest scores (stable: ties go to the lower column). */
 export function perRowMask(scores: ArrayLike<number>, rows: number, cols: number, sparsity: number): Mask {
   const mask = new Uint8Array(rows * cols);

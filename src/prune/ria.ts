@@ -19,7 +19,7 @@
  * dtype, fp16 in its runs), so ties between near-equal scores may break differently; a zero row or column sum
  * gives NaN scores, which sort last and are kept, as torch sorts NaN.
  */
-import { argsortRow, Mask, nmMask, perRowMask, Target } from './mask.js';
+import { argsortRow, Mask, nmMask, perRowMask, Target, thresholdMask } from './mask.js';
 import type { PruneMethod } from './method.js';
 import { OptionError } from '../util/errors.js';
 
@@ -53,12 +53,6 @@ export function riaScores(w: Float32Array, scalerRow: ArrayLike<number>, rows: n
     }
   }
   return s;
-}
-
-/** Every score <= the value at sorted position floor(numel * sparsity) (the reference's whole-matrix threshold). */
-function thresholdMask(scores: Float32Array, sparsity: number): Mask {
-  const thresh = scores.slice().sort()[Math.floor(scores.length * sparsity)]!;
-  return Uint8Array.from(scores, (v) => (v <= thresh ? 1 : 0));
 }
 
 /** Column order for reallocation: ascending importance (the reference's lexsort of (pruned count, kept score) or the column sum). */

@@ -80,7 +80,8 @@ export function nmIndexStride(cols: number, n: number, m: 4 | 8): number {
   return Math.ceil(((cols / m) * n * nmIndexBits(m)) / 8);
 }
 
-function popcount8(b: number): number {
+/** Set bits of a byte. */
+export function popcount8(b: number): number {
   let c = 0;
   for (; b; b &= b - 1) c++;
   return c;

@@ -1,16 +1,7 @@
 // Plain TypeScript twin (float64) of RMSNorm forward and backward.
 type A = ArrayLike<number>;
 
-export function rmsnormF64Ref(x: A, w: A, eps: number): Float64Array {
-  const n = w.length, out = new Float64Array(x.length);
-  for (let r = 0; r < x.length / n; r++) {
-    let ss = 0;
-    for (let i = 0; i < n; i++) ss += x[r * n + i]! ** 2;
-    const inv = 1 / Math.sqrt(ss / n + eps);
-    for (let i = 0; i < n; i++) out[r * n + i] = w[i]! * x[r * n + i]! * inv;
-  }
-  return out;
-}
+export { rmsnormF64Ref } from '../rmsnorm/reference.js';
 
 export function rmsnormBackwardRef(x: A, w: A, eps: number, dy: A): { dx: Float64Array; dw: Float64Array } {
   const n = w.length, dx = new Float64Array(x.length), dw = new Float64Array(n);
