@@ -222,12 +222,12 @@ function corrupt(w: SparseWeight): string {
 }
 
 describe('sparse kernels vs the float64 twin', () => {
-  test('GEMV (one input row) and GEMM (3 and 5 rows), with and without bias, 1/2/3 threads and SIMD128', async () => {
+  test('GEMV (one input row) and GEMM (3, 5 and 37 rows), with and without bias, 1/2/3 threads and SIMD128', async () => {
     for (const c of cases()) {
       const { rows, cols } = c.w;
       for (const be of backends) {
         const tw = uploadSparse(be, c.w, c.label);
-        for (const M of [1, 3, 5]) {
+        for (const M of [1, 3, 5, 37]) {
           const withBias = M !== 3;
           const x = randn(M * cols, r), bias = withBias ? randn(rows, r) : null;
           const tx = be.alloc([M, cols]), out = be.alloc([M, rows]);
@@ -290,3 +290,48 @@ function checkInt16Bound(w: SparseWeight & { dtype: 'q8' }, dense: Float32Array,
     assert.ok(diff <= bound * 1.01 + 1e-6 * mag, `${what} row ${row}: |diff| ${diff} > bound ${bound} + ${1e-6 * mag} ${seedNote()}`);
   }
 }
+
+describe('sparse GEMM = dense GEMM on the dense-with-zeros matrix, bit for bit', () => {
+  test('every storage, 1-43 input rows (blocks of 32 and 8), with and without bias, 1/2/3 threads and SIMD128', async () => {
+    // The dense GEMM's scalar edge tile (output columns past the last multiple of 8) rounds unfused, so the
+    // bit-for-bit promise covers row counts that are multiples of 8 (every LLaMA linear); odd counts are in the twin test.
+    const exact: Case[] = [];
+    for (const [rows, cols] of [[40, 53], [16, 1001]] as const) {
+      const dense = masked(randomKeep(rows, cols, 0.7));
+      exact.push({ label: `bitmask f32 ${rows}x${cols}`, w: packBitmask(dense, rows, cols), dense });
+    }
+    { const keep = new Uint8Array(24 * 264); for (let i = 0; i < keep.length; i++) keep[i] = (i >> 3) % 3 === 0 && r() < 0.9 ? 1 : 0;
+      const dense = masked(keep); exact.push({ label: '1x8 blocks f32 24x264', w: packBlock8(dense, 24, 264), dense }); }
+    for (const [n, m] of [[2, 4], [4, 8]] as const) {
+      const dense = masked(randomNMKeep(32, 1000, n, m));
+      exact.push({ label: `${n}:${m} f32 32x1000`, w: packNM(dense, 32, 1000, n, m), dense });
+      const keep = randomNMKeep(40, 264, n, m), q = randomQ8(40, 264, 24, true);
+      exact.push({ label: `${n}:${m} int8 40x264`, w: packNMQ8(q.codes, keep, 40, 264, n, m, 24, q.scales, q.zeros), dense: dequantMasked(q, keep, 40, 264) });
+    }
+    { const keep = randomKeep(48, 768, 0.7), q = randomQ8(48, 768, 128, true); // integer zeros (as RTN writes): s (q - z) rounds once, here as in the kernel
+      exact.push({ label: 'bitmask int8 48x768', w: packBitmaskQ8(q.codes, keep, 48, 768, 128, q.scales, q.zeros), dense: dequantMasked(q, keep, 48, 768) }); }
+    for (const c of exact) {
+      const { w, dense } = c, { rows, cols } = w;
+      for (const be of backends) {
+        const tw = uploadSparse(be, w, c.label), td = be.alloc([rows, cols]);
+        be.write(td, dense);
+        for (const M of [2, 9, 43]) {
+          const x = randn(M * cols, r), bias = M !== 9 ? randn(rows, r) : null;
+          const tx = be.alloc([M, cols]), o1 = be.alloc([M, rows]), o2 = be.alloc([M, rows]);
+          be.write(tx, x);
+          const tb = bias ? be.alloc([rows]) : null;
+          if (tb) be.write(tb, bias!);
+          ops.linear(be, tx, tw, tb, o1);
+          ops.linear(be, tx, td, tb, o2);
+          const a = await be.read(o1), b = await be.read(o2);
+          let bad = -1;
+          for (let i = 0; i < a.length && bad < 0; i++) if (a[i] !== b[i]) bad = i;
+          assert.equal(bad, -1, `${be.description} ${c.label} (first ${rows} rows) M=${M}: out[${bad}] sparse ${a[bad]} vs dense ${b[bad]} ${seedNote()}`);
+          for (const t of [tx, o1, o2, tb]) if (t) be.free(t);
+        }
+        be.free(td);
+        for (const t of sparseTensorList(tw)) be.free(t);
+      }
+    }
+  });
+});

@@ -19,8 +19,8 @@
 // matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits
 // (2:4 rows go four at a time, sharing the x loads; 4:8 row by row).
 // 1x8 blocks: the set bits of each 32-bit mask word are visited with ctz; a kept block is two f32x4 multiply-adds.
-// GEMM (M input rows): each thread decodes blocks of 4 weight rows to dense float32 in its scratch and takes the
-// dot products with all M inputs (4 rows share each input load).
+// GEMM (M input rows): sparse times dense with the input rows in the lanes (sparse_gemm below); only stored weights
+// cost work, and the result equals the dense GEMM's on the dense-with-zeros matrix bit for bit.
 import { fma4, hsum, chunkStart, chunkEnd } from '../common/simd';
 
 // Tables (built once, by the first call; memory.data is zero-filled static memory below the host heap).
@@ -503,7 +503,7 @@ function rowNMQ8(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32
 
 /** Per-thread scratch bytes that sparse_gemv / sparse_gemm need for `cols` input columns. */
 export function sparse_scratch_bytes(cols: i32): i32 {
-  return 16 * cols + 128;
+  return 136 * cols + 128; // GEMM: x block [cols, 32] f32 + the row's (column, weight) list; GEMV: x16 (int8 kinds)
 }
 
 /** One row r of W times the input at x (f32) / x16 (int8 kinds, with factor sx). */
@@ -560,99 +560,165 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
   }
 }
 
-/** Row r of W as dense float32 (zeros where pruned) at dst [cols]. */
-function decodeRow(kind: i32, layout: usize, offsets: usize, values: usize, scales: usize, zeros: usize, G: i32, r: i32, cols: i32, dst: usize): void {
-  memory.fill(dst, 0, <usize>cols << 2);
+/**
+ * The stored entries of row r as (column i32, weight f32) pairs at list, in increasing column order; returns their
+ * count. int8 weights are dequantized as s * (q - z), the float32 value the dense-with-zeros checkpoint holds. N:M
+ * groups with fewer than N non-zeros and 1x8 blocks list their stored zeros too (they add exactly nothing).
+ */
+function keptList(kind: i32, layout: usize, offsets: usize, values: usize, scales: usize, zeros: usize, G: i32, r: i32, cols: i32, list: usize): i32 {
+  let n = 0;
   if (kind == 6) {
     const mrow = layout + <usize>r * (<usize>((cols + 255) >> 8) << 2);
     let p = values + (<usize>load<i32>(offsets + (<usize>r << 2)) << 5);
-    for (let b = 0; b < cols >> 3; b++) {
-      if (((load<u8>(mrow + (<usize>b >> 3)) >> (b & 7)) & 1) == 0) continue;
-      memory.copy(dst + (<usize>b << 5), p, 32);
-      p += 32;
+    for (let b0 = 0; b0 < cols >> 3; b0 += 32) {
+      let wd = load<u32>(mrow + (<usize>b0 >> 3));
+      while (wd != 0) {
+        const c = (b0 + <i32>ctz(wd)) << 3;
+        wd &= wd - 1;
+        for (let j = 0; j < 8; j++) {
+          const e = list + (<usize>(n + j) << 3);
+          store<i32>(e, c + j);
+          store<f32>(e, load<f32>(p + (<usize>j << 2)), 4);
+        }
+        p += 32;
+        n += 8;
+      }
     }
-    return;
+    return n;
   }
   if (kind == 0 || kind == 1) {
     const mrow = layout + <usize>r * maskStride(cols);
-    let i = load<i32>(offsets + (<usize>r << 2));
+    const i0 = load<i32>(offsets + (<usize>r << 2));
     const ng = kind == 1 ? cols / G : 0;
-    for (let c = 0; c < cols; c++) {
-      if (((load<u8>(mrow + (<usize>c >> 3)) >> (c & 7)) & 1) == 0) continue;
-      let w: f32;
-      if (kind == 0) w = load<f32>(values + (<usize>i << 2));
-      else {
-        const gi = <usize>(r * ng + c / G) << 2;
-        w = load<f32>(scales + gi) * (<f32>load<u8>(values + <usize>i) - load<f32>(zeros + gi));
+    for (let c0 = 0; c0 < cols; c0 += 32) {
+      let wd = load<u32>(mrow + (<usize>c0 >> 3));
+      while (wd != 0) {
+        const c = c0 + <i32>ctz(wd);
+        wd &= wd - 1;
+        const i = <usize>(i0 + n);
+        let w: f32;
+        if (kind == 0) w = load<f32>(values + (i << 2));
+        else {
+          const gi = <usize>(r * ng + c / G) << 2;
+          w = load<f32>(scales + gi) * (<f32>load<u8>(values + i) - load<f32>(zeros + gi));
+        }
+        const e = list + (<usize>n << 3);
+        store<i32>(e, c);
+        store<f32>(e, w, 4);
+        n++;
       }
-      store<f32>(dst + (<usize>c << 2), w);
-      i++;
     }
-    return;
+    return n;
   }
-  const m = (kind == 2 || kind == 4) ? 4 : 8, n = m >> 1, bits = m == 4 ? 2 : 3;
+  const m = (kind == 2 || kind == 4) ? 4 : 8, nn = m >> 1, bits = m == 4 ? 2 : 3;
   const irow = layout + <usize>r * nmStride(cols, kind);
   const groups = cols / m, ng = kind >= 4 ? cols / G : 0;
-  for (let e = 0; e < groups * n; e++) {
+  if (kind == 2) { // 2:4 float32: one index byte per 8 columns (two groups, four entries), values in order
+    const p = values + (<usize>(r * groups * 2) << 2);
+    let e = 0;
+    for (let c = 0; c + 8 <= cols; c += 8) {
+      const b = <i32>load<u8>(irow + (<usize>c >> 3));
+      const le = list + (<usize>e << 3), pv = p + (<usize>e << 2);
+      store<i32>(le, c + (b & 3)); store<f32>(le, load<f32>(pv), 4);
+      store<i32>(le, c + ((b >> 2) & 3), 8); store<f32>(le, load<f32>(pv, 4), 12);
+      store<i32>(le, c + 4 + ((b >> 4) & 3), 16); store<f32>(le, load<f32>(pv, 8), 20);
+      store<i32>(le, c + 4 + (b >> 6), 24); store<f32>(le, load<f32>(pv, 12), 28);
+      e += 4;
+    }
+    if (e < groups * 2) { // a last single group of 4 columns
+      const b = <i32>load<u8>(irow + (<usize>(cols - 4) >> 3)), le = list + (<usize>e << 3), pv = p + (<usize>e << 2);
+      store<i32>(le, cols - 4 + (b & 3)); store<f32>(le, load<f32>(pv), 4);
+      store<i32>(le, cols - 4 + ((b >> 2) & 3), 8); store<f32>(le, load<f32>(pv, 4), 12);
+    }
+    return groups * 2;
+  }
+  for (let e = 0; e < groups * nn; e++) {
     const bit = e * bits;
     const j = (<i32>(load<u32>(irow + <usize>(bit >> 3)) >> <u32>(bit & 7))) & (m - 1);
-    const c = (e / n) * m + j;
-    const i = <usize>(r * groups * n + e);
+    const c = (e / nn) * m + j;
+    const i = <usize>(r * groups * nn + e);
     let w: f32;
     if (kind <= 3) w = load<f32>(values + (i << 2));
     else {
       const gi = <usize>(r * ng + c / G) << 2;
       w = load<f32>(scales + gi) * (<f32>load<u8>(values + i) - load<f32>(zeros + gi));
     }
-    store<f32>(dst + (<usize>c << 2), w);
+    const le = list + (<usize>e << 3);
+    store<i32>(le, c);
+    store<f32>(le, w, 4);
+  }
+  return groups * nn;
+}
+
+/** xt [cols, W] = x[m0 .. m0 + mb, :]^T, lanes mb .. W zero. */
+function transposeBlock(x: usize, cols: i32, m0: i32, mb: i32, W: i32, xt: usize): void {
+  memory.fill(xt, 0, <usize>(cols * W) << 2);
+  for (let j = 0; j < mb; j++) {
+    const xr = x + (<usize>((m0 + j) * cols) << 2);
+    for (let c = 0; c < cols; c++) store<f32>(xt + (<usize>(c * W + j) << 2), load<f32>(xr + (<usize>c << 2)));
   }
 }
 
+@inline function storeLanes(v: v128, y: usize, rowBytes: usize, mb: i32, j0: i32): void {
+  if (j0 < mb) store<f32>(y + <usize>j0 * rowBytes, f32x4.extract_lane(v, 0));
+  if (j0 + 1 < mb) store<f32>(y + <usize>(j0 + 1) * rowBytes, f32x4.extract_lane(v, 1));
+  if (j0 + 2 < mb) store<f32>(y + <usize>(j0 + 2) * rowBytes, f32x4.extract_lane(v, 2));
+  if (j0 + 3 < mb) store<f32>(y + <usize>(j0 + 3) * rowBytes, f32x4.extract_lane(v, 3));
+}
+
+/** y[m0 + j, r] = b + sum over the n listed (c, w) of w xt[c, j], j < mb, for 32 input rows at once. */
+function spmmRow32(list: usize, n: i32, xt: usize, b: f32, y: usize, rowBytes: usize, mb: i32): void {
+  let a0 = f32x4.splat(b), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let i = 0; i < n; i++) {
+    const e = list + (<usize>i << 3);
+    const xp = xt + (<usize>load<i32>(e) << 7);
+    const w = v128.load32_splat(e + 4);
+    a0 = fma4(w, v128.load(xp), a0); a1 = fma4(w, v128.load(xp, 16), a1);
+    a2 = fma4(w, v128.load(xp, 32), a2); a3 = fma4(w, v128.load(xp, 48), a3);
+    a4 = fma4(w, v128.load(xp, 64), a4); a5 = fma4(w, v128.load(xp, 80), a5);
+    a6 = fma4(w, v128.load(xp, 96), a6); a7 = fma4(w, v128.load(xp, 112), a7);
+  }
+  storeLanes(a0, y, rowBytes, mb, 0); storeLanes(a1, y, rowBytes, mb, 4); storeLanes(a2, y, rowBytes, mb, 8); storeLanes(a3, y, rowBytes, mb, 12);
+  storeLanes(a4, y, rowBytes, mb, 16); storeLanes(a5, y, rowBytes, mb, 20); storeLanes(a6, y, rowBytes, mb, 24); storeLanes(a7, y, rowBytes, mb, 28);
+}
+
+/** As spmmRow32 for 8 input rows. */
+function spmmRow8(list: usize, n: i32, xt: usize, b: f32, y: usize, rowBytes: usize, mb: i32): void {
+  let a0 = f32x4.splat(b), a1 = a0;
+  for (let i = 0; i < n; i++) {
+    const e = list + (<usize>i << 3);
+    const xp = xt + (<usize>load<i32>(e) << 5);
+    const w = v128.load32_splat(e + 4);
+    a0 = fma4(w, v128.load(xp), a0); a1 = fma4(w, v128.load(xp, 16), a1);
+  }
+  storeLanes(a0, y, rowBytes, mb, 0); storeLanes(a1, y, rowBytes, mb, 4);
+}
+
 /**
- * y[M, rows] = x[M, cols] W^T (+ bias): each thread decodes its weight rows 4 at a time to float32 in its scratch
- * and takes their dot products with every input row.
+ * y[M, rows] = x[M, cols] W^T (+ bias), sparse times dense with the input rows in the SIMD lanes (as XNNPACK's
+ * SpMM): for each block of 32 (or 8) input rows the thread transposes x's block to [cols, 32] in its scratch, lists
+ * each of its weight rows' stored entries, and every entry adds w x[c, block] to 8 (2) accumulators; only stored
+ * weights cost work. Each output starts from the bias (or 0) and adds w x in increasing column order with the
+ * same fused multiply-add as the dense GEMM's register tiles, skipping only exact zeros, so the result equals the
+ * dense GEMM's on the dense-with-zeros matrix bit for bit.
  */
 export function sparse_gemm(kind: i32, layout: usize, offsets: usize, values: usize, scales: usize, zeros: usize, G: i32,
   x: usize, bias: usize, y: usize, M: i32, rows: i32, cols: i32, scratch: usize, tid: i32, nt: i32): void {
   const r0 = chunkStart(rows, 4, tid, nt), r1 = chunkEnd(rows, 4, tid, nt);
   if (r0 >= r1) return;
-  const rs = <usize>cols << 2;
-  const w0 = (scratch + <usize>tid * <usize>sparse_scratch_bytes(cols) + 15) & ~(<usize>15);
-  const K4 = cols & ~3;
-  for (let rb = r0; rb < r1; rb += 4) {
-    const nr = min(4, r1 - rb);
-    for (let t = 0; t < 4; t++) {
-      if (t < nr) decodeRow(kind, layout, offsets, values, scales, zeros, G, rb + t, cols, w0 + <usize>t * rs);
-      else memory.fill(w0 + <usize>t * rs, 0, rs);
+  const xt = (scratch + <usize>tid * <usize>sparse_scratch_bytes(cols) + 15) & ~(<usize>15);
+  const list = xt + (<usize>cols << 7);
+  const rowBytes = <usize>rows << 2;
+  for (let m0 = 0; m0 < M; ) {
+    const W = M - m0 >= 32 ? 32 : 8, mb = min(W, M - m0);
+    transposeBlock(x, cols, m0, mb, W, xt);
+    const yb = y + <usize>m0 * rowBytes;
+    for (let r = r0; r < r1; r++) {
+      const n = keptList(kind, layout, offsets, values, scales, zeros, G, r, cols, list);
+      const b: f32 = bias != 0 ? load<f32>(bias + (<usize>r << 2)) : 0;
+      if (W == 32) spmmRow32(list, n, xt, b, yb + (<usize>r << 2), rowBytes, mb);
+      else spmmRow8(list, n, xt, b, yb + (<usize>r << 2), rowBytes, mb);
     }
-    for (let i = 0; i < M; i++) {
-      const xr = x + <usize>i * rs;
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-      for (let k = 0; k < K4; k += 4) {
-        const off = <usize>k << 2;
-        const xv = v128.load(xr + off);
-        s0 = fma4(v128.load(w0 + off), xv, s0);
-        s1 = fma4(v128.load(w0 + rs + off), xv, s1);
-        s2 = fma4(v128.load(w0 + 2 * rs + off), xv, s2);
-        s3 = fma4(v128.load(w0 + 3 * rs + off), xv, s3);
-      }
-      const t0 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 1, 5), v128.shuffle<f32>(s0, s1, 2, 6, 3, 7));
-      const t1 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 4, 1, 5), v128.shuffle<f32>(s2, s3, 2, 6, 3, 7));
-      let sum = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-      for (let k = K4; k < cols; k++) {
-        const xk = load<f32>(xr + (<usize>k << 2));
-        const off = <usize>k << 2;
-        sum = f32x4.add(sum, f32x4(load<f32>(w0 + off) * xk, load<f32>(w0 + rs + off) * xk, load<f32>(w0 + 2 * rs + off) * xk, load<f32>(w0 + 3 * rs + off) * xk));
-      }
-      for (let t = 0; t < nr; t++) {
-        let v: f32 = 0;
-        if (t == 0) v = f32x4.extract_lane(sum, 0);
-        else if (t == 1) v = f32x4.extract_lane(sum, 1);
-        else if (t == 2) v = f32x4.extract_lane(sum, 2);
-        else v = f32x4.extract_lane(sum, 3);
-        if (bias != 0) v += load<f32>(bias + (<usize>(rb + t) << 2));
-        store<f32>(y + (<usize>(i * rows + rb + t) << 2), v);
-      }
-    }
+    m0 += mb;
   }
 }
