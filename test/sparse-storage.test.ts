@@ -63,7 +63,7 @@ describe('sparse checkpoints', () => {
     const f32 = lithe('pack', dense, '--sparse', '--out', path.join(tmp, 'packed-f32'), '--json');
     assert.equal(f32.code, 0, f32.stderr);
     const pd = ppl(dense), pf = ppl(path.join(tmp, 'packed-f32'));
-    assert.ok(Math.abs(pf - pd) / pd < 1e-6, `packed ${pf} vs dense ${pd}`);
+    assert.equal(pf, pd, `packed ${pf} vs dense ${pd}`);
     const q8 = lithe('pack', dense, '--sparse', '--w-bits', '8', '--w-group', '32', '--out', path.join(tmp, 'packed-q8'), '--json');
     assert.equal(q8.code, 0, q8.stderr);
     const pq = ppl(path.join(tmp, 'packed-q8'));
@@ -72,6 +72,21 @@ describe('sparse checkpoints', () => {
     // weight; int8 codes 1 byte per kept weight plus an f32 scale and zero per 32 columns (8 / 32); f32 values 4 bytes
     assert.ok(Math.abs((info(path.join(tmp, 'packed-q8'))['linear_bytes_per_weight'] as number) - (0.125 + 0.40625 + 0.25)) < 1e-9);
     assert.ok(Math.abs((info(path.join(tmp, 'packed-f32'))['linear_bytes_per_weight'] as number) - (0.125 + 4 * 0.40625)) < 1e-9);
+    // --dtype bf16: the tensors that stay dense (embeddings, norms) are written in bf16, the sparse linears as before
+    const q8b = lithe('pack', dense, '--sparse', '--w-bits', '8', '--w-group', '32', '--dtype', 'bf16', '--out', path.join(tmp, 'packed-q8-bf16'), '--json');
+    assert.equal(q8b.code, 0, q8b.stderr);
+    const st = readSafetensors(path.join(tmp, 'packed-q8-bf16', 'model.safetensors')).tensors;
+    assert.equal(st.get('model.embed_tokens.weight')!.dtype, 'bf16');
+    assert.equal(st.get('model.norm.weight')!.dtype, 'bf16');
+    assert.equal(st.get('model.layers.0.mlp.up_proj.sparse_values')!.dtype, 'u8');
+    const bytes = (d: string) => [...readSafetensors(path.join(tmp, d, 'model.safetensors')).tensors.values()].reduce((a, t) => a + t.data.byteLength, 0);
+    // the embedding and lm_head (2 x 512 x 64) and the norms (5 x 64) at 2 bytes instead of 4
+    assert.equal(bytes('packed-q8') - bytes('packed-q8-bf16'), 2 * (2 * 512 * 64 + 5 * 64));
+    const pqb = ppl(path.join(tmp, 'packed-q8-bf16'));
+    assert.ok(Math.abs(pqb - pq) / pq < 0.01, `bf16 embeddings ${pqb} vs f32 ${pq}`);
+    const badType = lithe('pack', dense, '--sparse', '--dtype', 'f8', '--out', path.join(tmp, 'packed-f8'));
+    assert.equal(badType.code, 2);
+    assert.match(badType.stderr, /--dtype: expected f32, f16 or bf16, got "f8"/);
     const nm = lithe('pack', path.join(tmp, 'dense2:4'), '--sparse', '--out', path.join(tmp, 'packed-nm'), '--json');
     assert.equal(nm.code, 0, nm.stderr);
     assert.equal((nm.json()['sparse'] as { layout: string }).layout, 'nm');

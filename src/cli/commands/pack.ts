@@ -1,9 +1,10 @@
 /**
- * `lithe pack MODEL --sparse [--layout bitmask|nm|block8] [--w-bits 8 [--w-group G]] --out DIR`: an existing pruned
- * checkpoint (zeros in its weights) rewritten with its linears stored sparse: float32 values, or int8 codes on an
- * asymmetric per-row-and-group grid (pruned weights stay exactly 0). Everything else is copied as it is.
+ * `lithe pack MODEL --sparse [--layout bitmask|nm|block8] [--w-bits 8 [--w-group G]] [--dtype f32|f16|bf16] --out DIR`:
+ * an existing pruned checkpoint (zeros in its weights) rewritten with its linears stored sparse: float32 values, or
+ * int8 codes on an asymmetric per-row-and-group grid (pruned weights stay exactly 0). Everything else is copied in its
+ * source type, or rounded to --dtype (the embedding is most of what stays dense).
  */
-import { DecoderModel, floatWeight, InputError, OptionError, SPARSE_FORMAT, type SparseFormat, SafeOutput, readModelFiles, sparseSizes, writeHfCheckpoint } from '../../index.js';
+import { DecoderModel, type FileDType, floatWeight, InputError, OptionError, SPARSE_FORMAT, type SparseFormat, SafeOutput, readModelFiles, sparseSizes, writeHfCheckpoint } from '../../index.js';
 import { CommonFlags, Context, modelForCompression } from './common.js';
 import { storageType } from './prune.js';
 
@@ -12,6 +13,7 @@ export interface PackFlags extends CommonFlags {
   layout?: string;
   wBits?: number;
   wGroup: number;
+  dtype?: string;
   out?: string;
 }
 
@@ -39,6 +41,7 @@ export async function packCommand(modelPath: string, f: PackFlags, ctx: Context)
   if (!f.sparse) throw new OptionError('--sparse', 'required: the storage to pack into (only sparse storage is packed by this command; `lithe quantize` writes packed int4/int8)');
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the packed model to');
   if (f.layout !== undefined && !['bitmask', 'nm', 'block8'].includes(f.layout)) throw new OptionError('--layout', `expected bitmask, nm or block8, got "${f.layout}"`);
+  if (f.dtype !== undefined && !['f32', 'f16', 'bf16'].includes(f.dtype)) throw new OptionError('--dtype', `expected f32, f16 or bf16, got "${f.dtype}"`);
   if (f.wBits !== undefined && f.wBits !== 8) throw new OptionError('--w-bits', `sparse storage holds float32 values or int8 codes (8); got ${f.wBits} (int4 sparse storage is not implemented)`);
   const out = SafeOutput.folder(f.out, { inputs: [modelPath, f.tokenizer] });
   try {
@@ -53,7 +56,7 @@ export async function packCommand(modelPath: string, f: PackFlags, ctx: Context)
       const dtype = storageType(files.tensors);
       const sizes = await sparseSizes(model, format, dtype === 'f32' ? 4 : 2);
       ctx.out.line(`sparse ${layout === 'nm' ? `${format.n}:${format.m}` : layout}, ${format.values === 'q8' ? `int8 codes (group ${f.wGroup})` : 'float32 values'}: linears ${(sizes.sparse / 2 ** 20).toFixed(2)} MiB vs ${(sizes.dense / 2 ** 20).toFixed(2)} MiB dense (${(sizes.dense / sizes.sparse).toFixed(2)}x smaller)`);
-      await writeHfCheckpoint(model, files.tensors, out, { lithe_version: 1, source: files.source, packed_from: modelPath, sparse: format }, undefined, undefined, format);
+      await writeHfCheckpoint(model, files.tensors, out, { lithe_version: 1, source: files.source, packed_from: modelPath, sparse: format }, f.dtype as FileDType | undefined, undefined, format);
       ctx.out.line(`wrote ${f.out}`);
       ctx.out.result({ out: f.out, sparse: format, linear_bytes: sizes.sparse, dense_linear_bytes: sizes.dense });
     } finally {
