@@ -23,6 +23,7 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   let g = G[pu(1u) + i];
   let dy = DY[pu(3u) + i];
   let s = 1.0 / (1.0 + exp(-g));
+  _ = U[pu(2u) + i]; // bound in every variant (the layout is derived from the bindings used)
   ${dg ? 'DG[pu(4u) + i] += dy * U[pu(2u) + i] * s * (1.0 + g * (1.0 - s));' : ''}
   ${du ? 'DU[pu(5u) + i] += dy * g * s;' : ''}
 }`;

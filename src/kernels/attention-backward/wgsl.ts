@@ -6,29 +6,15 @@ import { HEADER, storage } from '../common/wgsl.js';
 // Neither keeps a T x S matrix: each recomputes its scores from q and k (flash-attention's backward, in two kernels
 // so that every gradient element has one writer and a fixed summation order: deterministic, no float atomics).
 
-/** sum and max over the 64 threads of a workgroup (tree in workgroup memory; call from uniform control flow) */
-const RED64 = `
-var<workgroup> red: array<f32, 64>;
-fn red64(v: f32, lid: u32, isMax: bool) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (lid < k) { red[lid] = select(red[lid] + red[lid + k], max(red[lid], red[lid + k]), isMax); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}`;
-
 /**
  * params ... offQ, offK, offV, offO, offDO, offDQ, offStats | one workgroup of 64 per (query t, head h), thread i
- * scoring key i of each 64-key tile: D = dout . out; pass 1 finds the row's logsumexp (online max and sum);
- * pass 2 recomputes P = exp(s - lse), dS = P (dout . v - D) and (with `dq`) DQ += scale sum_j dS_j k_j.
+ * taking keys i, i + 64, ...: D = dout . out and the row's logsumexp (an online max and sum per thread, then one
+ * tree); then, over 64-key tiles, thread i recomputes P = exp(s - lse), dS = P (dout . v - D) and (with `dq`) DQ += scale sum_j dS_j k_j.
  * Stats[2 (t nH + h)] = (lse, D) for the key-side kernel.
  */
 export const ATTENTION_BACKWARD_Q = (dq: boolean): string => HEADER + storage([['Q', 'f32', false], ['Kc', 'f32', false], ['Vc', 'f32', false], ['O', 'f32', false],
-  ['DO', 'f32', false], ['Stats', 'f32', true], ...(dq ? [['DQ', 'f32', true] as ['DQ', 'f32', true]] : [])]) + RED64 + `
+  ['DO', 'f32', false], ['Stats', 'f32', true], ...(dq ? [['DQ', 'f32', true] as ['DQ', 'f32', true]] : [])]) + `
+var<workgroup> red: array<vec3<f32>, 64>;
 var<workgroup> p: array<f32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
@@ -44,24 +30,33 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   var first = 0u;
   if (pu(5u) > 0u && last + 1u > pu(5u)) { first = last + 1u - pu(5u); }
   let tiles = (last + 64u - first) / 64u;
+  // each thread: D's partial over dims l.x, l.x + 64, ... and an online (max, sum of exp) over keys first + l.x, + 64, ...;
+  // then one tree combines the (m, l, D) triples (a single reduction whose result nothing overwrites: on Dawn's GL
+  // backend over llvmpipe, reductions reusing workgroup memory in a loop gave lanes past the first 8 stale values)
   var dpart = 0.0;
   for (var c = l.x; c < hd; c += 64u) { dpart += DO[pu(11u) + qo + c] * O[pu(10u) + qo + c]; }
-  let D = red64(dpart, l.x, false);
   var m = -3.0e38; var lsum = 0.0;
-  for (var tile = 0u; tile < tiles; tile++) {
-    let j = first + tile * 64u + l.x;
-    var s = -3.0e38;
-    if (j <= last) {
-      var d = 0.0;
-      for (var c = 0u; c < hd; c++) { d += Q[pu(7u) + qo + c] * Kc[pu(8u) + j * kvs + kvh * hd + c]; }
-      s = d * scale;
-    }
-    let mNew = max(m, red64(s, l.x, true));
-    let e = select(0.0, exp(s - mNew), j <= last);
-    lsum = lsum * exp(m - mNew) + red64(e, l.x, false);
+  for (var j = first + l.x; j <= last; j += 64u) {
+    var d = 0.0;
+    for (var c = 0u; c < hd; c++) { d += Q[pu(7u) + qo + c] * Kc[pu(8u) + j * kvs + kvh * hd + c]; }
+    let s = d * scale;
+    let mNew = max(m, s);
+    lsum = lsum * exp(m - mNew) + exp(s - mNew);
     m = mNew;
   }
-  let lse = m + log(lsum);
+  red[l.x] = vec3<f32>(m, lsum, dpart);
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k >>= 1u) {
+    if (l.x < k) {
+      let a = red[l.x]; let b = red[l.x + k];
+      let mm = max(a.x, b.x);
+      red[l.x] = vec3<f32>(mm, a.y * exp(a.x - mm) + b.y * exp(b.x - mm), a.z + b.z);
+    }
+    workgroupBarrier();
+  }
+  let tot = red[0];
+  let D = tot.z;
+  let lse = tot.x + log(tot.y);
   var acc: array<f32, 4>;
   for (var i = 0u; i < 4u; i++) { acc[i] = 0.0; }
   for (var tile = 0u; tile < tiles; tile++) {
