@@ -60,7 +60,7 @@ async function classifierStep(be: Backend, arch: 'mlp' | 'lenet', batch: number,
 
 const LLAMA = { hidden: 384, heads: 6, kvHeads: 2, mlp: 1152, seq: 512, eps: 1e-5, neox: true };
 
-function llamaWeights(be: CpuBackend, blocks: number, r: Rng): { weights: BlockWeights[]; params: Param[] } {
+function llamaWeights(be: Backend, blocks: number, r: Rng): { weights: BlockWeights[]; params: Param[] } {
   const params: Param[] = [], H = LLAMA.hidden, kvd = (H / LLAMA.heads) * LLAMA.kvHeads;
   const mk = (name: string, shape: number[], init: () => number) => {
     const t = be.alloc(shape);
@@ -81,7 +81,7 @@ function ropeOn(t: Tape) {
   return { cos: t.tensor(cos, [LLAMA.seq, hd / 2]), sin: t.tensor(sin, [LLAMA.seq, hd / 2]), negSin: t.tensor(sin.map((v) => -v), [LLAMA.seq, hd / 2]) };
 }
 
-async function llamaStep(be: CpuBackend, n: number): Promise<number> {
+async function llamaStep(be: Backend, n: number): Promise<number> {
   const r = new Rng(2), { weights, params } = llamaWeights(be, 1, r), opt = new AdamW(be, params, { lr: 1e-3 });
   const x = Float32Array.from({ length: LLAMA.seq * LLAMA.hidden }, () => r.normal()), y = Float32Array.from({ length: x.length }, () => r.normal());
   return stepsPerSecond(be, n, async () => {
@@ -169,23 +169,31 @@ async function mnist(argv: string[], record: Record, shared: string): Promise<vo
 }
 
 /**
- * --only webgpu: the MLP's AdamW step on the first WebGPU adapter beside PyTorch CUDA (f32, TF32 off) on the same GPU
- * (LeNet and the LLaMA block need backward ops that have no WGSL yet).
+ * --only webgpu: AdamW steps of the MLP and of one LLaMA block (seq 512, MSE; `webgpuLlamaRow`) on the first WebGPU
+ * adapter beside PyTorch CUDA (f32, TF32 off) on the same GPU.
  */
 async function webgpu(argv: string[], record: Record): Promise<void> {
   const steps = Number(flag(argv, '--steps', '20'));
   const gpu = await WebGpuBackend.tryCreate();
   if (typeof gpu === 'string') throw new Error(`no WebGPU adapter: ${gpu}`);
   const lithe = await classifierStep(gpu, 'mlp', 256, steps);
+  const llama = await llamaStep(gpu, Math.max(5, Math.floor(steps / 4)));
   const desc = gpu.description;
   await gpu.dispose();
-  const torch = torchPeer(1, steps, 'cuda', 'mlp');
+  const torch = torchPeer(1, steps, 'cuda', 'mlp,llama');
   const t = typeof torch === 'string' ? undefined : torch['mlp'];
   record('train (WebGPU)', `npm run bench -- train --only webgpu --steps ${steps}`,
     markdownTable(['workload (AdamW step)', 'Lithe WebGPU steps/s', 'PyTorch CUDA steps/s', 'Lithe / PyTorch'],
-      [['(a) MLP 784-1024-1024-10, batch 256', lithe.toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe / t).toFixed(2) : 'n/a']]),
-    `Adapter: ${desc}. Median of ${steps} timed steps after 3 warm-ups, each waited for (Backend.finish / torch.cuda.synchronize). ` +
+      [['(a) MLP 784-1024-1024-10, batch 256', lithe.toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe / t).toFixed(2) : 'n/a'],
+        webgpuLlamaRow(llama, torch)]),
+    `Adapter: ${desc}. Median of ${steps} timed steps after 3 warm-ups (the LLaMA block: ${Math.max(5, Math.floor(steps / 4))}), each waited for (Backend.finish / torch.cuda.synchronize). ` +
     `PyTorch: f32 with TF32 off (bench/train_peer.py ... cuda). ${typeof torch === 'string' ? torch : ''}`);
+}
+
+/** the LLaMA block's row of the WebGPU table: Lithe's steps/s beside the CUDA peer's (or n/a when it failed) */
+function webgpuLlamaRow(lithe: number, torch: { [k: string]: number } | string): string[] {
+  const t = typeof torch === 'string' ? undefined : torch['llama'];
+  return ['(c) LLaMA block 384/6/2/1152, seq 512', lithe.toFixed(2), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe / t).toFixed(3) : 'n/a'];
 }
 
 export async function trainBench(argv: string[], record: Record, shared: string): Promise<void> {

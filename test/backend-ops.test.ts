@@ -348,6 +348,51 @@ add(K.ATTENTION_BACKWARD, `GQA 6/2 heads T=9 pos0=4 window=6 ${rowwise ? 'row by
   return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
 });
 }
+// the LLaMA block's training ops at sizes that take the WebGPU kernels past one tile / workgroup, and with some
+// gradients not wanted (their WGSL variants bind fewer outputs)
+for (const [T, S, pos0, window, hd, want] of [[133, 140, 0, 0, 68, 'qv'], [100, 111, 11, 70, 20, 'k']] as const) {
+  add(K.ATTENTION_BACKWARD, `GQA 6/2 heads T=${T} pos0=${pos0} window=${window} hd=${hd}, d${want.split('').join(' d')} only`, 1e-5, (be) => {
+    const p = { T, nHeads: 6, nKVHeads: 2, headDim: hd, pos0, window, scale: 1 / Math.sqrt(hd) }, qd = 6 * hd, kd = 2 * hd;
+    const q = randn(T * qd, r), k = randn(S * kd, r), v = randn(S * kd, r), dout = randn(T * qd, r), aq = randn(T * qd, r), ak = randn(S * kd, r), av = randn(S * kd, r);
+    const dq = up(be, aq, [T, qd]), dk = up(be, ak, [S, kd]), dv = up(be, av, [S, kd]);
+    const o = Float32Array.from(ref.attentionF64Ref(q, k, v, p));
+    run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [T, qd]), k: up(be, k, [S, kd]), v: up(be, v, [S, kd]), out: up(be, o, [T, qd]), dout: up(be, dout, [T, qd]),
+      dq: want.includes('q') ? dq : null, dk: want.includes('k') ? dk : null, dv: want.includes('v') ? dv : null, p });
+    const g = ref.attentionBackwardRef(q, k, v, p, dout);
+    return { read: [dq, dk, dv], want: [want.includes('q') ? plus(aq, g.dq) : aq, want.includes('k') ? plus(ak, g.dk) : ak, want.includes('v') ? plus(av, g.dv) : av] };
+  });
+}
+add(K.MSE, 'n=300001 (more stripes than workgroups)', 1e-6, (be) => {
+  const a = randn(300001, r), b = randn(300001, r), loss = be.alloc([1]);
+  run(be, K.MSE, { a: up(be, a, [300001]), b: up(be, b, [300001]), loss });
+  return { read: [loss], want: [[ref.mseRef(a, b)]] };
+});
+add(K.MSE_BACKWARD, 'n=70001, da only', 1e-6, (be) => {
+  const a = randn(70001, r), b = randn(70001, r), acc = randn(70001, r), da = up(be, acc, [70001]);
+  run(be, K.MSE_BACKWARD, { a: up(be, a, [70001]), b: up(be, b, [70001]), dy: up(be, Float32Array.of(0.75), [1]), da, db: null });
+  return { read: [da], want: [plus(acc, ref.mseBackwardRef(a, b, 0.75).da)] };
+});
+for (const which of ['g', 'u'] as const) {
+  add(K.SILU_MUL_BACKWARD, `n=70001, d${which} only`, 1e-6, (be) => {
+    const { x: g, dy, acc } = gradPair(70001, 3), u = randn(70001, r), d = up(be, acc, [70001]);
+    run(be, K.SILU_MUL_BACKWARD, { g: up(be, g, [70001]), u: up(be, u, [70001]), dy: up(be, dy, [70001]), dg: which === 'g' ? d : null, du: which === 'u' ? d : null });
+    const w = ref.siluMulBackwardRef(g, u, dy);
+    return { read: [d], want: [plus(acc, which === 'g' ? w.dg : w.du)] };
+  });
+}
+for (const [rows, n, which] of [[7, 1031, 'w'], [300, 77, 'x']] as const) {
+  add(K.RMS_NORM_BACKWARD, `${rows}x${n}, d${which} only`, 1e-5, (be) => {
+    const x = randn(rows * n, r, 3), w = randn(n, r), dy = randn(rows * n, r), acc = randn(which === 'w' ? n : rows * n, r), d = up(be, acc, [acc.length]);
+    run(be, K.RMS_NORM_BACKWARD, { x: up(be, x, [rows, n]), w: up(be, w, [n]), eps: 1e-5, dy: up(be, dy, [rows, n]), dx: which === 'x' ? d : null, dw: which === 'w' ? d : null });
+    const g = ref.rmsnormBackwardRef(x, w, 1e-5, dy);
+    return { read: [d], want: [plus(acc, which === 'w' ? g.dw : g.dx)] };
+  });
+}
+add(K.EMBED_BACKWARD, '301 ids (repeats) into 71x131', 1e-6, (be) => {
+  const ids = labelsOf(301, 71), dy = randn(301 * 131, r), acc = randn(71 * 131, r), dt = up(be, acc, [71, 131]);
+  run(be, K.EMBED_BACKWARD, { ids: up(be, ids, [301], 'i32'), dy: up(be, dy, [301, 131]), dtable: dt });
+  return { read: [dt], want: [plus(acc, ref.embedBackwardRef(ids, dy, 71, 131))] };
+});
 // conv2d at odd sizes: plain, strided + dilated + asymmetric padding (SAME_UPPER-like), grouped, depthwise
 const convCases: [string, number, number, number, number, number, K.Conv2dParams, boolean][] = [
   ['3x7x9 -> 5, 3x3', 2, 3, 7, 9, 5, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, true],

@@ -5,7 +5,7 @@
  */
 import { defineOp, lastDim, opError, requireF32, type GradFn } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { RELU_BACKWARD as RELU_BACKWARD_WGSL } from './wgsl.js';
+import { RELU_BACKWARD as RELU_BACKWARD_WGSL, SILU_MUL_BACKWARD as SILU_MUL_BACKWARD_WGSL } from './wgsl.js';
 
 const sameSize = (op: string, ...ts: (Tensor | null)[]) => {
   const real = ts.filter((t): t is Tensor => t !== null);
@@ -53,6 +53,10 @@ export const SILU_MUL_BACKWARD = defineOp<SiluMulBackwardArgs>({
   check({ g, u, dy, dg, du }) { sameSize('silu_mul_backward', g, u, dy, dg, du); },
   cpu(k, { g, u, dy, dg, du }) {
     k.call('silu_mul_backward', [k.ptr(g), k.ptr(u), k.ptr(dy), dg ? k.ptr(dg) : 0, du ? k.ptr(du) : 0, g.size], 12 * g.size);
+  },
+  webgpu(k, { g, u, dy, dg, du }) {
+    k.dispatch(`silu_mul_backward_${dg ? 'g' : ''}${du ? 'u' : ''}`, () => SILU_MUL_BACKWARD_WGSL(!!dg, !!du), [g, u, dy, ...[dg, du].filter((t): t is Tensor => t !== null)],
+      [g.size, g.offset, u.offset, dy.offset, dg?.offset ?? 0, du?.offset ?? 0], Math.ceil(g.size / 256));
   },
 });
 

@@ -6,6 +6,7 @@
 import { defineOp, opError, requireF32, type GradFn } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { AttentionArgs, AttentionParams } from '../attention/index.js';
+import { ATTENTION_BACKWARD_KV, ATTENTION_BACKWARD_Q } from './wgsl.js';
 
 export interface AttentionBackwardArgs {
   q: Tensor; k: Tensor; v: Tensor; out: Tensor; dout: Tensor;
@@ -37,6 +38,18 @@ export const ATTENTION_BACKWARD = defineOp<AttentionBackwardArgs>({
       const scratch = k.scratch('attention_backward', k.threads * S);
       k.call('attention_backward', [...args, k.ptr(scratch)], flops);
     }
+  },
+  // a query-side kernel (dq, and each row's logsumexp and dout . out) then a key-side kernel (dk, dv): see wgsl.ts
+  webgpu(kr, a) {
+    const { T, nHeads, nKVHeads, headDim, pos0, window, scale } = a.p, { dq, dk, dv } = a;
+    if (headDim > 256) opError('attention_backward', `head dim ${headDim} > 256`);
+    const stats = kr.scratch('attention_backward_stats', 2 * T * nHeads), head = [T, nHeads, nKVHeads, headDim, pos0, window, { f: scale }];
+    kr.dispatch(`attention_backward_q${dq ? '' : '_nodq'}`, () => ATTENTION_BACKWARD_Q(!!dq), [a.q, a.k, a.v, a.out, a.dout, stats, ...(dq ? [dq] : [])],
+      [...head, a.q.offset, a.k.offset, a.v.offset, a.out.offset, a.dout.offset, dq?.offset ?? 0, stats.offset], T * nHeads);
+    if (!dk && !dv) return;
+    kr.dispatch(`attention_backward_kv_${dk ? 'k' : ''}${dv ? 'v' : ''}`, () => ATTENTION_BACKWARD_KV(!!dk, !!dv),
+      [a.q, a.k, a.v, a.dout, stats, ...[dk, dv].filter((t): t is Tensor => t !== null)],
+      [...head, a.q.offset, a.k.offset, a.v.offset, a.dout.offset, stats.offset, dk?.offset ?? 0, dv?.offset ?? 0], (pos0 + T) * nKVHeads);
   },
 });
 

@@ -69,6 +69,11 @@ export const MSE_BACKWARD = defineOp<MseBackwardArgs>({
   cpu(k, { a, b, dy, da, db }) {
     k.call('mse_backward', [k.ptr(a), k.ptr(b), k.ptr(dy), 1 / a.size, da ? k.ptr(da) : 0, db ? k.ptr(db) : 0, a.size], 4 * a.size);
   },
+  webgpu(k, { a, b, dy, da, db }) {
+    const key = `mse_backward_${da ? 'a' : ''}${db ? 'b' : ''}`;
+    k.dispatch(key, () => W.MSE_BACKWARD(!!da, !!db), [a, b, dy, ...[da, db].filter((t): t is Tensor => t !== null)],
+      [a.size, { f: 1 / a.size }, a.offset, b.offset, dy.offset, da?.offset ?? 0, db?.offset ?? 0], Math.ceil(a.size / 256));
+  },
 });
 
 export const MSE = defineOp<MseArgs>({
@@ -83,6 +88,12 @@ export const MSE = defineOp<MseArgs>({
     k.call('fill_f32', [k.ptr(partial), 2 * k.threads, 0], 0);
     k.call('sq_diff_partial', [k.ptr(a), k.ptr(b), a.size, k.ptr(partial)], 3 * a.size);
     k.call('partials_scaled', [k.ptr(partial), k.threads, 1 / a.size, k.ptr(loss)], 0);
+  },
+  // partial sums of 256-wide stripes in up to 1024 workgroups, then one workgroup sums them (no float atomics)
+  webgpu(k, { a, b, loss }) {
+    const groups = Math.min(1024, Math.ceil(a.size / 256)), partial = k.scratch('mse', groups);
+    k.dispatch('sq_diff_partial', () => W.SQ_DIFF_PARTIAL, [a, b, partial], [a.size, a.offset, b.offset, partial.offset], groups);
+    k.dispatch('sum_scaled', () => W.SUM_SCALED, [partial, loss], [groups, { f: 1 / a.size }, partial.offset, loss.offset], 1);
   },
   grad(r, { a, b, loss }, grad) {
     const dy = grad(loss), da = grad(a), db = grad(b);

@@ -47,3 +47,37 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   let onehot = select(0.0, 1.0, i32(i % C) == L[pu(4u) + i / C]);
   DX[pu(6u) + i] += DY[pu(5u)] * pf(2u) * (Pr[pu(3u) + i] - onehot);
 }`;
+
+/**
+ * params: n, offA, offB, offPartial | one workgroup per 256-wide stripe set: Part[wg] = sum of (A - B)^2 over the
+ * elements i = wg 256 + l + k (groups 256) (a fixed tree per workgroup: deterministic)
+ */
+export const SQ_DIFF_PARTIAL = HEADER + storage([['A', 'f32', false], ['B', 'f32', false], ['Part', 'f32', true]]) + `
+var<workgroup> red: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  var s = 0.0;
+  for (var i = w.x * 256u + l.x; i < pu(0u); i += nw.x * 256u) { let d = A[pu(1u) + i] - B[pu(2u) + i]; s += d * d; }
+  red[l.x] = s;
+  workgroupBarrier();
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (l.x < k) { red[l.x] += red[l.x + k]; }
+    workgroupBarrier();
+  }
+  if (l.x == 0u) { Part[pu(3u) + w.x] = red[0]; }
+}`;
+
+/**
+ * params: n, scale, offA, offB, offDY, offDA, offDB | d = DY[0] 2 scale (A[i] - B[i]); DA[i] += d, DB[i] -= d (a variant
+ * per pair of gradients wanted: WebGPU binds no placeholder for a missing output twice)
+ */
+export const MSE_BACKWARD = (da: boolean, db: boolean): string => HEADER + FLAT + storage([['A', 'f32', false], ['B', 'f32', false], ['DY', 'f32', false],
+  ...(da ? [['DA', 'f32', true] as ['DA', 'f32', true]] : []), ...(db ? [['DB', 'f32', true] as ['DB', 'f32', true]] : [])]) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let i = flat(w, nw, 256u, l);
+  if (i >= pu(0u)) { return; }
+  let d = DY[pu(4u)] * 2.0 * pf(1u) * (A[pu(2u) + i] - B[pu(3u) + i]);
+  ${da ? 'DA[pu(5u) + i] += d;' : ''}
+  ${db ? 'DB[pu(6u) + i] -= d;' : ''}
+}`;
