@@ -428,7 +428,8 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
   const [OH, OW] = ref.poolOut(pg);
   add(K.MAX_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1`, 1e-6, (be) => {
     const x = randn(10 * 99, r), dy = randn(10 * OH * OW, r), acc = randn(x.length, r), dx = up(be, acc, [2, 5, 11, 9]);
-    run(be, K.MAX_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), indices: up(be, Int32Array.from(ref.maxPoolF64Ref(x, pg).argmax, (c) => c % 99), [2, 5, OH, OW], 'i32'), dx });
+    run(be, K.MAX_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), indices: up(be, Int32Array.from(ref.maxPoolF64Ref(x, pg).argmax, (c) => c % 99), [2, 5, OH, OW], 'i32'), dx,
+      p: { kernel: [3, 3], stride: [2, 2], pad: [1, 1, 1, 1] } });
     return { read: [dx], want: [plus(acc, ref.maxPoolBackwardRef(x, pg, dy))] };
   });
   add(K.AVG_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1 (count without padding)`, 1e-6, (be) => {
