@@ -411,14 +411,17 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
     return { read: [out], want: [ref.channelAffineRef(x, 7, 13, scaled ? a : null, shifted ? b : null)] };
   });
 }
-{
-  const g: ref.ConvGeometry = { N: 3, C: 4, H: 9, W: 10, O: 6, kh: 3, kw: 3, stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 };
-  const [OH, OW] = ref.convOut(g);
-  add(K.CONV2D_BACKWARD, `[3,4,9,10] -> 6x${OH}x${OW} groups 2 stride 2,1 dilation 1,2`, 1e-5, (be) => {
-    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * 2 * 9, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
-    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, 2, 3, 3]), db = up(be, ab, [g.O]);
-    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, 2, 3, 3]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
-      p: { kernel: [3, 3], stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 } });
+// the second: 5 x 169 patch rows, so the WebGPU weight gradient runs as 4 slices (split-K) over 2 tiles of 67 channels
+for (const g of [
+  { N: 3, C: 4, H: 9, W: 10, O: 6, kh: 3, kw: 3, stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 },
+  { N: 5, C: 3, H: 13, W: 13, O: 67, kh: 3, kw: 3, stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 },
+] as ref.ConvGeometry[]) {
+  const [OH, OW] = ref.convOut(g), Cg = g.C / g.groups;
+  add(K.CONV2D_BACKWARD, `[${g.N},${g.C},${g.H},${g.W}] -> ${g.O}x${OH}x${OW} groups ${g.groups} stride ${g.stride} dilation ${g.dilation}`, 1e-5, (be) => {
+    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * Cg * g.kh * g.kw, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
+    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, Cg, g.kh, g.kw]), db = up(be, ab, [g.O]);
+    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, Cg, g.kh, g.kw]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
+      p: { kernel: [g.kh, g.kw], stride: g.stride, dilation: g.dilation, pad: g.pad, groups: g.groups } });
     const d = ref.conv2dBackwardRef(x, w, g, dy);
     return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
   });
