@@ -320,16 +320,18 @@ for (const nesterov of [false, true]) {
     return { read: [tp, tb], want: [wp, wb] };
   });
 }
-for (const train of [true, false]) {
-  add(K.BATCH_NORM, `[4,6,5,3] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
-    const [N, C, S] = [4, 6, 15], x = randn(N * C * S, r, 2), g = randn(C, r), b = randn(C, r), rm = randn(C, r), rv = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
-    const trm = up(be, rm, [C]), trv = up(be, rv, [C]), out = be.alloc([N, C, 5, 3]), mean = be.alloc([C]), invstd = be.alloc([C]);
-    run(be, K.BATCH_NORM, { x: up(be, x, [N, C, 5, 3]), gamma: up(be, g, [C]), beta: up(be, b, [C]), runMean: trm, runVar: trv, out, mean, invstd, train, momentum: 0.1, eps: 1e-5 });
+// the second shape: more values per channel (495) than a WebGPU workgroup's 256 invocations
+for (const [train, [N, C, H, W]] of [[true, [4, 6, 5, 3]], [false, [4, 6, 5, 3]], [true, [5, 3, 9, 11]]] as const) {
+  const S = H * W;
+  add(K.BATCH_NORM, `[${N},${C},${H},${W}] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
+    const x = randn(N * C * S, r, 2), g = randn(C, r), b = randn(C, r), rm = randn(C, r), rv = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
+    const trm = up(be, rm, [C]), trv = up(be, rv, [C]), out = be.alloc([N, C, H, W]), mean = be.alloc([C]), invstd = be.alloc([C]);
+    run(be, K.BATCH_NORM, { x: up(be, x, [N, C, H, W]), gamma: up(be, g, [C]), beta: up(be, b, [C]), runMean: trm, runVar: trv, out, mean, invstd, train, momentum: 0.1, eps: 1e-5 });
     const w = ref.batchNormRef(x, g, b, rm, rv, N, C, S, train, 0.1, 1e-5);
     return { read: [out, mean, invstd, trm, trv], want: [w.out, w.mean, w.invstd, w.runMean, w.runVar] };
   });
-  add(K.BATCH_NORM_BACKWARD, `[4,6,15] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
-    const [N, C, S] = [4, 6, 15], x = randn(N * C * S, r, 2), g = randn(C, r), mean = randn(C, r, 0.1), invstd = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
+  add(K.BATCH_NORM_BACKWARD, `[${N},${C},${S}] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
+    const x = randn(N * C * S, r, 2), g = randn(C, r), mean = randn(C, r, 0.1), invstd = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
     const dy = randn(N * C * S, r), ax = randn(N * C * S, r), ag = randn(C, r), ab = randn(C, r);
     const dx = up(be, ax, [N, C, S]), dg = up(be, ag, [C]), db = up(be, ab, [C]);
     run(be, K.BATCH_NORM_BACKWARD, { x: up(be, x, [N, C, S]), gamma: up(be, g, [C]), mean: up(be, mean, [C]), invstd: up(be, invstd, [C]), dy: up(be, dy, [N, C, S]), dx, dgamma: dg, dbeta: db, train });
