@@ -66,7 +66,8 @@ function conv2dBackwardGpu(k: GpuKernels, { x, w, dy, dx, dw, db, p }: Conv2dBac
   if (db) k.dispatch('conv_bias_grad', () => W.BIAS_GRAD, [dy, db], [N, O, P, dy.offset, db.offset], O);
   if (!dx && !dw) return;
   const geometry = [C, pair(H, Wd), pair(OH, OW), G, pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
-  const chunk = Math.max(1, Math.min(N, Math.floor(GPU_CHUNK / (G * P * K)))), cap = chunk * P;
+  // at most GPU_CHUNK patch elements, and at most 65535 row tiles of 64 in the dx GEMM's grid
+  const chunk = Math.max(1, Math.min(N, Math.floor(GPU_CHUNK / (G * P * K)), Math.floor(65535 * 64 / P))), cap = chunk * P;
   const dyr = k.scratch('conv_bwd_dyr', cap * O), col = k.scratch('conv_bwd_col', G * cap * K);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const cn = Math.min(chunk, N - n0), NP = cn * P;
