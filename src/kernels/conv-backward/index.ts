@@ -63,7 +63,12 @@ function conv2dBackwardGpu(k: GpuKernels, { x, w, dy, dx, dw, db, p }: Conv2dBac
   const [N, C, H, Wd] = x.shape as [number, number, number, number], [O, Cg, kh, kw] = w.shape as [number, number, number, number];
   const [OH, OW] = [dy.shape[2]!, dy.shape[3]!], G = p.groups, Og = O / G, P = OH * OW, K = Cg * kh * kw;
   const flat = (n: number) => Math.ceil(n / 256);
-  if (db) k.dispatch('conv_bias_grad', () => W.BIAS_GRAD, [dy, db], [N, O, P, dy.offset, db.offset], O);
+  if (db) {
+    // the bias gradient: sums over N x P values per channel, in slices of 4096 (workgroups side by side), then added up
+    const span = 4096, S = Math.ceil(N * P / span), part = k.scratch('conv_bwd_bias_part', S * O);
+    k.dispatch('conv_bias_grad', () => W.BIAS_GRAD, [dy, part], [N, O, P, dy.offset, part.offset, span], [O, S]);
+    k.dispatch('conv_sum_parts', () => W.SUM_PARTS, [part, db], [O, S, part.offset, db.offset], Math.ceil(O / 256));
+  }
   if (!dx && !dw) return;
   const geometry = [C, pair(H, Wd), pair(OH, OW), G, pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
   // at most GPU_CHUNK patch elements, and at most 65535 row tiles of 64 in the dx GEMM's grid

@@ -20,15 +20,19 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   O[pu(4u) + e] = D[pu(3u) + (n * Oc + o) * P + p];
 }`;
 
-/** params: N, O, P, offDy, offDb | db[o] += sum over n, p of dy[n, o, p]: one workgroup per channel */
-export const BIAS_GRAD = HEADER + storage([['D', 'f32', false], ['B', 'f32', true]]) + REDUCE(false) + `
+/**
+ * params: N, O, P, offDy, offPart, span | Part[s][o] = the sum of dy[n, o, p] over the values s span <= n P + p <
+ * (s+1) span: workgroup (o, s); SUM_PARTS adds the slices into the bias gradient
+ */
+export const BIAS_GRAD = HEADER + storage([['D', 'f32', false], ['Part', 'f32', true]]) + REDUCE(false) + `
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  let N = pu(0u); let Oc = pu(1u); let P = pu(2u); let o = w.x;
+  let Oc = pu(1u); let P = pu(2u); let o = w.x; let span = pu(5u);
+  let end = min(pu(0u) * P, (w.y + 1u) * span);
   var s = 0.0;
-  for (var i = l.x; i < N * P; i += 256u) { s += D[pu(3u) + ((i / P) * Oc + o) * P + i % P]; }
+  for (var i = w.y * span + l.x; i < end; i += 256u) { s += D[pu(3u) + ((i / P) * Oc + o) * P + i % P]; }
   let t = wgReduce(s, l.x, 0u, 1u, false);
-  if (l.x == 0u) { B[pu(4u) + o] += t; }
+  if (l.x == 0u) { Part[pu(4u) + w.y * Oc + o] = t; }
 }`;
 
 /**
