@@ -169,24 +169,27 @@ async function mnist(argv: string[], record: Record, shared: string): Promise<vo
 }
 
 /**
- * --only webgpu: AdamW steps of the MLP and of one LLaMA block (seq 512, MSE; `webgpuLlamaRow`) on the first WebGPU
- * adapter beside PyTorch CUDA (f32, TF32 off) on the same GPU.
+ * --only webgpu: the AdamW steps of (a) the MLP, (b) LeNet-5 (as in the CPU throughput part) and (c) one LLaMA block
+ * (seq 512, MSE) on the first WebGPU adapter beside PyTorch CUDA (f32, TF32 off) on the same GPU.
  */
 async function webgpu(argv: string[], record: Record): Promise<void> {
   const steps = Number(flag(argv, '--steps', '20'));
   const gpu = await WebGpuBackend.tryCreate();
   if (typeof gpu === 'string') throw new Error(`no WebGPU adapter: ${gpu}`);
-  const lithe = await classifierStep(gpu, 'mlp', 256, steps);
-  const llama = await llamaStep(gpu, Math.max(5, Math.floor(steps / 4)));
+  const llamaSteps = Math.max(5, Math.floor(steps / 4));
+  const lithe = { mlp: await classifierStep(gpu, 'mlp', 256, steps), lenet: await classifierStep(gpu, 'lenet', 128, steps) };
+  const llama = await llamaStep(gpu, llamaSteps);
   const desc = gpu.description;
   await gpu.dispose();
-  const torch = torchPeer(1, steps, 'cuda', 'mlp,llama');
-  const t = typeof torch === 'string' ? undefined : torch['mlp'];
+  const torch = torchPeer(1, steps, 'cuda', 'mlp,lenet,llama');
+  const rows = ([['mlp', '(a) MLP 784-1024-1024-10, batch 256'], ['lenet', '(b) LeNet-5, batch 128']] as const).map(([k, label]) => {
+    const t = typeof torch === 'string' ? undefined : torch[k];
+    return [label, lithe[k].toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe[k] / t).toFixed(2) : 'n/a'];
+  });
+  rows.push(webgpuLlamaRow(llama, torch));
   record('train (WebGPU)', `npm run bench -- train --only webgpu --steps ${steps}`,
-    markdownTable(['workload (AdamW step)', 'Lithe WebGPU steps/s', 'PyTorch CUDA steps/s', 'Lithe / PyTorch'],
-      [['(a) MLP 784-1024-1024-10, batch 256', lithe.toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe / t).toFixed(2) : 'n/a'],
-        webgpuLlamaRow(llama, torch)]),
-    `Adapter: ${desc}. Median of ${steps} timed steps after 3 warm-ups (the LLaMA block: ${Math.max(5, Math.floor(steps / 4))}), each waited for (Backend.finish / torch.cuda.synchronize). ` +
+    markdownTable(['workload (AdamW step)', 'Lithe WebGPU steps/s', 'PyTorch CUDA steps/s', 'Lithe / PyTorch'], rows),
+    `Adapter: ${desc}. Median of ${steps} timed steps after 3 warm-ups (the LLaMA block: ${llamaSteps}), each waited for (Backend.finish / torch.cuda.synchronize). ` +
     `PyTorch: f32 with TF32 off (bench/train_peer.py ... cuda). ${typeof torch === 'string' ? torch : ''}`);
 }
 

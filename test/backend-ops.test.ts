@@ -320,16 +320,18 @@ for (const nesterov of [false, true]) {
     return { read: [tp, tb], want: [wp, wb] };
   });
 }
-for (const train of [true, false]) {
-  add(K.BATCH_NORM, `[4,6,5,3] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
-    const [N, C, S] = [4, 6, 15], x = randn(N * C * S, r, 2), g = randn(C, r), b = randn(C, r), rm = randn(C, r), rv = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
-    const trm = up(be, rm, [C]), trv = up(be, rv, [C]), out = be.alloc([N, C, 5, 3]), mean = be.alloc([C]), invstd = be.alloc([C]);
-    run(be, K.BATCH_NORM, { x: up(be, x, [N, C, 5, 3]), gamma: up(be, g, [C]), beta: up(be, b, [C]), runMean: trm, runVar: trv, out, mean, invstd, train, momentum: 0.1, eps: 1e-5 });
+// the second shape: more values per channel (495) than a WebGPU workgroup's 256 invocations
+for (const [train, [N, C, H, W]] of [[true, [4, 6, 5, 3]], [false, [4, 6, 5, 3]], [true, [5, 3, 9, 11]]] as const) {
+  const S = H * W;
+  add(K.BATCH_NORM, `[${N},${C},${H},${W}] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
+    const x = randn(N * C * S, r, 2), g = randn(C, r), b = randn(C, r), rm = randn(C, r), rv = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
+    const trm = up(be, rm, [C]), trv = up(be, rv, [C]), out = be.alloc([N, C, H, W]), mean = be.alloc([C]), invstd = be.alloc([C]);
+    run(be, K.BATCH_NORM, { x: up(be, x, [N, C, H, W]), gamma: up(be, g, [C]), beta: up(be, b, [C]), runMean: trm, runVar: trv, out, mean, invstd, train, momentum: 0.1, eps: 1e-5 });
     const w = ref.batchNormRef(x, g, b, rm, rv, N, C, S, train, 0.1, 1e-5);
     return { read: [out, mean, invstd, trm, trv], want: [w.out, w.mean, w.invstd, w.runMean, w.runVar] };
   });
-  add(K.BATCH_NORM_BACKWARD, `[4,6,15] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
-    const [N, C, S] = [4, 6, 15], x = randn(N * C * S, r, 2), g = randn(C, r), mean = randn(C, r, 0.1), invstd = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
+  add(K.BATCH_NORM_BACKWARD, `[${N},${C},${S}] ${train ? 'train' : 'eval'}`, 1e-5, (be) => {
+    const x = randn(N * C * S, r, 2), g = randn(C, r), mean = randn(C, r, 0.1), invstd = Float32Array.from(randn(C, r), (v) => 0.5 + Math.abs(v));
     const dy = randn(N * C * S, r), ax = randn(N * C * S, r), ag = randn(C, r), ab = randn(C, r);
     const dx = up(be, ax, [N, C, S]), dg = up(be, ag, [C]), db = up(be, ab, [C]);
     run(be, K.BATCH_NORM_BACKWARD, { x: up(be, x, [N, C, S]), gamma: up(be, g, [C]), mean: up(be, mean, [C]), invstd: up(be, invstd, [C]), dy: up(be, dy, [N, C, S]), dx, dgamma: dg, dbeta: db, train });
@@ -456,14 +458,17 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
     return { read: [out], want: [ref.channelAffineRef(x, 7, 13, scaled ? a : null, shifted ? b : null)] };
   });
 }
-{
-  const g: ref.ConvGeometry = { N: 3, C: 4, H: 9, W: 10, O: 6, kh: 3, kw: 3, stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 };
-  const [OH, OW] = ref.convOut(g);
-  add(K.CONV2D_BACKWARD, `[3,4,9,10] -> 6x${OH}x${OW} groups 2 stride 2,1 dilation 1,2`, 1e-5, (be) => {
-    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * 2 * 9, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
-    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, 2, 3, 3]), db = up(be, ab, [g.O]);
-    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, 2, 3, 3]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
-      p: { kernel: [3, 3], stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 } });
+// the second: 5 x 169 patch rows, so the WebGPU weight gradient runs as 4 slices (split-K) over 2 tiles of 67 channels
+for (const g of [
+  { N: 3, C: 4, H: 9, W: 10, O: 6, kh: 3, kw: 3, stride: [2, 1], dilation: [1, 2], pad: [1, 2, 1, 1], groups: 2 },
+  { N: 5, C: 3, H: 13, W: 13, O: 67, kh: 3, kw: 3, stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 },
+] as ref.ConvGeometry[]) {
+  const [OH, OW] = ref.convOut(g), Cg = g.C / g.groups;
+  add(K.CONV2D_BACKWARD, `[${g.N},${g.C},${g.H},${g.W}] -> ${g.O}x${OH}x${OW} groups ${g.groups} stride ${g.stride} dilation ${g.dilation}`, 1e-5, (be) => {
+    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * Cg * g.kh * g.kw, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
+    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, Cg, g.kh, g.kw]), db = up(be, ab, [g.O]);
+    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, Cg, g.kh, g.kw]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
+      p: { kernel: [g.kh, g.kw], stride: g.stride, dilation: g.dilation, pad: g.pad, groups: g.groups } });
     const d = ref.conv2dBackwardRef(x, w, g, dy);
     return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
   });
@@ -473,7 +478,8 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
   const [OH, OW] = ref.poolOut(pg);
   add(K.MAX_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1`, 1e-6, (be) => {
     const x = randn(10 * 99, r), dy = randn(10 * OH * OW, r), acc = randn(x.length, r), dx = up(be, acc, [2, 5, 11, 9]);
-    run(be, K.MAX_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), indices: up(be, Int32Array.from(ref.maxPoolF64Ref(x, pg).argmax, (c) => c % 99), [2, 5, OH, OW], 'i32'), dx });
+    run(be, K.MAX_POOL2D_BACKWARD, { dy: up(be, dy, [2, 5, OH, OW]), indices: up(be, Int32Array.from(ref.maxPoolF64Ref(x, pg).argmax, (c) => c % 99), [2, 5, OH, OW], 'i32'), dx,
+      p: { kernel: [3, 3], stride: [2, 2], pad: [1, 1, 1, 1] } });
     return { read: [dx], want: [plus(acc, ref.maxPoolBackwardRef(x, pg, dy))] };
   });
   add(K.AVG_POOL2D_BACKWARD, `10 planes 11x9 kernel 3 stride 2 pad 1 (count without padding)`, 1e-6, (be) => {

@@ -1,13 +1,17 @@
 // Training on WebGPU: the MLP's steps (linear, relu, cross-entropy, their gradients, AdamW) on a WebGPU adapter give
-// the CPU backend's losses; a network whose backward ops lack WGSL is refused with the ops named.
+// the CPU backend's losses; one LeNet-5 step (conv2d, max pooling and their gradients besides) gives the CPU's loss,
+// parameter gradients and AdamW update; a network whose backward ops lack WGSL is refused with the ops named.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
 import type { Backend } from '../src/backend/backend.js';
-import { splitSeeded, trainClassifier, Rng, type LabelledImages } from '../src/train/index.js';
-import { buildTrainable } from '../src/train/spec-net.js';
+import { AdamW, splitSeeded, trainClassifier, Rng, type LabelledImages } from '../src/train/index.js';
+import { buildTrainable, checkTrainable } from '../src/train/spec-net.js';
+import { F, Tape } from '../src/autograd/index.js';
 import { OptionError } from '../src/util/errors.js';
+import * as K from '../src/kernels/index.js';
+import { randn, relErr, rng, seedNote } from './helpers.js';
 
 let cpu: CpuBackend, gpu: WebGpuBackend | string;
 before(async () => { cpu = await CpuBackend.create({ threads: 2 }); gpu = await WebGpuBackend.tryCreate(); });
@@ -32,7 +36,35 @@ test('MLP training steps on WebGPU give the CPU losses (relative 1e-3 over 6 Ada
   assert.ok(a.losses[5]! < a.losses[0]!);
 });
 
-test('LeNet training on WebGPU is refused naming the backward ops without WGSL', async (t) => {
+test('one LeNet-5 step on WebGPU gives the CPU loss, parameter gradients and AdamW update (relative 1e-4)', async (t) => {
   if (typeof gpu === 'string') return t.skip(`no WebGPU adapter: ${gpu}`);
-  assert.throws(() => buildTrainable(gpu as WebGpuBackend, 'lenet', [1, 28, 28], 10, 0), (e: unknown) => e instanceof OptionError && /needs conv2d_backward, max_pool2d_backward/.test(e.message));
+  // batch 9: 9 x 784 patch rows in the first conv, so its WebGPU weight gradient runs split in slices
+  const r = rng(), B = 9, x = randn(B * 784, r), y = Int32Array.from({ length: B }, () => Math.floor(r() * 10));
+  const step = async (be: Backend) => {
+    const net = buildTrainable(be, 'lenet', [1, 28, 28], 10, 5), opt = new AdamW(be, net.params, { lr: 1e-2 }), tape = new Tape(be);
+    const loss = F.crossEntropy(tape, net.forward(tape, tape.tensor(x, [B, 1, 28, 28]), true), tape.tensor(y, [B]));
+    tape.backward(loss);
+    const out = { loss: (await be.read(loss))[0]!, grads: new Map<string, Float32Array>(), after: new Map<string, Float32Array>() };
+    for (const p of net.params) out.grads.set(p.name, await be.read(p.grad!));
+    opt.update();
+    for (const p of net.params) out.after.set(p.name, await be.read(p.value));
+    tape.release();
+    return out;
+  };
+  const a = await step(cpu), b = await step(gpu);
+  assert.ok(Math.abs(b.loss - a.loss) <= 1e-4 * Math.abs(a.loss), `loss: webgpu ${b.loss} vs cpu ${a.loss} ${seedNote()}`);
+  assert.equal(a.grads.size, 10); // 5 layers' weights and biases
+  for (const [name, g] of a.grads) {
+    assert.ok(relErr(b.grads.get(name)!, g) <= 1e-4, `gradient of ${name}: rel err ${relErr(b.grads.get(name)!, g)} ${seedNote()}`);
+    assert.ok(relErr(b.after.get(name)!, a.after.get(name)!) <= 1e-4, `${name} after AdamW: rel err ${relErr(b.after.get(name)!, a.after.get(name)!)} ${seedNote()}`);
+  }
+});
+
+test('a network whose ops a backend lacks is refused, the ops named', () => {
+  // every layer of the spec format has WGSL now: a backend that lacks two of them stands in
+  const lacking = { description: 'a backend without batch norm', supports: (op: K.OpDef<unknown>) => op !== K.BATCH_NORM && op !== K.BATCH_NORM_BACKWARD } as unknown as Backend;
+  const spec = { input: [1, 8, 8] as [number, number, number], net: { type: 'sequential' as const, layers: [{ type: 'conv2d' as const, inChannels: 1, outChannels: 2, kernel: [3, 3] as [number, number] },
+    { type: 'batchnorm2d' as const, channels: 2 }, { type: 'flatten' as const }, { type: 'linear' as const, inFeatures: 72, outFeatures: 3 }] } };
+  assert.throws(() => checkTrainable(lacking, spec, 'bn-net'), (e: unknown) => e instanceof OptionError && /training bn-net on a backend without batch norm needs batch_norm, batch_norm_backward/.test(e.message));
+  if (typeof gpu !== 'string') checkTrainable(gpu, spec, 'bn-net'); // WebGPU has them all
 });

@@ -1,10 +1,12 @@
 /**
  * batch_norm over NCHW tensors (or [N, C]), per channel: training uses the batch statistics (saved in `mean` and
  * `invstd` for backward) and updates the running averages in place (momentum as PyTorch's, unbiased running
- * variance); evaluation uses the running statistics. batch_norm_backward: its gradients (accumulated).
+ * variance); evaluation uses the running statistics. batch_norm_backward: its gradients (accumulated). WebGPU:
+ * one workgroup per channel (wgsl.ts).
  */
-import { defineOp, opError, requireF32 } from '../op.js';
+import { defineOp, f32, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { BATCH_NORM as BN_WGSL, BATCH_NORM_BACKWARD as BN_BACKWARD_WGSL } from './wgsl.js';
 
 export interface BatchNormArgs {
   x: Tensor; gamma: Tensor; beta: Tensor;
@@ -38,6 +40,14 @@ export const BATCH_NORM_BACKWARD = defineOp<BatchNormBackwardArgs>({
     const [N, C, S] = ncs(a.x), p = (t: Tensor | null) => (t ? k.ptr(t) : 0);
     k.call('batch_norm_backward', [k.ptr(a.x), k.ptr(a.gamma), k.ptr(a.mean), k.ptr(a.invstd), k.ptr(a.dy), p(a.dx), p(a.dgamma), p(a.dbeta), N, C, S, a.train ? 1 : 0], 8 * a.x.size);
   },
+  webgpu(k, a) {
+    const [N, C, S] = ncs(a.x);
+    // absent gradients: flagged off; their bindings are scratch tensors (each written binding its own buffer)
+    const dg = a.dgamma ?? k.scratch('bn_no_dgamma', C), db = a.dbeta ?? k.scratch('bn_no_dbeta', C);
+    k.dispatch('batch_norm_backward', () => BN_BACKWARD_WGSL, [a.x, a.gamma, a.mean, a.invstd, a.dy, a.dx ?? 'unusedOut', dg, db],
+      [N, C, S, a.train ? 1 : 0, a.x.offset, a.gamma.offset, a.mean.offset, a.invstd.offset, a.dy.offset, a.dx?.offset ?? 0, dg.offset, db.offset,
+        a.dx ? 1 : 0, a.dgamma ? 1 : 0, a.dbeta ? 1 : 0], C);
+  },
 });
 
 export const BATCH_NORM = defineOp<BatchNormArgs>({
@@ -52,6 +62,11 @@ export const BATCH_NORM = defineOp<BatchNormArgs>({
     const [N, C, S] = ncs(a.x);
     k.call('batch_norm', [k.ptr(a.x), k.ptr(a.gamma), k.ptr(a.beta), k.ptr(a.runMean), k.ptr(a.runVar), k.ptr(a.out), k.ptr(a.mean), k.ptr(a.invstd),
       N, C, S, a.train ? 1 : 0, a.momentum, a.eps], 6 * a.x.size);
+  },
+  webgpu(k, a) {
+    const [N, C, S] = ncs(a.x);
+    k.dispatch('batch_norm', () => BN_WGSL, [a.x, a.gamma, a.beta, a.runMean, a.runVar, a.out, a.mean, a.invstd],
+      [N, C, S, a.train ? 1 : 0, f32(a.momentum), f32(a.eps), a.x.offset, a.gamma.offset, a.beta.offset, a.runMean.offset, a.runVar.offset, a.out.offset, a.mean.offset, a.invstd.offset], C);
   },
   grad(r, { x, gamma, beta, out, mean, invstd, train }, grad) {
     const dy = grad(out), dx = grad(x), dgamma = grad(gamma), dbeta = grad(beta);

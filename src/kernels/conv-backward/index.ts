@@ -1,12 +1,15 @@
 /**
  * conv2d_backward: the gradients (accumulated) of conv2d (kernels/conv) for x, w and bias, over chunks of images
  * whose patch matrix fits the cache (assembly.ts): dW[g] += dyr[g]^T col[g], dx += col2im(dyr[g] W[g]), dbias +=
- * column sums of dyr. conv1d's gradient
- * is conv2d's on the H = 1 views. The conv ops' gradient slots call these.
+ * column sums of dyr. WebGPU: the same im2col / GEMM / col2im plan in WGSL (wgsl.ts), the weight gradient's long
+ * reduction split over images and pixels so that it fills the GPU. conv1d's gradient is conv2d's on the H = 1 views.
+ * The conv ops' gradient slots call these.
  */
-import { defineOp, opError, requireF32, type GradFn } from '../op.js';
+import { defineOp, opError, requireF32, type GpuKernels, type GradFn } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { conv1dAs2d, type Conv1dArgs, type Conv2dArgs, type Conv2dParams } from '../conv/index.js';
+import { GEMM_STRIDED } from '../gemm/wgsl.js';
+import * as W from './wgsl.js';
 
 export interface Conv2dBackwardArgs { x: Tensor; w: Tensor; dy: Tensor; dx: Tensor | null; dw: Tensor | null; db: Tensor | null; p: Conv2dParams }
 
@@ -50,7 +53,59 @@ export const CONV2D_BACKWARD = defineOp<Conv2dBackwardArgs>({
       }
     }
   },
+  webgpu: conv2dBackwardGpu,
 });
+
+/** patch-matrix elements per chunk of images on the GPU (64 MiB of scratch) */
+const GPU_CHUNK = 1 << 24;
+
+function conv2dBackwardGpu(k: GpuKernels, { x, w, dy, dx, dw, db, p }: Conv2dBackwardArgs): void {
+  const [N, C, H, Wd] = x.shape as [number, number, number, number], [O, Cg, kh, kw] = w.shape as [number, number, number, number];
+  const [OH, OW] = [dy.shape[2]!, dy.shape[3]!], G = p.groups, Og = O / G, P = OH * OW, K = Cg * kh * kw;
+  const flat = (n: number) => Math.ceil(n / 256);
+  if (db) {
+    // the bias gradient: sums over N x P values per channel, in slices of 4096 (workgroups side by side), then added up
+    const span = 4096, S = Math.ceil(N * P / span), part = k.scratch('conv_bwd_bias_part', S * O);
+    k.dispatch('conv_bias_grad', () => W.BIAS_GRAD, [dy, part], [N, O, P, dy.offset, part.offset, span], [O, S]);
+    k.dispatch('conv_sum_parts', () => W.SUM_PARTS, [part, db], [O, S, part.offset, db.offset], Math.ceil(O / 256));
+  }
+  if (!dx && !dw) return;
+  const geometry = [C, pair(H, Wd), pair(OH, OW), G, pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
+  // at most GPU_CHUNK patch elements, and at most 65535 row tiles of 64 in the dx GEMM's grid
+  const chunk = Math.max(1, Math.min(N, Math.floor(GPU_CHUNK / (G * P * K)), Math.floor(65535 * 64 / P))), cap = chunk * P;
+  const dyr = k.scratch('conv_bwd_dyr', cap * O), col = k.scratch('conv_bwd_col', G * cap * K);
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const cn = Math.min(chunk, N - n0), NP = cn * P;
+    k.dispatch('conv_dy_rows', () => W.DY_ROWS, [dy, dyr], [NP * O, P, O, dy.offset + n0 * O * P, dyr.offset], flat(NP * O));
+    if (dw) {
+      k.dispatch('conv_im2col', () => W.IM2COL, [x, col], [G * NP * K, ...geometry, NP, x.offset + n0 * C * H * Wd, col.offset], flat(G * NP * K));
+      for (let g = 0; g < G; g++) {
+        // dW[g] [Og, K] += dyr[g]^T [Og, NP] col[g] [NP, K]: A'(o, q) = dyr[q O + g Og + o], B'(j, q) = col[g][q K + j]
+        splitK(k, dyr, dyr.offset + g * Og, 1, O, col, col.offset + g * NP * K, 1, K, dw, dw.offset + g * Og * K, Og, K, NP);
+      }
+    }
+    if (dx) {
+      // dcol[g] [NP, K] = dyr[g] [NP, Og] W[g] [Og, K] (into col's scratch), then gathered back into dx
+      for (let g = 0; g < G; g++) {
+        k.dispatch('gemm_strided', () => GEMM_STRIDED, [dyr, w, col], [NP, K, Og, O, 1, 1, K, dyr.offset + g * Og, w.offset + g * Og * K, col.offset + g * NP * K, 0],
+          [Math.ceil(K / 64), Math.ceil(NP / 64)]);
+      }
+      k.dispatch('conv_col2im', () => W.COL2IM, [col, dx], [cn * C * H * Wd, ...geometry, NP, col.offset, dx.offset + n0 * C * H * Wd], flat(cn * C * H * Wd));
+    }
+  }
+}
+
+/** out[M, N] (at offOut) += A'B' over a long reduction Kd, in slices of it that run side by side (wgsl.ts GEMM_SPLIT_K) */
+function splitK(k: GpuKernels, a: Tensor, offA: number, sai: number, sak: number, b: Tensor, offB: number, sbn: number, sbk: number,
+  out: Tensor, offOut: number, M: number, N: number, Kd: number): void {
+  const tilesM = Math.ceil(M / 64), tilesN = Math.ceil(N / 64);
+  // about 512 workgroups in all, each slice at least 256 deep
+  const slices = Math.max(1, Math.min(Math.ceil(Kd / 256), Math.ceil(512 / (tilesM * tilesN))));
+  const kc = Math.ceil(Kd / slices / 16) * 16, S = Math.ceil(Kd / kc);
+  const part = k.scratch('conv_bwd_part', S * M * N);
+  k.dispatch('conv_gemm_split_k', () => W.GEMM_SPLIT_K, [a, b, part], [M, N, Kd, sai, sak, sbn, sbk, offA, offB, part.offset, kc, tilesM], [tilesN, tilesM * S]);
+  k.dispatch('conv_sum_parts', () => W.SUM_PARTS, [part, out], [M * N, S, part.offset, offOut], Math.ceil(M * N / 256));
+}
 
 export const conv2dGrad: GradFn<Conv2dArgs> = (r, { x, w, bias, out, p }, grad) => {
   const dy = grad(out), dx = grad(x), dw = grad(w), db = bias ? grad(bias) : null;
