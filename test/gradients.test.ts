@@ -257,6 +257,20 @@ add({
   });
 }
 
+// upsample2d at odd sizes: nearest, bilinear (align_corners false and true), unequal factors, a 1-pixel axis
+for (const [N, C, H, W, p] of [
+  [2, 3, 5, 7, { scale: [2, 2], mode: 'nearest' }], [1, 2, 3, 5, { scale: [3, 1], mode: 'nearest' }],
+  [2, 3, 5, 7, { scale: [2, 2], mode: 'bilinear' }], [1, 3, 3, 4, { scale: [3, 2], mode: 'bilinear' }],
+  [2, 2, 5, 3, { scale: [2, 3], mode: 'bilinear', alignCorners: true }], [1, 2, 1, 5, { scale: [3, 2], mode: 'bilinear', alignCorners: true }],
+] as [number, number, number, number, K.Upsample2dParams][]) {
+  add({
+    name: `upsample2d ${p.mode}${p.alignCorners ? ' align_corners' : ''} [${N},${C},${H},${W}] x${p.scale.join('x')}`, ops: [K.UPSAMPLE2D, K.UPSAMPLE2D_BACKWARD],
+    inputs: [{ shape: [N, C, H, W], diff: true }],
+    forward: ([x]) => ref.upsample2dRef(x!, N * C, H, W, p), backward: (_, dy) => [ref.upsample2dBackwardRef(dy, N * C, H, W, p)],
+    run: (t, [x]) => F.upsample2d(t, x!, p),
+  });
+}
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);

@@ -304,3 +304,11 @@ const reshapeGrad: GradFn<{ x: Tensor; out: Tensor }> = (r, { x, out }, grad) =>
   const dy = grad(out), dx = grad(x);
   if (dy && dx) r.run(K.ADD, { a: dx, b: dy.view(dx.shape) });
 };
+
+/** x [N, C, H, W] upsampled by integer factors (nearest, or bilinear with align_corners false / true) */
+export function upsample2d(t: Tape, x: Tensor, p: K.Upsample2dParams): Tensor {
+  const [OH, OW] = K.upsampleOutShape(x.shape[2]!, x.shape[3]!, p);
+  const out = t.alloc([x.shape[0]!, x.shape[1]!, OH, OW]);
+  t.op(K.UPSAMPLE2D, { x, out, p }, [out]);
+  return out;
+}
