@@ -1,7 +1,7 @@
 /**
  * Folding an eval-mode BatchNorm2d into the convolution before it (the standard inference rewrite, e.g. PyTorch's
  * torch.fx fuse_conv_bn_eval): with s = gamma / sqrt(var + eps), W'[o] = W[o] * s[o] and b'[o] = (b[o] - mean[o]) * s[o] + beta[o].
- * Every batchnorm2d that directly follows a conv2d in a sequential is removed and the conv gains a bias; other batch
+ * Every batchnorm2d that directly follows a conv2d in a sequential (also inside residual blocks and graph nodes) is removed and the conv gains a bias; other batch
  * norms stay. Parameter names of the layers after a removed one keep their original names when children are named,
  * else their indices shift (the new spec names every child of a changed sequential by its old index to keep them).
  */
@@ -14,6 +14,7 @@ export function foldBatchNorm(spec: NetSpec, weights: Weights): { spec: NetSpec;
   const full = (path: string, n: string) => (path === '' ? n : `${path}.${n}`);
   const visit = (l: LayerSpec, path: string): LayerSpec => {
     if (l.type === 'residual') return { ...l, body: visit(l.body, full(path, 'body')), ...(l.shortcut ? { shortcut: visit(l.shortcut, full(path, 'shortcut')) } : {}) };
+    if (l.type === 'graph') return { ...l, nodes: l.nodes.map((n) => ({ ...n, layer: visit(n.layer, full(path, n.name)) })) };
     if (l.type !== 'sequential') return l;
     const names = l.layers.map((c, i) => c.name ?? String(i));
     const kept: [LayerSpec, string][] = [];
