@@ -271,6 +271,25 @@ for (const [N, C, H, W, p] of [
   });
 }
 
+// the graph merges of the conv-net builder: elementwise mul, concatenation along channels of [N, C_i, H, W]
+add({
+  name: 'mul [3,5,7] * [3,5,7]', ops: [K.MUL, K.COPY_COLUMNS, K.ADD], inputs: [{ shape: [3, 5, 7], diff: true }, { shape: [3, 5, 7], diff: true }],
+  forward: ([a, b]) => a!.map((v, i) => v * b![i]!), backward: ([a, b], dy) => [dy.map((g, i) => g * b![i]!), dy.map((g, i) => g * a![i]!)],
+  run: (t, [a, b]) => F.mul(t, a!, b!),
+});
+{
+  const [N, H, W, Cs] = [2, 3, 5, [3, 1, 2]];
+  const Ct = Cs.reduce((a, c) => a + c, 0), HW = H * W;
+  // out[n, c0 + c, hw] = x_i[n, c, hw] where c0 = the channels before input i
+  const place = (i: number, e: number) => { const n = Math.floor(e / (Cs[i]! * HW)), rest = e % (Cs[i]! * HW); return n * Ct * HW + Cs.slice(0, i).reduce((a, c) => a + c, 0) * HW + rest; };
+  add({
+    name: `concat along channels [${N},${Cs.join("+")},${H},${W}]`, ops: [K.COPY_COLUMNS, K.ADD], inputs: Cs.map((c) => ({ shape: [N, c, H, W], diff: true })),
+    forward: (xs) => { const out = new Float64Array(N * Ct * HW); xs.forEach((x, i) => x.forEach((v, e) => { out[place(i, e)] = v; })); return out; },
+    backward: (xs, dy) => xs.map((x, i) => x.map((_, e) => dy[place(i, e)]!)),
+    run: (t, xs) => F.concatChannels(t, xs),
+  });
+}
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);
