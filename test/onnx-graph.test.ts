@@ -2,7 +2,7 @@
 // a model written here with protobufjs and the importer's schema (seeded random weights) that has a residual Add,
 // a three-way Sum, a Mul of two activations, a Concat along channels of four branches, Resize nearest (asymmetric,
 // floor), linear (half_pixel) and linear align_corners (by sizes), BatchNormalization, GlobalAveragePool, Flatten and
-// Gemm; outputs on random inputs must agree within 1e-5 (relative). Unsupported operators are refused in one line
+// Gemm, a BatchNormalization after a Conv (folded into it); outputs on random inputs must agree within 1e-5 (relative). Unsupported operators are refused in one line
 // naming the node, by the API and by the CLI (exit 2).
 import { tempDir } from './temp-dir.js';
 import { after, before, describe, test } from 'node:test';
@@ -40,6 +40,7 @@ function buildModel(edit: (nodes: any[]) => void = () => {}): Uint8Array {
     w('W1', [4, C, 3, 3]), w('B1', [4]), w('W2', [4, 4, 3, 3]), w('B2', [1, 4, 1, 1]),
     w('gamma', [4]), w('beta', [4]), w('mean', [4], 0.2), floatT('var', [4], Array.from({ length: 4 }, () => 0.5 + r())),
     w('W3', [2, 4, 1, 1]), w('B3', [2]), w('W4', [3, 14, 1, 1]), w('B4', [3]), w('G', [5, 3]), w('GC', [5]),
+    w('gamma3', [2]), w('beta3', [2]), w('mean3', [2], 0.2), floatT('var3', [2], Array.from({ length: 2 }, () => 0.5 + r())),
     floatT('scales2', [4], [1, 1, 2, 2]), intT('sizesAC', [4], [N, 4, H, W]),
   ];
   const nodes = [
@@ -52,7 +53,8 @@ function buildModel(edit: (nodes: any[]) => void = () => {}): Uint8Array {
     node('gate', 'Mul', ['e', 'r'], ['g']),
     node('sum3', 'Sum', ['d', 'g', 'r'], ['s']),
     node('pool', 'MaxPool', ['e'], ['p'], [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])]),
-    node('conv3', 'Conv', ['p', 'W3', 'B3'], ['q']),
+    node('conv3', 'Conv', ['p', 'W3', 'B3'], ['q0']),
+    node('bn3', 'BatchNormalization', ['q0', 'gamma3', 'beta3', 'mean3', 'var3'], ['q']),
     node('up_linear', 'Resize', ['q', '', 'scales2'], ['u'], [str('mode', 'linear'), str('coordinate_transformation_mode', 'half_pixel')]),
     node('up_nearest', 'Resize', ['p', '', 'scales2'], ['v'], [str('mode', 'nearest'), str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')]),
     node('up_corners', 'Resize', ['p', '', '', 'sizesAC'], ['al'], [str('mode', 'linear'), str('coordinate_transformation_mode', 'align_corners')]),
@@ -83,6 +85,7 @@ describe('ONNX graphs with branches', () => {
   test('residual Add, Sum, Mul, Concat and Resize: Lithe equals onnxruntime', async () => {
     const bytes = buildModel(), imported = importOnnx(parseOnnx('branches.onnx', bytes));
     assert.equal(imported.spec.net.type, 'graph', 'a branching model imports as a graph');
+    assert.equal(imported.foldedBatchNorms, 1, 'bn3 (after conv3, read by nothing else) folds; bn (after the residual Add) stays');
     assert.deepEqual(imported.spec.input, [C, H, W]);
     const net = Net.create(be, imported.spec, imported.weights, 'branches.onnx');
     assert.deepEqual(net.outputShape, [5]);
