@@ -512,6 +512,23 @@ for (const [planes, H, W, p] of upsampleCases) {
   });
 }
 
+// sigmoid over the whole float range (large |x| must not overflow exp), its backward accumulating
+add(K.SIGMOID, 'n=1155, scale 8', 1e-6, (be) => {
+  const x = randn(1155, r, 8), out = be.alloc([1155]);
+  run(be, K.SIGMOID, { x: up(be, x, [1155]), out });
+  return { read: [out], want: [ref.sigmoidRef(x)] };
+});
+add(K.SIGMOID, 'extremes: -100, -20, 0, 20, 100 by hand', 1e-7, (be) => {
+  const out = be.alloc([5]);
+  run(be, K.SIGMOID, { x: up(be, Float32Array.from([-100, -20, 0, 20, 100]), [5]), out });
+  return { read: [out], want: [[Math.exp(-100) / (1 + Math.exp(-100)), Math.exp(-20) / (1 + Math.exp(-20)), 0.5, 1 / (1 + Math.exp(-20)), 1]] };
+});
+add(K.SIGMOID_BACKWARD, 'n=1155 (accumulating)', 1e-6, (be) => {
+  const x = randn(1155, r, 3), dy = randn(1155, r), acc = randn(1155, r), y = Float32Array.from(ref.sigmoidRef(x)), dx = up(be, acc, [1155]);
+  run(be, K.SIGMOID_BACKWARD, { y: up(be, y, [1155]), dy: up(be, dy, [1155]), dx });
+  return { read: [dx], want: [plus(acc, Float64Array.from(y, (s, i) => dy[i]! * s * (1 - s)))] };
+});
+
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 
 const backends: Backend[] = [];

@@ -290,6 +290,11 @@ add({
   });
 }
 
+add({
+  name: 'sigmoid [5,37]', ops: [K.SIGMOID, K.SIGMOID_BACKWARD], inputs: [{ shape: [5, 37], diff: true, scale: 3 }],
+  forward: ([x]) => ref.sigmoidRef(x!), backward: ([x], dy) => [ref.sigmoidBackwardRef(x!, dy)], run: (t, [x]) => F.sigmoid(t, x!),
+});
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);

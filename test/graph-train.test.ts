@@ -20,7 +20,8 @@ const spec: NetSpec = {
     { type: 'graph', name: 'g', output: 'sum', nodes: [
       { name: 'stem', inputs: ['input'], layer: { type: 'sequential', layers: [{ type: 'conv2d', inChannels: 1, outChannels: 3, kernel: [3, 3], padding: [1, 1, 1, 1] }, { type: 'relu' }] } },
       { name: 'up', inputs: ['stem'], layer: { type: 'sequential', layers: [{ type: 'maxpool2d', kernel: [2, 2] }, { type: 'upsample2d', scale: [2, 2], mode: 'bilinear' }] } },
-      { name: 'gate', inputs: ['stem', 'up'], layer: { type: 'mul' } },
+      { name: 'squash', inputs: ['up'], layer: { type: 'sigmoid' } },
+      { name: 'gate', inputs: ['stem', 'squash'], layer: { type: 'mul' } },
       { name: 'cat', inputs: ['stem', 'gate', 'input'], layer: { type: 'concat' } },
       { name: 'mix', inputs: ['cat'], layer: { type: 'conv2d', inChannels: 7, outChannels: 3, kernel: [1, 1] } },
       { name: 'sum', inputs: ['mix', 'stem'], layer: { type: 'add' } },

@@ -30,6 +30,7 @@ function hostForward(l: LayerSpec, p: string, w: Weights, x: Float32Array, N: nu
     }
     case 'linear': return { y: ref.linearRef(x, get('weight')!, get('bias'), N, l.outFeatures, l.inFeatures), shape: out };
     case 'relu': return { y: ref.reluRef(x), shape: out };
+    case 'sigmoid': return { y: Float32Array.from(ref.sigmoidRef(x)), shape: out };
     case 'maxpool2d': return { y: ref.maxPool2dRef(x, N * shape[0]!, shape[1]!, shape[2]!, poolGeometry(l)).out, shape: out };
     case 'avgpool2d': return { y: ref.avgPool2dRef(x, N * shape[0]!, shape[1]!, shape[2]!, poolGeometry(l)), shape: out };
     case 'flatten': return { y: x, shape: out };
@@ -99,7 +100,7 @@ const speechNet: NetSpec = {
 };
 
 // a U-Net-like graph: a stem read by three branches, a downsampled path upsampled back (nearest and bilinear) and
-// concatenated with the stem, a gate (mul), a residual add, then a head
+// concatenated with the stem, a sigmoid gate (mul), a residual add, then a head
 const graphNet: NetSpec = {
   input: [2, 6, 5],
   net: { type: 'sequential', layers: [
@@ -109,7 +110,8 @@ const graphNet: NetSpec = {
       { name: 'upn', inputs: ['down'], layer: { type: 'upsample2d', scale: [2, 1], mode: 'nearest' } },
       { name: 'cat', inputs: ['stem', 'upn', 'input'], layer: { type: 'concat' } },
       { name: 'mix', inputs: ['cat'], layer: { type: 'conv2d', inChannels: 9, outChannels: 4, kernel: [1, 1] } },
-      { name: 'gate', inputs: ['mix', 'stem'], layer: { type: 'mul' } },
+      { name: 'squash', inputs: ['mix'], layer: { type: 'sigmoid' } },
+      { name: 'gate', inputs: ['squash', 'stem'], layer: { type: 'mul' } },
       { name: 'sum', inputs: ['gate', 'stem', 'mix'], layer: { type: 'add' } },
     ] },
     { type: 'upsample2d', scale: [2, 3], mode: 'bilinear' },

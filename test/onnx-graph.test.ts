@@ -1,6 +1,6 @@
 // ONNX graphs with branches through Lithe's importer (nets/onnx-import.ts -> a graph layer) against onnxruntime:
 // a model written here with protobufjs and the importer's schema (seeded random weights) that has a residual Add,
-// a three-way Sum, a Mul of two activations, a Concat along channels of four branches, Resize nearest (asymmetric,
+// a three-way Sum, a Sigmoid gate (Mul of two activations), a Concat along channels of four branches, Resize nearest (asymmetric,
 // floor), linear (half_pixel) and linear align_corners (by sizes), BatchNormalization, GlobalAveragePool, Flatten and
 // Gemm, a BatchNormalization after a Conv (folded into it); outputs on random inputs must agree within 1e-5 (relative). Unsupported operators are refused in one line
 // naming the node, by the API and by the CLI (exit 2).
@@ -50,7 +50,8 @@ function buildModel(edit: (nodes: any[]) => void = () => {}): Uint8Array {
     node('bias2', 'Add', ['b', 'B2'], ['c']),
     node('residual', 'Add', ['c', 'r'], ['d']),
     node('bn', 'BatchNormalization', ['d', 'gamma', 'beta', 'mean', 'var'], ['e'], [flt('epsilon', 1e-3)]),
-    node('gate', 'Mul', ['e', 'r'], ['g']),
+    node('squash', 'Sigmoid', ['e'], ['es']),
+    node('gate', 'Mul', ['es', 'r'], ['g']),
     node('sum3', 'Sum', ['d', 'g', 'r'], ['s']),
     node('pool', 'MaxPool', ['e'], ['p'], [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])]),
     node('conv3', 'Conv', ['p', 'W3', 'B3'], ['q0']),
@@ -109,16 +110,16 @@ describe('ONNX graphs with branches', () => {
   });
 
   test('an unsupported operator is one line naming the node and its type (API and CLI exit 2)', () => {
-    const withTanh = buildModel((nodes) => { nodes.splice(2, 0, { name: 'squash', op_type: 'Tanh', input: ['r'], output: ['rt'], attribute: [] }); nodes[3].input[0] = 'rt'; });
+    const withTanh = buildModel((nodes) => { nodes.splice(2, 0, { name: 'squash2', op_type: 'Tanh', input: ['r'], output: ['rt'], attribute: [] }); nodes[3].input[0] = 'rt'; });
     assert.throws(() => importOnnx(parseOnnx('tanh.onnx', withTanh)),
-      (e: Error) => e instanceof FormatError && /^tanh\.onnx: node squash \(Tanh\): operator not supported/.test(e.message) && !e.message.includes('\n'));
+      (e: Error) => e instanceof FormatError && /^tanh\.onnx: node squash2 \(Tanh\): operator not supported/.test(e.message) && !e.message.includes('\n'));
     const cubic = buildModel((nodes) => { nodes.find((n) => n.name === 'up_linear').attribute[0] = str('mode', 'cubic'); });
     assert.throws(() => importOnnx(parseOnnx('cubic.onnx', cubic)), /node up_linear \(Resize\): mode cubic is not supported/);
     const dir = tempDir('lithe-onnx-graph-'), file = path.join(dir, 'tanh.onnx');
     writeFileSync(file, withTanh);
     const res = runLithe(['eval', 'classify', file, '--mnist', dir]);
     assert.equal(res.code, 2, res.stderr);
-    assert.match(res.stderr.trim(), /^lithe: .*tanh\.onnx: node squash \(Tanh\): operator not supported[^\n]*$/);
+    assert.match(res.stderr.trim(), /^lithe: .*tanh\.onnx: node squash2 \(Tanh\): operator not supported[^\n]*$/);
   });
 });
 

@@ -30,3 +30,4 @@ export * from '../src/kernels/pool/reference.js';
 export * from '../src/kernels/relu/reference.js';
 export * from '../src/kernels/channel-affine/reference.js';
 export * from '../src/kernels/upsample/reference.js';
+export * from '../src/kernels/sigmoid/reference.js';

@@ -342,3 +342,10 @@ export function concatChannels(t: Tape, xs: Tensor[]): Tensor {
   const flat = concat(t, xs.map((x) => reshape(t, x, [N, x.size / N])));
   return reshape(t, flat, [N, xs.reduce((a, x) => a + x.shape[1]!, 0), ...xs[0]!.shape.slice(2)]);
 }
+
+/** 1 / (1 + exp(-x)), out of place */
+export function sigmoid(t: Tape, x: Tensor): Tensor {
+  const out = t.alloc(x.shape);
+  t.op(K.SIGMOID, { x, out }, [out]);
+  return out;
+}

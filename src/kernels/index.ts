@@ -36,6 +36,7 @@ import { AVG_POOL2D, MAX_POOL2D } from './pool/index.js';
 import { RELU } from './relu/index.js';
 import { CHANNEL_AFFINE } from './channel-affine/index.js';
 import { UPSAMPLE2D, UPSAMPLE2D_BACKWARD } from './upsample/index.js';
+import { SIGMOID, SIGMOID_BACKWARD } from './sigmoid/index.js';
 
 export * from './op.js';
 export * from './linear/index.js';
@@ -72,6 +73,7 @@ export * from './pool/index.js';
 export * from './relu/index.js';
 export * from './channel-affine/index.js';
 export * from './upsample/index.js';
+export * from './sigmoid/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
@@ -80,5 +82,5 @@ export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DE
   LOG_SOFTMAX_BACKWARD, CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, MSE, MSE_BACKWARD, KL_DIV, KL_DIV_BACKWARD, RMS_NORM_BACKWARD, EMBED_BACKWARD, DROPOUT,
   ADAMW_STEP, SGD_STEP, BATCH_NORM, BATCH_NORM_BACKWARD, ATTENTION_BACKWARD,
   CONV2D, CONV1D, MAX_POOL2D, AVG_POOL2D, RELU, CHANNEL_AFFINE, CONV2D_BACKWARD, MAX_POOL2D_BACKWARD, AVG_POOL2D_BACKWARD, LAYER_NORM, LAYER_NORM_BACKWARD, CTC_LOSS, CTC_LOSS_BACKWARD,
-  UPSAMPLE2D, UPSAMPLE2D_BACKWARD];
+  UPSAMPLE2D, UPSAMPLE2D_BACKWARD, SIGMOID, SIGMOID_BACKWARD];
 

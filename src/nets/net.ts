@@ -1,8 +1,8 @@
 /**
  * A network on a backend: the spec's parameters as named tensors (PyTorch state_dict names) and an inference forward
  * pass through the ops (conv2d, conv1d, linear, relu, max/avg pooling, channel_affine for batch norm in eval mode,
- * add for residuals, add / mul / channel concat for graph merges, upsample2d). Intermediate tensors are freed as soon as the next layer has consumed them; the caller's input
- * is never modified.
+ * add for residuals, add / mul / channel concat for graph merges, upsample2d, sigmoid). Intermediate tensors are
+ * freed as soon as the next layer has consumed them; the caller's input is never modified.
  */
 import type { Backend } from '../backend/backend.js';
 import * as ops from '../ops/index.js';
@@ -151,6 +151,11 @@ export class Net {
         if (s.owned) be.free(s.t);
         if (x.owned) be.free(x.t);
         return y;
+      }
+      case 'sigmoid': {
+        const out = be.alloc(x.t.shape);
+        ops.sigmoid(be, x.t, out);
+        return this.next(x, out);
       }
       case 'upsample2d': {
         const [, C, H, W] = x.t.shape as number[], p = upsampleGeometry(l), out = be.alloc([N, C!, H! * p.scale[0], W! * p.scale[1]]);

@@ -6,7 +6,7 @@
  * Dropout (inference: identity). Constant subgraphs (Reshape / Constant of initializers) are evaluated at import.
  * Graphs with branches (directed acyclic, nodes in topological order as ONNX requires) become a graph layer: Add,
  * Sum and Mul of activations of equal shapes, Concat along channels, Resize / Upsample by integer factors (nearest,
- * bilinear), GlobalAveragePool; a chain stays a sequential. Everything else is a one-line FormatError naming the
+ * bilinear), GlobalAveragePool, Sigmoid; a chain stays a sequential. Everything else is a one-line FormatError naming the
  * node: other operators, unknown or unsupported attributes, non-float inputs. Operator semantics follow
  * the ONNX operator documentation (docs/Operators.md).
  */
@@ -143,6 +143,9 @@ export function importOnnx(m: OnnxModel): ImportedNet {
       case 'Relu':
         push({ type: 'relu' });
         break;
+      case 'Sigmoid':
+        push({ type: 'sigmoid' });
+        break;
       case 'MaxPool':
       case 'AveragePool': {
         if (shape.length !== 3) fail(`input [${shape}] is not [C, H, W] (only 2-D pooling is supported)`);
@@ -209,7 +212,7 @@ export function importOnnx(m: OnnxModel): ImportedNet {
         produce(producer.get(cur)!, shape);
         break;
       default:
-        fail('operator not supported (supported: Conv, Relu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, MatMul, Gemm, Add of a bias, Add, Sum, Mul and Concat of activations, Resize, Upsample, BatchNormalization, Identity, Dropout)');
+        fail('operator not supported (supported: Conv, Relu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, MatMul, Gemm, Add of a bias, Add, Sum, Mul and Concat of activations, Resize, Upsample, BatchNormalization, Identity, Dropout)');
     }
     attrs.checkAllRead();
   }

@@ -23,6 +23,7 @@ export type LayerSpec = { name?: string } & (
   | { type: 'conv1d'; inChannels: number; outChannels: number; kernel: number; stride?: number; dilation?: number; padding?: Pair; groups?: number; bias?: boolean }
   | { type: 'linear'; inFeatures: number; outFeatures: number; bias?: boolean }
   | { type: 'relu' }
+  | { type: 'sigmoid' }
   | { type: 'maxpool2d'; kernel: Pair; stride?: Pair; padding?: Pads }
   | { type: 'avgpool2d'; kernel: Pair; stride?: Pair; padding?: Pads; countIncludePad?: boolean }
   | { type: 'flatten' }
@@ -115,6 +116,7 @@ function walkLayer(l: LayerSpec, path: string, inShape: number[], source: string
       out = [l.outFeatures];
       break;
     case 'relu':
+    case 'sigmoid':
       out = inShape;
       break;
     case 'upsample2d':
@@ -194,7 +196,7 @@ function walkLayer(l: LayerSpec, path: string, inShape: number[], source: string
       break;
     }
     default:
-      return fail('unknown layer type (expected conv2d, conv1d, linear, relu, maxpool2d, avgpool2d, upsample2d, flatten, batchnorm2d, sequential, residual or graph)');
+      return fail('unknown layer type (expected conv2d, conv1d, linear, relu, sigmoid, maxpool2d, avgpool2d, upsample2d, flatten, batchnorm2d, sequential, residual or graph)');
   }
   visit({ path, layer: l, inShape, outShape: out });
   return out;

@@ -146,3 +146,8 @@ export function channelAffine(be: Backend, x: Tensor, scale: Tensor | null, shif
 export function upsample2d(be: Backend, x: Tensor, out: Tensor, p: K.Upsample2dParams): void {
   run(be, K.UPSAMPLE2D, { x, out, p });
 }
+
+/** out = 1 / (1 + exp(-x)) (out may be x on the CPU only). */
+export function sigmoid(be: Backend, x: Tensor, out: Tensor): void {
+  run(be, K.SIGMOID, { x, out });
+}

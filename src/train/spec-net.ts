@@ -59,6 +59,7 @@ export class TrainableSpecNet implements TrainableNet {
         return F.add(t, body, l.shortcut ? this.exec(t, l.shortcut, child('shortcut'), x, train) : x);
       }
       case 'upsample2d': return F.upsample2d(t, x, upsampleGeometry(l));
+      case 'sigmoid': return F.sigmoid(t, x);
       case 'add': case 'mul': case 'concat': throw new Error(`a ${l.type} layer outside a graph node`);
       case 'graph': {
         const vals = new Map<string, Tensor>([['input', x]]);
@@ -83,7 +84,7 @@ export function trainingOps(spec: NetSpec): K.OpDef<any>[] { // eslint-disable-l
     const by: Partial<Record<LayerSpec['type'], K.OpDef<any>[]>> = { // eslint-disable-line @typescript-eslint/no-explicit-any
       conv2d: [K.CONV2D, K.CONV2D_BACKWARD], conv1d: [K.CONV1D, K.CONV2D_BACKWARD], linear: [K.LINEAR, K.GEMM, K.COL_SUM], relu: [K.RELU, K.RELU_BACKWARD],
       maxpool2d: [K.MAX_POOL2D, K.MAX_POOL2D_BACKWARD], avgpool2d: [K.AVG_POOL2D, K.AVG_POOL2D_BACKWARD], batchnorm2d: [K.BATCH_NORM, K.BATCH_NORM_BACKWARD],
-      residual: [K.COPY_COLUMNS], upsample2d: [K.UPSAMPLE2D, K.UPSAMPLE2D_BACKWARD], add: [K.COPY_COLUMNS], mul: [K.COPY_COLUMNS, K.MUL], concat: [K.COPY_COLUMNS],
+      residual: [K.COPY_COLUMNS], upsample2d: [K.UPSAMPLE2D, K.UPSAMPLE2D_BACKWARD], sigmoid: [K.SIGMOID, K.SIGMOID_BACKWARD], add: [K.COPY_COLUMNS], mul: [K.COPY_COLUMNS, K.MUL], concat: [K.COPY_COLUMNS],
     };
     for (const op of by[layer.type] ?? []) ops.add(op);
   });
