@@ -33,6 +33,15 @@ const flt = (name: string, v: number) => ({ name, type: 1, f: v });
 const node = (name: string, op_type: string, input: string[], output: string[], attribute: any[] = []) => ({ name, op_type, input, output, attribute });
 const valueInfo = (name: string, dims: number[] | null) => ({ name, type: { tensor_type: { elem_type: 1, ...(dims ? { shape: { dim: dims.map((d) => ({ dim_value: d })) } } : {}) } } });
 
+/** A model of `nodes` on input x [dims] with output y (its shape left to inference). */
+function encode(opset: number, nodes: any[], initializer: any[], dims: number[]): Uint8Array {
+  const model = {
+    ir_version: opset >= 13 ? 8 : 4, opset_import: [{ domain: '', version: opset }], producer_name: 'lithe-test',
+    graph: { name: 'branches', node: nodes, initializer, input: [valueInfo('x', dims)], output: [valueInfo('y', null)] },
+  };
+  return Model.encode(Model.fromObject(model)).finish();
+}
+
 /** The test model (opset 13); `edit` may change its nodes before encoding. */
 function buildModel(edit: (nodes: any[]) => void = () => {}): Uint8Array {
   const w = (name: string, dims: number[], scale = 0.5) => floatT(name, dims, randn(dims.reduce((a, b) => a * b, 1), r, scale));
@@ -67,11 +76,23 @@ function buildModel(edit: (nodes: any[]) => void = () => {}): Uint8Array {
     node('head', 'Gemm', ['f', 'G', 'GC'], ['y'], [int('transB', 1)]),
   ];
   edit(nodes);
-  const model = {
-    ir_version: 8, opset_import: [{ domain: '', version: 13 }], producer_name: 'lithe-test',
-    graph: { name: 'branches', node: nodes, initializer, input: [valueInfo('x', [N, C, H, W])], output: [valueInfo('y', null)] },
-  };
-  return Model.encode(Model.fromObject(model)).finish();
+  return encode(13, nodes, initializer, [N, C, H, W]);
+}
+
+/** Lithe's output of an imported model and onnxruntime's on the same random input x [dims] */
+async function both(bytes: Uint8Array, dims: number[]): Promise<{ got: Float32Array; want: Float32Array; spec: ReturnType<typeof importOnnx>['spec'] }> {
+  const imported = importOnnx(parseOnnx('model.onnx', bytes)), net = Net.create(be, imported.spec, imported.weights, 'model.onnx');
+  const x = randn(dims.reduce((a, b) => a * b, 1), r, 2), tx = be.alloc(dims);
+  be.write(tx, x);
+  const ty = net.forward(tx), got = await be.read(ty);
+  be.free(ty); be.free(tx); net.dispose();
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  try {
+    const res = await session.run({ x: new ort.Tensor('float32', x, dims) });
+    return { got, want: res[imported.output]!.data as Float32Array, spec: imported.spec };
+  } finally {
+    await session.release();
+  }
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
@@ -107,6 +128,25 @@ describe('ONNX graphs with branches', () => {
       await session.release();
       net.dispose();
     }
+  });
+
+  test('Upsample (opset 9) nearest, Resize nearest half_pixel at factor 3 and linear pytorch_half_pixel: equal to onnxruntime', async () => {
+    const dims = [2, 2, 3, 5];
+    const up9 = encode(9, [node('up', 'Upsample', ['x', 'sc'], ['u'], [str('mode', 'nearest')]), node('act', 'Relu', ['u'], ['y'])], [floatT('sc', [4], [1, 1, 3, 2])], dims);
+    const a = await both(up9, dims);
+    assert.deepEqual(a.spec.net, { type: 'sequential', layers: [{ type: 'upsample2d', scale: [3, 2], mode: 'nearest' }, { type: 'relu' }] }, 'a chain stays a sequential');
+    assert.ok(relErr(a.got, a.want) < 1e-5, `Upsample-9: ${relErr(a.got, a.want)} ${seedNote()}`);
+    const resize = encode(13, [
+      node('n', 'Resize', ['x', '', 'sc'], ['u'], [str('mode', 'nearest')]),
+      node('l', 'Resize', ['x', '', 'sc'], ['v'], [str('mode', 'linear'), str('coordinate_transformation_mode', 'pytorch_half_pixel')]),
+      node('join', 'Add', ['u', 'v'], ['y']),
+    ], [floatT('sc', [4], [1, 1, 3, 2])], dims);
+    const b = await both(resize, dims);
+    assert.ok(relErr(b.got, b.want) < 1e-5, `Resize: ${relErr(b.got, b.want)} ${seedNote()}`);
+    const linear9 = encode(9, [node('up', 'Upsample', ['x', 'sc'], ['y'], [str('mode', 'linear')])], [floatT('sc', [4], [1, 1, 2, 2])], dims);
+    assert.throws(() => importOnnx(parseOnnx('l9.onnx', linear9)), /node up \(Upsample\): linear with coordinate_transformation_mode asymmetric is not supported/);
+    const frac = encode(13, [node('r', 'Resize', ['x', '', 'sc'], ['y'], [str('mode', 'nearest')])], [floatT('sc', [4], [1, 1, 1.5, 2])], dims);
+    assert.throws(() => importOnnx(parseOnnx('f.onnx', frac)), /node r \(Resize\): scales \[1,1,1\.5,2\]: only integer factors >= 1 are supported/);
   });
 
   test('an unsupported operator is one line naming the node and its type (API and CLI exit 2)', () => {

@@ -83,6 +83,7 @@ export function importOnnx(m: OnnxModel): ImportedNet {
       let out: number[];
       if (type === 'concat') {
         const axis = attrs.int('axis', NaN), rank = shape.length + 1;
+        if (Number.isNaN(axis)) fail('attribute axis is required');
         if (axis !== 1 && axis !== 1 - rank) fail(`axis ${axis}: only concatenation along channels (axis 1) is supported`);
         if (shapes.some((s) => s.length < 2 || s.slice(1).join(',') !== shape.slice(1).join(','))) fail(`inputs [${shapes.join('], [')}] differ beyond the channel axis`);
         out = [shapes.reduce((a, s) => a + s[0]!, 0), ...shape.slice(1)];
