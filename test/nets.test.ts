@@ -251,6 +251,9 @@ describe('nets', () => {
     const dw = groups.flatMap((g) => g.layers).find((l) => l.name === 'features.3.body.3')!;
     assert.deepEqual([dw.rows, dw.cols, dw.groups], [8, 9, 8]);
     assert.equal(groups.find((g) => g.layers[0]!.name === 'classifier')!.input, 'features.5');
+    // in a graph: each layer reads the activation its node's input names; a merge is an activation of its own
+    assert.deepEqual(linearLayers(graphNet).map((g) => [g.input, g.layers.map((l) => l.name)]),
+      [['input', ['body.stem']], ['body.down.0', ['body.down.1']], ['body.cat', ['body.mix']], ['3', ['5']]]);
   });
 });
 
