@@ -518,6 +518,68 @@ add(K.LAYER_NORM_BACKWARD, '13x385', 1e-5, (be) => {
   });
 }
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
+// upsample2d vs its twin at odd sizes, and the 2x2 -> 4x4 example of PyTorch's nn.Upsample documentation
+// (input [[1, 2], [3, 4]]), whose values are also the formulas written out: align_corners false reads rows/columns
+// with weights [1, 0], [3/4, 1/4], [1/4, 3/4], [0, 1]; align_corners true gives 1 + 2 oh / 3 + ow / 3.
+const upsampleCases: [number, number, number, K.Upsample2dParams][] = [
+  [6, 7, 9, { scale: [2, 2], mode: 'nearest' }], [3, 5, 11, { scale: [3, 2], mode: 'nearest' }], [4, 9, 7, { scale: [2, 3], mode: 'bilinear' }],
+  [5, 7, 5, { scale: [4, 4], mode: 'bilinear' }], [3, 7, 6, { scale: [2, 3], mode: 'bilinear', alignCorners: true }],
+];
+for (const [planes, H, W, p] of upsampleCases) {
+  const desc = `${p.mode}${p.alignCorners ? ' align_corners' : ''} ${planes} planes ${H}x${W} x${p.scale.join('x')}`;
+  add(K.UPSAMPLE2D, desc, 1e-6, (be) => {
+    const x = randn(planes * H * W, r), out = be.alloc([1, planes, H * p.scale[0], W * p.scale[1]]);
+    run(be, K.UPSAMPLE2D, { x: up(be, x, [1, planes, H, W]), out, p });
+    return { read: [out], want: [ref.upsample2dRef(x, planes, H, W, p)] };
+  });
+  add(K.UPSAMPLE2D_BACKWARD, `${desc} (accumulating)`, 1e-5, (be) => {
+    const dy = randn(planes * H * W * p.scale[0] * p.scale[1], r), acc = randn(planes * H * W, r), dx = up(be, acc, [planes, 1, H, W]);
+    run(be, K.UPSAMPLE2D_BACKWARD, { dy: up(be, dy, [planes, 1, H * p.scale[0], W * p.scale[1]]), dx, p });
+    return { read: [dx], want: [plus(acc, ref.upsample2dBackwardRef(dy, planes, H, W, p))] };
+  });
+}
+{
+  const x = Float32Array.from([1, 2, 3, 4]);
+  const third = 1 / 3;
+  const expected: [K.Upsample2dParams, number[]][] = [
+    [{ scale: [2, 2], mode: 'nearest' }, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]],
+    [{ scale: [2, 2], mode: 'bilinear' }, [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4]],
+    [{ scale: [2, 2], mode: 'bilinear', alignCorners: true }, Array.from({ length: 16 }, (_, i) => 1 + 2 * third * Math.floor(i / 4) + third * (i % 4))],
+  ];
+  for (const [p, want] of expected) {
+    add(K.UPSAMPLE2D, `2x2 -> 4x4 ${p.mode}${p.alignCorners ? ' align_corners' : ''}: PyTorch's documented values`, 1e-7, (be) => {
+      const out = be.alloc([1, 1, 4, 4]);
+      run(be, K.UPSAMPLE2D, { x: up(be, x, [1, 1, 2, 2]), out, p });
+      return { read: [out], want: [want] };
+    });
+  }
+  // the adjoint by hand: a gradient of 1 at output (1, 1) reaches inputs with weights (3/4, 1/4) x (3/4, 1/4)
+  add(K.UPSAMPLE2D_BACKWARD, '2x2 -> 4x4 bilinear: one-hot gradient at (1, 1) by hand', 1e-7, (be) => {
+    const dy = new Float32Array(16);
+    dy[5] = 1;
+    const dx = up(be, new Float32Array(4), [1, 1, 2, 2]);
+    run(be, K.UPSAMPLE2D_BACKWARD, { dy: up(be, dy, [1, 1, 4, 4]), dx, p: { scale: [2, 2], mode: 'bilinear' } });
+    return { read: [dx], want: [[9 / 16, 3 / 16, 3 / 16, 1 / 16]] };
+  });
+}
+
+// sigmoid over the whole float range (large |x| must not overflow exp), its backward accumulating
+add(K.SIGMOID, 'n=1155, scale 8', 1e-6, (be) => {
+  const x = randn(1155, r, 8), out = be.alloc([1155]);
+  run(be, K.SIGMOID, { x: up(be, x, [1155]), out });
+  return { read: [out], want: [ref.sigmoidRef(x)] };
+});
+add(K.SIGMOID, 'extremes: -100, -20, 0, 20, 100 by hand', 1e-7, (be) => {
+  const out = be.alloc([5]);
+  run(be, K.SIGMOID, { x: up(be, Float32Array.from([-100, -20, 0, 20, 100]), [5]), out });
+  return { read: [out], want: [[Math.exp(-100) / (1 + Math.exp(-100)), Math.exp(-20) / (1 + Math.exp(-20)), 0.5, 1 / (1 + Math.exp(-20)), 1]] };
+});
+add(K.SIGMOID_BACKWARD, 'n=1155 (accumulating)', 1e-6, (be) => {
+  const x = randn(1155, r, 3), dy = randn(1155, r), acc = randn(1155, r), y = Float32Array.from(ref.sigmoidRef(x)), dx = up(be, acc, [1155]);
+  run(be, K.SIGMOID_BACKWARD, { y: up(be, y, [1155]), dy: up(be, dy, [1155]), dx });
+  return { read: [dx], want: [plus(acc, Float64Array.from(y, (s, i) => dy[i]! * s * (1 - s)))] };
+});
+
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 
 const backends: Backend[] = [];

@@ -257,6 +257,44 @@ add({
   });
 }
 
+// upsample2d at odd sizes: nearest, bilinear (align_corners false and true), unequal factors, a 1-pixel axis
+for (const [N, C, H, W, p] of [
+  [2, 3, 5, 7, { scale: [2, 2], mode: 'nearest' }], [1, 2, 3, 5, { scale: [3, 1], mode: 'nearest' }],
+  [2, 3, 5, 7, { scale: [2, 2], mode: 'bilinear' }], [1, 3, 3, 4, { scale: [3, 2], mode: 'bilinear' }],
+  [2, 2, 5, 3, { scale: [2, 3], mode: 'bilinear', alignCorners: true }], [1, 2, 1, 5, { scale: [3, 2], mode: 'bilinear', alignCorners: true }],
+] as [number, number, number, number, K.Upsample2dParams][]) {
+  add({
+    name: `upsample2d ${p.mode}${p.alignCorners ? ' align_corners' : ''} [${N},${C},${H},${W}] x${p.scale.join('x')}`, ops: [K.UPSAMPLE2D, K.UPSAMPLE2D_BACKWARD],
+    inputs: [{ shape: [N, C, H, W], diff: true }],
+    forward: ([x]) => ref.upsample2dRef(x!, N * C, H, W, p), backward: (_, dy) => [ref.upsample2dBackwardRef(dy, N * C, H, W, p)],
+    run: (t, [x]) => F.upsample2d(t, x!, p),
+  });
+}
+
+// the graph merges of the conv-net builder: elementwise mul, concatenation along channels of [N, C_i, H, W]
+add({
+  name: 'mul [3,5,7] * [3,5,7]', ops: [K.MUL, K.COPY_COLUMNS, K.ADD], inputs: [{ shape: [3, 5, 7], diff: true }, { shape: [3, 5, 7], diff: true }],
+  forward: ([a, b]) => a!.map((v, i) => v * b![i]!), backward: ([a, b], dy) => [dy.map((g, i) => g * b![i]!), dy.map((g, i) => g * a![i]!)],
+  run: (t, [a, b]) => F.mul(t, a!, b!),
+});
+{
+  const [N, H, W, Cs] = [2, 3, 5, [3, 1, 2]];
+  const Ct = Cs.reduce((a, c) => a + c, 0), HW = H * W;
+  // out[n, c0 + c, hw] = x_i[n, c, hw] where c0 = the channels before input i
+  const place = (i: number, e: number) => { const n = Math.floor(e / (Cs[i]! * HW)), rest = e % (Cs[i]! * HW); return n * Ct * HW + Cs.slice(0, i).reduce((a, c) => a + c, 0) * HW + rest; };
+  add({
+    name: `concat along channels [${N},${Cs.join("+")},${H},${W}]`, ops: [K.COPY_COLUMNS, K.ADD], inputs: Cs.map((c) => ({ shape: [N, c, H, W], diff: true })),
+    forward: (xs) => { const out = new Float64Array(N * Ct * HW); xs.forEach((x, i) => x.forEach((v, e) => { out[place(i, e)] = v; })); return out; },
+    backward: (xs, dy) => xs.map((x, i) => x.map((_, e) => dy[place(i, e)]!)),
+    run: (t, xs) => F.concatChannels(t, xs),
+  });
+}
+
+add({
+  name: 'sigmoid [5,37]', ops: [K.SIGMOID, K.SIGMOID_BACKWARD], inputs: [{ shape: [5, 37], diff: true, scale: 3 }],
+  forward: ([x]) => ref.sigmoidRef(x!), backward: ([x], dy) => [ref.sigmoidBackwardRef(x!, dy)], run: (t, [x]) => F.sigmoid(t, x!),
+});
+
 function inputsFor(c: GradCase): Float64Array[] {
   return c.inputs.map((i) => {
     const n = i.shape.reduce((a, b) => a * b, 1);

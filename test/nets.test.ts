@@ -30,6 +30,7 @@ function hostForward(l: LayerSpec, p: string, w: Weights, x: Float32Array, N: nu
     }
     case 'linear': return { y: ref.linearRef(x, get('weight')!, get('bias'), N, l.outFeatures, l.inFeatures), shape: out };
     case 'relu': return { y: ref.reluRef(x), shape: out };
+    case 'sigmoid': return { y: Float32Array.from(ref.sigmoidRef(x)), shape: out };
     case 'maxpool2d': return { y: ref.maxPool2dRef(x, N * shape[0]!, shape[1]!, shape[2]!, poolGeometry(l)).out, shape: out };
     case 'avgpool2d': return { y: ref.avgPool2dRef(x, N * shape[0]!, shape[1]!, shape[2]!, poolGeometry(l)), shape: out };
     case 'flatten': return { y: x, shape: out };
@@ -47,6 +48,24 @@ function hostForward(l: LayerSpec, p: string, w: Weights, x: Float32Array, N: nu
       const b = hostForward(l.body, sub('body'), w, x, N, shape);
       const s = l.shortcut ? hostForward(l.shortcut, sub('shortcut'), w, x, N, shape).y : x;
       return { y: b.y.map((v, i) => v + s[i]!), shape: b.shape };
+    }
+    case 'upsample2d': return { y: Float32Array.from(ref.upsample2dRef(x, N * shape[0]!, shape[1]!, shape[2]!, { scale: l.scale, mode: l.mode, alignCorners: l.alignCorners })), shape: out };
+    case 'add': case 'mul': case 'concat': throw new Error('merge outside a graph');
+    case 'graph': {
+      const vals = new Map([['input', { y: x, shape }]]);
+      for (const n of l.nodes) {
+        const ins = n.inputs.map((i) => vals.get(i)!);
+        if (n.layer.type === 'add' || n.layer.type === 'mul') {
+          const mul = n.layer.type === 'mul';
+          vals.set(n.name, { y: ins[0]!.y.map((v, i) => ins.slice(1).reduce((a, b) => (mul ? a * b.y[i]! : a + b.y[i]!), v)), shape: ins[0]!.shape });
+        } else if (n.layer.type === 'concat') {
+          // item by item: every input's channels of item b, in order
+          const parts: number[] = [];
+          for (let b = 0; b < N; b++) for (const v of ins) { const per = v.y.length / N; parts.push(...v.y.subarray(b * per, (b + 1) * per)); }
+          vals.set(n.name, { y: Float32Array.from(parts), shape: [ins.reduce((a, v) => a + v.shape[0]!, 0), ...ins[0]!.shape.slice(1)] });
+        } else vals.set(n.name, hostForward(n.layer, sub(n.name), w, ins[0]!.y, N, ins[0]!.shape));
+      }
+      return vals.get(l.output)!;
     }
   }
 }
@@ -80,6 +99,26 @@ const speechNet: NetSpec = {
   ] },
 };
 
+// a U-Net-like graph: a stem read by three branches, a downsampled path upsampled back (nearest and bilinear) and
+// concatenated with the stem, a sigmoid gate (mul), a residual add, then a head
+const graphNet: NetSpec = {
+  input: [2, 6, 5],
+  net: { type: 'sequential', layers: [
+    { type: 'graph', name: 'body', output: 'sum', nodes: [
+      { name: 'stem', inputs: ['input'], layer: { type: 'conv2d', inChannels: 2, outChannels: 4, kernel: [3, 3], padding: [1, 1, 1, 1] } },
+      { name: 'down', inputs: ['stem'], layer: { type: 'sequential', layers: [{ type: 'maxpool2d', kernel: [2, 1] }, { type: 'conv2d', inChannels: 4, outChannels: 3, kernel: [1, 1] }, { type: 'relu' }] } },
+      { name: 'upn', inputs: ['down'], layer: { type: 'upsample2d', scale: [2, 1], mode: 'nearest' } },
+      { name: 'cat', inputs: ['stem', 'upn', 'input'], layer: { type: 'concat' } },
+      { name: 'mix', inputs: ['cat'], layer: { type: 'conv2d', inChannels: 9, outChannels: 4, kernel: [1, 1] } },
+      { name: 'squash', inputs: ['mix'], layer: { type: 'sigmoid' } },
+      { name: 'gate', inputs: ['squash', 'stem'], layer: { type: 'mul' } },
+      { name: 'sum', inputs: ['gate', 'stem', 'mix'], layer: { type: 'add' } },
+    ] },
+    { type: 'upsample2d', scale: [2, 3], mode: 'bilinear' },
+    { type: 'relu' }, { type: 'avgpool2d', kernel: [4, 5] }, { type: 'flatten' }, { type: 'linear', inFeatures: 4 * 3 * 3, outFeatures: 3 },
+  ] },
+};
+
 /** initWeights, with random batch-norm statistics so that the folding has something to fold */
 function weightsFor(spec: NetSpec, seed: number): Weights {
   const w = initWeights(spec, seed);
@@ -106,7 +145,7 @@ async function runNet(spec: NetSpec, w: Weights, x: Float32Array, N: number, on:
 }
 
 describe('nets', () => {
-  for (const [name, spec] of [['conv net with BN, residual, pools', convNet], ['conv1d net', speechNet]] as const) {
+  for (const [name, spec] of [['conv net with BN, residual, pools', convNet], ['conv1d net', speechNet], ['graph net with concat, mul, add, upsampling', graphNet]] as const) {
     test(`${name}: forward matches the twins`, async () => {
       const N = 3, w = weightsFor(spec, 7), x = randn(N * spec.input.reduce((a, b) => a * b, 1), r);
       const got = await runNet(spec, w, x, N), want = hostForward(spec.net, '', w, x, N, spec.input);
@@ -119,13 +158,35 @@ describe('nets', () => {
     const g = await WebGpuBackend.tryCreate();
     if (typeof g === 'string') return t.skip(`no WebGPU adapter: ${g}`);
     try {
-      for (const spec of [convNet, speechNet]) {
+      for (const spec of [convNet, speechNet, graphNet]) {
         const N = 2, w = weightsFor(spec, 11), x = randn(N * spec.input.reduce((a, b) => a * b, 1), r);
         const got = await runNet(spec, w, x, N, g), want = hostForward(spec.net, '', w, x, N, spec.input).y;
         assert.ok(relErr(got, want) < 1e-5, `${g.description}: rel err ${relErr(got, want)} ${seedNote()}`);
       }
     } finally {
       await g.dispose();
+    }
+  });
+
+  test('graph specs: save/load round trip; bad graphs are one-line FormatErrors naming the node', () => {
+    const dir = tempDir('lithe-graph-'), file = path.join(dir, 'g.safetensors'), w = weightsFor(graphNet, 5);
+    saveNet(file, graphNet, w);
+    const back = loadNet(file);
+    assert.deepEqual(back.spec, graphNet);
+    assert.deepEqual([...back.weights.keys()].sort(), [...w.keys()].sort());
+    assert.ok(w.has('body.stem.weight') && w.has('body.down.1.weight') && w.has('body.mix.bias'), 'graph nodes name their parameters');
+    const g = graphNet.net as Extract<LayerSpec, { type: 'sequential' }>, body = g.layers[0] as Extract<LayerSpec, { type: 'graph' }>;
+    const withNodes = (nodes: unknown[]): NetSpec => ({ input: graphNet.input, net: { ...body, nodes } as LayerSpec });
+    const bad: [NetSpec, RegExp][] = [
+      [withNodes([...body.nodes.slice(0, 2), { name: 'cat', inputs: ['stem', 'down'], layer: { type: 'concat' } }]), /node cat: concat of \[4,6,5\], \[3,3,5\]: all but the channel axis must agree/],
+      [withNodes([{ name: 'a', inputs: ['later'], layer: { type: 'relu' } }]), /node a: input "later" is not an earlier node or "input"/],
+      [withNodes([{ name: 'a', inputs: ['input'], layer: { type: 'add' } }]), /node a: add needs two or more inputs/],
+      [withNodes([{ name: 'a', inputs: ['input', 'input'], layer: { type: 'relu' } }]), /node a: a relu layer takes one input, got 2/],
+      [{ input: [2, 4, 4], net: { type: 'add' } }, /a merge layer belongs in a graph node/],
+      [{ input: [2, 4, 4], net: { type: 'upsample2d', scale: [2, 0], mode: 'bilinear' } as LayerSpec }, /scale must be two positive integers/],
+    ];
+    for (const [spec, re] of bad) {
+      assert.throws(() => walk(spec, 'g.json'), (e: Error) => e instanceof FormatError && re.test(e.message) && e.message.startsWith('g.json') && !e.message.includes('\n'), re.source);
     }
   });
 
@@ -190,6 +251,9 @@ describe('nets', () => {
     const dw = groups.flatMap((g) => g.layers).find((l) => l.name === 'features.3.body.3')!;
     assert.deepEqual([dw.rows, dw.cols, dw.groups], [8, 9, 8]);
     assert.equal(groups.find((g) => g.layers[0]!.name === 'classifier')!.input, 'features.5');
+    // in a graph: each layer reads the activation its node's input names; a merge is an activation of its own
+    assert.deepEqual(linearLayers(graphNet).map((g) => [g.input, g.layers.map((l) => l.name)]),
+      [['input', ['body.stem']], ['body.down.0', ['body.down.1']], ['body.cat', ['body.mix']], ['3', ['5']]]);
   });
 });
 

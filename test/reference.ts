@@ -29,3 +29,5 @@ export * from '../src/kernels/conv/reference.js';
 export * from '../src/kernels/pool/reference.js';
 export * from '../src/kernels/relu/reference.js';
 export * from '../src/kernels/channel-affine/reference.js';
+export * from '../src/kernels/upsample/reference.js';
+export * from '../src/kernels/sigmoid/reference.js';

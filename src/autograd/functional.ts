@@ -304,3 +304,48 @@ const reshapeGrad: GradFn<{ x: Tensor; out: Tensor }> = (r, { x, out }, grad) =>
   const dy = grad(out), dx = grad(x);
   if (dy && dx) r.run(K.ADD, { a: dx, b: dy.view(dx.shape) });
 };
+
+/** x [N, C, H, W] upsampled by integer factors (nearest, or bilinear with align_corners false / true) */
+export function upsample2d(t: Tape, x: Tensor, p: K.Upsample2dParams): Tensor {
+  const [OH, OW] = K.upsampleOutShape(x.shape[2]!, x.shape[3]!, p);
+  const out = t.alloc([x.shape[0]!, x.shape[1]!, OH, OW]);
+  t.op(K.UPSAMPLE2D, { x, out, p }, [out]);
+  return out;
+}
+
+const mulGrad: GradFn<{ a: Tensor; b: Tensor; out: Tensor }> = (r, { a, b, out }, grad) => {
+  const dy = grad(out);
+  if (!dy) return;
+  for (const [x, other] of [[a, b], [b, a]] as const) {
+    const dx = grad(x);
+    if (!dx) continue;
+    const tmp = r.alloc(dy.shape);
+    r.run(K.COPY_COLUMNS, { src: dy.view([dy.size]), srcCol: 0, dst: tmp.view([tmp.size]), dstCol: 0, cols: dy.size, accumulate: false });
+    r.run(K.MUL, { a: tmp, b: other });
+    r.run(K.ADD, { a: dx, b: tmp.view(dx.shape) });
+    r.free(tmp);
+  }
+};
+
+/** a * b elementwise (same sizes) */
+export function mul(t: Tape, a: Tensor, b: Tensor): Tensor {
+  const out = t.alloc(a.shape);
+  t.run(K.COPY_COLUMNS, { src: a.view([a.size]), srcCol: 0, dst: out.view([out.size]), dstCol: 0, cols: a.size, accumulate: false });
+  t.run(K.MUL, { a: out, b });
+  t.record('mul', { a, b, out }, [out], mulGrad);
+  return out;
+}
+
+/** concatenation of [N, C_i, ...] tensors along axis 1 (channels) */
+export function concatChannels(t: Tape, xs: Tensor[]): Tensor {
+  const N = xs[0]!.shape[0]!;
+  const flat = concat(t, xs.map((x) => reshape(t, x, [N, x.size / N])));
+  return reshape(t, flat, [N, xs.reduce((a, x) => a + x.shape[1]!, 0), ...xs[0]!.shape.slice(2)]);
+}
+
+/** 1 / (1 + exp(-x)), out of place */
+export function sigmoid(t: Tape, x: Tensor): Tensor {
+  const out = t.alloc(x.shape);
+  t.op(K.SIGMOID, { x, out }, [out]);
+  return out;
+}

@@ -35,6 +35,8 @@ import { CONV1D, CONV2D } from './conv/index.js';
 import { AVG_POOL2D, MAX_POOL2D } from './pool/index.js';
 import { RELU } from './relu/index.js';
 import { CHANNEL_AFFINE } from './channel-affine/index.js';
+import { UPSAMPLE2D, UPSAMPLE2D_BACKWARD } from './upsample/index.js';
+import { SIGMOID, SIGMOID_BACKWARD } from './sigmoid/index.js';
 
 export * from './op.js';
 export * from './linear/index.js';
@@ -70,6 +72,8 @@ export * from './conv/index.js';
 export * from './pool/index.js';
 export * from './relu/index.js';
 export * from './channel-affine/index.js';
+export * from './upsample/index.js';
+export * from './sigmoid/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DEQUANTIZE, RMS_NORM, SOFTMAX, LOGSUMEXP, ROPE, ATTENTION, BLOCK_ATTENTION,
@@ -77,5 +81,6 @@ export const OPS: readonly OpDef<any>[] = [LINEAR, LINEAR_F16, LINEAR_PACKED, DE
   GEMM, COL_SUM, FILL, SCALE, MUL, COPY_COLUMNS, SUM_SQUARES, RELU_BACKWARD, GELU, GELU_BACKWARD, SILU_MUL_BACKWARD, SOFTMAX_BACKWARD, LOG_SOFTMAX,
   LOG_SOFTMAX_BACKWARD, CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, MSE, MSE_BACKWARD, KL_DIV, KL_DIV_BACKWARD, RMS_NORM_BACKWARD, EMBED_BACKWARD, DROPOUT,
   ADAMW_STEP, SGD_STEP, BATCH_NORM, BATCH_NORM_BACKWARD, ATTENTION_BACKWARD,
-  CONV2D, CONV1D, MAX_POOL2D, AVG_POOL2D, RELU, CHANNEL_AFFINE, CONV2D_BACKWARD, MAX_POOL2D_BACKWARD, AVG_POOL2D_BACKWARD, LAYER_NORM, LAYER_NORM_BACKWARD, CTC_LOSS, CTC_LOSS_BACKWARD];
+  CONV2D, CONV1D, MAX_POOL2D, AVG_POOL2D, RELU, CHANNEL_AFFINE, CONV2D_BACKWARD, MAX_POOL2D_BACKWARD, AVG_POOL2D_BACKWARD, LAYER_NORM, LAYER_NORM_BACKWARD, CTC_LOSS, CTC_LOSS_BACKWARD,
+  UPSAMPLE2D, UPSAMPLE2D_BACKWARD, SIGMOID, SIGMOID_BACKWARD];
 

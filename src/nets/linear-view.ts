@@ -48,6 +48,14 @@ export function linearLayers(spec: NetSpec): LinearGroup[] {
         if (l.shortcut) visit(l.shortcut, full(path, 'shortcut'), input);
         return path;
       }
+      case 'graph': {
+        const acts = new Map<string, string>([['input', input]]);
+        for (const n of l.nodes) {
+          const np = full(path, n.name);
+          acts.set(n.name, n.inputs.length === 1 ? visit(n.layer, np, acts.get(n.inputs[0]!)!) : np);
+        }
+        return acts.get(l.output)!;
+      }
       default: return path;
     }
   };

@@ -1,14 +1,15 @@
 /**
  * A network on a backend: the spec's parameters as named tensors (PyTorch state_dict names) and an inference forward
  * pass through the ops (conv2d, conv1d, linear, relu, max/avg pooling, channel_affine for batch norm in eval mode,
- * add for residuals). Intermediate tensors are freed as soon as the next layer has consumed them; the caller's input
- * is never modified.
+ * add for residuals, add / mul / channel concat for graph merges, upsample2d, sigmoid). Intermediate tensors are
+ * freed as soon as the next layer has consumed them; the caller's input is never modified.
  */
 import type { Backend } from '../backend/backend.js';
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { FormatError } from '../util/errors.js';
-import { conv1dGeometry, conv2dGeometry, paramShapes, poolGeometry, walk, type LayerSpec, type NetSpec } from './spec.js';
+import { conv1dGeometry, conv2dGeometry, isMerge, paramShapes, poolGeometry, upsampleGeometry, walk, type LayerSpec, type NetSpec } from './spec.js';
+import * as K from '../kernels/index.js';
 
 /** Host-side parameters by name (float32, row-major in the shapes of `paramShapes`). */
 export type Weights = Map<string, Float32Array>;
@@ -151,7 +152,77 @@ export class Net {
         if (x.owned) be.free(x.t);
         return y;
       }
+      case 'sigmoid': {
+        const out = be.alloc(x.t.shape);
+        ops.sigmoid(be, x.t, out);
+        return this.next(x, out);
+      }
+      case 'upsample2d': {
+        const [, C, H, W] = x.t.shape as number[], p = upsampleGeometry(l), out = be.alloc([N, C!, H! * p.scale[0], W! * p.scale[1]]);
+        ops.upsample2d(be, x.t, out, p);
+        return this.next(x, out);
+      }
+      case 'add':
+      case 'mul':
+      case 'concat':
+        throw new Error(`Net: a ${l.type} layer outside a graph node`);
+      case 'graph':
+        return this.execGraph(l, path, x);
     }
+  }
+
+  /**
+   * A graph's nodes in order. Every node output is owned (a view or pass-through is copied) and freed after its last
+   * reader; a node that is the last reader of an owned value takes it over (so relu can work in place).
+   */
+  private execGraph(l: Extract<LayerSpec, { type: 'graph' }>, path: string, x: Value): Value {
+    const be = this.be, N = x.t.shape[0]!;
+    const uses = new Map<string, number>([[l.output, 1]]);
+    for (const n of l.nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+    const vals = new Map<string, Value>([['input', x]]);
+    const release = (name: string) => {
+      const left = uses.get(name)! - 1;
+      uses.set(name, left);
+      const v = vals.get(name);
+      if (left === 0 && v) { if (v.owned) be.free(v.t); vals.delete(name); }
+    };
+    for (const node of l.nodes) {
+      const where = path === '' ? node.name : `${path}.${node.name}`;
+      let y: Value;
+      if (isMerge(node.layer)) {
+        const ins = node.inputs.map((n) => vals.get(n)!.t);
+        const shape = node.layer.type === 'concat' ? [N, ins.reduce((a, t) => a + t.shape[1]!, 0), ...ins[0]!.shape.slice(2)] : ins[0]!.shape;
+        const out = be.alloc(shape);
+        if (node.layer.type === 'concat') {
+          const per = out.size / N;
+          let col = 0;
+          for (const t of ins) {
+            const w = t.size / N;
+            ops.run(be, K.COPY_COLUMNS, { src: t.view([N, w]), srcCol: 0, dst: out.view([N, per]), dstCol: col, cols: w, accumulate: false });
+            col += w;
+          }
+        } else {
+          ops.channelAffine(be, ins[0]!.view([ins[0]!.size, 1]), null, null, out.view([out.size, 1]));
+          for (const t of ins.slice(1)) {
+            if (node.layer.type === 'add') ops.addInPlace(be, out, t);
+            else ops.run(be, K.MUL, { a: out, b: t });
+          }
+        }
+        y = { t: out, owned: true };
+        for (const n of node.inputs) release(n);
+      } else {
+        const name = node.inputs[0]!, v = vals.get(name)!;
+        const take = v.owned && uses.get(name) === 1;
+        if (take) { vals.delete(name); uses.set(name, 0); }
+        y = this.exec(node.layer, where, take ? v : { t: v.t, owned: false });
+        if (!y.owned) y = { t: this.copy(y.t), owned: true };
+        if (!take) release(name);
+      }
+      vals.set(node.name, y);
+    }
+    const out = vals.get(l.output)!;
+    for (const [name, v] of vals) if (name !== l.output && v.owned) be.free(v.t);
+    return out;
   }
 }
 

@@ -4,8 +4,10 @@
  * Reshape to [batch, features], MatMul and Gemm with constant weights, Add of a constant per-channel bias (folded into
  * the Conv / MatMul before it), BatchNormalization (folded into the Conv before it by nets/fold.ts), Identity and
  * Dropout (inference: identity). Constant subgraphs (Reshape / Constant of initializers) are evaluated at import.
- * Everything else is a one-line FormatError naming the node: other operators, unknown or unsupported attributes,
- * branches (a node reading anything but the previous layer's output), non-float inputs. Operator semantics follow
+ * Graphs with branches (directed acyclic, nodes in topological order as ONNX requires) become a graph layer: Add,
+ * Sum and Mul of activations of equal shapes, Concat along channels, Resize / Upsample by integer factors (nearest,
+ * bilinear), GlobalAveragePool, Sigmoid; a chain stays a sequential. Everything else is a one-line FormatError naming the
+ * node: other operators, unknown or unsupported attributes, non-float inputs. Operator semantics follow
  * the ONNX operator documentation (docs/Operators.md).
  */
 import { readOnnx, type OnnxAttribute, type OnnxModel, type OnnxNode } from '../io/onnx.js';
@@ -13,7 +15,7 @@ import { samePadding } from '../kernels/conv/params.js';
 import { FormatError } from '../util/errors.js';
 import { foldBatchNorm } from './fold.js';
 import type { Weights } from './net.js';
-import { walk, type LayerSpec, type NetSpec, type Pads } from './spec.js';
+import { walk, type GraphNode, type LayerSpec, type NetSpec, type Pads } from './spec.js';
 
 interface Const { dims: number[]; data: Float32Array | number[] }
 
@@ -40,29 +42,57 @@ export function importOnnx(m: OnnxModel): ImportedNet {
   if (gin.elemType !== 1) throw new FormatError(file, `graph input ${gin.name}: element type ${gin.elemType}, expected FLOAT (1)`);
   if (!gin.shape || gin.shape.length < 2 || gin.shape.slice(1).some((d) => typeof d !== 'number' || d < 1)) throw new FormatError(file, `graph input ${gin.name}: shape [${gin.shape}] must be [batch, fixed sizes...]`);
   const input = gin.shape.slice(1) as number[];
-  const layers: LayerSpec[] = [], weights: Weights = new Map();
-  let cur = gin.name, shape = input;
+  // the graph as nodes of a nets/spec.ts graph, in the file's (topological) order; a node is named by its index
+  const nodes: GraphNode[] = [], weights: Weights = new Map();
+  /** ONNX value -> the graph node that computes it ('input' for the graph input), and its shape without batch */
+  const producer = new Map<string, string>([[gin.name, 'input']]), shapeOf = new Map<string, number[]>([[gin.name, input]]);
+  const readers = new Map<string, number>();
+  for (const n of m.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+  for (const o of m.outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
 
   for (const node of m.nodes) {
     const fail = (problem: string): never => { throw new FormatError(file, `node ${node.name} (${node.opType}): ${problem}`); };
     if (node.domain !== '' && node.domain !== 'ai.onnx') fail(`operator domain ${node.domain} not supported`);
     const live = node.inputs.filter((i) => i !== '' && !consts.has(i));
     if (live.length === 0) { constantNode(node, consts, fail); continue; }
-    if (live.length > 1 || node.inputs[0] !== cur) {
-      fail(`reads ${live.filter((i) => i !== cur).join(', ') || node.inputs[0]}, not only the previous layer's output ${cur} (only chains of layers are supported)`);
-    }
+    for (const v of live) if (!producer.has(v)) fail(`reads ${v}, which neither the graph input nor an earlier node produces (nodes must be in topological order)`);
+    const merging = MERGES.has(node.opType);
+    if (live.length > 1 && !merging) fail(`reads ${live.length} activations (${live.join(', ')}); only Add, Sum, Mul and Concat join branches`);
+    const cur = live[0]!, shape = shapeOf.get(cur)!;
+    if (!merging && node.inputs[0] !== cur) fail(`its first input ${node.inputs[0]} is a constant; the activation ${cur} must come first`);
     if (node.outputs.length !== 1) fail(`${node.outputs.length} outputs (only one is supported)`);
     const c = (i: number): Const | null => (node.inputs[i] ? consts.get(node.inputs[i]!) ?? null : null);
     const attrs = new Attrs(node, fail);
-    const layerName = String(layers.length);
+    const name = String(nodes.length);
+    const produce = (by: string, out: number[]) => { producer.set(node.outputs[0]!, by); shapeOf.set(node.outputs[0]!, out); };
     const push = (l: LayerSpec, params: [string, Float32Array][] = []) => {
-      layers.push(l);
-      for (const [n, v] of params) weights.set(`${layerName}.${n}`, v);
+      let out: number[] = [];
       try {
-        shape = walk({ input: shape, net: l }, file);
+        out = walk({ input: shape, net: l }, file);
       } catch (e) {
         fail((e as FormatError).problem ?? (e as Error).message);
       }
+      nodes.push({ name, inputs: [producer.get(cur)!], layer: l });
+      for (const [n, v] of params) weights.set(`${name}.${n}`, v);
+      produce(name, out);
+    };
+    /** a merge of the live inputs (two or more; constants refused) */
+    const merge = (type: 'add' | 'mul' | 'concat') => {
+      if (node.inputs.some((i) => consts.has(i))) fail(`mixes activations and constants (${type} of activations only)`);
+      const shapes = live.map((v) => shapeOf.get(v)!);
+      let out: number[];
+      if (type === 'concat') {
+        const axis = attrs.int('axis', NaN), rank = shape.length + 1;
+        if (Number.isNaN(axis)) fail('attribute axis is required');
+        if (axis !== 1 && axis !== 1 - rank) fail(`axis ${axis}: only concatenation along channels (axis 1) is supported`);
+        if (shapes.some((s) => s.length < 2 || s.slice(1).join(',') !== shape.slice(1).join(','))) fail(`inputs [${shapes.join('], [')}] differ beyond the channel axis`);
+        out = [shapes.reduce((a, s) => a + s[0]!, 0), ...shape.slice(1)];
+      } else {
+        if (shapes.some((s) => s.join(',') !== shape.join(','))) fail(`inputs of shapes [${shapes.join('], [')}]: only equal shapes are supported between activations`);
+        out = shape;
+      }
+      nodes.push({ name, inputs: live.map((v) => producer.get(v)!), layer: { type } });
+      produce(name, out);
     };
     switch (node.opType) {
       case 'Conv': {
@@ -81,19 +111,41 @@ export function importOnnx(m: OnnxModel): ImportedNet {
         else push({ type: 'conv1d', inChannels: inC, outChannels: outC, kernel: k[0]!, stride: strides[0]!, dilation: dil[0]!, padding: [pads[0]!, pads[1]!], groups: group, bias: !!b }, params);
         break;
       }
-      case 'Add': {
+      case 'Add':
+      case 'Sum':
+      case 'Mul': {
+        if (live.length > 1) { merge(node.opType === 'Mul' ? 'mul' : 'add'); break; }
+        if (node.opType === 'Sum' && node.inputs.length === 1) { produce(producer.get(cur)!, shape); break; }
+        if (node.opType !== 'Add') fail(`${node.opType.toLowerCase()} of an activation and a constant is not supported (only Add of a bias)`);
         const other = c(node.inputs[0] === cur ? 1 : 0) ?? fail('the other operand must be a constant');
-        const last = layers[layers.length - 1];
+        const by = producer.get(cur)!, last = nodes.find((n) => n.name === by)?.layer;
         if (!last || (last.type !== 'conv2d' && last.type !== 'conv1d' && last.type !== 'linear')) fail('adds a constant after something other than a Conv, MatMul or Gemm (only biases are supported)');
+        if (readers.get(cur) !== 1) fail(`adds a constant to ${cur}, which other nodes also read (only a bias of a Conv, MatMul or Gemm read by nothing else is supported)`);
         const channels = shape[0]!, perChannel = broadcastsPerChannel(other.dims, shape);
         if (!perChannel && other.data.length !== 1) fail(`constant of dims [${other.dims}] is not a per-channel bias for [${shape}]`);
-        const key = `${layers.length - 1}.bias`, old = weights.get(key) ?? new Float32Array(channels);
+        const key = `${by}.bias`, old = weights.get(key) ?? new Float32Array(channels);
         weights.set(key, old.map((v, i) => v + Number(other.data[perChannel ? i : 0])));
         (last as { bias?: boolean }).bias = true;
+        produce(by, shape);
         break;
       }
+      case 'Concat':
+        if (live.length === 1 && node.inputs.length === 1) { attrs.int('axis', 1); produce(producer.get(cur)!, shape); break; }
+        merge('concat');
+        break;
+      case 'Resize':
+      case 'Upsample':
+        push(resizeLayer(node, m.opset, shape, c, attrs, fail));
+        break;
+      case 'GlobalAveragePool':
+        if (shape.length !== 3) fail(`input [${shape}] is not [C, H, W] (only 2-D pooling is supported)`);
+        push({ type: 'avgpool2d', kernel: [shape[1]!, shape[2]!] });
+        break;
       case 'Relu':
         push({ type: 'relu' });
+        break;
+      case 'Sigmoid':
+        push({ type: 'sigmoid' });
         break;
       case 'MaxPool':
       case 'AveragePool': {
@@ -158,18 +210,73 @@ export function importOnnx(m: OnnxModel): ImportedNet {
       case 'Identity':
       case 'Dropout':
         if (node.opType === 'Dropout') { attrs.float('ratio', 0.5); attrs.int('seed', 0); }
+        produce(producer.get(cur)!, shape);
         break;
       default:
-        fail('operator not supported (supported: Conv, Relu, MaxPool, AveragePool, Flatten, Reshape, MatMul, Gemm, Add of a bias, BatchNormalization, Identity, Dropout)');
+        fail('operator not supported (supported: Conv, Relu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, MatMul, Gemm, Add of a bias, Add, Sum, Mul and Concat of activations, Resize, Upsample, BatchNormalization, Identity, Dropout)');
     }
     attrs.checkAllRead();
-    cur = node.outputs[0]!;
   }
-  const gout = m.outputs[0];
-  if (m.outputs.length !== 1 || gout!.name !== cur) throw new FormatError(file, `the graph output ${m.outputs.map((o) => o.name).join(', ')} is not the last layer's output ${cur}`);
-  if (layers.length === 0) throw new FormatError(file, 'the graph has no layers');
-  const folded = foldBatchNorm({ input, net: { type: 'sequential', layers } }, weights);
-  return { spec: folded.spec, weights: folded.weights, input: gin.name, output: cur, foldedBatchNorms: folded.folded };
+  if (m.outputs.length !== 1) throw new FormatError(file, `expected one graph output, found ${m.outputs.length} (${m.outputs.map((o) => o.name).join(', ')})`);
+  const output = m.outputs[0]!.name, last = producer.get(output);
+  if (last === undefined) throw new FormatError(file, `the graph output ${output} is not computed by any node`);
+  if (last === 'input' || nodes.length === 0) throw new FormatError(file, 'the graph has no layers');
+  // a chain (each node reads the one before) stays a sequential, as before graphs existed
+  const chain = last === nodes[nodes.length - 1]!.name && nodes.every((n, i) => n.inputs.length === 1 && n.inputs[0] === (i === 0 ? 'input' : nodes[i - 1]!.name));
+  const net: LayerSpec = chain ? { type: 'sequential', layers: nodes.map((n) => n.layer) } : { type: 'graph', nodes, output: last };
+  const folded = foldBatchNorm({ input, net }, weights);
+  return { spec: folded.spec, weights: folded.weights, input: gin.name, output, foldedBatchNorms: folded.folded };
+}
+
+const MERGES = new Set(['Add', 'Sum', 'Mul', 'Concat']);
+
+/**
+ * Resize (opset 11+: scales or sizes; opset 10 as Upsample) and Upsample (opset 7-9) by integer factors on H and W -> upsample2d. Nearest
+ * with ONNX's half_pixel (round_prefer_floor / _ceil) or asymmetric + floor coordinates (both read floor(o / s) at
+ * integer factors, what PyTorch exports); linear with half_pixel / pytorch_half_pixel (align_corners false) or
+ * align_corners. Other coordinate modes, cubic, antialiasing, non-integer or batch/channel scales are refused.
+ */
+function resizeLayer(node: OnnxNode, opset: number, shape: number[], c: (i: number) => Const | null, attrs: Attrs, fail: (p: string) => never): LayerSpec {
+  if (shape.length !== 3) fail(`input [${shape}] is not [C, H, W] (only 2-D resizing is supported)`);
+  const resize = node.opType === 'Resize' && opset >= 11; // Resize-10 has Upsample's inputs (X, scales) and coordinates
+  let scales: number[] | null = null;
+  if (resize) {
+    const s = node.inputs.length > 2 && node.inputs[2] ? c(2) ?? fail('scales must be a constant') : null;
+    const z = node.inputs.length > 3 && node.inputs[3] ? c(3) ?? fail('sizes must be a constant') : null;
+    if (s && s.data.length > 0) scales = Array.from(s.data, Number);
+    else if (z && z.data.length > 0) {
+      const full = [0, ...shape], sizes = Array.from(z.data, Number);
+      if (sizes.length !== 4) fail(`sizes [${sizes}] must have 4 values`);
+      scales = sizes.map((v, i) => (i === 0 ? 1 : v / full[i]!));
+    } else fail('needs constant scales or sizes');
+    if (node.inputs[1] && c(1) === null) fail('roi must be a constant');
+    for (const [a, d] of [['antialias', 0], ['exclude_outside', 0]] as const) if (attrs.int(a, d) !== d) fail(`${a} ${d === 0 ? 'other than 0' : ''} is not supported`);
+    attrs.float('cubic_coeff_a', -0.75);
+    attrs.float('extrapolation_value', 0);
+    if (attrs.str('keep_aspect_ratio_policy', 'stretch') !== 'stretch') fail('keep_aspect_ratio_policy other than stretch is not supported');
+    if (attrs.intsOrNull('axes') !== null) fail('the axes attribute is not supported');
+  } else {
+    const given = attrs.intsOrNull('scales') === null ? null : (node.attributes.get('scales') as number[]);
+    scales = given ?? Array.from((c(1) ?? fail('scales must be a constant')).data, Number);
+  }
+  if (scales!.length !== 4 || scales![0] !== 1 || scales![1] !== 1) fail(`scales [${scales}] must be [1, 1, sh, sw]`);
+  const sh = scales![2]!, sw = scales![3]!;
+  if (![sh, sw].every((v) => Number.isInteger(v) && v >= 1)) fail(`scales [${scales}]: only integer factors >= 1 are supported`);
+  const mode = attrs.str('mode', 'nearest');
+  const coord = resize ? attrs.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
+  const nearestMode = resize ? attrs.str('nearest_mode', 'round_prefer_floor') : 'floor';
+  const scale: [number, number] = [sh, sw];
+  if (mode === 'nearest') {
+    const ok = ((coord === 'half_pixel' || coord === 'pytorch_half_pixel') && (nearestMode === 'round_prefer_floor' || nearestMode === 'round_prefer_ceil')) || (coord === 'asymmetric' && nearestMode === 'floor');
+    if (!ok) fail(`nearest with coordinate_transformation_mode ${coord} and nearest_mode ${nearestMode} is not supported (half_pixel with round_prefer_floor, or asymmetric with floor)`);
+    return { type: 'upsample2d', scale, mode: 'nearest' };
+  }
+  if (mode === 'linear' || mode === 'bilinear') {
+    if (coord === 'half_pixel' || coord === 'pytorch_half_pixel') return { type: 'upsample2d', scale, mode: 'bilinear' };
+    if (coord === 'align_corners') return { type: 'upsample2d', scale, mode: 'bilinear', alignCorners: true };
+    return fail(`linear with coordinate_transformation_mode ${coord} is not supported (half_pixel, pytorch_half_pixel or align_corners)`);
+  }
+  return fail(`mode ${mode} is not supported (nearest or linear)`);
 }
 
 /** Attribute access that remembers what was read, so unknown attributes can be refused. */

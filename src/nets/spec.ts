@@ -5,10 +5,15 @@
  * state_dict names them: a Sequential's children by their `name` or index, a Residual's by `body` / `shortcut`, so a
  * root Sequential of [{name: 'features', ...}] gives `features.0.weight`. `walk` checks a spec against an input shape
  * (one-line FormatErrors naming the layer) and yields every layer with its path, input and output shapes.
+ * Graph is the general form (what ONNX imports of branching models become): named nodes in topological order, each
+ * reading earlier nodes' outputs (or `input`, the graph's input) through one layer, or merging two or more of them
+ * with add, mul (elementwise, equal shapes) or concat (along channels). A node's parameters are named
+ * `<graph path>.<node name>.<param>`. Upsample2d is nn.Upsample with integer scale factors.
  */
 import { FormatError } from '../util/errors.js';
 import { convOutSize } from '../kernels/conv/params.js';
 import { poolOutShape } from '../kernels/pool/params.js';
+import type { Upsample2dParams } from '../kernels/upsample/params.js';
 
 export type Pair = [number, number];
 export type Pads = [number, number, number, number];
@@ -18,13 +23,25 @@ export type LayerSpec = { name?: string } & (
   | { type: 'conv1d'; inChannels: number; outChannels: number; kernel: number; stride?: number; dilation?: number; padding?: Pair; groups?: number; bias?: boolean }
   | { type: 'linear'; inFeatures: number; outFeatures: number; bias?: boolean }
   | { type: 'relu' }
+  | { type: 'sigmoid' }
   | { type: 'maxpool2d'; kernel: Pair; stride?: Pair; padding?: Pads }
   | { type: 'avgpool2d'; kernel: Pair; stride?: Pair; padding?: Pads; countIncludePad?: boolean }
   | { type: 'flatten' }
   | { type: 'batchnorm2d'; channels: number; eps?: number }
   | { type: 'sequential'; layers: LayerSpec[] }
   | { type: 'residual'; body: LayerSpec; shortcut?: LayerSpec }
+  | { type: 'upsample2d'; scale: Pair; mode: 'nearest' | 'bilinear'; alignCorners?: boolean }
+  | { type: 'add' | 'mul' | 'concat' }
+  | { type: 'graph'; nodes: GraphNode[]; output: string }
 );
+
+/** One node of a graph: `inputs` name earlier nodes or `input`; merge layers (add, mul, concat) take two or more. */
+export interface GraphNode { name: string; inputs: string[]; layer: LayerSpec }
+
+export const MERGE_TYPES = ['add', 'mul', 'concat'] as const;
+export const isMerge = (l: LayerSpec): l is Extract<LayerSpec, { type: 'add' | 'mul' | 'concat' }> => (MERGE_TYPES as readonly string[]).includes(l.type);
+
+export const upsampleGeometry = (l: Extract<LayerSpec, { type: 'upsample2d' }>): Upsample2dParams => ({ scale: l.scale, mode: l.mode, alignCorners: l.alignCorners ?? false });
 
 /** A network: its layers and the shape of one input (without the batch axis), e.g. [1, 28, 28]. */
 export interface NetSpec { input: number[]; net: LayerSpec }
@@ -51,7 +68,8 @@ export const poolGeometry = (l: Extract<LayerSpec, { type: 'maxpool2d' | 'avgpoo
   kernel: l.kernel, stride: l.stride ?? l.kernel, pad: l.padding ?? [0, 0, 0, 0] as Pads, countIncludePad: l.type === 'avgpool2d' ? l.countIncludePad ?? false : false,
 });
 
-export interface Visit { path: string; layer: LayerSpec; inShape: number[]; outShape: number[] }
+/** inShapes: every input's shape (a merge node's several; else [inShape]) */
+export interface Visit { path: string; layer: LayerSpec; inShape: number[]; outShape: number[]; inShapes?: number[][] }
 
 const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const isNat = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
@@ -98,8 +116,48 @@ function walkLayer(l: LayerSpec, path: string, inShape: number[], source: string
       out = [l.outFeatures];
       break;
     case 'relu':
+    case 'sigmoid':
       out = inShape;
       break;
+    case 'upsample2d':
+      if (!ints(l.scale, 2, isPosInt) || (l.mode !== 'nearest' && l.mode !== 'bilinear') || (l.alignCorners !== undefined && typeof l.alignCorners !== 'boolean')) fail('scale must be two positive integers, mode nearest or bilinear, alignCorners a boolean');
+      if (l.mode === 'nearest' && l.alignCorners) fail('alignCorners applies to bilinear only');
+      if (inShape.length !== 3) fail(`expects input [C, H, W], gets [${shape}]`);
+      out = [inShape[0]!, inShape[1]! * l.scale[0], inShape[2]! * l.scale[1]];
+      break;
+    case 'add':
+    case 'mul':
+    case 'concat':
+      return fail('a merge layer belongs in a graph node with two or more inputs');
+    case 'graph': {
+      if (!Array.isArray(l.nodes) || l.nodes.length === 0) fail('nodes must be a non-empty list');
+      const shapes = new Map<string, number[]>([['input', inShape]]);
+      l.nodes.forEach((n, i) => {
+        const name = n?.name;
+        if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name) || shapes.has(name)) fail(`node ${i}: name ${JSON.stringify(name)} must be unique letters, digits or _ (and not "input")`);
+        if (!Array.isArray(n.inputs) || n.inputs.length === 0) fail(`node ${name}: inputs must be a non-empty list`);
+        const ins = n.inputs.map((k) => shapes.get(k) ?? fail(`node ${name}: input ${JSON.stringify(k)} is not an earlier node or "input"`));
+        if (typeof n.layer !== 'object' || n.layer === null) fail(`node ${name}: layer is not an object`);
+        if (isMerge(n.layer)) {
+          if (ins.length < 2) fail(`node ${name}: ${n.layer.type} needs two or more inputs`);
+          let o: number[];
+          if (n.layer.type === 'concat') {
+            if (ins.some((s) => s.length < 2 || s.slice(1).join(',') !== ins[0]!.slice(1).join(','))) fail(`node ${name}: concat of [${ins.join('], [')}]: all but the channel axis must agree`);
+            o = [ins.reduce((a, s) => a + s[0]!, 0), ...ins[0]!.slice(1)];
+          } else {
+            if (ins.some((s) => s.join(',') !== ins[0]!.join(','))) fail(`node ${name}: ${n.layer.type} of [${ins.join('], [')}]: shapes differ`);
+            o = ins[0]!;
+          }
+          visit({ path: child(name), layer: n.layer, inShape: ins[0]!, outShape: o, inShapes: ins });
+          shapes.set(name, o);
+        } else {
+          if (ins.length !== 1) fail(`node ${name}: a ${n.layer.type} layer takes one input, got ${ins.length}`);
+          shapes.set(name, walkLayer(n.layer, child(name), ins[0]!, source, visit));
+        }
+      });
+      out = shapes.get(l.output) ?? fail(`output ${JSON.stringify(l.output)} is not a node`);
+      break;
+    }
     case 'maxpool2d':
     case 'avgpool2d': {
       const g = poolGeometry(l);
@@ -138,7 +196,7 @@ function walkLayer(l: LayerSpec, path: string, inShape: number[], source: string
       break;
     }
     default:
-      return fail('unknown layer type (expected conv2d, conv1d, linear, relu, maxpool2d, avgpool2d, flatten, batchnorm2d, sequential or residual)');
+      return fail('unknown layer type (expected conv2d, conv1d, linear, relu, sigmoid, maxpool2d, avgpool2d, upsample2d, flatten, batchnorm2d, sequential, residual or graph)');
   }
   visit({ path, layer: l, inShape, outShape: out });
   return out;

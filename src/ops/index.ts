@@ -141,3 +141,13 @@ export function relu(be: Backend, x: Tensor, out: Tensor): void {
 export function channelAffine(be: Backend, x: Tensor, scale: Tensor | null, shift: Tensor | null, out: Tensor = x): void {
   run(be, K.CHANNEL_AFFINE, { x, scale, shift, out });
 }
+
+/** out [N, C, H sh, W sw] = x [N, C, H, W] upsampled (nearest or bilinear, integer factors). */
+export function upsample2d(be: Backend, x: Tensor, out: Tensor, p: K.Upsample2dParams): void {
+  run(be, K.UPSAMPLE2D, { x, out, p });
+}
+
+/** out = 1 / (1 + exp(-x)) (out may be x on the CPU only). */
+export function sigmoid(be: Backend, x: Tensor, out: Tensor): void {
+  run(be, K.SIGMOID, { x, out });
+}

@@ -9,7 +9,7 @@ import * as F from '../autograd/functional.js';
 import { Param } from '../autograd/param.js';
 import type { Tape } from '../autograd/tape.js';
 import type { Backend } from '../backend/backend.js';
-import { conv1dGeometry, conv2dGeometry, initWeights, Net, poolGeometry, walk, type LayerSpec, type NetSpec } from '../nets/index.js';
+import { conv1dGeometry, conv2dGeometry, initWeights, isMerge, Net, poolGeometry, upsampleGeometry, walk, type LayerSpec, type NetSpec } from '../nets/index.js';
 import * as K from '../kernels/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { OptionError } from '../util/errors.js';
@@ -58,6 +58,21 @@ export class TrainableSpecNet implements TrainableNet {
         const body = this.exec(t, l.body, child('body'), x, train);
         return F.add(t, body, l.shortcut ? this.exec(t, l.shortcut, child('shortcut'), x, train) : x);
       }
+      case 'upsample2d': return F.upsample2d(t, x, upsampleGeometry(l));
+      case 'sigmoid': return F.sigmoid(t, x);
+      case 'add': case 'mul': case 'concat': throw new Error(`a ${l.type} layer outside a graph node`);
+      case 'graph': {
+        const vals = new Map<string, Tensor>([['input', x]]);
+        for (const n of l.nodes) {
+          const ins = n.inputs.map((i) => vals.get(i)!);
+          let y: Tensor;
+          if (!isMerge(n.layer)) y = this.exec(t, n.layer, child(n.name), ins[0]!, train);
+          else if (n.layer.type === 'concat') y = F.concatChannels(t, ins);
+          else y = ins.slice(1).reduce((a, b) => (n.layer.type === 'add' ? F.add(t, a, b) : F.mul(t, a, b)), ins[0]!);
+          vals.set(n.name, y);
+        }
+        return vals.get(l.output)!;
+      }
     }
   }
 }
@@ -69,7 +84,7 @@ export function trainingOps(spec: NetSpec): K.OpDef<any>[] { // eslint-disable-l
     const by: Partial<Record<LayerSpec['type'], K.OpDef<any>[]>> = { // eslint-disable-line @typescript-eslint/no-explicit-any
       conv2d: [K.CONV2D, K.CONV2D_BACKWARD], conv1d: [K.CONV1D, K.CONV2D_BACKWARD], linear: [K.LINEAR, K.GEMM, K.COL_SUM], relu: [K.RELU, K.RELU_BACKWARD],
       maxpool2d: [K.MAX_POOL2D, K.MAX_POOL2D_BACKWARD], avgpool2d: [K.AVG_POOL2D, K.AVG_POOL2D_BACKWARD], batchnorm2d: [K.BATCH_NORM, K.BATCH_NORM_BACKWARD],
-      residual: [K.COPY_COLUMNS],
+      residual: [K.COPY_COLUMNS], upsample2d: [K.UPSAMPLE2D, K.UPSAMPLE2D_BACKWARD], sigmoid: [K.SIGMOID, K.SIGMOID_BACKWARD], add: [K.COPY_COLUMNS], mul: [K.COPY_COLUMNS, K.MUL], concat: [K.COPY_COLUMNS],
     };
     for (const op of by[layer.type] ?? []) ops.add(op);
   });
