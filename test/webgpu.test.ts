@@ -13,6 +13,7 @@ import { ropeTables } from '../src/models/llama/rope.js';
 import { packWeights } from '../src/quant/pack.js';
 import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/dtype.js';
 import { linearRef } from './reference.js';
+import { defineOp } from '../src/kernels/op.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, writeTinyModel, type TinySpec } from './tiny-models.js';
@@ -184,5 +185,27 @@ describe('webgpu backend vs cpu backend', () => {
       const step = await gpu!.read(mg.forward([ids[i]!], { cache }));
       assert.ok(relErr(step, want.subarray(i * spec.vocab, (i + 1) * spec.vocab)) < 1e-4, `cached step ${i}`);
     }
+  });
+
+  test('dispatches are batched: results stay in order across writes, and a bad shader is reported naming its kernel', async (t) => {
+    if (skip) return t.skip(skip);
+    // a batch of dependent dispatches interleaved with a write into a tensor the batch read before
+    const n = 1000, x = randn(n, r), y = randn(n, r);
+    const out = up(gpu!, x, [n]), b = up(gpu!, y, [n]);
+    ops.addInPlace(gpu!, out, b); // out = x + y
+    ops.addInPlace(gpu!, out, b); // out = x + 2y
+    gpu!.write(b, x); // b = x from here on
+    ops.addInPlace(gpu!, out, b); // out = 2x + 2y
+    const got = await gpu!.read(out);
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i]! - (2 * x[i]! + 2 * y[i]!)) / (1e-6 + Math.abs(2 * x[i]! + 2 * y[i]!)));
+    assert.ok(worst < 1e-6, `rel err ${worst} ${seedNote()}`);
+    const BROKEN = defineOp<{ t: Tensor }>({
+      name: 'broken_test_op', check() {},
+      webgpu(k, { t: tt }) { k.dispatch('broken_test_kernel', () => '@compute @workgroup_size(1) fn main() { let v: f32 = undefined_name; }', [tt], [], 1); },
+    });
+    ops.run(gpu!, BROKEN, { t: out });
+    await assert.rejects(gpu!.finish(), (e: Error) => /broken_test_kernel/.test(e.message) && /undefined_name/.test(e.message));
+    for (const tt of [b, out]) gpu!.free(tt);
   });
 });

@@ -19,6 +19,8 @@ class GpuStorage implements Storage {
 }
 
 const MAX_GROUPS = 65535;
+/** dispatches per submitted command buffer (see dispatch) */
+const MAX_BATCH = 256;
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
@@ -27,6 +29,8 @@ export class WebGpuBackend implements Backend {
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; module: GPUShaderModule }>();
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pending: Promise<string | null>[] = [];
+  /** the open batch: dispatches recorded into one compute pass, submitted together by flush() */
+  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder; keys: string[]; modules: GPUShaderModule[] } | null = null;
   /** placeholders for bindings a call does not use: one read-only, one written (they must not alias) */
   private readonly dummy: GPUBuffer;
   private readonly dummyOut: GPUBuffer;
@@ -116,6 +120,7 @@ export class WebGpuBackend implements Backend {
     if (data.byteLength !== t.byteLength) throw new Error(`write: ${data.byteLength} bytes into a tensor of ${t.byteLength}`);
     const offset = t.offset * DTYPE_BYTES[t.dtype];
     if (offset % 4) throw new Error(`write: a ${t.dtype} view at byte ${offset} is not 4-byte aligned`);
+    this.flush(); // queue.writeBuffer runs before any later submit: the recorded dispatches must go first
     // a copy: the source may be a view into shared (wasm) memory, and the size must be a multiple of 4
     const bytes = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
     bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -124,6 +129,7 @@ export class WebGpuBackend implements Backend {
 
   async read(t: Tensor): Promise<Float32Array> {
     if (t.dtype !== 'f32') throw new Error(`read of a ${t.dtype} tensor`);
+    this.flush();
     const size = t.byteLength;
     const staging = this.device.createBuffer({ size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = this.device.createCommandEncoder();
@@ -139,6 +145,7 @@ export class WebGpuBackend implements Backend {
 
   /** Wait for everything enqueued so far and throw its first error. */
   async checkErrors(): Promise<void> {
+    this.flush();
     const pending = this.pending;
     this.pending = [];
     const errors = (await Promise.all(pending)).filter((e): e is string => e !== null);
@@ -147,6 +154,7 @@ export class WebGpuBackend implements Backend {
 
   /** Wait until the GPU has finished all submitted work (for timing), then report any error. */
   async finish(): Promise<void> {
+    this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.checkErrors();
   }
@@ -161,38 +169,62 @@ export class WebGpuBackend implements Backend {
     return p;
   }
 
-  /** One dispatch: bindings 1.. = tensors or placeholders, the parameter block, `groups` workgroups (a count, or x and y). */
+  /**
+   * One dispatch: bindings 1.. = tensors or placeholders, the parameter block, `groups` workgroups (a count, or x and
+   * y). Dispatches are recorded into one compute pass (WebGPU orders them and makes each one's writes visible to the
+   * next) and submitted together by flush(): before a write or read, at finish, and every MAX_BATCH dispatches.
+   * Submitting each dispatch alone cost more than the small kernels of a training step.
+   */
   private dispatch(key: string, code: () => string, bindings: GpuBinding[], params: GpuParam[], groups: number | [number, number]): void {
     const d = this.device;
-    d.pushErrorScope('out-of-memory');
-    d.pushErrorScope('validation');
+    if (!this.batch) {
+      d.pushErrorScope('out-of-memory');
+      d.pushErrorScope('validation');
+      const enc = d.createCommandEncoder();
+      this.batch = { enc, pass: enc.beginComputePass(), keys: [], modules: [] };
+    }
     const { pipeline, module } = this.pipeline(key, code);
     const words = new Uint32Array(16);
     const view = new DataView(words.buffer);
     params.forEach((p, i) => (typeof p === 'number' ? view.setUint32(4 * i, p, true) : view.setFloat32(4 * i, p.f, true)));
+    // a fresh uniform buffer per dispatch: written now, read when the batch runs, never rewritten
     const uniform = d.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     d.queue.writeBuffer(uniform, 0, words);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
     bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b === 'unused' ? this.dummy : b === 'unusedOut' ? this.dummyOut : this.buf(b) } }));
     const bind = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const [gx, gy] = typeof groups === 'number' ? [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)] : groups;
-    const enc = d.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bind);
-    if (gx > 0 && gy > 0) pass.dispatchWorkgroups(gx, gy);
-    pass.end();
-    d.queue.submit([enc.finish()]);
+    const b = this.batch;
+    b.pass.setPipeline(pipeline);
+    b.pass.setBindGroup(0, bind);
+    if (gx > 0 && gy > 0) b.pass.dispatchWorkgroups(gx, gy);
+    b.keys.push(key);
+    if (!b.modules.includes(module)) b.modules.push(module);
+    if (b.keys.length >= MAX_BATCH) this.flush();
+  }
+
+  /** Submits the open batch; its errors (naming the kernels and their shader messages) reach checkErrors. */
+  private flush(): void {
+    const b = this.batch;
+    if (!b) return;
+    this.batch = null;
+    b.pass.end();
+    this.device.queue.submit([b.enc.finish()]);
     const scope = async (e: GPUError | null) => {
       if (!e) return null;
-      const info = await module.getCompilationInfo();
-      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
-      return `${key}: ${e.message.split('\n')[0]}${msgs.length ? ` [shader: ${msgs.join('; ')}]` : ''}`;
+      const msgs: string[] = [];
+      for (const m of b.modules) {
+        const info = await m.getCompilationInfo();
+        for (const x of info.messages) if (x.type === 'error') msgs.push(`${m.label} ${x.lineNum}:${x.linePos} ${x.message}`);
+      }
+      const keys = [...new Set(b.keys)];
+      return `${keys.length === 1 ? keys[0] : `one of ${keys.join(', ')}`}: ${e.message.split('\n')[0]}${msgs.length ? ` [shader: ${msgs.join('; ')}]` : ''}`;
     };
-    this.pending.push(d.popErrorScope().then(scope), d.popErrorScope().then(scope));
+    this.pending.push(this.device.popErrorScope().then(scope), this.device.popErrorScope().then(scope));
   }
 
   async dispose(): Promise<void> {
+    this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.device.destroy();
     // drop Dawn's instance so the process can exit (webgpu README, "Lifetime")
