@@ -21,6 +21,8 @@ class GpuStorage implements Storage {
 const MAX_GROUPS = 65535;
 /** dispatches per submitted command buffer (see dispatch) */
 const MAX_BATCH = 256;
+/** bytes per dispatch's parameter block in a batch's uniform buffer (minUniformBufferOffsetAlignment is at most 256) */
+const UNIFORM_SLOT = 256;
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
@@ -30,7 +32,7 @@ export class WebGpuBackend implements Backend {
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pending: Promise<string | null>[] = [];
   /** the open batch: dispatches recorded into one compute pass, submitted together by flush() */
-  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder; keys: string[]; modules: GPUShaderModule[] } | null = null;
+  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder; keys: string[]; modules: GPUShaderModule[]; uniforms: GPUBuffer; words: Uint32Array<ArrayBuffer> } | null = null;
   /** placeholders for bindings a call does not use: one read-only, one written (they must not alias) */
   private readonly dummy: GPUBuffer;
   private readonly dummyOut: GPUBuffer;
@@ -181,20 +183,19 @@ export class WebGpuBackend implements Backend {
       d.pushErrorScope('out-of-memory');
       d.pushErrorScope('validation');
       const enc = d.createCommandEncoder();
-      this.batch = { enc, pass: enc.beginComputePass(), keys: [], modules: [] };
+      // the batch's parameter blocks: one 256-byte slot per dispatch in one uniform buffer, written once at flush
+      const uniforms = d.createBuffer({ size: MAX_BATCH * UNIFORM_SLOT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.batch = { enc, pass: enc.beginComputePass(), keys: [], modules: [], uniforms, words: new Uint32Array((MAX_BATCH * UNIFORM_SLOT) / 4) };
     }
+    const b = this.batch;
     const { pipeline, module } = this.pipeline(key, code);
-    const words = new Uint32Array(16);
-    const view = new DataView(words.buffer);
+    const slot = b.keys.length * UNIFORM_SLOT;
+    const view = new DataView(b.words.buffer, slot, 64);
     params.forEach((p, i) => (typeof p === 'number' ? view.setUint32(4 * i, p, true) : view.setFloat32(4 * i, p.f, true)));
-    // a fresh uniform buffer per dispatch: written now, read when the batch runs, never rewritten
-    const uniform = d.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    d.queue.writeBuffer(uniform, 0, words);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.uniforms, offset: slot, size: 64 } }];
     bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b === 'unused' ? this.dummy : b === 'unusedOut' ? this.dummyOut : this.buf(b) } }));
     const bind = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const [gx, gy] = typeof groups === 'number' ? [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)] : groups;
-    const b = this.batch;
     b.pass.setPipeline(pipeline);
     b.pass.setBindGroup(0, bind);
     if (gx > 0 && gy > 0) b.pass.dispatchWorkgroups(gx, gy);
@@ -209,6 +210,7 @@ export class WebGpuBackend implements Backend {
     if (!b) return;
     this.batch = null;
     b.pass.end();
+    this.device.queue.writeBuffer(b.uniforms, 0, b.words, 0, (b.keys.length * UNIFORM_SLOT) / 4);
     this.device.queue.submit([b.enc.finish()]);
     const scope = async (e: GPUError | null) => {
       if (!e) return null;
