@@ -355,6 +355,9 @@ const convCases: [string, number, number, number, number, number, K.Conv2dParams
   ['groups 2, 5x5', 1, 6, 13, 9, 4, { kernel: [5, 5], stride: [1, 2], dilation: [1, 1], pad: [2, 2, 2, 2], groups: 2 }, false],
   ['depthwise 3x3 stride 2', 2, 5, 9, 7, 5, { kernel: [3, 3], stride: [2, 2], dilation: [1, 1], pad: [1, 0, 1, 1], groups: 5 }, true],
   ['1x1, 37 channels', 1, 37, 5, 3, 11, { kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, true],
+  // stride 1 with an image per thread (conv2d_direct): 6+4+1 output tiles, 8+6 wide row blocks, uneven padding; 6 outputs 3 wide
+  ['direct 5x4, pads 2,1,0,3, 11 outputs', 3, 3, 9, 13, 11, { kernel: [5, 4], stride: [1, 1], dilation: [1, 1], pad: [2, 1, 0, 3], groups: 1 }, true],
+  ['direct 3x3, 6 outputs 3 wide', 4, 2, 5, 3, 6, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, false],
 ];
 for (const [name, N, C, H, W, O, p, withBias] of convCases) {
   add(K.CONV2D, name, 1e-5, (be) => {
