@@ -381,6 +381,14 @@ const poolCases: [string, number, number, number, K.Pool2dParams][] = [
   ['3x3 stride 3 on 14x14', 2, 14, 14, { kernel: [3, 3], stride: [3, 3], pad: [0, 0, 0, 0] }],
   ['3x2 stride 2,1 pads 1,0,2,1', 5, 9, 7, { kernel: [3, 2], stride: [2, 1], pad: [1, 0, 2, 1] }],
 ];
+// max 2x2 stride 2 (its four-at-a-time path): ties (values rounded to integers) must keep the first tap, as the twin
+add(K.MAX_POOL2D, '2x2 stride 2 on 7x21 with ties', 0, (be) => {
+  const [planes, H, W] = [3, 7, 21], p: K.Pool2dParams = { kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0] };
+  const x = randn(planes * H * W, r).map((v) => Math.round(v)), out = be.alloc([1, planes, 3, 10]), indices = be.alloc([1, planes, 3, 10], 'i32');
+  run(be, K.MAX_POOL2D, { x: up(be, x, [1, planes, H, W]), out, indices, p });
+  const want = ref.maxPool2dRef(x, planes, H, W, p);
+  return { read: [out, indices], want: [want.out, want.indices], i32: [1] };
+});
 for (const [name, planes, H, W, p] of poolCases) {
   const [OH, OW] = K.poolOutShape(H, W, p);
   add(K.MAX_POOL2D, name, 0, (be) => {
