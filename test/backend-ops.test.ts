@@ -434,6 +434,20 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
     return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
   });
 }
+// stride 1, one group (dx by the direct kernel on the turned weights: 4+1 output tiles, 8+5 wide row blocks); the last
+// pads past the kernel on the right, so dx takes the dcol GEMM + col2im path
+for (const pad of [[2, 0, 1, 2], [1, 1, 0, 3]] as [number, number, number, number][]) {
+  const g: ref.ConvGeometry = { N: 3, C: 5, H: 11, W: 13, O: 7, kh: 4, kw: 3, stride: [1, 1], dilation: [1, 1], pad, groups: 1 };
+  const [OH, OW] = ref.convOut(g);
+  add(K.CONV2D_BACKWARD, `[3,5,11,13] -> 7x${OH}x${OW} stride 1 pads ${pad}`, 1e-5, (be) => {
+    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * g.C * 12, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
+    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, g.C, 4, 3]), db = up(be, ab, [g.O]);
+    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, g.C, 4, 3]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
+      p: { kernel: [4, 3], stride: [1, 1], dilation: [1, 1], pad, groups: 1 } });
+    const d = ref.conv2dBackwardRef(x, w, g, dy);
+    return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
+  });
+}
 {
   const pg: ref.PoolGeometry = { planes: 10, H: 11, W: 9, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1, 1, 1], countIncludePad: false };
   const [OH, OW] = ref.poolOut(pg);

@@ -76,19 +76,29 @@ export function conv2d_batch(x: usize, w: usize, out: usize, col: usize, gemm: u
 // one accumulator per output), then the bias, so the same bits as im2col + sgemm + channel_affine, except for the
 // last P mod 8 pixels of an image, which the GEMM computes in its scalar edge tile (unfused where fma4 fuses).
 
-/** out[o][px..px+nv) for rows o of a tile: two vectors, nv (< 8) lanes of them when the row block is cut. */
-@inline function storeRow(dst: usize, v0: v128, v1: v128, nv: i32): void {
-  if (nv >= 8) { v128.store(dst, v0); v128.store(dst, v1, 16); return; }
-  if (nv >= 4) {
-    v128.store(dst, v0);
-    if (nv > 4) store<f32>(dst, f32x4.extract_lane(v1, 0), 16);
-    if (nv > 5) store<f32>(dst, f32x4.extract_lane(v1, 1), 20);
-    if (nv > 6) store<f32>(dst, f32x4.extract_lane(v1, 2), 24);
+/** v, plus what is at p when a */
+@inline function addTo(a: bool, p: usize, v: f32): f32 {
+  return a ? load<f32>(p) + v : v;
+}
+
+/** out[o][px..px+nv) for rows o of a tile: two vectors, nv (< 8) lanes of them when the row block is cut; acc: added to what is there */
+@inline function storeRow(dst: usize, v0: v128, v1: v128, nv: i32, acc: i32): void {
+  if (nv >= 8) {
+    if (acc != 0) { v0 = f32x4.add(v128.load(dst), v0); v1 = f32x4.add(v128.load(dst, 16), v1); }
+    v128.store(dst, v0); v128.store(dst, v1, 16);
     return;
   }
-  store<f32>(dst, f32x4.extract_lane(v0, 0));
-  if (nv > 1) store<f32>(dst, f32x4.extract_lane(v0, 1), 4);
-  if (nv > 2) store<f32>(dst, f32x4.extract_lane(v0, 2), 8);
+  const a = acc != 0;
+  if (nv >= 4) {
+    v128.store(dst, a ? f32x4.add(v128.load(dst), v0) : v0);
+    if (nv > 4) store<f32>(dst, addTo(a, dst + 16, f32x4.extract_lane(v1, 0)), 16);
+    if (nv > 5) store<f32>(dst, addTo(a, dst + 20, f32x4.extract_lane(v1, 1)), 20);
+    if (nv > 6) store<f32>(dst, addTo(a, dst + 24, f32x4.extract_lane(v1, 2)), 24);
+    return;
+  }
+  store<f32>(dst, addTo(a, dst + 0, f32x4.extract_lane(v0, 0)));
+  if (nv > 1) store<f32>(dst, addTo(a, dst + 4, f32x4.extract_lane(v0, 1)), 4);
+  if (nv > 2) store<f32>(dst, addTo(a, dst + 8, f32x4.extract_lane(v0, 2)), 8);
 }
 
 /** v + bias[o] (no add without a bias: -0 stays -0, as in the im2col path) */
@@ -97,7 +107,7 @@ export function conv2d_batch(x: usize, w: usize, out: usize, col: usize, gemm: u
 }
 
 /** rows o0..o0+5 of out for the 8 pixels at xb (the padded plane at (oh, ow)); w rows are K floats apart */
-function direct6x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32): void {
+function direct6x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   const sa = <usize>K << 2;
   let ap = w;
@@ -126,15 +136,15 @@ function direct6x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usiz
     }
   }
   const pb = P << 2;
-  storeRow(out, withBias(c00, bias, o0), withBias(c01, bias, o0), nv);
-  storeRow(out + pb, withBias(c10, bias, o0 + 1), withBias(c11, bias, o0 + 1), nv);
-  storeRow(out + 2 * pb, withBias(c20, bias, o0 + 2), withBias(c21, bias, o0 + 2), nv);
-  storeRow(out + 3 * pb, withBias(c30, bias, o0 + 3), withBias(c31, bias, o0 + 3), nv);
-  storeRow(out + 4 * pb, withBias(c40, bias, o0 + 4), withBias(c41, bias, o0 + 4), nv);
-  storeRow(out + 5 * pb, withBias(c50, bias, o0 + 5), withBias(c51, bias, o0 + 5), nv);
+  storeRow(out, withBias(c00, bias, o0), withBias(c01, bias, o0), nv, acc);
+  storeRow(out + pb, withBias(c10, bias, o0 + 1), withBias(c11, bias, o0 + 1), nv, acc);
+  storeRow(out + 2 * pb, withBias(c20, bias, o0 + 2), withBias(c21, bias, o0 + 2), nv, acc);
+  storeRow(out + 3 * pb, withBias(c30, bias, o0 + 3), withBias(c31, bias, o0 + 3), nv, acc);
+  storeRow(out + 4 * pb, withBias(c40, bias, o0 + 4), withBias(c41, bias, o0 + 4), nv, acc);
+  storeRow(out + 5 * pb, withBias(c50, bias, o0 + 5), withBias(c51, bias, o0 + 5), nv, acc);
 }
 
-function direct4x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32): void {
+function direct4x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const sa = <usize>K << 2;
   let ap = w;
@@ -156,13 +166,13 @@ function direct4x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usiz
     }
   }
   const pb = P << 2;
-  storeRow(out, withBias(c00, bias, o0), withBias(c01, bias, o0), nv);
-  storeRow(out + pb, withBias(c10, bias, o0 + 1), withBias(c11, bias, o0 + 1), nv);
-  storeRow(out + 2 * pb, withBias(c20, bias, o0 + 2), withBias(c21, bias, o0 + 2), nv);
-  storeRow(out + 3 * pb, withBias(c30, bias, o0 + 3), withBias(c31, bias, o0 + 3), nv);
+  storeRow(out, withBias(c00, bias, o0), withBias(c01, bias, o0), nv, acc);
+  storeRow(out + pb, withBias(c10, bias, o0 + 1), withBias(c11, bias, o0 + 1), nv, acc);
+  storeRow(out + 2 * pb, withBias(c20, bias, o0 + 2), withBias(c21, bias, o0 + 2), nv, acc);
+  storeRow(out + 3 * pb, withBias(c30, bias, o0 + 3), withBias(c31, bias, o0 + 3), nv, acc);
 }
 
-function direct1x8(w: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, nv: i32, bias: usize, o0: i32): void {
+function direct1x8(w: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
   let c00 = f32x4.splat(0), c01 = c00;
   let ap = w;
   for (let c = 0; c < C; c++) {
@@ -178,7 +188,7 @@ function direct1x8(w: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i
       xr += rowB;
     }
   }
-  storeRow(out, withBias(c00, bias, o0), withBias(c01, bias, o0), nv);
+  storeRow(out, withBias(c00, bias, o0), withBias(c01, bias, o0), nv, acc);
 }
 
 /** floats of padded-image scratch one thread of conv2d_direct needs: C Hp Wp plus the row blocks' overreach */
@@ -187,11 +197,11 @@ export function conv2d_direct_scratch(C: i32, Hp: i32, Wp: i32): i32 {
 }
 
 /**
- * out [N, O, OH, OW] = conv2d(x [N, C, H, W], w [O, C, kh, kw]) (+ bias [O]) at stride 1, dilation 1, one group;
- * threads take whole images, each with its padded copy at pad + tid * conv2d_direct_scratch(C, Hp, Wp) floats.
- * Packed geometry as conv2d_im2col (p = pt | pl << 16).
+ * out [N, O, OH, OW] = conv2d(x [N, C, H, W], w [O, C, kh, kw]) (+ bias [O]) at stride 1, dilation 1, one group
+ * (acc != 0: out += that instead); threads take whole images, each with its padded copy at
+ * pad + tid * conv2d_direct_scratch(C, Hp, Wp) floats. Packed geometry as conv2d_im2col (p = pt | pl << 16).
  */
-export function conv2d_direct(x: usize, w: usize, bias: usize, out: usize, pad: usize, N: i32, C: i32, O: i32, hw: i32, ohw: i32, khw: i32, p: i32, tid: i32, nt: i32): void {
+export function conv2d_direct(x: usize, w: usize, bias: usize, out: usize, pad: usize, N: i32, C: i32, O: i32, hw: i32, ohw: i32, khw: i32, p: i32, acc: i32, tid: i32, nt: i32): void {
   const H = hw & 0xffff, W = hw >>> 16, OH = ohw & 0xffff, OW = ohw >>> 16, kh = khw & 0xffff, kw = khw >>> 16;
   const pt = p & 0xffff, pl = p >>> 16, Hp = OH + kh - 1, Wp = OW + kw - 1, K = C * kh * kw, P = OH * OW;
   const per = (N + nt - 1) / nt;
@@ -214,10 +224,23 @@ export function conv2d_direct(x: usize, w: usize, bias: usize, out: usize, pad: 
         const nv = min(8, OW - ow);
         const xb = xp + <usize>(oh * Wp + ow) * 4, ob = outN + (<usize>(oh * OW + ow) << 2);
         let o = 0;
-        for (; o + 6 <= O; o += 6) direct6x8(w + (<usize>(o * K) << 2), K, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o);
-        for (; o + 4 <= O; o += 4) direct4x8(w + (<usize>(o * K) << 2), K, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o);
-        for (; o < O; o++) direct1x8(w + (<usize>(o * K) << 2), xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), nv, bias, o);
+        for (; o + 6 <= O; o += 6) direct6x8(w + (<usize>(o * K) << 2), K, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o, acc);
+        for (; o + 4 <= O; o += 4) direct4x8(w + (<usize>(o * K) << 2), K, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o, acc);
+        for (; o < O; o++) direct1x8(w + (<usize>(o * K) << 2), xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), nv, bias, o, acc);
       }
     }
+  }
+}
+
+/**
+ * wf [C, O, kh, kw] = w [O, C, kh, kw] with each kernel turned by 180 degrees: the weights of the stride-1
+ * convolution whose output is conv2d's input gradient (dx = conv2d(dy padded by k - 1 - pad, wf)).
+ */
+export function conv2d_flip_weights(w: usize, wf: usize, O: i32, C: i32, khw: i32, tid: i32, nt: i32): void {
+  const kh = khw & 0xffff, kw = khw >>> 16, T = kh * kw;
+  const per = (O + nt - 1) / nt;
+  const o0 = min(O, tid * per), o1 = min(O, o0 + per);
+  for (let o = o0; o < o1; o++) for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) {
+    store<f32>(wf + (<usize>((c * O + o) * T + T - 1 - t) << 2), load<f32>(w + (<usize>((o * C + c) * T + t) << 2)));
   }
 }
