@@ -434,16 +434,17 @@ for (const [scaled, shifted, inPlace] of [[true, true, true], [false, true, true
     return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
   });
 }
-// stride 1, one group (dx by the direct kernel on the turned weights: 4+1 output tiles, 8+5 wide row blocks); the last
-// pads past the kernel on the right, so dx takes the dcol GEMM + col2im path
-for (const pad of [[2, 0, 1, 2], [1, 1, 0, 3]] as [number, number, number, number][]) {
-  const g: ref.ConvGeometry = { N: 3, C: 5, H: 11, W: 13, O: 7, kh: 4, kw: 3, stride: [1, 1], dilation: [1, 1], pad, groups: 1 };
+// stride 1, one group: dx by the direct kernel on the turned weights (4+1 output tiles, 8+5 wide row blocks), dW by
+// conv2d_dw_direct (3+3+1 channel tiles, 4+1 taps per row, 11 of 12 columns); the last pads past the kernel on the
+// right, so its dx takes the dcol GEMM + col2im path
+for (const pad of [[2, 0, 1, 2], [1, 1, 0, 5]] as [number, number, number, number][]) {
+  const g: ref.ConvGeometry = { N: 3, C: 5, H: 11, W: 13, O: 7, kh: 3, kw: 5, stride: [1, 1], dilation: [1, 1], pad, groups: 1 };
   const [OH, OW] = ref.convOut(g);
   add(K.CONV2D_BACKWARD, `[3,5,11,13] -> 7x${OH}x${OW} stride 1 pads ${pad}`, 1e-5, (be) => {
-    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * g.C * 12, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
-    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, g.C, 4, 3]), db = up(be, ab, [g.O]);
-    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, g.C, 4, 3]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
-      p: { kernel: [4, 3], stride: [1, 1], dilation: [1, 1], pad, groups: 1 } });
+    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * g.C * 15, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
+    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, g.C, 3, 5]), db = up(be, ab, [g.O]);
+    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, g.C, 3, 5]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
+      p: { kernel: [3, 5], stride: [1, 1], dilation: [1, 1], pad, groups: 1 } });
     const d = ref.conv2dBackwardRef(x, w, g, dy);
     return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
   });

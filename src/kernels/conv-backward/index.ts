@@ -3,7 +3,8 @@
  * whose patch matrix fits the cache (assembly.ts): dW[g] += dyr[g]^T col[g], dx += col2im(dyr[g] W[g]), dbias +=
  * column sums of dyr. Stride 1, dilation 1, one group, padding below the kernel size and an image per thread: dx is
  * instead the stride-1 convolution of dy (padded by k - 1 - pad) with the kernels turned 180 degrees, run by the
- * forward's direct kernel. conv1d's gradient is conv2d's on the H = 1 views. The conv ops' gradient slots call these.
+ * forward's direct kernel; with one group at stride 1, dW and dbias come from conv2d_dw_direct (register tiles over the
+ * padded image and dy, no patch matrix). conv1d's gradient is conv2d's on the H = 1 views. The conv ops' gradient slots call these.
  */
 import { defineOp, opError, requireF32, type GradFn } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -22,8 +23,8 @@ export const CONV2D_BACKWARD = defineOp<Conv2dBackwardArgs>({
     }
     if ((dx && dx.size !== x.size) || (dw && dw.size !== w.size) || (db && db.size !== w.shape[0]) || x.shape[1] !== w.shape[1]! * p.groups) opError('conv2d_backward', 'gradient shapes do not fit');
   },
-  cpu(k, { x, w, dy, dx: dxIn, dw, db, p }) {
-    let dx = dxIn;
+  cpu(k, { x, w, dy, dx: dxIn, dw: dwIn, db: dbIn, p }) {
+    let dx = dxIn, dw = dwIn, db = dbIn;
     const [N, C, H, W] = x.shape as [number, number, number, number], [O, Cg, kh, kw] = w.shape as [number, number, number, number];
     const [OH, OW] = [dy.shape[2]!, dy.shape[3]!], G = p.groups, Og = O / G, P = OH * OW, K = Cg * kh * kw;
     const geometry = [pair(H, W), pair(OH, OW), pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
@@ -39,6 +40,13 @@ export const CONV2D_BACKWARD = defineOp<Conv2dBackwardArgs>({
       k.call('conv2d_flip_weights', [k.ptr(w), k.ptr(wf), O, C, pair(kh, kw)], w.size);
       k.call('conv2d_direct', [k.ptr(dy), k.ptr(wf), 0, k.ptr(dx), k.ptr(pad), N, O, C, pair(OH, OW), pair(H, W), pair(kh, kw), pair(kh - 1 - pt, kw - 1 - pl), 1], 2 * N * C * H * W * O * kh * kw);
       dx = null;
+    }
+    if ((dw || db) && G === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1) {
+      // stride 1: dW from the padded image and dy directly (assembly.ts), db beside it: no patch matrix
+      const s = k.scratch('conv_bwd_dw', k.threads * k.exported('conv2d_dw_direct_scratch')(C, O, pair(OH, OW), pair(kh, kw)));
+      k.call('conv2d_dw_direct', [k.ptr(x), k.ptr(dy), dw ? k.ptr(dw) : 0, db ? k.ptr(db) : 0, k.ptr(s), N, C, O, pair(H, W), pair(OH, OW), pair(kh, kw), pair(pt, pl)],
+        2 * N * O * P * K + N * O * P);
+      dw = db = null;
     }
     for (let n0 = 0; n0 < N; n0 += chunk) {
       const cn = Math.min(chunk, N - n0), NP = cn * P;
