@@ -34,7 +34,7 @@ export const CONV2D_BACKWARD = defineOp<Conv2dBackwardArgs>({
     const gemm = k.scratch('gemm', Math.ceil(k.exported('gemm_scratch_bytes')() * k.threads / 4));
     const [pt, pl, pb, pr] = p.pad;
     if (dx && N >= k.threads && G === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1 && pt < kh && pb < kh && pl < kw && pr < kw) {
-      // stride 1: dx += conv2d(dy padded by k - 1 - pad, the kernels turned 180 degrees as wf [C, O, kh, kw]), by the
+      // stride 1: dx += conv2d(dy padded by k - 1 - pad, the kernels turned 180 degrees, tap-major as wf [O kh kw, C]), by the
       // forward's direct kernel (kernels/conv): no dcol GEMM, no col2im
       const wf = k.scratch('conv_bwd_wflip', w.size), pad = k.scratch('conv2d_pad', k.threads * k.exported('conv2d_direct_scratch')(O, H + kh - 1, W + kw - 1));
       k.call('conv2d_flip_weights', [k.ptr(w), k.ptr(wf), O, C, pair(kh, kw)], w.size);

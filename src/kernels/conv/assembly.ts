@@ -106,10 +106,10 @@ export function conv2d_batch(x: usize, w: usize, out: usize, col: usize, gemm: u
   return bias != 0 ? f32x4.add(v, f32x4.splat(load<f32>(bias + (<usize>o << 2)))) : v;
 }
 
-/** rows o0..o0+5 of out for the 8 pixels at xb (the padded plane at (oh, ow)); w rows are K floats apart */
-function direct6x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
+/** rows o0..o0+5 of out for the 8 pixels at xb (the padded plane at (oh, ow)); w: the tile's weights tap-major, taps sak bytes apart */
+function direct6x8(w: usize, sak: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  const sa = <usize>K << 2;
+  const sa: usize = 4;
   let ap = w;
   for (let c = 0; c < C; c++) {
     let xr = xb + <usize>c * plane;
@@ -129,7 +129,7 @@ function direct6x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usiz
         c40 = fma4(av, b0, c40); c41 = fma4(av, b1, c41);
         av = v128.load32_splat(ap + 5 * sa);
         c50 = fma4(av, b0, c50); c51 = fma4(av, b1, c51);
-        ap += 4;
+        ap += sak;
         p += 4;
       }
       xr += rowB;
@@ -144,9 +144,9 @@ function direct6x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usiz
   storeRow(out + 5 * pb, withBias(c50, bias, o0 + 5), withBias(c51, bias, o0 + 5), nv, acc);
 }
 
-function direct4x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
+function direct4x8(w: usize, sak: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, P: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const sa = <usize>K << 2;
+  const sa: usize = 4;
   let ap = w;
   for (let c = 0; c < C; c++) {
     let xr = xb + <usize>c * plane;
@@ -159,7 +159,7 @@ function direct4x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usiz
         c10 = fma4(a1, b0, c10); c11 = fma4(a1, b1, c11);
         c20 = fma4(a2, b0, c20); c21 = fma4(a2, b1, c21);
         c30 = fma4(a3, b0, c30); c31 = fma4(a3, b1, c31);
-        ap += 4;
+        ap += sak;
         p += 4;
       }
       xr += rowB;
@@ -172,7 +172,7 @@ function direct4x8(w: usize, K: i32, xb: usize, C: i32, plane: usize, rowB: usiz
   storeRow(out + 3 * pb, withBias(c30, bias, o0 + 3), withBias(c31, bias, o0 + 3), nv, acc);
 }
 
-function direct1x8(w: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
+function direct1x8(w: usize, sak: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i32, kw: i32, out: usize, nv: i32, bias: usize, o0: i32, acc: i32): void {
   let c00 = f32x4.splat(0), c01 = c00;
   let ap = w;
   for (let c = 0; c < C; c++) {
@@ -182,7 +182,7 @@ function direct1x8(w: usize, xb: usize, C: i32, plane: usize, rowB: usize, kh: i
       for (let j = 0; j < kw; j++) {
         const a0 = v128.load32_splat(ap);
         c00 = fma4(a0, v128.load(p), c00); c01 = fma4(a0, v128.load(p, 16), c01);
-        ap += 4;
+        ap += sak;
         p += 4;
       }
       xr += rowB;
@@ -197,13 +197,14 @@ export function conv2d_direct_scratch(C: i32, Hp: i32, Wp: i32): i32 {
 }
 
 /**
- * out [N, O, OH, OW] = conv2d(x [N, C, H, W], w [O, C, kh, kw]) (+ bias [O]) at stride 1, dilation 1, one group
- * (acc != 0: out += that instead); threads take whole images, each with its padded copy at
+ * out [N, O, OH, OW] = conv2d(x [N, C, H, W], w) (+ bias [O]) at stride 1, dilation 1, one group, with the weights
+ * tap-major: wt [C kh kw, O] (the [O, C, kh, kw] weights transposed, so a tile's six weights of a tap share a cache
+ * line) (acc != 0: out += that instead); threads take whole images, each with its padded copy at
  * pad + tid * conv2d_direct_scratch(C, Hp, Wp) floats. Packed geometry as conv2d_im2col (p = pt | pl << 16).
  */
-export function conv2d_direct(x: usize, w: usize, bias: usize, out: usize, pad: usize, N: i32, C: i32, O: i32, hw: i32, ohw: i32, khw: i32, p: i32, acc: i32, tid: i32, nt: i32): void {
+export function conv2d_direct(x: usize, wt: usize, bias: usize, out: usize, pad: usize, N: i32, C: i32, O: i32, hw: i32, ohw: i32, khw: i32, p: i32, acc: i32, tid: i32, nt: i32): void {
   const H = hw & 0xffff, W = hw >>> 16, OH = ohw & 0xffff, OW = ohw >>> 16, kh = khw & 0xffff, kw = khw >>> 16;
-  const pt = p & 0xffff, pl = p >>> 16, Hp = OH + kh - 1, Wp = OW + kw - 1, K = C * kh * kw, P = OH * OW;
+  const pt = p & 0xffff, pl = p >>> 16, Hp = OH + kh - 1, Wp = OW + kw - 1, P = OH * OW, sak = <usize>O << 2;
   const per = (N + nt - 1) / nt;
   const n0 = min(N, tid * per), n1 = min(N, n0 + per);
   const size = conv2d_direct_scratch(C, Hp, Wp);
@@ -224,23 +225,23 @@ export function conv2d_direct(x: usize, w: usize, bias: usize, out: usize, pad: 
         const nv = min(8, OW - ow);
         const xb = xp + <usize>(oh * Wp + ow) * 4, ob = outN + (<usize>(oh * OW + ow) << 2);
         let o = 0;
-        for (; o + 6 <= O; o += 6) direct6x8(w + (<usize>(o * K) << 2), K, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o, acc);
-        for (; o + 4 <= O; o += 4) direct4x8(w + (<usize>(o * K) << 2), K, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o, acc);
-        for (; o < O; o++) direct1x8(w + (<usize>(o * K) << 2), xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), nv, bias, o, acc);
+        for (; o + 6 <= O; o += 6) direct6x8(wt + (<usize>o << 2), sak, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o, acc);
+        for (; o + 4 <= O; o += 4) direct4x8(wt + (<usize>o << 2), sak, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), <usize>P, nv, bias, o, acc);
+        for (; o < O; o++) direct1x8(wt + (<usize>o << 2), sak, xb, C, plane, rowB, kh, kw, ob + (<usize>(o * P) << 2), nv, bias, o, acc);
       }
     }
   }
 }
 
 /**
- * wf [C, O, kh, kw] = w [O, C, kh, kw] with each kernel turned by 180 degrees: the weights of the stride-1
- * convolution whose output is conv2d's input gradient (dx = conv2d(dy padded by k - 1 - pad, wf)).
+ * wf [O kh kw, C] (tap-major, as conv2d_direct reads) = w [O, C, kh, kw] with each kernel turned by 180 degrees: the
+ * weights of the stride-1 convolution whose output is conv2d's input gradient (dx = conv2d(dy padded by k - 1 - pad, wf)).
  */
 export function conv2d_flip_weights(w: usize, wf: usize, O: i32, C: i32, khw: i32, tid: i32, nt: i32): void {
   const kh = khw & 0xffff, kw = khw >>> 16, T = kh * kw;
   const per = (O + nt - 1) / nt;
   const o0 = min(O, tid * per), o1 = min(O, o0 + per);
   for (let o = o0; o < o1; o++) for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) {
-    store<f32>(wf + (<usize>((c * O + o) * T + T - 1 - t) << 2), load<f32>(w + (<usize>((o * C + c) * T + t) << 2)));
+    store<f32>(wf + (<usize>((o * T + T - 1 - t) * C + c) << 2), load<f32>(w + (<usize>((o * C + c) * T + t) << 2)));
   }
 }

@@ -45,8 +45,9 @@ function conv2dCpu(k: CpuKernels, { x, w, bias, out, p }: Conv2dArgs): void {
   const batched = N >= k.threads;
   if (batched && G === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1) {
     // stride 1: the GEMM's register tiles read the zero-padded image directly (no patch matrix), bias included
-    const pad = k.scratch('conv2d_pad', k.threads * k.exported('conv2d_direct_scratch')(C, OH + kh - 1, OW + kw - 1));
-    k.call('conv2d_direct', [k.ptr(x), k.ptr(w), bias ? k.ptr(bias) : 0, k.ptr(out), k.ptr(pad), N, C, O, pair(H, W), pair(OH, OW), pair(kh, kw), pair(p.pad[0], p.pad[1]), 0], 2 * N * O * P * K);
+    const pad = k.scratch('conv2d_pad', k.threads * k.exported('conv2d_direct_scratch')(C, OH + kh - 1, OW + kw - 1)), wt = k.scratch('conv2d_wt', w.size);
+    k.call('transpose', [k.ptr(w), O, K, k.ptr(wt)], w.size);
+    k.call('conv2d_direct', [k.ptr(x), k.ptr(wt), bias ? k.ptr(bias) : 0, k.ptr(out), k.ptr(pad), N, C, O, pair(H, W), pair(OH, OW), pair(kh, kw), pair(p.pad[0], p.pad[1]), 0], 2 * N * O * P * K);
     return;
   }
   const col = k.scratch('conv2d_col', G * P * K * (batched ? k.threads : 1));
