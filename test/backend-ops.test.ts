@@ -348,6 +348,19 @@ add(K.ATTENTION_BACKWARD, `GQA 6/2 heads T=9 pos0=4 window=6 ${rowwise ? 'row by
   return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
 });
 }
+// the GEMM form over several 64-row blocks of the causal band: without a window (later queries see every key) and with
+// one shorter than a block (some key blocks meet no query of a block)
+for (const window of [0, 40]) {
+add(K.ATTENTION_BACKWARD, `GQA 4/2 heads T=150 pos0=3 window=${window} as banded GEMMs`, 1e-5, (be) => {
+  const T = 150, S = 153, p = { T, nHeads: 4, nKVHeads: 2, headDim: 8, pos0: 3, window, scale: 0.3 };
+  const q = randn(T * 32, r), k = randn(S * 16, r), v = randn(S * 16, r), dout = randn(T * 32, r), aq = randn(T * 32, r), ak = randn(S * 16, r), av = randn(S * 16, r);
+  const dq = up(be, aq, [T, 32]), dk = up(be, ak, [S, 16]), dv = up(be, av, [S, 16]);
+  const o = Float32Array.from(ref.attentionF64Ref(q, k, v, p));
+  run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [T, 32]), k: up(be, k, [S, 16]), v: up(be, v, [S, 16]), out: up(be, o, [T, 32]), dout: up(be, dout, [T, 32]), dq, dk, dv, p });
+  const g = ref.attentionBackwardRef(q, k, v, p, dout);
+  return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
+});
+}
 // conv2d at odd sizes: plain, strided + dilated + asymmetric padding (SAME_UPPER-like), grouped, depthwise
 const convCases: [string, number, number, number, number, number, K.Conv2dParams, boolean][] = [
   ['3x7x9 -> 5, 3x3', 2, 3, 7, 9, 5, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, true],
