@@ -112,6 +112,16 @@ for (const [T, pos0, window] of [[1, 9, 0], [6, 3, 0], [9, 0, 4]] as const) {
     return { read: [out], want: [ref.attentionRef(q, k, v, p)] };
   });
 }
+// the training tape's forward (CPU: banded GEMMs over 64-row blocks from T = 64), without and with a window
+for (const window of [0, 40]) {
+  add(K.ATTENTION, `training GQA 6/2 heads T=150 pos0=3 window=${window}`, 2e-5, (be) => {
+    const [T, pos0, nH, nKV, hd] = [150, 3, 6, 2, 16], S = pos0 + T;
+    const q = randn(T * nH * hd, r), k = randn(S * nKV * hd, r), v = randn(S * nKV * hd, r), out = be.alloc([T, nH * hd]);
+    const p = { T, nHeads: nH, nKVHeads: nKV, headDim: hd, pos0, window, scale: 1 / Math.sqrt(hd) };
+    run(be, K.ATTENTION, { q: up(be, q, [T, nH * hd]), k: up(be, k, [S, nKV * hd]), v: up(be, v, [S, nKV * hd]), out, p, training: true });
+    return { read: [out], want: [ref.attentionRef(q, k, v, p)] };
+  });
+}
 const blockInputs = (be: Backend) => {
   const p = { heads: 2, tokens: 150, headDim: 16, block: 64, scale: 0.25 };
   const n = p.heads * p.tokens * p.headDim, q = randn(n, r), k = randn(n, r), v = randn(n, r);

@@ -150,3 +150,52 @@ function bandTransposedProduct(XT: usize, y: usize, ys: i32, tmp: usize, T: i32,
     gemm(XT + (<usize>(j0 * T + i0) << 2), T, 1, y + (<usize>(i0 * ys) << 2), 1, ys, 0, tmp + (<usize>(j0 * hd) << 2), j1 - j0, hd, i1 - i0, 0, gs, 0, 1);
   }
 }
+
+/** row [0, n) = softmax over [lo, hi] of scale row (zero outside), in place */
+function softmaxSpan(row: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
+  let m: f32 = -Infinity;
+  for (let j = lo; j <= hi; j++) m = max(m, scale * load<f32>(row + (<usize>j << 2)));
+  for (let j = 0; j < lo; j++) store<f32>(row + (<usize>j << 2), 0);
+  for (let j = hi + 1; j < n; j++) store<f32>(row + (<usize>j << 2), 0);
+  const vs = f32x4.splat(scale), vm = f32x4.splat(m);
+  let zv = f32x4.splat(0), j = lo;
+  for (; j + 4 <= hi + 1; j += 4) {
+    const e = exp4(f32x4.sub(f32x4.mul(vs, v128.load(row + (<usize>j << 2))), vm));
+    v128.store(row + (<usize>j << 2), e);
+    zv = f32x4.add(zv, e);
+  }
+  let z = hsum(zv);
+  for (; j <= hi; j++) { const e = exp1(scale * load<f32>(row + (<usize>j << 2)) - m); store<f32>(row + (<usize>j << 2), e); z += e; }
+  const inv: f32 = 1 / z;
+  for (let j = lo; j <= hi; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) * inv);
+}
+
+/** floats of scratch one thread of attention_forward_gemm needs */
+export function attention_forward_gemm_scratch(S: i32, hd: i32): i32 {
+  return BAND * S + BAND * hd;
+}
+
+/**
+ * The attention op's forward as the training tape runs it on the CPU (out [T, nH hd], the same softmax(scale q k^T) v
+ * as kernels/attention, summed in another order): per query head and block of BAND query rows, the scores of the
+ * band of keys those rows see (a GEMM), each row's softmax, then the block's output (a GEMM). Threads own query heads.
+ */
+export function attention_forward_gemm(q: usize, k: usize, v: usize, out: usize, T: i32, nH: i32, nKV: i32, hd: i32, pos0: i32, window: i32, scale: f32,
+  scratch: usize, gemmScratch: usize, tid: i32, nt: i32): void {
+  const qd = nH * hd, kvd = nKV * hd, group = nH / nKV, S = pos0 + T;
+  const sc = scratch + (<usize>(tid * attention_forward_gemm_scratch(S, hd)) << 2), ob = sc + (<usize>(BAND * S) << 2);
+  const gs = gemmScratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
+  for (let h = tid; h < nH; h += nt) {
+    const g = h / group, qh = q + (<usize>(h * hd) << 2), kg = k + (<usize>(g * hd) << 2), vg = v + (<usize>(g * hd) << 2);
+    for (let r0 = 0; r0 < T; r0 += BAND) {
+      const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = pos0 + r1, w = c1 - c0;
+      gemm(qh + (<usize>(r0 * qd) << 2), qd, 1, kg + (<usize>(c0 * kvd) << 2), kvd, 1, 0, sc, r1 - r0, w, hd, 0, gs, 0, 1);
+      for (let i = r0; i < r1; i++) {
+        const last = pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
+        softmaxSpan(sc + (<usize>((i - r0) * w) << 2), first - c0, last - c0, w, scale);
+      }
+      gemm(sc, w, 1, vg + (<usize>(c0 * kvd) << 2), 1, kvd, 0, ob, r1 - r0, hd, w, 0, gs, 0, 1);
+      for (let i = r0; i < r1; i++) memory.copy(out + (<usize>(i * qd + h * hd) << 2), ob + (<usize>((i - r0) * hd) << 2), <usize>hd << 2);
+    }
+  }
+}
