@@ -117,7 +117,10 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
           const D = dot(dout + oh + (<usize>(i * qd) << 2), o + oh + (<usize>(i * qd) << 2), hd);
           const pr = P + (<usize>(i * S) << 2), dr = dP + (<usize>(i * S) << 2), br = PT + (<usize>((i - r0) * w) << 2);
           for (let j = 0; j < c0; j++) store<f32>(dr + (<usize>j << 2), 0);
-          for (let j = c0; j < c1; j++) store<f32>(dr + (<usize>j << 2), load<f32>(pr + (<usize>j << 2)) * (load<f32>(br + (<usize>(j - c0) << 2)) - D));
+          const vD = f32x4.splat(D);
+          let j = c0;
+          for (; j + 4 <= c1; j += 4) v128.store(dr + (<usize>j << 2), f32x4.mul(v128.load(pr + (<usize>j << 2)), f32x4.sub(v128.load(br + (<usize>(j - c0) << 2)), vD)));
+          for (; j < c1; j++) store<f32>(dr + (<usize>j << 2), load<f32>(pr + (<usize>j << 2)) * (load<f32>(br + (<usize>(j - c0) << 2)) - D));
           for (let j = c1; j < S; j++) store<f32>(dr + (<usize>j << 2), 0);
         }
       }
