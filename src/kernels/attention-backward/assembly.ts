@@ -7,7 +7,7 @@
 // head's whole probability matrix and runs the five products as GEMMs (kernels/gemm; T x S floats three times per
 // thread of scratch), each over blocks of 64 rows restricted to the causal (and window) band those rows can see.
 import { exp1, exp4, fma4, hsum } from '../common/simd';
-import { gemm, transpose, GEMM_SCRATCH_BYTES } from '../gemm/assembly';
+import { gemm, GEMM_SCRATCH_BYTES } from '../gemm/assembly';
 
 /** query rows (and key rows) per block of the banded products */
 const BAND: i32 = 64;
@@ -104,12 +104,11 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
       }
       // dV_g += P^T dO_h
       if (dv != 0) {
-        transpose(P, T, S, PT, 0, 1);
-        bandTransposedProduct(PT, dout + oh, qd, tmp, T, S, hd, pos0, window, gs);
+        bandTransposedProduct(P, dout + oh, qd, tmp, T, S, hd, pos0, window, gs);
         addRows(dv + (<usize>(g * hd) << 2), kvd, 1, tmp, S, hd);
       }
       if (dq == 0 && dk == 0) continue;
-      // dS = P (dO_h V_g^T - D), D_i = dO_i . O_i, into dP (the band per block of rows, through PT's space; zero elsewhere)
+      // dS = P (dO_h V_g^T - D), D_i = dO_i . O_i, into dP (the band per block of rows, through the PT scratch; zero elsewhere)
       for (let r0 = 0; r0 < T; r0 += BAND) {
         const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = pos0 + r1, w = c1 - c0;
         gemm(dout + oh + (<usize>(r0 * qd) << 2), qd, 1, vg + (<usize>(c0 * kvd) << 2), kvd, 1, 0, PT, r1 - r0, w, hd, 0, gs, 0, 1);
@@ -133,8 +132,7 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
         addRows(dq + oh, qd, scale, tmp, T, hd);
       }
       if (dk != 0) {
-        transpose(dP, T, S, PT, 0, 1);
-        bandTransposedProduct(PT, qh, qd, tmp, T, S, hd, pos0, window, gs);
+        bandTransposedProduct(dP, qh, qd, tmp, T, S, hd, pos0, window, gs);
         addRows(dk + (<usize>(g * hd) << 2), kvd, scale, tmp, S, hd);
       }
     }
@@ -142,15 +140,15 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
 }
 
 /**
- * tmp [S, hd] = XT [S, T] Y [T, hd] (Y's rows ys floats apart) where XT is the transpose of a banded [T, S] matrix
- * (P or dS): key rows [j0, j1) only meet the queries that see them, [j0 - pos0, j1 - 1 + window - pos0] (all later
- * queries without a window).
+ * tmp [S, hd] = X^T [S, T] Y [T, hd] (Y's rows ys floats apart) for a banded X [T, S] (P or dS), read transposed
+ * through the gemm's strides (a block of 64 key columns and at most T rows: no transposed copy): key rows [j0, j1)
+ * only meet the queries that see them, [j0 - pos0, j1 - 1 + window - pos0] (all later queries without a window).
  */
-function bandTransposedProduct(XT: usize, y: usize, ys: i32, tmp: usize, T: i32, S: i32, hd: i32, pos0: i32, window: i32, gs: usize): void {
+function bandTransposedProduct(X: usize, y: usize, ys: i32, tmp: usize, T: i32, S: i32, hd: i32, pos0: i32, window: i32, gs: usize): void {
   for (let j0 = 0; j0 < S; j0 += BAND) {
     const j1 = min(S, j0 + BAND), i0 = min(T, max(0, j0 - pos0)), i1 = window > 0 ? max(i0, min(T, j1 - 1 + window - pos0)) : T;
     // K = i1 - i0 may be 0: the gemm then writes zeros
-    gemm(XT + (<usize>(j0 * T + i0) << 2), T, 1, y + (<usize>(i0 * ys) << 2), 1, ys, 0, tmp + (<usize>(j0 * hd) << 2), j1 - j0, hd, i1 - i0, 0, gs, 0, 1);
+    gemm(X + (<usize>(i0 * S + j0) << 2), 1, S, y + (<usize>(i0 * ys) << 2), 1, ys, 0, tmp + (<usize>(j0 * hd) << 2), j1 - j0, hd, i1 - i0, 0, gs, 0, 1);
   }
 }
 
