@@ -112,6 +112,16 @@ for (const [T, pos0, window] of [[1, 9, 0], [6, 3, 0], [9, 0, 4]] as const) {
     return { read: [out], want: [ref.attentionRef(q, k, v, p)] };
   });
 }
+// the training tape's forward (CPU: banded GEMMs over 64-row blocks from T = 64), without and with a window
+for (const window of [0, 40]) {
+  add(K.ATTENTION, `training GQA 6/2 heads T=150 pos0=3 window=${window}`, 2e-5, (be) => {
+    const [T, pos0, nH, nKV, hd] = [150, 3, 6, 2, 16], S = pos0 + T;
+    const q = randn(T * nH * hd, r), k = randn(S * nKV * hd, r), v = randn(S * nKV * hd, r), out = be.alloc([T, nH * hd]);
+    const p = { T, nHeads: nH, nKVHeads: nKV, headDim: hd, pos0, window, scale: 1 / Math.sqrt(hd) };
+    run(be, K.ATTENTION, { q: up(be, q, [T, nH * hd]), k: up(be, k, [S, nKV * hd]), v: up(be, v, [S, nKV * hd]), out, p, training: true });
+    return { read: [out], want: [ref.attentionRef(q, k, v, p)] };
+  });
+}
 const blockInputs = (be: Backend) => {
   const p = { heads: 2, tokens: 150, headDim: 16, block: 64, scale: 0.25 };
   const n = p.heads * p.tokens * p.headDim, q = randn(n, r), k = randn(n, r), v = randn(n, r);
@@ -395,6 +405,19 @@ add(K.EMBED_BACKWARD, '301 ids (repeats) into 71x131', 1e-6, (be) => {
   run(be, K.EMBED_BACKWARD, { ids: up(be, ids, [301], 'i32'), dy: up(be, dy, [301, 131]), dtable: dt });
   return { read: [dt], want: [plus(acc, ref.embedBackwardRef(ids, dy, 71, 131))] };
 });
+// the GEMM form over several 64-row blocks of the causal band: without a window (later queries see every key) and with
+// one shorter than a block (some key blocks meet no query of a block)
+for (const window of [0, 40]) {
+add(K.ATTENTION_BACKWARD, `GQA 4/2 heads T=150 pos0=3 window=${window} as banded GEMMs`, 1e-5, (be) => {
+  const T = 150, S = 153, p = { T, nHeads: 4, nKVHeads: 2, headDim: 8, pos0: 3, window, scale: 0.3 };
+  const q = randn(T * 32, r), k = randn(S * 16, r), v = randn(S * 16, r), dout = randn(T * 32, r), aq = randn(T * 32, r), ak = randn(S * 16, r), av = randn(S * 16, r);
+  const dq = up(be, aq, [T, 32]), dk = up(be, ak, [S, 16]), dv = up(be, av, [S, 16]);
+  const o = Float32Array.from(ref.attentionF64Ref(q, k, v, p));
+  run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [T, 32]), k: up(be, k, [S, 16]), v: up(be, v, [S, 16]), out: up(be, o, [T, 32]), dout: up(be, dout, [T, 32]), dq, dk, dv, p });
+  const g = ref.attentionBackwardRef(q, k, v, p, dout);
+  return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
+});
+}
 // conv2d at odd sizes: plain, strided + dilated + asymmetric padding (SAME_UPPER-like), grouped, depthwise
 const convCases: [string, number, number, number, number, number, K.Conv2dParams, boolean][] = [
   ['3x7x9 -> 5, 3x3', 2, 3, 7, 9, 5, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, true],
@@ -402,6 +425,9 @@ const convCases: [string, number, number, number, number, number, K.Conv2dParams
   ['groups 2, 5x5', 1, 6, 13, 9, 4, { kernel: [5, 5], stride: [1, 2], dilation: [1, 1], pad: [2, 2, 2, 2], groups: 2 }, false],
   ['depthwise 3x3 stride 2', 2, 5, 9, 7, 5, { kernel: [3, 3], stride: [2, 2], dilation: [1, 1], pad: [1, 0, 1, 1], groups: 5 }, true],
   ['1x1, 37 channels', 1, 37, 5, 3, 11, { kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0], groups: 1 }, true],
+  // stride 1 with an image per thread (conv2d_direct): 6+4+1 output tiles, 8+6 wide row blocks, uneven padding; 6 outputs 3 wide
+  ['direct 5x4, pads 2,1,0,3, 11 outputs', 3, 3, 9, 13, 11, { kernel: [5, 4], stride: [1, 1], dilation: [1, 1], pad: [2, 1, 0, 3], groups: 1 }, true],
+  ['direct 3x3, 6 outputs 3 wide', 4, 2, 5, 3, 6, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1], groups: 1 }, false],
 ];
 for (const [name, N, C, H, W, O, p, withBias] of convCases) {
   add(K.CONV2D, name, 1e-5, (be) => {
@@ -425,6 +451,14 @@ const poolCases: [string, number, number, number, K.Pool2dParams][] = [
   ['3x3 stride 3 on 14x14', 2, 14, 14, { kernel: [3, 3], stride: [3, 3], pad: [0, 0, 0, 0] }],
   ['3x2 stride 2,1 pads 1,0,2,1', 5, 9, 7, { kernel: [3, 2], stride: [2, 1], pad: [1, 0, 2, 1] }],
 ];
+// max 2x2 stride 2 (its four-at-a-time path): ties (values rounded to integers) must keep the first tap, as the twin
+add(K.MAX_POOL2D, '2x2 stride 2 on 7x21 with ties', 0, (be) => {
+  const [planes, H, W] = [3, 7, 21], p: K.Pool2dParams = { kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0] };
+  const x = randn(planes * H * W, r).map((v) => Math.round(v)), out = be.alloc([1, planes, 3, 10]), indices = be.alloc([1, planes, 3, 10], 'i32');
+  run(be, K.MAX_POOL2D, { x: up(be, x, [1, planes, H, W]), out, indices, p });
+  const want = ref.maxPool2dRef(x, planes, H, W, p);
+  return { read: [out, indices], want: [want.out, want.indices], i32: [1] };
+});
 for (const [name, planes, H, W, p] of poolCases) {
   const [OH, OW] = K.poolOutShape(H, W, p);
   add(K.MAX_POOL2D, name, 0, (be) => {
@@ -469,6 +503,21 @@ for (const g of [
     const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, Cg, g.kh, g.kw]), db = up(be, ab, [g.O]);
     run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, Cg, g.kh, g.kw]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
       p: { kernel: [g.kh, g.kw], stride: g.stride, dilation: g.dilation, pad: g.pad, groups: g.groups } });
+    const d = ref.conv2dBackwardRef(x, w, g, dy);
+    return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
+  });
+}
+// stride 1, one group: dx by the direct kernel on the turned weights (4+1 output tiles, 8+5 wide row blocks), dW by
+// conv2d_dw_direct (3+3+1 channel tiles, 4+1 taps per row, 11 of 12 columns); the last pads past the kernel on the
+// right, so its dx takes the dcol GEMM + col2im path
+for (const pad of [[2, 0, 1, 2], [1, 1, 0, 5]] as [number, number, number, number][]) {
+  const g: ref.ConvGeometry = { N: 3, C: 5, H: 11, W: 13, O: 7, kh: 3, kw: 5, stride: [1, 1], dilation: [1, 1], pad, groups: 1 };
+  const [OH, OW] = ref.convOut(g);
+  add(K.CONV2D_BACKWARD, `[3,5,11,13] -> 7x${OH}x${OW} stride 1 pads ${pad}`, 1e-5, (be) => {
+    const x = randn(g.N * g.C * g.H * g.W, r), w = randn(g.O * g.C * 15, r), dy = randn(g.N * g.O * OH * OW, r), ax = randn(x.length, r), aw = randn(w.length, r), ab = randn(g.O, r);
+    const dx = up(be, ax, [g.N, g.C, g.H, g.W]), dw = up(be, aw, [g.O, g.C, 3, 5]), db = up(be, ab, [g.O]);
+    run(be, K.CONV2D_BACKWARD, { x: up(be, x, [g.N, g.C, g.H, g.W]), w: up(be, w, [g.O, g.C, 3, 5]), dy: up(be, dy, [g.N, g.O, OH, OW]), dx, dw, db,
+      p: { kernel: [3, 5], stride: [1, 1], dilation: [1, 1], pad, groups: 1 } });
     const d = ref.conv2dBackwardRef(x, w, g, dy);
     return { read: [dx, dw, db], want: [plus(ax, d.dx), plus(aw, d.dw), plus(ab, d.db)] };
   });

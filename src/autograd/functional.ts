@@ -213,7 +213,7 @@ export function rope(t: Tape, x: Tensor, tables: RopeTables, p: K.RopeParams): T
 /** causal grouped-query attention: q [T, nHeads headDim], k / v [pos0 + T, nKVHeads headDim] */
 export function attention(t: Tape, q: Tensor, k: Tensor, v: Tensor, p: K.AttentionParams): Tensor {
   const out = t.alloc(q.shape);
-  t.op(K.ATTENTION, { q, k, v, out, p }, [out]);
+  t.op(K.ATTENTION, { q, k, v, out, p, training: true }, [out]);
   return out;
 }
 

@@ -29,7 +29,11 @@ export interface AttentionParams {
  */
 export interface MixedKV { k: Tensor; v: Tensor; bounds: Tensor }
 
-export interface AttentionArgs { q: Tensor; k: Tensor; v: Tensor; out: Tensor; p: AttentionParams; mixed?: MixedKV }
+export interface AttentionArgs {
+  q: Tensor; k: Tensor; v: Tensor; out: Tensor; p: AttentionParams; mixed?: MixedKV;
+  /** the training tape's forward: the CPU may run it as banded GEMMs (kernels/attention-backward), same values in another summation order */
+  training?: boolean;
+}
 
 export const ATTENTION = defineOp<AttentionArgs>({
   name: 'attention',
@@ -45,8 +49,15 @@ export const ATTENTION = defineOp<AttentionArgs>({
       opError('attention', `mixed k[${mixed.k.shape}] v[${mixed.v.shape}] bounds[${mixed.bounds.shape}] do not fit`);
     }
   },
-  cpu(kr, { q, k, v, out, p, mixed }) {
+  cpu(kr, { q, k, v, out, p, mixed, training }) {
     const keys = p.pos0 + p.T;
+    if (training && !mixed && p.T >= 64) {
+      const per = kr.exported('attention_forward_gemm_scratch')(keys, p.headDim);
+      const scratch = kr.scratch('attention_forward_gemm', kr.threads * per), gemm = kr.scratch('gemm', Math.ceil(kr.exported('gemm_scratch_bytes')() * kr.threads / 4));
+      kr.call('attention_forward_gemm', [kr.ptr(q), kr.ptr(k), kr.ptr(v), kr.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim, p.pos0, p.window, p.scale,
+        kr.ptr(scratch), kr.ptr(gemm)], 4 * p.T * keys * p.nHeads * p.headDim);
+      return;
+    }
     const m = mixed ? [kr.ptr(mixed.k), kr.ptr(mixed.v), kr.ptr(mixed.bounds)] : [0, 0, 0];
     const scratch = kr.scratch('attention', Math.ceil(kr.exported('attention_scratch_bytes')() * kr.threads / 4));
     kr.call('attention', [kr.ptr(q), kr.ptr(k), kr.ptr(v), kr.ptr(out), p.T, p.nHeads, p.nKVHeads, p.headDim,

@@ -1,9 +1,12 @@
 /**
  * conv2d_backward: the gradients (accumulated) of conv2d (kernels/conv) for x, w and bias, over chunks of images
  * whose patch matrix fits the cache (assembly.ts): dW[g] += dyr[g]^T col[g], dx += col2im(dyr[g] W[g]), dbias +=
- * column sums of dyr. WebGPU: the same im2col / GEMM / col2im plan in WGSL (wgsl.ts), the weight gradient's long
- * reduction split over images and pixels so that it fills the GPU. conv1d's gradient is conv2d's on the H = 1 views.
- * The conv ops' gradient slots call these.
+ * column sums of dyr. Stride 1, dilation 1, one group, padding below the kernel size and an image per thread: dx is
+ * instead the stride-1 convolution of dy (padded by k - 1 - pad) with the kernels turned 180 degrees, run by the
+ * forward's direct kernel; with one group at stride 1, dW and dbias come from conv2d_dw_direct (register tiles over the
+ * padded image and dy, no patch matrix). WebGPU: the im2col / GEMM / col2im plan in WGSL (wgsl.ts), the weight
+ * gradient's long reduction split over images and pixels so that it fills the GPU. conv1d's gradient is conv2d's on
+ * the H = 1 views. The conv ops' gradient slots call these.
  */
 import { defineOp, opError, requireF32, type GpuKernels, type GradFn } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -24,7 +27,8 @@ export const CONV2D_BACKWARD = defineOp<Conv2dBackwardArgs>({
     }
     if ((dx && dx.size !== x.size) || (dw && dw.size !== w.size) || (db && db.size !== w.shape[0]) || x.shape[1] !== w.shape[1]! * p.groups) opError('conv2d_backward', 'gradient shapes do not fit');
   },
-  cpu(k, { x, w, dy, dx, dw, db, p }) {
+  cpu(k, { x, w, dy, dx: dxIn, dw: dwIn, db: dbIn, p }) {
+    let dx = dxIn, dw = dwIn, db = dbIn;
     const [N, C, H, W] = x.shape as [number, number, number, number], [O, Cg, kh, kw] = w.shape as [number, number, number, number];
     const [OH, OW] = [dy.shape[2]!, dy.shape[3]!], G = p.groups, Og = O / G, P = OH * OW, K = Cg * kh * kw;
     const geometry = [pair(H, W), pair(OH, OW), pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
@@ -32,9 +36,26 @@ export const CONV2D_BACKWARD = defineOp<Conv2dBackwardArgs>({
     const chunk = Math.max(1, Math.min(N, Math.floor((1 << 17) / (G * P * K)))), cap = chunk * P;
     const dyr = k.scratch('conv_bwd_dyr', G * cap * Og), col = k.scratch('conv_bwd_col', G * cap * K), dyt = k.scratch('conv_bwd_dyt', cap * Og);
     const gemm = k.scratch('gemm', Math.ceil(k.exported('gemm_scratch_bytes')() * k.threads / 4));
+    const [pt, pl, pb, pr] = p.pad;
+    if (dx && N >= k.threads && G === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1 && pt < kh && pb < kh && pl < kw && pr < kw) {
+      // stride 1: dx += conv2d(dy padded by k - 1 - pad, the kernels turned 180 degrees, tap-major as wf [O kh kw, C]), by the
+      // forward's direct kernel (kernels/conv): no dcol GEMM, no col2im
+      const wf = k.scratch('conv_bwd_wflip', w.size), pad = k.scratch('conv2d_pad', k.threads * k.exported('conv2d_direct_scratch')(O, H + kh - 1, W + kw - 1));
+      k.call('conv2d_flip_weights', [k.ptr(w), k.ptr(wf), O, C, pair(kh, kw)], w.size);
+      k.call('conv2d_direct', [k.ptr(dy), k.ptr(wf), 0, k.ptr(dx), k.ptr(pad), N, O, C, pair(OH, OW), pair(H, W), pair(kh, kw), pair(kh - 1 - pt, kw - 1 - pl), 1], 2 * N * C * H * W * O * kh * kw);
+      dx = null;
+    }
+    if ((dw || db) && G === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1) {
+      // stride 1: dW from the padded image and dy directly (assembly.ts), db beside it: no patch matrix
+      const s = k.scratch('conv_bwd_dw', k.threads * k.exported('conv2d_dw_direct_scratch')(C, O, pair(OH, OW), pair(kh, kw)));
+      k.call('conv2d_dw_direct', [k.ptr(x), k.ptr(dy), dw ? k.ptr(dw) : 0, db ? k.ptr(db) : 0, k.ptr(s), N, C, O, pair(H, W), pair(OH, OW), pair(kh, kw), pair(pt, pl)],
+        2 * N * O * P * K + N * O * P);
+      dw = db = null;
+    }
     for (let n0 = 0; n0 < N; n0 += chunk) {
       const cn = Math.min(chunk, N - n0), NP = cn * P;
       const xs = k.ptr(x) + 4 * n0 * C * H * W, ys = k.ptr(dy) + 4 * n0 * O * P;
+      if (!dw && !db && !dx) break;
       k.call('nchw_to_rows', [ys, k.ptr(dyr), cn, G, Og, P], NP * O);
       const rows = (g: number) => k.ptr(dyr) + 4 * g * NP * Og, cols = (g: number) => k.ptr(col) + 4 * g * NP * K;
       if (db) for (let g = 0; g < G; g++) k.call('col_sum', [rows(g), k.ptr(db) + 4 * g * Og, NP, Og], NP * Og);

@@ -3,7 +3,9 @@
  * padding per side (ONNX pads, so auto_pad SAME_UPPER fits). conv1d: the same on [N, C, L] with w [O, C/groups, k],
  * run as conv2d with H = kh = 1. CPU: per image, im2col into a scratch (assembly.ts), then the linear op's sgemm per
  * group writes NCHW directly, then the bias by channel_affine. On MNIST-8's second layer (batch 64, 80 MFLOP) it ran
- * 6.1 ms on one thread (13 GFLOP/s) against 170 ms for the naive direct loop of the twin (bench/conv.ts). WebGPU: a
+ * 6.1 ms on one thread (13 GFLOP/s) against 170 ms for the naive direct loop of the twin (bench/conv.ts). Stride 1,
+ * dilation 1, one group, at least one image per thread: conv2d_direct, the same register tiles reading a zero-padded
+ * copy of each image instead of a patch matrix (no im2col or packing). WebGPU: a
  * direct kernel, one invocation per output (wgsl.ts). Its gradient: kernels/conv-backward.
  */
 import { defineOp, opError, requireF32, type CpuKernels, type GpuKernels } from '../op.js';
@@ -41,6 +43,13 @@ function conv2dCpu(k: CpuKernels, { x, w, bias, out, p }: Conv2dArgs): void {
   const [N, C, H, W] = x.shape as [number, number, number, number], [O, Cg, kh, kw] = w.shape as [number, number, number, number];
   const [OH, OW] = [out.shape[2]!, out.shape[3]!], G = p.groups, Og = O / G, P = OH * OW, K = Cg * kh * kw;
   const batched = N >= k.threads;
+  if (batched && G === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1) {
+    // stride 1: the GEMM's register tiles read the zero-padded image directly (no patch matrix), bias included
+    const pad = k.scratch('conv2d_pad', k.threads * k.exported('conv2d_direct_scratch')(C, OH + kh - 1, OW + kw - 1)), wt = k.scratch('conv2d_wt', w.size);
+    k.call('transpose', [k.ptr(w), O, K, k.ptr(wt)], w.size);
+    k.call('conv2d_direct', [k.ptr(x), k.ptr(wt), bias ? k.ptr(bias) : 0, k.ptr(out), k.ptr(pad), N, C, O, pair(H, W), pair(OH, OW), pair(kh, kw), pair(p.pad[0], p.pad[1]), 0], 2 * N * O * P * K);
+    return;
+  }
   const col = k.scratch('conv2d_col', G * P * K * (batched ? k.threads : 1));
   const gemm = k.scratch('sgemm', Math.ceil(k.exported('sgemm_scratch_bytes')() * k.threads / 4));
   const [px, pw, pc, po, pg] = [k.ptr(x), k.ptr(w), k.ptr(col), k.ptr(out), k.ptr(gemm)];
