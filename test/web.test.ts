@@ -11,7 +11,10 @@ import { readText, splitBlocks } from '../src/data/text.js';
 import { documentLoss } from '../src/eval/perplexity.js';
 import { loadModel } from '../src/load/load-model.js';
 import { generate } from '../src/models/generate.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, rng, runLithe } from './helpers.js';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tinyWeights, writeTinyModel, type TinySpec } from './tiny-models.js';
+import { tempDir } from './temp-dir.js';
 
 const CHROMIUM = process.env['LITHE_CHROMIUM'] ?? '/usr/bin/chromium';
 const MODEL = [path.join(repoRoot, 'assets/stories260K/stories260K.bin'), path.join(repoRoot, 'assets/stories260K/tok512.bin')];
@@ -94,4 +97,31 @@ test('the page runs the model on WebGPU when the browser has an adapter', async 
   assert.match(String(g['backend']), /^webgpu/);
   // the first tokens of Node's greedy story (SwiftShader is slow: the CPU test checks all 40)
   assert.deepEqual(g['ids'], (await nodeReference()).ids.slice(0, 6));
+});
+
+test('the page runs a sparse checkpoint (lithe prune --storage sparse) as Node does', async (t) => {
+  if (skip) return t.skip(skip);
+  const spec: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 64, hidden: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 512, tied: false, maxPos: 256 };
+  const dense = writeTinyModel(spec, tinyWeights(spec, rng()));
+  writeFileSync(path.join(dense, 'tokenizer.bin'), readFileSync(MODEL[1]!));
+  const dir = path.join(tempDir('lithe-web-sparse-'), 'sparse');
+  const r = runLithe(['prune', dense, '--method', 'magnitude', '--sparsity', '0.6', '--storage', 'sparse', '--out', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(JSON.parse(readFileSync(path.join(dir, 'lithe.json'), 'utf8'))['sparse'], 'the pruned checkpoint is stored sparse');
+  writeFileSync(path.join(dir, 'tokenizer.bin'), readFileSync(MODEL[1]!));
+  const be = await CpuBackend.create({ threads: 1 });
+  const model = await loadModel(be, dir);
+  const want = await generate(model, [1], { maxTokens: 24, temperature: 0 });
+  const wantLoss = await documentLoss(model, DOCS.slice(0, 2), { maxTokens: 256 });
+  await be.dispose();
+  await page.setInputFiles('#files', readdirSync(dir).map((f) => path.join(dir, f)));
+  await page.selectOption('#backend', 'cpu');
+  await run('#load', /^loaded/);
+  await page.fill('#prompt', '');
+  await page.fill('#max-tokens', '24');
+  const g = await run('#generate', /^generated/);
+  assert.deepEqual(g['ids'], want.ids);
+  await page.fill('#text', DOCS.slice(0, 2).join('\n\n'));
+  const p = await run('#ppl', /^perplexity/);
+  assert.equal(p['meanNll'], wantLoss.meanNll);
 });

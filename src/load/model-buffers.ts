@@ -1,6 +1,6 @@
 /**
  * A model from files held in memory (a browser's file picker, a fetch): a Hugging Face folder's config.json,
- * model.safetensors, tokenizer.json (+ tokenizer_config.json, lithe.json), or a llama2.c .bin with its tokenizer
+ * model.safetensors, tokenizer.json or tokenizer.bin (+ tokenizer_config.json, lithe.json), or a llama2.c .bin with its tokenizer
  * .bin. The same parsers as the file-system loader (load-model.ts), without the file system.
  */
 import { FormatError, InputError } from '../util/errors.js';
@@ -31,7 +31,9 @@ export function modelFilesFromBuffers(files: Map<string, Uint8Array>): LoadedFil
     const tensors = parseSafetensors('model.safetensors', weights).tensors;
     if (!tensors.has('lm_head.weight')) config.tiedEmbeddings = true;
     const tj = files.get('tokenizer.json'), tc = files.get('tokenizer_config.json');
-    const tokenizer = tj ? HfTokenizer.fromJson(json('tokenizer.json', tj), tc ? json('tokenizer_config.json', tc) : {}, 'tokenizer.json', { bos: config.bosId, eos: config.eosIds }) : null;
+    const tb = files.get('tokenizer.bin'); // a llama2.c tokenizer beside the folder, as the file-system loader accepts
+    const tokenizer = tj ? HfTokenizer.fromJson(json('tokenizer.json', tj), tc ? json('tokenizer_config.json', tc) : {}, 'tokenizer.json', { bos: config.bosId, eos: config.eosIds })
+      : tb ? Llama2cTokenizer.parse('tokenizer.bin', tb, config.vocabSize) : null;
     const lj = files.get('lithe.json');
     const lithe = (lj ? json('lithe.json', lj) : {}) as { online?: unknown; packed?: unknown; sparse?: unknown };
     return { config, tensors, tokenizer, source: { path: 'config.json', format: 'huggingface' }, online: readOnline(lithe.online, 'lithe.json'), packed: parsePackedFormat(lithe.packed, 'lithe.json') ?? parseSparseFormat(lithe.sparse, 'lithe.json') };
