@@ -682,6 +682,19 @@ function spmmRow32(list: usize, n: i32, xt: usize, b: f32, y: usize, rowBytes: u
   storeLanes(a4, y, rowBytes, mb, 16); storeLanes(a5, y, rowBytes, mb, 20); storeLanes(a6, y, rowBytes, mb, 24); storeLanes(a7, y, rowBytes, mb, 28);
 }
 
+/** As spmmRow32 for 16 input rows. */
+function spmmRow16(list: usize, n: i32, xt: usize, b: f32, y: usize, rowBytes: usize, mb: i32): void {
+  let a0 = f32x4.splat(b), a1 = a0, a2 = a0, a3 = a0;
+  for (let i = 0; i < n; i++) {
+    const e = list + (<usize>i << 3);
+    const xp = xt + (<usize>load<i32>(e) << 6);
+    const w = v128.load32_splat(e + 4);
+    a0 = fma4(w, v128.load(xp), a0); a1 = fma4(w, v128.load(xp, 16), a1);
+    a2 = fma4(w, v128.load(xp, 32), a2); a3 = fma4(w, v128.load(xp, 48), a3);
+  }
+  storeLanes(a0, y, rowBytes, mb, 0); storeLanes(a1, y, rowBytes, mb, 4); storeLanes(a2, y, rowBytes, mb, 8); storeLanes(a3, y, rowBytes, mb, 12);
+}
+
 /** As spmmRow32 for 8 input rows. */
 function spmmRow8(list: usize, n: i32, xt: usize, b: f32, y: usize, rowBytes: usize, mb: i32): void {
   let a0 = f32x4.splat(b), a1 = a0;
@@ -696,8 +709,8 @@ function spmmRow8(list: usize, n: i32, xt: usize, b: f32, y: usize, rowBytes: us
 
 /**
  * y[M, rows] = x[M, cols] W^T (+ bias), sparse times dense with the input rows in the SIMD lanes (as XNNPACK's
- * SpMM): for each block of 32 (or 8) input rows the thread transposes x's block to [cols, 32] in its scratch, lists
- * each of its weight rows' stored entries, and every entry adds w x[c, block] to 8 (2) accumulators; only stored
+ * SpMM): for each block of 32 (16, 8 for the last rows) input rows the thread transposes x's block to [cols, 32] in its
+ * scratch, lists each of its weight rows' stored entries, and every entry adds w x[c, block] to 8 (4, 2) accumulators; only stored
  * weights cost work. Each output starts from the bias (or 0) and adds w x in increasing column order with the
  * same fused multiply-add as the dense GEMM's register tiles, skipping only exact zeros, so the result equals the
  * dense GEMM's on the dense-with-zeros matrix bit for bit.
@@ -710,13 +723,14 @@ export function sparse_gemm(kind: i32, layout: usize, offsets: usize, values: us
   const list = xt + (<usize>cols << 7);
   const rowBytes = <usize>rows << 2;
   for (let m0 = 0; m0 < M; ) {
-    const W = M - m0 >= 32 ? 32 : 8, mb = min(W, M - m0);
+    const rest = M - m0, W = rest >= 32 ? 32 : rest > 8 ? 16 : 8, mb = min(W, rest);
     transposeBlock(x, cols, m0, mb, W, xt);
     const yb = y + <usize>m0 * rowBytes;
     for (let r = r0; r < r1; r++) {
       const n = keptList(kind, layout, offsets, values, scales, zeros, G, r, cols, list);
       const b: f32 = bias != 0 ? load<f32>(bias + (<usize>r << 2)) : 0;
       if (W == 32) spmmRow32(list, n, xt, b, yb + (<usize>r << 2), rowBytes, mb);
+      else if (W == 16) spmmRow16(list, n, xt, b, yb + (<usize>r << 2), rowBytes, mb);
       else spmmRow8(list, n, xt, b, yb + (<usize>r << 2), rowBytes, mb);
     }
     m0 += mb;
