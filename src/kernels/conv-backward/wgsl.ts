@@ -3,6 +3,7 @@
 // col [G, NP, K] = the patches (K = Cg kh kw), dW[g] += dyr[g]^T col[g] (split over NP: GEMM_SPLIT_K, then
 // SUM_PARTS), dcol[g] = dyr[g] W[g] (gemm/wgsl.ts GEMM_STRIDED), dx += col2im(dcol) (COL2IM, a gather: no atomics).
 import { HEADER, FLAT, REDUCE, storage } from '../common/wgsl.js';
+import { gemmTileLoop } from '../gemm/wgsl.js';
 
 const HALVES = /* wgsl */ `
 fn lo(v: u32) -> i32 { return i32(v & 0xffffu); }
@@ -103,25 +104,7 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: ve
   let tilesM = pu(11u); let s = w.y / tilesM;
   let i0 = (w.y % tilesM) * 64u; let j0 = w.x * 64u;
   let kBegin = s * pu(10u); let kEnd = min(K, kBegin + pu(10u));
-  let tid = l.y * 16u + l.x;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    for (var e = tid; e < 1024u; e += 256u) {
-      let kk = e / 64u; let rr = e % 64u;
-      let k = k0 + kk;
-      let i = i0 + rr; let j = j0 + rr;
-      As[kk][rr] = select(0.0, A[pu(7u) + i * sai + k * sak], i < M && k < kEnd);
-      Bs[kk][rr] = select(0.0, B[pu(8u) + j * sbn + k * sbk], j < N && k < kEnd);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      var a: array<f32, 4>; var b: array<f32, 4>;
-      for (var t = 0u; t < 4u; t++) { a[t] = As[kk][l.y * 4u + t]; b[t] = Bs[kk][l.x * 4u + t]; }
-      for (var r = 0u; r < 4u; r++) { for (var c = 0u; c < 4u; c++) { acc[r][c] += a[r] * b[c]; } }
-    }
-    workgroupBarrier();
-  }
-  for (var r = 0u; r < 4u; r++) {
+${gemmTileLoop('kBegin', 'kEnd')}  for (var r = 0u; r < 4u; r++) {
     let i = i0 + l.y * 4u + r;
     for (var c = 0u; c < 4u; c++) {
       let j = j0 + l.x * 4u + c;
