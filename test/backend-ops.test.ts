@@ -122,6 +122,17 @@ for (const window of [0, 40]) {
     return { read: [out], want: [ref.attentionRef(q, k, v, p)] };
   });
 }
+// non-causal (encoders, cross-attention): every query sees all S keys, S != T; the inference kernel (one tile, and
+// more than one 64-key tile) and the training tape's banded GEMMs (more than one 64-row block)
+for (const [T, S, training] of [[9, 5, false], [7, 130, false], [150, 71, true], [67, 140, true]] as const) {
+  add(K.ATTENTION, `non-causal GQA 6/2 heads T=${T} S=${S}${training ? ' training' : ''}`, 2e-5, (be) => {
+    const [nH, nKV, hd] = [6, 2, 12];
+    const q = randn(T * nH * hd, r), k = randn(S * nKV * hd, r), v = randn(S * nKV * hd, r), out = be.alloc([T, nH * hd]);
+    const p = { T, nHeads: nH, nKVHeads: nKV, headDim: hd, pos0: 0, window: 0, scale: 1 / Math.sqrt(hd), causal: false };
+    run(be, K.ATTENTION, { q: up(be, q, [T, nH * hd]), k: up(be, k, [S, nKV * hd]), v: up(be, v, [S, nKV * hd]), out, p, training });
+    return { read: [out], want: [ref.attentionRef(q, k, v, p)] };
+  });
+}
 const blockInputs = (be: Backend) => {
   const p = { heads: 2, tokens: 150, headDim: 16, block: 64, scale: 0.25 };
   const n = p.heads * p.tokens * p.headDim, q = randn(n, r), k = randn(n, r), v = randn(n, r);
@@ -417,6 +428,20 @@ add(K.ATTENTION_BACKWARD, `GQA 4/2 heads T=150 pos0=3 window=${window} as banded
   const g = ref.attentionBackwardRef(q, k, v, p, dout);
   return { read: [dq, dk, dv], want: [plus(aq, g.dq), plus(ak, g.dk), plus(av, g.dv)] };
 });
+}
+// non-causal backward (every query sees all S keys, S != T): row by row, as GEMMs over more than one 64-row block
+// (T = 150, S = 71: key blocks meet every query), and WebGPU past one tile / workgroup (hd 68) with some gradients not wanted
+for (const [T, S, hd, rowwise, want] of [[9, 13, 16, true, 'qkv'], [9, 13, 16, false, 'qkv'], [150, 71, 8, false, 'qkv'], [133, 140, 68, false, 'qv'], [70, 66, 20, false, 'k']] as const) {
+  add(K.ATTENTION_BACKWARD, `non-causal GQA 6/2 heads T=${T} S=${S} hd=${hd} ${rowwise ? 'row by row' : 'as GEMMs'}, d${want.split('').join(' d')}`, 1e-5, (be) => {
+    const p = { T, nHeads: 6, nKVHeads: 2, headDim: hd, pos0: 0, window: 0, scale: 1 / Math.sqrt(hd), causal: false }, qd = 6 * hd, kd = 2 * hd;
+    const q = randn(T * qd, r), k = randn(S * kd, r), v = randn(S * kd, r), dout = randn(T * qd, r), aq = randn(T * qd, r), ak = randn(S * kd, r), av = randn(S * kd, r);
+    const dq = up(be, aq, [T, qd]), dk = up(be, ak, [S, kd]), dv = up(be, av, [S, kd]);
+    const o = Float32Array.from(ref.attentionF64Ref(q, k, v, p));
+    run(be, K.ATTENTION_BACKWARD, { q: up(be, q, [T, qd]), k: up(be, k, [S, kd]), v: up(be, v, [S, kd]), out: up(be, o, [T, qd]), dout: up(be, dout, [T, qd]),
+      dq: want.includes('q') ? dq : null, dk: want.includes('k') ? dk : null, dv: want.includes('v') ? dv : null, p, rowwise });
+    const g = ref.attentionBackwardRef(q, k, v, p, dout);
+    return { read: [dq, dk, dv], want: [want.includes('q') ? plus(aq, g.dq) : aq, want.includes('k') ? plus(ak, g.dk) : ak, want.includes('v') ? plus(av, g.dv) : av] };
+  });
 }
 // conv2d at odd sizes: plain, strided + dilated + asymmetric padding (SAME_UPPER-like), grouped, depthwise
 const convCases: [string, number, number, number, number, number, K.Conv2dParams, boolean][] = [

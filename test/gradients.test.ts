@@ -167,6 +167,17 @@ for (const [T, pos0, window] of [[7, 0, 0], [5, 3, 4]] as const) {
     run: (t, [q, k, v]) => F.attention(t, q!, k!, v!, p),
   });
 }
+// non-causal (every query sees all S keys), T != S both ways
+for (const [T, S] of [[5, 7], [6, 3]] as const) {
+  const p = { T, nHeads: 4, nKVHeads: 2, headDim: 8, pos0: 0, window: 0, scale: 0.3, causal: false };
+  add({
+    name: `attention non-causal GQA 4/2 heads T=${T} S=${S}`, ops: [K.ATTENTION, K.ATTENTION_BACKWARD],
+    inputs: [{ shape: [T, 32], diff: true }, { shape: [S, 16], diff: true }, { shape: [S, 16], diff: true }],
+    forward: ([q, k, v]) => ref.attentionF64Ref(q!, k!, v!, p),
+    backward: ([q, k, v], dy) => { const g = ref.attentionBackwardRef(q!, k!, v!, p, dy); return [g.dq, g.dk, g.dv]; },
+    run: (t, [q, k, v]) => F.attention(t, q!, k!, v!, p),
+  });
+}
 for (const neox of [true, false]) {
   const p = { T: 5, heads: 3, headDim: 6, pos0: 2, neox }, stride = 20;
   const { cos, sin } = ropeTables(16, 6, 10000, null);

@@ -210,7 +210,7 @@ export function rope(t: Tape, x: Tensor, tables: RopeTables, p: K.RopeParams): T
   return out;
 }
 
-/** causal grouped-query attention: q [T, nHeads headDim], k / v [pos0 + T, nKVHeads headDim] */
+/** grouped-query attention: q [T, nHeads headDim], k / v [pos0 + T, nKVHeads headDim] (causal), or [S, nKVHeads headDim] with p.causal false (every query sees all S keys) */
 export function attention(t: Tape, q: Tensor, k: Tensor, v: Tensor, p: K.AttentionParams): Tensor {
   const out = t.alloc(q.shape);
   t.op(K.ATTENTION, { q, k, v, out, p, training: true }, [out]);

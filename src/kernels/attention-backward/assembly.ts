@@ -6,6 +6,7 @@
 // attention_backward, one query row at a time (no T x S memory), and attention_backward_gemm, which recomputes a
 // head's whole probability matrix and runs the five products as GEMMs (kernels/gemm; T x S floats three times per
 // thread of scratch), each over blocks of 64 rows restricted to the causal (and window) band those rows can see.
+// nc > 0: non-causal (pos0 = window = 0), every query sees keys [0, nc), S = nc; the band is then all S keys.
 import { exp1, exp4, fma4, hsum } from '../common/simd';
 import { gemm, GEMM_SCRATCH_BYTES } from '../gemm/assembly';
 
@@ -25,13 +26,13 @@ const BAND: i32 = 64;
 }
 
 export function attention_backward(q: usize, k: usize, v: usize, o: usize, dout: usize, dq: usize, dk: usize, dv: usize,
-  T: i32, nH: i32, nKV: i32, hd: i32, pos0: i32, window: i32, scale: f32, scratch: usize, tid: i32, nt: i32): void {
+  T: i32, nH: i32, nKV: i32, hd: i32, pos0: i32, window: i32, scale: f32, nc: i32, scratch: usize, tid: i32, nt: i32): void {
   const qd = nH * hd, kvd = nKV * hd, group = nH / nKV;
-  const p = scratch + (<usize>(tid * (pos0 + T)) << 2);
+  const p = scratch + (<usize>(tid * (nc > 0 ? nc : pos0 + T)) << 2);
   for (let g = tid; g < nKV; g += nt) {
     for (let h = g * group; h < (g + 1) * group; h++) {
       for (let i = 0; i < T; i++) {
-        const last = pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
+        const last = nc > 0 ? nc - 1 : pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
         const qi = q + (<usize>(i * qd + h * hd) << 2), oi = <usize>(i * qd + h * hd) << 2;
         let m: f32 = -Infinity;
         for (let j = first; j <= last; j++) {
@@ -66,10 +67,16 @@ function addRows(y: usize, ys: i32, alpha: f32, x: usize, rows: i32, d: i32): vo
   return window > 0 ? max(0, pos0 + r0 - window + 1) : 0;
 }
 
+/** ... and up to key colHi(r1) exclusive (nc > 0: non-causal, all nc keys) */
+@inline function colHi(r1: i32, pos0: i32, nc: i32): i32 {
+  return nc > 0 ? nc : pos0 + r1;
+}
+
 export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, dout: usize, dq: usize, dk: usize, dv: usize,
-  T: i32, nH: i32, nKV: i32, hd: i32, pos0: i32, window: i32, scale: f32, scratch: usize, gemmScratch: usize, tid: i32, nt: i32): void {
-  const qd = nH * hd, kvd = nKV * hd, group = nH / nKV, S = pos0 + T;
-  const per = <usize>(3 * T * S + S * hd) << 2;
+  T: i32, nH: i32, nKV: i32, hd: i32, pos0: i32, window: i32, scale: f32, nc: i32, scratch: usize, gemmScratch: usize, tid: i32, nt: i32): void {
+  const qd = nH * hd, kvd = nKV * hd, group = nH / nKV, S = nc > 0 ? nc : pos0 + T;
+  // tmp holds dV/dK [S, hd] and dQ [T, hd] (T > S only when non-causal)
+  const per = <usize>(3 * T * S + max(S, T) * hd) << 2;
   const P = scratch + <usize>tid * per, dP = P + (<usize>(T * S) << 2), PT = dP + (<usize>(T * S) << 2), tmp = PT + (<usize>(T * S) << 2);
   const gs = gemmScratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
   for (let g = tid; g < nKV; g += nt) {
@@ -79,12 +86,12 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
       // P = softmax over each row's visible keys of scale Q_h K_g^T (zero elsewhere); per block of BAND query rows
       // only the band of keys they can see is computed (into dP's space, then copied)
       for (let r0 = 0; r0 < T; r0 += BAND) {
-        const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = pos0 + r1, w = c1 - c0;
+        const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = colHi(r1, pos0, nc), w = c1 - c0;
         gemm(qh + (<usize>(r0 * qd) << 2), qd, 1, kg + (<usize>(c0 * kvd) << 2), kvd, 1, 0, dP, r1 - r0, w, hd, 0, gs, 0, 1);
         for (let i = r0; i < r1; i++) memory.copy(P + (<usize>(i * S + c0) << 2), dP + (<usize>((i - r0) * w) << 2), <usize>w << 2);
       }
       for (let i = 0; i < T; i++) {
-        const row = P + (<usize>(i * S) << 2), last = pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
+        const row = P + (<usize>(i * S) << 2), last = nc > 0 ? nc - 1 : pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
         let m: f32 = -Infinity;
         for (let j = first; j <= last; j++) m = max(m, scale * load<f32>(row + (<usize>j << 2)));
         let z: f32 = 0;
@@ -104,13 +111,13 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
       }
       // dV_g += P^T dO_h
       if (dv != 0) {
-        bandTransposedProduct(P, dout + oh, qd, tmp, T, S, hd, pos0, window, gs);
+        bandTransposedProduct(P, dout + oh, qd, tmp, T, S, hd, pos0, window, nc, gs);
         addRows(dv + (<usize>(g * hd) << 2), kvd, 1, tmp, S, hd);
       }
       if (dq == 0 && dk == 0) continue;
       // dS = P (dO_h V_g^T - D), D_i = dO_i . O_i, into dP (the band per block of rows, through the PT scratch; zero elsewhere)
       for (let r0 = 0; r0 < T; r0 += BAND) {
-        const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = pos0 + r1, w = c1 - c0;
+        const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = colHi(r1, pos0, nc), w = c1 - c0;
         gemm(dout + oh + (<usize>(r0 * qd) << 2), qd, 1, vg + (<usize>(c0 * kvd) << 2), kvd, 1, 0, PT, r1 - r0, w, hd, 0, gs, 0, 1);
         for (let i = r0; i < r1; i++) {
           const D = dot(dout + oh + (<usize>(i * qd) << 2), o + oh + (<usize>(i * qd) << 2), hd);
@@ -126,13 +133,13 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
       // dQ_h += scale dS K_g (each block of rows over its band of keys); dK_g += scale dS^T Q_h
       if (dq != 0) {
         for (let r0 = 0; r0 < T; r0 += BAND) {
-          const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = pos0 + r1;
+          const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = colHi(r1, pos0, nc);
           gemm(dP + (<usize>(r0 * S + c0) << 2), S, 1, kg + (<usize>(c0 * kvd) << 2), 1, kvd, 0, tmp + (<usize>(r0 * hd) << 2), r1 - r0, hd, c1 - c0, 0, gs, 0, 1);
         }
         addRows(dq + oh, qd, scale, tmp, T, hd);
       }
       if (dk != 0) {
-        bandTransposedProduct(dP, qh, qd, tmp, T, S, hd, pos0, window, gs);
+        bandTransposedProduct(dP, qh, qd, tmp, T, S, hd, pos0, window, nc, gs);
         addRows(dk + (<usize>(g * hd) << 2), kvd, scale, tmp, S, hd);
       }
     }
@@ -142,11 +149,11 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
 /**
  * tmp [S, hd] = X^T [S, T] Y [T, hd] (Y's rows ys floats apart) for a banded X [T, S] (P or dS), read transposed
  * through the gemm's strides (a block of 64 key columns and at most T rows: no transposed copy): key rows [j0, j1)
- * only meet the queries that see them, [j0 - pos0, j1 - 1 + window - pos0] (all later queries without a window).
+ * only meet the queries that see them, [j0 - pos0, j1 - 1 + window - pos0] (all later queries without a window; all queries when non-causal).
  */
-function bandTransposedProduct(X: usize, y: usize, ys: i32, tmp: usize, T: i32, S: i32, hd: i32, pos0: i32, window: i32, gs: usize): void {
+function bandTransposedProduct(X: usize, y: usize, ys: i32, tmp: usize, T: i32, S: i32, hd: i32, pos0: i32, window: i32, nc: i32, gs: usize): void {
   for (let j0 = 0; j0 < S; j0 += BAND) {
-    const j1 = min(S, j0 + BAND), i0 = min(T, max(0, j0 - pos0)), i1 = window > 0 ? max(i0, min(T, j1 - 1 + window - pos0)) : T;
+    const j1 = min(S, j0 + BAND), i0 = nc > 0 ? 0 : min(T, max(0, j0 - pos0)), i1 = window > 0 ? max(i0, min(T, j1 - 1 + window - pos0)) : T;
     // K = i1 - i0 may be 0: the gemm then writes zeros
     gemm(X + (<usize>(i0 * S + j0) << 2), 1, S, y + (<usize>(i0 * ys) << 2), 1, ys, 0, tmp + (<usize>(j0 * hd) << 2), j1 - j0, hd, i1 - i0, 0, gs, 0, 1);
   }
@@ -182,17 +189,17 @@ export function attention_forward_gemm_scratch(S: i32, hd: i32): i32 {
  * band of keys those rows see (a GEMM), each row's softmax, then the block's output (a GEMM). Threads own query heads.
  */
 export function attention_forward_gemm(q: usize, k: usize, v: usize, out: usize, T: i32, nH: i32, nKV: i32, hd: i32, pos0: i32, window: i32, scale: f32,
-  scratch: usize, gemmScratch: usize, tid: i32, nt: i32): void {
-  const qd = nH * hd, kvd = nKV * hd, group = nH / nKV, S = pos0 + T;
+  nc: i32, scratch: usize, gemmScratch: usize, tid: i32, nt: i32): void {
+  const qd = nH * hd, kvd = nKV * hd, group = nH / nKV, S = nc > 0 ? nc : pos0 + T;
   const sc = scratch + (<usize>(tid * attention_forward_gemm_scratch(S, hd)) << 2), ob = sc + (<usize>(BAND * S) << 2);
   const gs = gemmScratch + <usize>tid * <usize>GEMM_SCRATCH_BYTES;
   for (let h = tid; h < nH; h += nt) {
     const g = h / group, qh = q + (<usize>(h * hd) << 2), kg = k + (<usize>(g * hd) << 2), vg = v + (<usize>(g * hd) << 2);
     for (let r0 = 0; r0 < T; r0 += BAND) {
-      const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = pos0 + r1, w = c1 - c0;
+      const r1 = min(T, r0 + BAND), c0 = colLo(r0, pos0, window), c1 = colHi(r1, pos0, nc), w = c1 - c0;
       gemm(qh + (<usize>(r0 * qd) << 2), qd, 1, kg + (<usize>(c0 * kvd) << 2), kvd, 1, 0, sc, r1 - r0, w, hd, 0, gs, 0, 1);
       for (let i = r0; i < r1; i++) {
-        const last = pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
+        const last = nc > 0 ? nc - 1 : pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
         softmaxSpan(sc + (<usize>((i - r0) * w) << 2), first - c0, last - c0, w, scale);
       }
       gemm(sc, w, 1, vg + (<usize>(c0 * kvd) << 2), 1, kvd, 0, ob, r1 - r0, hd, w, 0, gs, 0, 1);

@@ -1,4 +1,4 @@
-// Plain TypeScript twin (float64) of causal GQA attention and its gradient.
+// Plain TypeScript twin (float64) of causal (or non-causal: p.causal false) GQA attention and its gradient.
 import type { AttentionParams } from '../attention/index.js';
 type A = ArrayLike<number>;
 
@@ -16,10 +16,12 @@ function attentionGrads(q: A, k: A, v: A, p: AttentionParams, dout: A | null) {
   const { T, nHeads: nH, nKVHeads: nKV, headDim: hd, pos0, window, scale } = p;
   const out = new Float64Array(T * nH * hd), dq = new Float64Array(q.length), dk = new Float64Array(k.length), dv = new Float64Array(v.length);
   const group = nH / nKV;
+  // non-causal: every query sees all S rows of k (pos0 = window = 0)
+  const S = p.causal === false ? k.length / (nKV * hd) : 0;
   for (let h = 0; h < nH; h++) {
     const g = Math.floor(h / group);
     for (let i = 0; i < T; i++) {
-      const last = pos0 + i, first = window > 0 ? Math.max(0, last - window + 1) : 0;
+      const last = S ? S - 1 : pos0 + i, first = window > 0 ? Math.max(0, last - window + 1) : 0;
       const qi = (i * nH + h) * hd, kj = (j: number) => (j * nKV + g) * hd;
       const s: number[] = [];
       for (let j = first; j <= last; j++) { let d = 0; for (let e = 0; e < hd; e++) d += q[qi + e]! * k[kj(j) + e]!; s.push(scale * d); }

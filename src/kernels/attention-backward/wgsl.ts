@@ -1,13 +1,14 @@
 // WGSL kernels of the attention_backward op (see kernels/common/wgsl.ts for the conventions).
 import { HEADER, storage } from '../common/wgsl.js';
 
-// Both kernels: params T, nH, nKV, hd, pos0, window, scale, then offsets; q/out/dout rows of nH hd, k/v rows of nKV hd.
-// Query t sees keys first(t) ..= pos0 + t, first(t) = pos0 + t + 1 - window when a window is set and reaches past 0.
+// Both kernels: params T, nH, nKV, hd, pos0, window, scale, then offsets, then nc; q/out/dout rows of nH hd, k/v rows of nKV hd.
+// Query t sees keys first(t) ..= pos0 + t, first(t) = pos0 + t + 1 - window when a window is set and reaches past 0;
+// with nc > 0 (non-causal, pos0 = window = 0) every query sees keys 0 .. nc - 1.
 // Neither keeps a T x S matrix: each recomputes its scores from q and k (flash-attention's backward, in two kernels
 // so that every gradient element has one writer and a fixed summation order: deterministic, no float atomics).
 
 /**
- * params ... offQ, offK, offV, offO, offDO, offDQ, offStats | one workgroup of 64 per (query t, head h), thread i
+ * params ... offQ, offK, offV, offO, offDO, offDQ, offStats, nc | one workgroup of 64 per (query t, head h), thread i
  * taking keys i, i + 64, ...: D = dout . out and the row's logsumexp (an online max and sum per thread, then one
  * tree); then, over 64-key tiles, thread i recomputes P = exp(s - lse), dS = P (dout . v - D) and (with `dq`) DQ += scale sum_j dS_j k_j.
  * Stats[2 (t nH + h)] = (lse, D) for the key-side kernel.
@@ -26,7 +27,7 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   let kvh = h / (nH / pu(2u));
   let qo = t * qs + h * hd;
   let scale = pf(6u);
-  let last = pu(4u) + t;
+  let last = select(pu(4u) + t, pu(14u) - 1u, pu(14u) > 0u);
   var first = 0u;
   if (pu(5u) > 0u && last + 1u > pu(5u)) { first = last + 1u - pu(5u); }
   let tiles = (last + 64u - first) / 64u;
@@ -93,7 +94,7 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
 }`;
 
 /**
- * params ... offQ, offK, offV, offDO, offStats, offDK, offDV | one workgroup of 64 per (key j < pos0 + T, kv head g),
+ * params ... offQ, offK, offV, offDO, offStats, offDK, offDV, nc | one workgroup of 64 per (key j < S, kv head g),
  * thread i taking query i of each 64-query tile of every head of the group that sees key j: P = exp(s - lse),
  * dS = P (dout . v_j - D); DK += scale sum dS q, DV += sum P dout (with `dk`, `dv`).
  */
@@ -106,14 +107,15 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   let item = w.x + w.y * nw.x;
   let T = pu(0u); let nH = pu(1u); let nKV = pu(2u); let hd = pu(3u); let pos0 = pu(4u); let win = pu(5u);
   let qs = nH * hd; let kvs = nKV * hd;
-  let S = pos0 + T;
+  let nc = pu(14u);
+  let S = select(pos0 + T, nc, nc > 0u);
   let valid = item < S * nKV;
   let j = min(item / nKV, S - 1u); let g = item % nKV;
   let group = nH / nKV;
   let ko = j * kvs + g * hd;
   let scale = pf(6u);
-  // queries t with pos0 + t >= j and, under a window, pos0 + t + 1 - win <= j
-  let t0 = select(0u, j - pos0, j > pos0);
+  // queries t with pos0 + t >= j (every query when non-causal) and, under a window, pos0 + t + 1 - win <= j
+  let t0 = select(select(0u, j - pos0, j > pos0), 0u, nc > 0u);
   var t1 = T;
   if (win > 0u) { t1 = select(0u, min(T, j + win - pos0), j + win > pos0); }
   let tiles = select(0u, (t1 - t0 + 63u) / 64u, t1 > t0);

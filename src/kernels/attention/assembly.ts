@@ -2,8 +2,8 @@
 // softmax (running max m, running denominator l, output rescaled by exp(m_old - m_new)), so no score matrix
 // is ever materialised. q/out: [T, nHeads, hd] (token stride qStride floats); k/v cache: [S, nKV, hd]
 // (token stride kvStride floats). Query t sits at absolute position pos0 + t and sees keys
-// [max(0, pos - window + 1), pos] (window = 0: no sliding window). Rows are dealt round-robin to threads so
-// long and short causal rows balance.
+// [max(0, pos - window + 1), pos] (window = 0: no sliding window); nc > 0 (non-causal, pos0 = window = 0): every
+// query sees keys [0, nc). Rows are dealt round-robin to threads so long and short causal rows balance.
 // Mixed mode (bounds != 0, for evaluating a quantized KV cache in one batched pass): bounds holds two i32 per
 // query row, (bK, bV); keys j < bK are read from kq and values j < bV from vq (dequantized copies with the same
 // layout), the rest from k and v. This reproduces what each decode step of a quantized cache attends to.
@@ -21,7 +21,7 @@ export function attention_scratch_bytes(): i32 {
 }
 
 export function attention(q: usize, k: usize, v: usize, out: usize, T: i32, nHeads: i32, nKV: i32, hd: i32,
-  qStride: i32, kvStride: i32, pos0: i32, window: i32, scale: f32, scratch: usize, kq: usize, vq: usize, bounds: usize,
+  qStride: i32, kvStride: i32, pos0: i32, window: i32, scale: f32, nc: i32, scratch: usize, kq: usize, vq: usize, bounds: usize,
   tid: i32, nt: i32): void {
   const group = nHeads / nKV;
   const sc = scratch + <usize>tid * <usize>(TILE * 4);
@@ -32,7 +32,7 @@ export function attention(q: usize, k: usize, v: usize, out: usize, T: i32, nHea
     const kvh = h / group;
     const qp = q + (<usize>(t * qStride + h * hd) << 2);
     const op = out + (<usize>(t * qStride + h * hd) << 2);
-    const last = pos0 + t;
+    const last = nc > 0 ? nc - 1 : pos0 + t;
     const first = window > 0 ? max(0, last - window + 1) : 0;
     const bK = bounds ? load<i32>(bounds + (<usize>t << 3)) : 0;
     const bV = bounds ? load<i32>(bounds + (<usize>t << 3) + 4) : 0;

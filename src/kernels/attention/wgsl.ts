@@ -3,7 +3,7 @@ import { HEADER, storage } from '../common/wgsl.js';
 
 /**
  * Causal GQA attention over a KV cache, flash-style: params T, nHeads, nKV, hd, qStride, kvStride, pos0, window,
- * scale, offQ, offK, offV, offOut. One workgroup of 64 per (query, head): each thread scores one key of a 64-key
+ * scale, offQ, offK, offV, offOut, nc (> 0: non-causal, every query sees keys 0 .. nc - 1). One workgroup of 64 per (query, head): each thread scores one key of a 64-key
  * tile, the tile's max and sum are reduced in workgroup memory, and thread i accumulates output dims i, i+64, ...
  */
 export const ATTENTION = HEADER + storage([['Q', 'f32', false], ['Kc', 'f32', false], ['Vc', 'f32', false], ['O', 'f32', true]]) + `
@@ -17,7 +17,7 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   let t = min(item / nH, pu(0u) - 1u); let h = item % nH;
   let kvh = h / (nH / pu(2u));
   let qo = pu(9u) + t * pu(4u) + h * hd;
-  let last = pu(6u) + t;
+  let last = select(pu(6u) + t, pu(13u) - 1u, pu(13u) > 0u);
   var first = 0u;
   if (pu(7u) > 0u && last + 1u > pu(7u)) { first = last + 1u - pu(7u); }
   var m = -3.0e38; var lsum = 0.0;
