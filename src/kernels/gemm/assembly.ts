@@ -21,7 +21,26 @@ function pack(b: usize, sbn: i32, sbk: i32, N: i32, pFirst: i32, pEnd: i32, kc: 
     const base = dst + (<usize>((p - pFirst) * kb * 8) << 2);
     const n0 = p * 8;
     const nv = min(8, N - n0);
-    for (let k = 0; k < kb; k++) {
+    let k = 0;
+    if (sbk == 1 && nv == 8) {
+      // B' rows contiguous along k (a linear's W [N, K]): four k at a time from each of the 8 rows, two 4x4 transposes
+      const rs = <usize>sbn << 2;
+      for (; k + 4 <= kb; k += 4) {
+        const src = b + (<usize>(n0 * sbn + kc + k) << 2);
+        const r0 = v128.load(src), r1 = v128.load(src + rs), r2 = v128.load(src + 2 * rs), r3 = v128.load(src + 3 * rs);
+        const r4 = v128.load(src + 4 * rs), r5 = v128.load(src + 5 * rs), r6 = v128.load(src + 6 * rs), r7 = v128.load(src + 7 * rs);
+        const a01l = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), a01h = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const a23l = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), a23h = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const b01l = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), b01h = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+        const b23l = v128.shuffle<f32>(r6, r7, 0, 4, 1, 5), b23h = v128.shuffle<f32>(r6, r7, 2, 6, 3, 7);
+        const d = base + (<usize>(k * 8) << 2);
+        v128.store(d, v128.shuffle<f32>(a01l, a23l, 0, 1, 4, 5)); v128.store(d, v128.shuffle<f32>(b01l, b23l, 0, 1, 4, 5), 16);
+        v128.store(d, v128.shuffle<f32>(a01l, a23l, 2, 3, 6, 7), 32); v128.store(d, v128.shuffle<f32>(b01l, b23l, 2, 3, 6, 7), 48);
+        v128.store(d, v128.shuffle<f32>(a01h, a23h, 0, 1, 4, 5), 64); v128.store(d, v128.shuffle<f32>(b01h, b23h, 0, 1, 4, 5), 80);
+        v128.store(d, v128.shuffle<f32>(a01h, a23h, 2, 3, 6, 7), 96); v128.store(d, v128.shuffle<f32>(b01h, b23h, 2, 3, 6, 7), 112);
+      }
+    }
+    for (; k < kb; k++) {
       const d = base + (<usize>(k * 8) << 2);
       const src = b + (<usize>(n0 * sbn + (kc + k) * sbk) << 2);
       if (sbn == 1 && nv == 8) {
