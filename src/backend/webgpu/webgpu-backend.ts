@@ -193,7 +193,7 @@ export class WebGpuBackend implements Backend {
     const view = new DataView(b.words.buffer, slot, 64);
     params.forEach((p, i) => (typeof p === 'number' ? view.setUint32(4 * i, p, true) : view.setFloat32(4 * i, p.f, true)));
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.uniforms, offset: slot, size: 64 } }];
-    bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b === 'unused' ? this.dummy : b === 'unusedOut' ? this.dummyOut : this.buf(b) } }));
+    bindings.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: t === 'unused' ? this.dummy : t === 'unusedOut' ? this.dummyOut : this.buf(t) } }));
     const bind = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const [gx, gy] = typeof groups === 'number' ? [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)] : groups;
     b.pass.setPipeline(pipeline);
