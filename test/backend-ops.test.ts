@@ -203,7 +203,9 @@ function pruned(rows: number, cols: number, keep: number): Float32Array {
   return randn(rows * cols, r).map((v) => (r() < keep ? v : 0));
 }
 for (const [M, label, make] of [[1, 'bitmask f32 70%', () => packBitmask(pruned(37, 67, 0.3), 37, 67)], [5, 'bitmask f32 50%', () => packBitmask(pruned(37, 67, 0.5), 37, 67)],
-  [1, '2:4 f32', () => { const d = randn(29 * 64, r); for (let i = 0; i < d.length; i += 4) { d[i + (i % 3)] = 0; d[i + 3] = 0; } return packNM(d, 29, 64, 2, 4); }]] as const) {
+  [1, '2:4 f32', () => { const d = randn(29 * 64, r); for (let i = 0; i < d.length; i += 4) { d[i + (i % 3)] = 0; d[i + 3] = 0; } return packNM(d, 29, 64, 2, 4); }],
+  // 4:8 over 257 groups a row (more than one pass of 256 invocations; 12-bit fields across u32 words), 3 input rows
+  [3, '4:8 f32', () => { const d = randn(23 * 2056, r); for (let i = 0; i < d.length; i += 8) for (const j of [0, 1, 2, 3, 4, 5, 6, 7].sort(() => r() - 0.5).slice(0, 4)) d[i + j] = 0; return packNM(d, 23, 2056, 4, 8); }]] as const) {
   add(K.LINEAR_SPARSE, `M=${M} ${label}`, 1e-5, (be) => {
     const w = make(), x = randn(M * w.cols, r), out = be.alloc([M, w.rows]);
     run(be, K.LINEAR_SPARSE, { x: up(be, x, [M, w.cols]), w: uploadSparse(be, w), bias: null, out });

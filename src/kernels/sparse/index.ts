@@ -2,7 +2,7 @@
  * linear_sparse: out[M, rows] = x[M, cols] W^T (+ bias) for a sparse W held as tensor/sparse-format.ts lays it out
  * (bitmask or N:M, f32 values or int8 codes with a scale and zero per row and group). CPU: one row through the sparse
  * GEMV (decode: only kept weights are read), more rows through the sparse GEMM (assembly.ts). WebGPU: a GEMV per
- * input row for bitmask and 2:4 float32 weights (wgsl.ts); other storages are not on WebGPU yet.
+ * input row for bitmask, 2:4 and 4:8 float32 weights (wgsl.ts); other storages are not on WebGPU yet.
  */
 import { defineOp, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -29,13 +29,13 @@ export const LINEAR_SPARSE = defineOp<LinearSparseArgs>({
     else k.call('sparse_gemm', [...args, M, w.rows, w.cols, k.ptr(scratch)], 2 * M * w.rows * w.cols);
   },
   webgpu(k, { x, w, bias, out }) {
-    if (w.code !== 0 && w.code !== 2) opError('linear_sparse', `storage code ${w.code} (int8 values, 4:8 or 1x8 blocks) has no WebGPU kernel yet; bitmask and 2:4 float32 do`);
+    if (w.code !== 0 && w.code !== 2 && w.code !== 3) opError('linear_sparse', `storage code ${w.code} (int8 values or 1x8 blocks) has no WebGPU kernel yet; bitmask, 2:4 and 4:8 float32 do`);
     for (const t of [w.layout, w.values, ...(w.offsets ? [w.offsets] : [])]) if (t.offset) opError('linear_sparse', 'sparse tensors must not be views');
     const M = x.size / w.cols, sg = k.subgroups ? '_sg' : '';
     const b = bias ?? x;
     for (let m = 0; m < M; m++) {
       k.dispatch(`sparse_gemv${sg}`, () => SPARSE_GEMV(!!sg), [w.layout, w.offsets ?? w.layout, w.values, x, b, out],
-        [w.rows, w.cols, bias ? 1 : 0, x.offset + m * w.cols, out.offset + m * w.rows, b.offset, w.code, maskStride(w.cols) / 4, w.code === 2 ? nmIndexStride(w.cols, 2, 4) : 0], w.rows);
+        [w.rows, w.cols, bias ? 1 : 0, x.offset + m * w.cols, out.offset + m * w.rows, b.offset, w.code, maskStride(w.cols) / 4, w.code === 2 ? nmIndexStride(w.cols, 2, 4) : w.code === 3 ? nmIndexStride(w.cols, 4, 8) : 0], w.rows);
     }
   },
 });

@@ -2,11 +2,11 @@
 import { HEADER, REDUCE, SG, storage } from '../common/wgsl.js';
 
 /**
- * params: rows, cols, hasBias, offX, offOut, offBias, mode (0 bitmask f32, 2 2:4 f32), maskWords (u32 words per mask
+ * params: rows, cols, hasBias, offX, offOut, offBias, mode (0 bitmask f32, 2 2:4 f32, 3 4:8 f32), maskWords (u32 words per mask
  * row), idxStride (bytes per N:M index row) | y[r] = sum over kept weights of row r of value * x[column] (+ bias).
  * Bitmask: the row's mask words are taken 256 at a time; each thread counts its word's bits, a workgroup prefix sum
  * gives where its values start, then it walks its set bits. 2:4: each thread takes groups of 4 columns, reading the
- * two in-group indices from the row's 4-bit fields.
+ * two in-group indices from the row's 4-bit fields; 4:8: groups of 8 columns, four 3-bit indices in a 12-bit field.
  */
 export const SPARSE_GEMV = (sub: boolean): string => SG(sub).enable + HEADER + storage([['L', 'u32', false], ['Of', 'i32', false], ['V', 'f32', false], ['X', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true]]) + REDUCE(sub) + `
 var<workgroup> scan: array<u32, 256>;
@@ -45,6 +45,17 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
       }
       base += scan[255u];
       workgroupBarrier();
+    }
+  } else if (pu(6u) == 3u) {
+    let groups = cols / 8u;
+    let vb = r * groups * 4u;
+    if (valid) {
+      for (var g = l.x; g < groups; g += 256u) {
+        let bit = (r * pu(8u)) * 8u + g * 12u; // the group's 12-bit field in the row's little-endian bit stream
+        let wi = bit / 32u; let sh = bit % 32u;
+        let field = ((L[wi] >> sh) | select(L[wi + 1u] << (32u - sh), 0u, sh == 0u)) & 4095u;
+        for (var k = 0u; k < 4u; k++) { acc += V[vb + 4u * g + k] * X[xo + 8u * g + ((field >> (3u * k)) & 7u)]; }
+      }
     }
   } else {
     let groups = cols / 4u;
