@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { F, Tape } from '../src/autograd/index.js';
 import { Net, initWeights, type NetSpec } from '../src/nets/index.js';
-import { Rng, splitSeeded, trainClassifier, type LabelledImages } from '../src/train/index.js';
+import { splitSeeded, trainClassifier } from '../src/train/index.js';
 import { TrainableSpecNet } from '../src/train/spec-net.js';
 import { relErr } from './helpers.js';
+import { blobs } from './blobs.js';
 
 let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
@@ -30,16 +31,6 @@ const spec: NetSpec = {
   ] },
 };
 
-/** four Gaussian blobs in 16 dimensions (class = blob), as 1x4x4 images */
-function blobs(n: number, seed: number): LabelledImages {
-  const r = new Rng(seed), centers = Array.from({ length: 4 }, () => Array.from({ length: 16 }, () => r.normal() * 1.5));
-  const images = new Float32Array(n * 16), labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = r.int(4);
-    for (let j = 0; j < 16; j++) images[i * 16 + j] = centers[labels[i]!]![j]! + r.normal();
-  }
-  return { images, labels, shape: [1, 4, 4], classes: 4, source: 'blobs' };
-}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('training a graph network', () => {

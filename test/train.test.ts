@@ -10,10 +10,11 @@ import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { F, Param, Tape, maskGradient } from '../src/autograd/index.js';
 import { FILL } from '../src/kernels/index.js';
-import { AdamW, SGD, Rng, trainClassifier, scheduledLr, clipGradNorm, splitSeeded, TrainingDivergedError, type LabelledImages, type TrainableNet } from '../src/train/index.js';
+import { AdamW, SGD, Rng, trainClassifier, scheduledLr, clipGradNorm, splitSeeded, TrainingDivergedError, type TrainableNet } from '../src/train/index.js';
 import { FormatError } from '../src/util/errors.js';
 import type { Backend } from '../src/backend/backend.js';
 import type { Tensor } from '../src/tensor/tensor.js';
+import { blobs } from './blobs.js';
 
 let be: CpuBackend;
 before(async () => { be = await CpuBackend.create({ threads: 2 }); });
@@ -44,16 +45,6 @@ class TinyMlp implements TrainableNet {
   }
 }
 
-/** four Gaussian blobs in 16 dimensions (class = blob), as 1x4x4 "images" */
-function blobs(n: number, seed: number): LabelledImages {
-  const r = new Rng(seed), centers = Array.from({ length: 4 }, () => Array.from({ length: 16 }, () => r.normal() * 1.5));
-  const images = new Float32Array(n * 16), labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = r.int(4);
-    for (let j = 0; j < 16; j++) images[i * 16 + j] = centers[labels[i]!]![j]! + r.normal();
-  }
-  return { images, labels, shape: [1, 4, 4], classes: 4, source: 'blobs' };
-}
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'lithe-train-'));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

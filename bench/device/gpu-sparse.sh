@@ -8,11 +8,6 @@ source bench/device/gpu-env.sh
 O=${OUT:-/tmp}
 PYTHONUNBUFFERED=1 python3 bench/device/torch_gemv.py "$O/torch-gemv.json" 2>&1 | tee "$O/torch.log"
 D=.device/webgpu
-mkdir -p /tmp/lithe-bin
-xz -dc $D/node.xz > /tmp/lithe-bin/node 2>/dev/null || python3 -c "import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())" $D/node.xz > /tmp/lithe-bin/node
-chmod +x /tmp/lithe-bin/node
-export PATH=/tmp/lithe-bin:$PATH
-python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/rt.tar.xz
-python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/webgpu.tar.xz
+source bench/device/unpack-node.sh
 node dist/bench/run.js gpu-sparse --torch "$O/torch-gemv.json" "$@" 2>&1 | tee "$O/gpu-sparse.log"
 cp bench/RESULTS.md "$O/RESULTS.md"

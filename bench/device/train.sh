@@ -6,12 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/device/gpu-env.sh
 D=.device/train
-mkdir -p /tmp/lithe-bin
-python3 -c "import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())" $D/node.xz > /tmp/lithe-bin/node
-chmod +x /tmp/lithe-bin/node
-export PATH=/tmp/lithe-bin:$PATH LITHE_PYTHON=python3
-python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/rt.tar.xz
-python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/webgpu.tar.xz
+source bench/device/unpack-node.sh
+export LITHE_PYTHON=python3
 O=${OUT:-/tmp}
 echo "node $(node --version) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); torch $(python3 -c 'import torch; print(torch.__version__)')"
 node dist/bench/run.js train --only throughput "$@" 2>&1 | tee "$O/train-cpu.log"

@@ -9,12 +9,7 @@ echo "vulkan driver manifest: ${VK_DRIVER_FILES:-none found}"
 O=${OUT:-/tmp}
 PYTHONUNBUFFERED=1 python3 bench/device/torch_peak.py "$O/torch.json" 2>&1 | tee "$O/torch.log"
 D=.device/webgpu
-mkdir -p /tmp/lithe-bin
-xz -dc $D/node.xz > /tmp/lithe-bin/node 2>/dev/null || python3 -c "import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())" $D/node.xz > /tmp/lithe-bin/node
-chmod +x /tmp/lithe-bin/node
-export PATH=/tmp/lithe-bin:$PATH
-python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/rt.tar.xz
-python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $D/webgpu.tar.xz
+source bench/device/unpack-node.sh
 S=/tmp/lithe-shared; mkdir -p $S/text/wikitext-2-raw /tmp/model
 python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" $D/data/test.joined.txt.xz $S/text/wikitext-2-raw/test.joined.txt
 python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" $D/model.tar.xz /tmp/model

@@ -6,12 +6,12 @@
  * Pruned folders go to os.tmpdir()/lithe-report-PID-*; folders of reports that no longer run are removed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable } from '../util/table.js';
-import { processAlive } from '../io/safe-write.js';
+import { removeDeadProcessEntries } from '../io/safe-write.js';
 import { InputError, LitheError } from '../util/errors.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/lithe.js', import.meta.url));
@@ -111,16 +111,10 @@ const TMP_PREFIX = 'lithe-report-';
 
 /** Removes os.tmpdir()/lithe-report-PID-* of reports that no longer run (killed with kill -9). */
 export function removeStaleReportFolders(dir = os.tmpdir()): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  removeDeadProcessEntries(dir, (name) => {
     const m = /^lithe-report-(\d+)-/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(path.join(dir, name), { recursive: true, force: true });
-  }
+    return m ? Number(m[1]) : null;
+  });
 }
 
 export interface RunReportOptions {

@@ -92,9 +92,11 @@ function checkNotInput(target: string, kind: 'file' | 'folder', inputs: readonly
   }
 }
 
-/** Removes TARGET.tmp-PID[-...] left by processes that no longer run (kill -9 during a write). */
-function removeStaleTemporaries(abs: string): void {
-  const dir = path.dirname(abs), prefix = `${path.basename(abs)}.tmp-`;
+/**
+ * Removes the entries of `dir` that `pidOf` attributes to a process that no longer runs (left by kill -9); `pidOf`
+ * returns the writer's PID of a name, or null for names that are not such leftovers.
+ */
+export function removeDeadProcessEntries(dir: string, pidOf: (name: string) => number | null): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -102,12 +104,18 @@ function removeStaleTemporaries(abs: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)(-[\w-]*)?$/.exec(name.slice(prefix.length));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && !processAlive(pid)) rmSync(path.join(dir, name), { recursive: true, force: true });
+    const pid = pidOf(name);
+    if (pid !== null && pid !== process.pid && !processAlive(pid)) rmSync(path.join(dir, name), { recursive: true, force: true });
   }
+}
+
+/** Removes TARGET.tmp-PID[-...] left by processes that no longer run (kill -9 during a write). */
+function removeStaleTemporaries(abs: string): void {
+  const prefix = `${path.basename(abs)}.tmp-`;
+  removeDeadProcessEntries(path.dirname(abs), (name) => {
+    const m = name.startsWith(prefix) ? /^(\d+)(-[\w-]*)?$/.exec(name.slice(prefix.length)) : null;
+    return m ? Number(m[1]) : null;
+  });
 }
 
 const active = new Set<SafeOutput>();

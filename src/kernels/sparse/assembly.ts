@@ -367,6 +367,17 @@ function rowBitmaskQ8(mrow: usize, p: usize, x16: usize, cols: i32, G: i32, ps: 
   return i32x4.add(ax, i32x4.dot_i16x8_s(v128.load(e, 16), xv));
 }
 
+/** y[r..r+4) = sx s_k (+ bias): the int8 four-row kernels' sums moved to float scale. */
+@inline function storeRows4Q8(y: usize, bias: usize, r: i32, sx: f32, s0: f32, s1: f32, s2: f32, s3: f32): void {
+  s0 *= sx; s1 *= sx; s2 *= sx; s3 *= sx;
+  if (bias != 0) {
+    s0 += load<f32>(bias + (<usize>r << 2)); s1 += load<f32>(bias + (<usize>r << 2), 4);
+    s2 += load<f32>(bias + (<usize>r << 2), 8); s3 += load<f32>(bias + (<usize>r << 2), 12);
+  }
+  store<f32>(y + (<usize>r << 2), s0); store<f32>(y + (<usize>r << 2), s1, 4);
+  store<f32>(y + (<usize>r << 2), s2, 8); store<f32>(y + (<usize>r << 2), s3, 12);
+}
+
 /** Four consecutive rows of a bitmask int8 matrix times x16 (before the factor sx), sharing the x16 loads. */
 function rows4BitmaskQ8(mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
   r: i32, sx: f32, y: usize, bias: usize): void {
@@ -405,13 +416,7 @@ function rows4BitmaskQ8(mrow: usize, ms: usize, offsets: usize, codes: usize, x1
     s2 += load<f32>(ps + 2 * gs + go) * (q2 - load<f32>(pz + 2 * gs + go) * d2);
     s3 += load<f32>(ps + 3 * gs + go) * (q3 - load<f32>(pz + 3 * gs + go) * d3);
   }
-  s0 *= sx; s1 *= sx; s2 *= sx; s3 *= sx;
-  if (bias != 0) {
-    s0 += load<f32>(bias + (<usize>r << 2)); s1 += load<f32>(bias + (<usize>r << 2), 4);
-    s2 += load<f32>(bias + (<usize>r << 2), 8); s3 += load<f32>(bias + (<usize>r << 2), 12);
-  }
-  store<f32>(y + (<usize>r << 2), s0); store<f32>(y + (<usize>r << 2), s1, 4);
-  store<f32>(y + (<usize>r << 2), s2, 8); store<f32>(y + (<usize>r << 2), s3, 12);
+  storeRows4Q8(y, bias, r, sx, s0, s1, s2, s3);
 }
 
 /** Four consecutive rows of a 2:4 int8 matrix times x16 (before the factor sx), sharing the x16 loads. */
@@ -457,13 +462,7 @@ function rows4NM24Q8(irow: usize, is: usize, codes: usize, x16: usize, cols: i32
     s2 += load<f32>(ps + 2 * gs + go) * (q2 - load<f32>(pz + 2 * gs + go) * d2);
     s3 += load<f32>(ps + 3 * gs + go) * (q3 - load<f32>(pz + 3 * gs + go) * d3);
   }
-  s0 *= sx; s1 *= sx; s2 *= sx; s3 *= sx;
-  if (bias != 0) {
-    s0 += load<f32>(bias + (<usize>r << 2)); s1 += load<f32>(bias + (<usize>r << 2), 4);
-    s2 += load<f32>(bias + (<usize>r << 2), 8); s3 += load<f32>(bias + (<usize>r << 2), 12);
-  }
-  store<f32>(y + (<usize>r << 2), s0); store<f32>(y + (<usize>r << 2), s1, 4);
-  store<f32>(y + (<usize>r << 2), s2, 8); store<f32>(y + (<usize>r << 2), s3, 12);
+  storeRows4Q8(y, bias, r, sx, s0, s1, s2, s3);
 }
 
 /** Row of an N:M int8 matrix (kind 4 = 2:4, 5 = 4:8) times x16 (before the factor sx). */
