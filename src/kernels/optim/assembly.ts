@@ -4,11 +4,12 @@ import { chunkStart, chunkEnd } from '../common/simd';
 /**
  * AdamW: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  * p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), with bc1 = 1 - b1^t, bc2 = 1 - b2^t (passed as sqrt(bc2)).
+ * The caller computes decay = 1 - lr wd, 1 - b1 and 1 - b2 in float64 and rounds them once, as PyTorch does with its
+ * Python-float scalars (1 - b2 taken in float32 from b2 = 0.999 is off by 1.3e-5 relative).
  */
-export function adamw_step(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, stepSize: f32, bc2sqrt: f32, tid: i32, nt: i32): void {
+export function adamw_step(p: usize, g: usize, m: usize, v: usize, n: i32, decay: f32, omb1: f32, b2: f32, omb2: f32, eps: f32, stepSize: f32, bc2sqrt: f32, tid: i32, nt: i32): void {
   const i0 = chunkStart(n, 4, tid, nt), i1 = chunkEnd(n, 4, tid, nt);
-  const decay: f32 = 1 - lr * wd;
-  const vb1 = f32x4.splat(1 - b1), vb2 = f32x4.splat(b2), vb2c = f32x4.splat(1 - b2), vbc = f32x4.splat(bc2sqrt), veps = f32x4.splat(eps);
+  const vb1 = f32x4.splat(omb1), vb2 = f32x4.splat(b2), vb2c = f32x4.splat(omb2), vbc = f32x4.splat(bc2sqrt), veps = f32x4.splat(eps);
   const vdecay = f32x4.splat(decay), vstep = f32x4.splat(stepSize);
   let i = i0;
   // four lanes with the scalar tail's operation order, so every element rounds the same way
@@ -25,8 +26,8 @@ export function adamw_step(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f
   for (; i < i1; i++) {
     const o = <usize>i << 2;
     const gv = load<f32>(g + o);
-    const mv = load<f32>(m + o) + (gv - load<f32>(m + o)) * (1 - b1);
-    const vv = load<f32>(v + o) * b2 + (1 - b2) * gv * gv;
+    const mv = load<f32>(m + o) + (gv - load<f32>(m + o)) * omb1;
+    const vv = load<f32>(v + o) * b2 + omb2 * gv * gv;
     store<f32>(m + o, mv);
     store<f32>(v + o, vv);
     const denom = Mathf.sqrt(vv) / bc2sqrt + eps;

@@ -19,9 +19,10 @@ function sameSizes(op: string, ts: Tensor[]): void {
   if (ts.some((t) => t.size !== ts[0]!.size)) opError(op, `parameter and state sizes differ: ${ts.map((t) => `[${t.shape}]`).join(' ')}`);
 }
 
+/** the step's scalars, computed in float64 and rounded once by the kernel (PyTorch's order) */
 const adamScalars = (a: AdamWStepArgs) => {
   const bc1 = 1 - a.beta1 ** a.step, bc2 = 1 - a.beta2 ** a.step;
-  return { stepSize: a.lr / bc1, bc2sqrt: Math.sqrt(bc2) };
+  return { decay: 1 - a.lr * a.weightDecay, omb1: 1 - a.beta1, omb2: 1 - a.beta2, stepSize: a.lr / bc1, bc2sqrt: Math.sqrt(bc2) };
 };
 
 export const ADAMW_STEP = defineOp<AdamWStepArgs>({
@@ -31,13 +32,13 @@ export const ADAMW_STEP = defineOp<AdamWStepArgs>({
     if (!(a.step >= 1)) opError('adamw_step', `step must be >= 1, got ${a.step}`);
   },
   cpu(k, a) {
-    const { stepSize, bc2sqrt } = adamScalars(a);
-    k.call('adamw_step', [k.ptr(a.p), k.ptr(a.g), k.ptr(a.m), k.ptr(a.v), a.p.size, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, stepSize, bc2sqrt], 12 * a.p.size);
+    const { decay, omb1, omb2, stepSize, bc2sqrt } = adamScalars(a);
+    k.call('adamw_step', [k.ptr(a.p), k.ptr(a.g), k.ptr(a.m), k.ptr(a.v), a.p.size, decay, omb1, a.beta2, omb2, a.eps, stepSize, bc2sqrt], 12 * a.p.size);
   },
   webgpu(k, a) {
-    const { stepSize, bc2sqrt } = adamScalars(a);
+    const { decay, omb1, omb2, stepSize, bc2sqrt } = adamScalars(a);
     k.dispatch('adamw', () => W.ADAMW, [a.p, a.g, a.m, a.v], [a.p.size, a.p.offset, a.g.offset, a.m.offset, a.v.offset,
-      { f: a.lr }, { f: a.beta1 }, { f: a.beta2 }, { f: a.eps }, { f: a.weightDecay }, { f: stepSize }, { f: bc2sqrt }], Math.ceil(a.p.size / 256));
+      { f: decay }, { f: omb1 }, { f: a.beta2 }, { f: omb2 }, { f: a.eps }, { f: stepSize }, { f: bc2sqrt }], Math.ceil(a.p.size / 256));
   },
 });
 
