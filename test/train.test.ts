@@ -10,7 +10,7 @@ import path from 'node:path';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { F, Param, Tape, maskGradient } from '../src/autograd/index.js';
 import { FILL } from '../src/kernels/index.js';
-import { AdamW, SGD, Rng, trainClassifier, scheduledLr, clipGradNorm, splitSeeded, TrainingDivergedError, type TrainableNet } from '../src/train/index.js';
+import { AdamW, SGD, Rng, randomShift, trainClassifier, scheduledLr, clipGradNorm, splitSeeded, TrainingDivergedError, type TrainableNet } from '../src/train/index.js';
 import { FormatError } from '../src/util/errors.js';
 import type { Backend } from '../src/backend/backend.js';
 import type { Tensor } from '../src/tensor/tensor.js';
@@ -62,8 +62,10 @@ describe('training loop', () => {
   for (const optimizer of ['adamw', 'sgd'] as const) {
     test(`${optimizer}: stop after 7 steps, resume from the checkpoint: the next losses equal an uninterrupted run's bit for bit`, async () => {
       const data = blobs(100, 4), held = blobs(20, 5), dir = tmp();
-      const cfg = { epochs: 3, batch: 16, lr: 1e-2, optimizer, seed: 9, schedule: 'cosine' as const, warmupSteps: 3, clip: 1.0 };
+      const cfg = { epochs: 3, batch: 16, lr: 1e-2, optimizer, seed: 9, schedule: 'cosine' as const, warmupSteps: 3, clip: 1.0, augmentShift: 1 };
       const full = await trainClassifier(be, new TinyMlp(be, 1), data, held, cfg);
+      const unshifted = await trainClassifier(be, new TinyMlp(be, 1), data, held, { ...cfg, augmentShift: 0 });
+      assert.notEqual(full.losses[0], unshifted.losses[0], 'the shifts change the first batch');
       const part = await trainClassifier(be, new TinyMlp(be, 1), data, held, { ...cfg, out: path.join(dir, 'ck'), maxSteps: 7 });
       assert.equal(part.stoppedBy, 'maxSteps');
       assert.deepEqual(part.losses, full.losses.slice(0, 7));
@@ -74,6 +76,17 @@ describe('training loop', () => {
       rmSync(dir, { recursive: true });
     });
   }
+
+  test('random shift: each image moves by its drawn (dy, dx) with a zero border (hand-computed), and a bad shift is refused', async () => {
+    // two images of 2 x 3 x 4 holding 1..24 and 25..48; draws int(3) - 1: image 1 (dy, dx) = (+1, -1), image 2 (0, +1)
+    const x = Float32Array.from({ length: 48 }, (_, i) => i + 1), draws = [2, 0, 1, 2];
+    const fake = { int: (n: number) => { assert.equal(n, 3); return draws.shift()!; } } as unknown as Rng;
+    const out = Array.from(randomShift(x, [2, 3, 4], 1, fake));
+    assert.deepEqual(out.slice(0, 24), [0, 0, 0, 0, 2, 3, 4, 0, 6, 7, 8, 0, 0, 0, 0, 0, 14, 15, 16, 0, 18, 19, 20, 0]);
+    assert.deepEqual(out.slice(24), [0, 25, 26, 27, 0, 29, 30, 31, 0, 33, 34, 35, 0, 37, 38, 39, 0, 41, 42, 43, 0, 45, 46, 47]);
+    await assert.rejects(trainClassifier(be, new TinyMlp(be, 1), blobs(32, 1), blobs(8, 2), { epochs: 1, batch: 16, lr: 1e-2, optimizer: 'sgd', seed: 1, augmentShift: 4 }),
+      /--augment-shift: expected an integer in \[0, 4\) for 4x4 images, got 4/);
+  });
 
   test('cancellation (Ctrl-C) mid-epoch saves a checkpoint at that step, from which the run resumes', async () => {
     const data = blobs(64, 6), held = blobs(16, 7), dir = tmp(), out = path.join(dir, 'ck'), abort = new AbortController();

@@ -344,6 +344,7 @@ program.command('train').description('train an MLP or LeNet-5 on MNIST IDX files
   .option('--schedule <s>', 'learning-rate schedule after warmup: constant | cosine | linear', 'constant')
   .option('--warmup <k>', 'linear warmup steps', intOption('--warmup', 0), 0)
   .option('--clip <norm>', 'clip gradients to this global L2 norm', floatOption('--clip', 1e-9, 1e9))
+  .option('--augment-shift <px>', 'move each training image by up to this many pixels in y and x (uniform, zero fill; seeded per step)', intOption('--augment-shift', 0), 0)
   .option('--held-out <f>', 'fraction of the images held out for accuracy', floatOption('--held-out', 0.001, 0.999), 0.2)
   .option('--seed <n>', 'seed of the split, the initialization and the shuffles', intOption('--seed', 0), 0)
   .option('--out <dir>', 'checkpoint folder (written after every epoch and on Ctrl-C) and the trained net.safetensors')

@@ -4,6 +4,7 @@ export * from './schedule.js';
 export * from './clip.js';
 export * from './checkpoint.js';
 export * from './data.js';
+export * from './augment.js';
 export * from './loop.js';
 export * from './rng.js';
 export type { TrainableNet } from './net.js';

@@ -2,7 +2,8 @@
  * The classifier training loop: seeded shuffles, mini-batches through the tape, softmax cross-entropy, optional
  * global-norm clipping, a scheduled learning rate, held-out accuracy after each epoch, a checkpoint after each epoch
  * and on cancellation (Ctrl-C), exact resumption (parameters, optimizer state, step, epoch, the position inside the
- * epoch and the RNG state that drew its permutation), and a stop with the step's name when the loss is not finite.
+ * epoch and the RNG state that drew its permutation), optional random-shift augmentation drawn per step from the
+ * seed (so it resumes exactly too), and a stop with the step's name when the loss is not finite.
  */
 import type { Backend } from '../backend/backend.js';
 import { Tape } from '../autograd/tape.js';
@@ -10,6 +11,7 @@ import * as F from '../autograd/functional.js';
 import { InputError, OptionError } from '../util/errors.js';
 import { clipGradNorm } from './clip.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { augmentRng, randomShift } from './augment.js';
 import { batchOf, checkLabels, count, type LabelledImages } from './data.js';
 import type { TrainableNet } from './net.js';
 import { AdamW, SGD, type Optimizer } from './optimizers.js';
@@ -29,6 +31,8 @@ export interface TrainConfig {
   warmupSteps?: number;
   /** clip gradients to this global L2 norm */
   clip?: number;
+  /** move each training image by up to this many pixels in y and x (uniform, zero fill); 0 = none */
+  augmentShift?: number;
   seed: number;
   /** checkpoint folder (written after every epoch and on cancellation) */
   out?: string;
@@ -92,6 +96,8 @@ export async function trainClassifier(be: Backend, net: TrainableNet, train: Lab
   checkLabels(heldOut);
   if (!(Number.isInteger(c.batch) && c.batch >= 1)) throw new OptionError('--batch', `expected a positive integer, got ${c.batch}`);
   if (!(Number.isInteger(c.epochs) && c.epochs >= 1)) throw new OptionError('--epochs', `expected a positive integer, got ${c.epochs}`);
+  const shift = c.augmentShift ?? 0, minSide = Math.min(train.shape[1], train.shape[2]);
+  if (!(Number.isInteger(shift) && shift >= 0 && shift < minSide)) throw new OptionError('--augment-shift', `expected an integer in [0, ${minSide}) for ${train.shape[1]}x${train.shape[2]} images, got ${shift}`);
   const opt = makeOptimizer(be, net, c);
   const batches = Math.ceil(count(train) / c.batch), totalSteps = c.epochs * batches;
   const schedule: Schedule = { kind: c.schedule ?? 'constant', warmupSteps: c.warmupSteps ?? 0, totalSteps };
@@ -123,7 +129,8 @@ export async function trainClassifier(be: Backend, net: TrainableNet, train: Lab
         return { steps: step, epochsDone: epoch, losses, heldOutAccuracy: acc, stoppedBy, stepsPerSecond: losses.length / Math.max(1e-9, trainMs / 1000) };
       }
       const s0 = performance.now();
-      const { x, y } = batchOf(train, perm, b, c.batch);
+      const batch = batchOf(train, perm, b, c.batch), y = batch.y;
+      const x = shift > 0 ? randomShift(batch.x, train.shape, shift, augmentRng(c.seed, step)) : batch.x;
       const t = new Tape(be);
       const logits = net.forward(t, t.tensor(x, [y.length, ...train.shape]), true);
       const loss = F.crossEntropy(t, logits, t.tensor(y, [y.length]));

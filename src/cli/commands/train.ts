@@ -23,6 +23,7 @@ export interface TrainFlags {
   schedule: string;
   warmup: number;
   clip?: number;
+  augmentShift: number;
   seed: number;
   heldOut: number;
   out?: string;
@@ -55,7 +56,7 @@ export async function trainCommand(f: TrainFlags, ctx: Context): Promise<void> {
     let lastLoss = NaN, lastAcc = NaN, t0 = performance.now(), done = 0;
     const res = await trainClassifier(be, net, train, heldOut, {
       epochs: f.epochs, batch: f.batch, lr, optimizer: f.optimizer, momentum: f.momentum, weightDecay: f.weightDecay, schedule: f.schedule as 'constant',
-      warmupSteps: f.warmup, clip: f.clip, seed: f.seed, out: f.out, resume: f.resume, signal: ctx.signal, maxSteps: f.maxSteps,
+      warmupSteps: f.warmup, clip: f.clip, augmentShift: f.augmentShift, seed: f.seed, out: f.out, resume: f.resume, signal: ctx.signal, maxSteps: f.maxSteps,
       onStep: (s) => {
         lastLoss = s.loss;
         done++;
