@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- gpu-sparse [--torch FILE]`: the WGSL sparse GEMV (bitmask 50% / 70% and 2:4, float32 values) against
+ * `npm run bench -- gpu-sparse [--torch FILE]`: the WGSL sparse GEMV (bitmask 50% / 70%, 2:4 and 4:8, float32 values) against
  * the dense WGSL GEMV on the first WebGPU adapter, one input row at the shapes 4096x4096, 11008x4096 and 4096x11008,
  * beside PyTorch's dense f32 / bf16 GEMV measured in the same device call (bench/device/torch_gemv.py). Batches of 50
  * calls then finish(), median of 9 batches; GB/s of the bytes each storage holds. `--shapes RxC,...` for other shapes
@@ -16,6 +16,16 @@ import { markdownTable } from '../src/util/table.js';
 import { median } from '../src/util/timing.js';
 
 type Record = (name: string, command: string, table: string, notes?: string) => void;
+
+/** N:M by magnitude: the n largest |w| of every m consecutive weights stay */
+function keepLargest(dense: Float32Array, n: number, m: number): Float32Array {
+  const d = dense.slice(), idx = Array.from({ length: m }, (_, j) => j);
+  for (let i = 0; i < d.length; i += m) {
+    idx.sort((a, b) => Math.abs(d[i + a]!) - Math.abs(d[i + b]!));
+    for (let j = 0; j < m - n; j++) d[i + idx[j]!] = 0;
+  }
+  return d;
+}
 
 export async function gpuSparseBench(argv: string[], record: Record): Promise<void> {
   const flag = (n: string) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
@@ -49,7 +59,8 @@ export async function gpuSparseBench(argv: string[], record: Record): Promise<vo
     const variants: [string, () => SparseWeight][] = [
       ['bitmask 50%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.25 ? 0 : v)), R, C)],
       ['bitmask 70%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.35 ? 0 : v)), R, C)],
-      ['2:4', () => { const d = dense.slice(); for (let i = 0; i < d.length; i += 4) { const o = [0, 1, 2, 3].sort((a, b) => Math.abs(d[i + a]!) - Math.abs(d[i + b]!)); d[i + o[0]!] = 0; d[i + o[1]!] = 0; } return packNM(d, R, C, 2, 4); }],
+      ['2:4', () => packNM(keepLargest(dense, 2, 4), R, C, 2, 4)],
+      ['4:8', () => packNM(keepLargest(dense, 4, 8), R, C, 4, 8)],
     ];
     const tf = torch?.[`gemv_f32_${R}x${C}_ms`] as number | undefined, tb = torch?.[`gemv_bf16_${R}x${C}_ms`] as number | undefined;
     const row = (name: string, bytes: number, ms: number) => rows.push([`${R}x${C}`, name, (bytes / (R * C)).toFixed(3), (1000 * ms).toFixed(1), (bytes / ms / 1e6).toFixed(0),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One call on the device machine: the WGSL sparse GEMV (bitmask, 2:4) vs the dense WGSL GEMV (Dawn's Vulkan on the
+# One call on the device machine: the WGSL sparse GEMV (bitmask, 2:4, 4:8) vs the dense WGSL GEMV (Dawn's Vulkan on the
 # NVIDIA driver) and PyTorch's dense f32 / bf16 GEMV on the same GPU (`npm run bench -- gpu-sparse`). Carry
 # [".device/webgpu", "dist", ".gl"] (bench/device/pack-webgpu.sh, any MODEL_DIR). Writes RESULTS.md and the logs to $OUT.
 set -euo pipefail
