@@ -2,7 +2,7 @@
  * `npm run bench -- gpu-sparse [--torch FILE]`: the WGSL sparse GEMV (bitmask 50% / 70%, 2:4 and 4:8, float32 values) against
  * the dense WGSL GEMV on the first WebGPU adapter, one input row at the shapes 4096x4096, 11008x4096 and 4096x11008,
  * beside PyTorch's dense f32 / bf16 GEMV measured in the same device call (bench/device/torch_gemv.py). Batches of 50
- * calls then finish(), median of 9 batches; GB/s of the bytes each storage holds. `--shapes RxC,...` for other shapes
+ * calls then finish(), the storages' batches interleaved in 9 rounds, median per storage; GB/s of the bytes each storage holds. `--shapes RxC,...` for other shapes
  * (a software adapter's 128 MiB binding limit needs smaller ones).
  */
 import { readFileSync } from 'node:fs';
@@ -40,42 +40,37 @@ export async function gpuSparseBench(argv: string[], record: Record): Promise<vo
     const dense = Float32Array.from({ length: R * C }, () => rand() - 0.5);
     const x = gpu.alloc([1, C]), out = gpu.alloc([1, R]);
     gpu.write(x, Float32Array.from({ length: C }, () => rand() - 0.5));
-    const time = async (w: Tensor | SparseTensors) => {
-      for (let i = 0; i < 10; i++) ops.linear(gpu, x, w, null, out);
-      await gpu.finish();
-      const ts: number[] = [];
-      for (let b = 0; b < 9; b++) {
-        const t0 = performance.now();
-        for (let i = 0; i < 50; i++) ops.linear(gpu, x, w, null, out);
-        await gpu.finish();
-        ts.push((performance.now() - t0) / 50);
-      }
-      return median(ts);
-    };
     const tw = gpu.alloc([R, C]);
     gpu.write(tw, dense);
-    const denseMs = await time(tw);
-    gpu.free(tw);
     const variants: [string, () => SparseWeight][] = [
       ['bitmask 50%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.25 ? 0 : v)), R, C)],
       ['bitmask 70%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.35 ? 0 : v)), R, C)],
       ['2:4', () => packNM(keepLargest(dense, 2, 4), R, C, 2, 4)],
       ['4:8', () => packNM(keepLargest(dense, 4, 8), R, C, 4, 8)],
     ];
+    const weights: { name: string; bytes: number; w: Tensor | SparseTensors }[] = [{ name: 'dense f32 (WGSL gemv)', bytes: 4 * R * C, w: tw }];
+    for (const [name, make] of variants) { const sw = make(); weights.push({ name, bytes: sparseBytes(sw), w: uploadSparse(gpu, sw) }); }
+    // rounds: every storage's batch of 50 calls in turn, so clock changes of the GPU fall on all of them alike
+    const batch = async (w: Tensor | SparseTensors) => {
+      const t0 = performance.now();
+      for (let i = 0; i < 50; i++) ops.linear(gpu, x, w, null, out);
+      await gpu.finish();
+      return (performance.now() - t0) / 50;
+    };
+    for (const { w } of weights) for (let i = 0; i < 4; i++) await batch(w); // warm-up
+    const ts = weights.map(() => [] as number[]);
+    for (let round = 0; round < 9; round++) for (let v = 0; v < weights.length; v++) ts[v]!.push(await batch(weights[v]!.w));
+    const ms = ts.map(median), denseMs = ms[0]!;
     const tf = torch?.[`gemv_f32_${R}x${C}_ms`] as number | undefined, tb = torch?.[`gemv_bf16_${R}x${C}_ms`] as number | undefined;
-    const row = (name: string, bytes: number, ms: number) => rows.push([`${R}x${C}`, name, (bytes / (R * C)).toFixed(3), (1000 * ms).toFixed(1), (bytes / ms / 1e6).toFixed(0),
-      (denseMs / ms).toFixed(2), tf ? (tf / ms).toFixed(2) : '', tb ? (tb / ms).toFixed(2) : '']);
-    row('dense f32 (WGSL gemv)', 4 * R * C, denseMs);
-    for (const [name, make] of variants) {
-      const w = make(), t = uploadSparse(gpu, w);
-      row(name, sparseBytes(w), await time(t));
-    }
+    weights.forEach(({ name, bytes }, v) => rows.push([`${R}x${C}`, name, (bytes / (R * C)).toFixed(3), (1000 * ms[v]!).toFixed(1), (bytes / ms[v]! / 1e6).toFixed(0),
+      (denseMs / ms[v]!).toFixed(2), tf ? (tf / ms[v]!).toFixed(2) : '', tb ? (tb / ms[v]!).toFixed(2) : '']));
+    gpu.free(tw);
     if (tf) rows.push([`${R}x${C}`, 'PyTorch f32 (TF32 off)', '4.000', (1000 * tf).toFixed(1), (4 * R * C / tf / 1e6).toFixed(0), (denseMs / tf).toFixed(2), '1.00', tb ? (tb / tf).toFixed(2) : '']);
     if (tb) rows.push([`${R}x${C}`, 'PyTorch bf16', '2.000', (1000 * tb).toFixed(1), (2 * R * C / tb / 1e6).toFixed(0), (denseMs / tb).toFixed(2), tf ? (tf / tb).toFixed(2) : '', '1.00']);
   }
   record('gpu-sparse', `npm run bench -- gpu-sparse ${argv.join(' ')}`.trim(),
     markdownTable(['W', 'storage', 'bytes/weight', 'us per GEMV', 'GB/s (stored bytes)', 'speedup vs dense WGSL', 'vs PyTorch f32', 'vs PyTorch bf16'], rows),
-    `WebGPU adapter: ${gpu.description}. One input row; median of 9 batches of 50 calls (finish() after each batch). ${torch ? `PyTorch ${torch['torch']} on ${torch['device']} in the same call (CUDA events, bench/device/torch_gemv.py).` : 'No PyTorch numbers (--torch FILE).'} Random weights pruned by magnitude; the kernel cost does not depend on the values.`);
+    `WebGPU adapter: ${gpu.description}. One input row; 9 rounds, each timing a batch of 50 calls (finish() after each batch) of every storage in turn after 4 warm-up batches each; the median batch per storage. ${torch ? `PyTorch ${torch['torch']} on ${torch['device']} in the same call (CUDA events, bench/device/torch_gemv.py).` : 'No PyTorch numbers (--torch FILE).'} Random weights pruned by magnitude; the kernel cost does not depend on the values.`);
   await gpu.dispose();
 }
 
