@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--only throughput|mnist] [--steps 20]`: the training engine.
+ * `npm run bench -- train [--only throughput|mnist|webgpu] [--steps 20] [--profile]`: the training engine.
  * throughput: AdamW steps/s of (a) the MLP 784-1024-1024-10 at batch 256, (b) LeNet-5 at batch 128 (both with
  * cross-entropy), (c) one LLaMA block (hidden 384, 6 heads / 2 KV heads, MLP 1152, RMSNorm, RoPE, seq 512, MSE),
  * Lithe and PyTorch (bench/train_peer.py, Debian's python3-torch with OpenBLAS) at 1 and 2 threads in the same
@@ -45,19 +45,21 @@ async function stepsPerSecond(be: Backend, n: number, step: () => Promise<void>)
   return 1000 / median(times);
 }
 
-async function classifierStep(be: Backend, arch: 'mlp' | 'lenet', batch: number, n: number): Promise<number> {
+/** one AdamW training step of the MLP or LeNet-5 on a fixed random batch (cross-entropy) */
+function classifierStepFn(be: Backend, arch: 'mlp' | 'lenet', batch: number): () => Promise<void> {
   const net = buildTrainable(be, arch, [1, 28, 28], 10, 0), opt = new AdamW(be, net.params, { lr: 1e-3 }), r = new Rng(1);
   const x = Float32Array.from({ length: batch * 784 }, () => r.normal()), y = Int32Array.from({ length: batch }, () => r.int(10));
-  const sps = await stepsPerSecond(be, n, async () => {
+  return async () => {
     const t = new Tape(be);
     const loss = F.crossEntropy(t, net.forward(t, t.tensor(x, [batch, 1, 28, 28]), true), t.tensor(y, [batch]));
     t.backward(loss);
     opt.update();
     opt.zeroGrad();
     t.release();
-  });
-  return sps;
+  };
 }
+
+const classifierStep = (be: Backend, arch: 'mlp' | 'lenet', batch: number, n: number): Promise<number> => stepsPerSecond(be, n, classifierStepFn(be, arch, batch));
 
 const LLAMA = { hidden: 384, heads: 6, kvHeads: 2, mlp: 1152, seq: 512, eps: 1e-5, neox: true };
 
@@ -82,17 +84,39 @@ function ropeOn(t: Tape) {
   return { cos: t.tensor(cos, [LLAMA.seq, hd / 2]), sin: t.tensor(sin, [LLAMA.seq, hd / 2]), negSin: t.tensor(sin.map((v) => -v), [LLAMA.seq, hd / 2]) };
 }
 
-async function llamaStep(be: Backend, n: number): Promise<number> {
+/** one AdamW fine-tuning step of a LLaMA block (seq 512, MSE against a fixed random target) */
+function llamaStepFn(be: Backend): () => Promise<void> {
   const r = new Rng(2), { weights, params } = llamaWeights(be, 1, r), opt = new AdamW(be, params, { lr: 1e-3 });
   const x = Float32Array.from({ length: LLAMA.seq * LLAMA.hidden }, () => r.normal()), y = Float32Array.from({ length: x.length }, () => r.normal());
-  return stepsPerSecond(be, n, async () => {
+  return async () => {
     const t = new Tape(be);
     const loss = F.mse(t, llamaBlock(t, t.tensor(x, [LLAMA.seq, LLAMA.hidden]), weights[0]!, ropeOn(t), LLAMA), t.tensor(y, [LLAMA.seq, LLAMA.hidden]));
     t.backward(loss);
     opt.update();
     opt.zeroGrad();
     t.release();
-  });
+  };
+}
+
+const llamaStep = (be: Backend, n: number): Promise<number> => stepsPerSecond(be, n, llamaStepFn(be));
+
+/**
+ * Where a WebGPU training step's time goes: `n` steps under the backend's kernel profile (after 2 unprofiled
+ * warm-ups), per kernel GPU ms per step and share, the top `top` kernels, and the sum of all kernels beside the
+ * step's unprofiled wall time (the rest is the GPU waiting: submission, synchronisation, the host).
+ */
+async function kernelProfile(gpu: WebGpuBackend, label: string, step: () => Promise<void>, wallMs: number, n = 5, top = 8): Promise<string> {
+  for (let i = 0; i < 2; i++) await step();
+  await gpu.finish();
+  gpu.startProfile();
+  for (let i = 0; i < n; i++) await step();
+  await gpu.finish();
+  const prof = await gpu.stopProfile();
+  const total = [...prof.values()].reduce((a, v) => a + v.ms, 0) / n;
+  const rows = [...prof].slice(0, top).map(([k, v]) => [k, (v.ms / n).toFixed(3), (100 * v.ms / n / total).toFixed(1), String(v.calls / n)]);
+  rows.push(['all kernels', total.toFixed(3), '100.0', String([...prof.values()].reduce((a, v) => a + v.calls, 0) / n)]);
+  return `${label}: kernels ${total.toFixed(2)} ms of a ${wallMs.toFixed(2)} ms step (${(100 * total / wallMs).toFixed(0)}%; the rest is launch, ` +
+    `synchronisation and host time)\n\n${markdownTable(['kernel', 'GPU ms per step', '% of kernel time', 'dispatches per step'], rows)}`;
 }
 
 /** peak bytes above the weights of one fine-tuning step (forward + backward) over `blocks` blocks */
@@ -220,8 +244,17 @@ async function webgpu(argv: string[], record: Record): Promise<void> {
   const gpu = await WebGpuBackend.tryCreate();
   if (typeof gpu === 'string') throw new Error(`no WebGPU adapter: ${gpu}`);
   const llamaSteps = Math.max(5, Math.floor(steps / 4));
-  const lithe = { mlp: await classifierStep(gpu, 'mlp', 256, steps), lenet: await classifierStep(gpu, 'lenet', 128, steps) };
-  const llama = await llamaStep(gpu, llamaSteps);
+  const fns = { mlp: classifierStepFn(gpu, 'mlp', 256), lenet: classifierStepFn(gpu, 'lenet', 128), llama: llamaStepFn(gpu) };
+  const lithe = { mlp: await stepsPerSecond(gpu, steps, fns.mlp), lenet: await stepsPerSecond(gpu, steps, fns.lenet) };
+  const llama = await stepsPerSecond(gpu, llamaSteps, fns.llama);
+  // --profile: per-kernel GPU time of each workload's step (timestamp queries)
+  const profiles: string[] = [];
+  if (argv.includes('--profile')) {
+    for (const [k, label] of [['mlp', '(a) MLP'], ['lenet', '(b) LeNet-5'], ['llama', '(c) LLaMA block']] as const) {
+      profiles.push(await kernelProfile(gpu, label, fns[k], 1000 / (k === 'llama' ? llama : lithe[k])));
+      console.error(profiles[profiles.length - 1]);
+    }
+  }
   const desc = gpu.description;
   await gpu.dispose();
   const torch = torchPeer(1, steps, 'cuda', 'mlp,lenet,llama');
@@ -230,10 +263,11 @@ async function webgpu(argv: string[], record: Record): Promise<void> {
     return [label, lithe[k].toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe[k] / t).toFixed(2) : 'n/a'];
   });
   rows.push(webgpuLlamaRow(llama, torch));
-  record('train (WebGPU)', `npm run bench -- train --only webgpu --steps ${steps}`,
+  record('train (WebGPU)', `npm run bench -- train --only webgpu --steps ${steps}${argv.includes('--profile') ? ' --profile' : ''}`,
     markdownTable(['workload (AdamW step)', 'Lithe WebGPU steps/s', 'PyTorch CUDA steps/s', 'Lithe / PyTorch'], rows),
     `Adapter: ${desc}. Median of ${steps} timed steps after 3 warm-ups (the LLaMA block: ${llamaSteps}), each waited for (Backend.finish / torch.cuda.synchronize). ` +
-    `PyTorch: f32 with TF32 off (bench/train_peer.py ... cuda). ${typeof torch === 'string' ? torch : ''}`);
+    `PyTorch: f32 with TF32 off (bench/train_peer.py ... cuda). ${typeof torch === 'string' ? torch : ''}` +
+    (profiles.length ? `\n\nKernel profile (--profile; each dispatch in a compute pass of its own with timestamp queries, 5 steps):\n\n${profiles.join('\n\n')}` : ''));
 }
 
 /** the LLaMA block's row of the WebGPU table: Lithe's steps/s beside the CUDA peer's (or n/a when it failed) */

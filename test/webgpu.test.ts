@@ -2,6 +2,7 @@
 // tiny LLaMA through the unchanged model code on both. Without an adapter (no Dawn binary, no Mesa) every test is
 // skipped with the reason printed. Results are always read back: WebGPU reports errors asynchronously.
 import * as ops from '../src/ops/index.js';
+import * as K from '../src/kernels/index.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
@@ -185,6 +186,25 @@ describe('webgpu backend vs cpu backend', () => {
       const step = await gpu!.read(mg.forward([ids[i]!], { cache }));
       assert.ok(relErr(step, want.subarray(i * spec.vocab, (i + 1) * spec.vocab)) < 1e-4, `cached step ${i}`);
     }
+  });
+
+  test('kernel profile: every dispatch timed once under its kernel, across batches, results unchanged', async (t) => {
+    if (skip) return t.skip(skip);
+    if (!gpu!.features.includes('timestamp-query')) return t.skip(`no timestamp-query on ${gpu!.description}`);
+    // 300 additions (more than one batch of 256) and 2 fills: out = 2 + 300 y
+    const n = 4099, y = randn(n, r), out = gpu!.alloc([n]), b = up(gpu!, y, [n]);
+    gpu!.startProfile();
+    ops.run(gpu!, K.FILL, { x: out, value: 1 });
+    ops.run(gpu!, K.FILL, { x: out, value: 2 });
+    for (let i = 0; i < 300; i++) ops.addInPlace(gpu!, out, b);
+    const got = await gpu!.read(out), prof = await gpu!.stopProfile();
+    assert.deepEqual([...prof.keys()].sort(), ['add', 'fill']);
+    assert.equal(prof.get('add')!.calls, 300);
+    assert.equal(prof.get('fill')!.calls, 2);
+    for (const [k, v] of prof) assert.ok(v.ms > 0 && Number.isFinite(v.ms), `${k}: ${v.ms} ms`);
+    assert.ok(relErr(got, Float32Array.from(y, (v) => 2 + 300 * v)) < 1e-5, seedNote());
+    await assert.rejects(gpu!.stopProfile(), /stopProfile without startProfile/);
+    for (const tt of [b, out]) gpu!.free(tt);
   });
 
   test('dispatches are batched: results stay in order across writes, and a bad shader is reported naming its kernel', async (t) => {

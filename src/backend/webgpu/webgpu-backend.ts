@@ -4,7 +4,8 @@
  * WGSL kernels of the op registry (src/kernels/<op>/wgsl.ts). Tensors are GPU buffers (freed buffers are pooled by size and reused); views pass
  * element offsets to the kernels as parameters. Every dispatch runs inside validation and out-of-memory error
  * scopes; WebGPU reports errors asynchronously, so `read` (the only call that waits) throws the first error of
- * everything enqueued before it, with the shader's compilation messages when a module failed.
+ * everything enqueued before it, with the shader's compilation messages when a module failed. `startProfile` /
+ * `stopProfile` time every dispatch on the GPU (timestamp queries around a compute pass of its own) per kernel.
  */
 import { tensorCache, unsupported, type Backend } from '../backend.js';
 import type { GpuBinding, GpuKernels, GpuParam, OpDef } from '../../kernels/op.js';
@@ -24,6 +25,9 @@ const MAX_BATCH = 256;
 /** bytes per dispatch's parameter block in a batch's uniform buffer (minUniformBufferOffsetAlignment is at most 256) */
 const UNIFORM_SLOT = 256;
 
+/** GPU time of one kernel (a dispatch key) over a profile */
+export interface KernelTime { ms: number; calls: number }
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly threads = 1;
@@ -32,7 +36,9 @@ export class WebGpuBackend implements Backend {
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pending: Promise<string | null>[] = [];
   /** the open batch: dispatches recorded into one compute pass, submitted together by flush() */
-  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder; keys: string[]; modules: GPUShaderModule[]; uniforms: GPUBuffer; words: Uint32Array<ArrayBuffer> } | null = null;
+  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder | null; keys: string[]; modules: GPUShaderModule[]; uniforms: GPUBuffer; words: Uint32Array<ArrayBuffer> } | null = null;
+  /** while profiling: the timestamp queries (begin, end of each dispatch of a batch), totals per kernel, pending reads */
+  private profile: { queries: GPUQuerySet; resolved: GPUBuffer; totals: Map<string, KernelTime>; reads: Promise<void>[] } | null = null;
   /** placeholders for bindings a call does not use: one read-only, one written (they must not alias) */
   private readonly dummy: GPUBuffer;
   private readonly dummyOut: GPUBuffer;
@@ -185,9 +191,11 @@ export class WebGpuBackend implements Backend {
       const enc = d.createCommandEncoder();
       // the batch's parameter blocks: one 256-byte slot per dispatch in one uniform buffer, written once at flush
       const uniforms = d.createBuffer({ size: MAX_BATCH * UNIFORM_SLOT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      this.batch = { enc, pass: enc.beginComputePass(), keys: [], modules: [], uniforms, words: new Uint32Array((MAX_BATCH * UNIFORM_SLOT) / 4) };
+      this.batch = { enc, pass: this.profile ? null : enc.beginComputePass(), keys: [], modules: [], uniforms, words: new Uint32Array((MAX_BATCH * UNIFORM_SLOT) / 4) };
     }
     const b = this.batch;
+    // profiling: a pass of its own per dispatch, timestamps written at its beginning and end
+    const q = b.keys.length, pass = b.pass ?? b.enc.beginComputePass({ timestampWrites: { querySet: this.profile!.queries, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } });
     const { pipeline, module } = this.pipeline(key, code);
     const slot = b.keys.length * UNIFORM_SLOT;
     const view = new DataView(b.words.buffer, slot, 64);
@@ -196,9 +204,10 @@ export class WebGpuBackend implements Backend {
     bindings.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: t === 'unused' ? this.dummy : t === 'unusedOut' ? this.dummyOut : this.buf(t) } }));
     const bind = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const [gx, gy] = typeof groups === 'number' ? [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)] : groups;
-    b.pass.setPipeline(pipeline);
-    b.pass.setBindGroup(0, bind);
-    if (gx > 0 && gy > 0) b.pass.dispatchWorkgroups(gx, gy);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bind);
+    if (gx > 0 && gy > 0) pass.dispatchWorkgroups(gx, gy);
+    if (!b.pass) pass.end();
     b.keys.push(key);
     if (!b.modules.includes(module)) b.modules.push(module);
     if (b.keys.length >= MAX_BATCH) this.flush();
@@ -209,9 +218,11 @@ export class WebGpuBackend implements Backend {
     const b = this.batch;
     if (!b) return;
     this.batch = null;
-    b.pass.end();
+    b.pass?.end();
+    const readback = this.profile ? this.resolveTimestamps(b.enc, b.keys) : null;
     this.device.queue.writeBuffer(b.uniforms, 0, b.words, 0, (b.keys.length * UNIFORM_SLOT) / 4);
     this.device.queue.submit([b.enc.finish()]);
+    readback?.();
     const scope = async (e: GPUError | null) => {
       if (!e) return null;
       const msgs: string[] = [];
@@ -223,6 +234,55 @@ export class WebGpuBackend implements Backend {
       return `${keys.length === 1 ? keys[0] : `one of ${keys.join(', ')}`}: ${e.message.split('\n')[0]}${msgs.length ? ` [shader: ${msgs.join('; ')}]` : ''}`;
     };
     this.pending.push(this.device.popErrorScope().then(scope), this.device.popErrorScope().then(scope));
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU per kernel (needs the adapter's timestamp-query feature). Each dispatch
+   * then runs in a compute pass of its own, which costs a little more than the batched passes: use it to see where
+   * the GPU's time goes, not for end-to-end timings.
+   */
+  startProfile(): void {
+    if (!this.features.includes('timestamp-query')) throw new Error(`webgpu: kernel profiling needs the timestamp-query feature, which ${this.description} does not offer`);
+    if (this.profile) return;
+    this.flush();
+    this.profile = {
+      queries: this.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_BATCH }),
+      resolved: this.device.createBuffer({ size: 16 * MAX_BATCH, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      totals: new Map(), reads: [],
+    };
+  }
+
+  /** Stops profiling: GPU milliseconds and calls per kernel since startProfile, most time first. */
+  async stopProfile(): Promise<Map<string, KernelTime>> {
+    const p = this.profile;
+    if (!p) throw new Error('webgpu: stopProfile without startProfile');
+    this.flush();
+    this.profile = null;
+    await Promise.all(p.reads);
+    await this.checkErrors();
+    p.queries.destroy();
+    p.resolved.destroy();
+    return new Map([...p.totals].sort((a, b) => b[1].ms - a[1].ms));
+  }
+
+  /** Records the copy of a profiled batch's timestamps; the returned function (called after submit) reads them back. */
+  private resolveTimestamps(enc: GPUCommandEncoder, keys: string[]): () => void {
+    const p = this.profile!, bytes = 16 * keys.length;
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    enc.resolveQuerySet(p.queries, 0, 2 * keys.length, p.resolved, 0);
+    enc.copyBufferToBuffer(p.resolved, 0, staging, 0, bytes);
+    return () => p.reads.push(staging.mapAsync(GPUMapMode.READ).then(() => {
+      const t = new BigUint64Array(staging.getMappedRange());
+      keys.forEach((k, i) => {
+        const e = p.totals.get(k) ?? { ms: 0, calls: 0 };
+        // nanoseconds; an end before its beginning (a counter reset) counts as 0
+        e.ms += t[2 * i + 1]! > t[2 * i]! ? Number(t[2 * i + 1]! - t[2 * i]!) / 1e6 : 0;
+        e.calls++;
+        p.totals.set(k, e);
+      });
+      staging.unmap();
+      staging.destroy();
+    }));
   }
 
   async dispose(): Promise<void> {
