@@ -593,6 +593,27 @@ add(K.LAYER_NORM_BACKWARD, '13x385', 1e-5, (be) => {
     return { read: [dx], want: [plus(acc, ref.ctcLossBackwardRef(x, p, 0.8))] };
   });
 }
+{
+  // longer: 6 items over 29 classes (blank 0), targets of 0 to 70 labels, every fourth a repeat of the one before;
+  // the 70-label target has 141 blank-extended positions (past one 128-wide workgroup); items of 1 and 3 frames
+  const B = 6, T = 150, C = 29, maxLen = 70, lens = [25, 0, 7, 1, 70, 12], inLens = [60, 3, 150, 1, 150, 59];
+  const targets = new Array<number>(B * maxLen).fill(0);
+  for (let b = 0; b < B; b++) for (let j = 0; j < lens[b]!; j++) targets[b * maxLen + j] = j % 4 === 3 ? targets[b * maxLen + j - 1]! : 1 + Math.floor(r() * (C - 1));
+  const p: ref.CtcProblem = { T, B, C, blank: 0, targets, maxLen, targetLengths: lens, inputLengths: inLens };
+  const ints = (be: Backend) => [up(be, Int32Array.from(targets), [B, maxLen], 'i32'), up(be, Int32Array.from(lens), [B], 'i32'), up(be, Int32Array.from(inLens), [B], 'i32')] as const;
+  add(K.CTC_LOSS, `T=${T} B=${B} C=${C} blank 0, targets up to ${maxLen}`, 1e-5, (be) => {
+    const x = randn(T * B * C, r, 2), loss = be.alloc([1]), [tg, tl, il] = ints(be);
+    run(be, K.CTC_LOSS, { x: upAt(be, x, [T, B, C]), targets: tg, targetLengths: tl, inputLengths: il, blank: 0, loss });
+    return { read: [loss], want: [[ref.ctcLossRef(x, p)]] };
+  });
+  // 1e-4: WebGPU's recursions run in float32 (WGSL has no float64): alpha + beta - log p of a 150-frame item is a
+  // difference of sums near -500, where a float32 step is 3e-5 (2.9e-5 measured on lavapipe)
+  add(K.CTC_LOSS_BACKWARD, `T=${T} B=${B} C=${C} blank 0, targets up to ${maxLen} (accumulating)`, 1e-4, (be) => {
+    const x = randn(T * B * C, r, 2), acc = randn(x.length, r, 0.01), dx = upAt(be, acc, [T, B, C], 3), [tg, tl, il] = ints(be);
+    run(be, K.CTC_LOSS_BACKWARD, { x: upAt(be, x, [T, B, C]), targets: tg, targetLengths: tl, inputLengths: il, blank: 0, dy: upAt(be, Float32Array.of(0.8), [1], 2), dx });
+    return { read: [dx], want: [plus(acc, ref.ctcLossBackwardRef(x, p, 0.8))] };
+  });
+}
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 // upsample2d vs its twin at odd sizes, and the 2x2 -> 4x4 example of PyTorch's nn.Upsample documentation
 // (input [[1, 2], [3, 4]]), whose values are also the formulas written out: align_corners false reads rows/columns
