@@ -593,6 +593,27 @@ add(K.LAYER_NORM_BACKWARD, '13x385', 1e-5, (be) => {
     return { read: [dx], want: [plus(acc, ref.ctcLossBackwardRef(x, p, 0.8))] };
   });
 }
+{
+  // longer: 6 items over 29 classes (blank 0), targets of 0 to 70 labels, every fourth a repeat of the one before;
+  // the 70-label target has 141 blank-extended positions (past one 128-wide workgroup); items of 1 and 3 frames
+  const B = 6, T = 150, C = 29, maxLen = 70, lens = [25, 0, 7, 1, 70, 12], inLens = [60, 3, 150, 1, 150, 59];
+  const targets = new Array<number>(B * maxLen).fill(0);
+  for (let b = 0; b < B; b++) for (let j = 0; j < lens[b]!; j++) targets[b * maxLen + j] = j % 4 === 3 ? targets[b * maxLen + j - 1]! : 1 + Math.floor(r() * (C - 1));
+  const p: ref.CtcProblem = { T, B, C, blank: 0, targets, maxLen, targetLengths: lens, inputLengths: inLens };
+  const ints = (be: Backend) => [up(be, Int32Array.from(targets), [B, maxLen], 'i32'), up(be, Int32Array.from(lens), [B], 'i32'), up(be, Int32Array.from(inLens), [B], 'i32')] as const;
+  add(K.CTC_LOSS, `T=${T} B=${B} C=${C} blank 0, targets up to ${maxLen}`, 1e-5, (be) => {
+    const x = randn(T * B * C, r, 2), loss = be.alloc([1]), [tg, tl, il] = ints(be);
+    run(be, K.CTC_LOSS, { x: upAt(be, x, [T, B, C]), targets: tg, targetLengths: tl, inputLengths: il, blank: 0, loss });
+    return { read: [loss], want: [[ref.ctcLossRef(x, p)]] };
+  });
+  // 1e-4: WebGPU's recursions run in float32 (WGSL has no float64): alpha + beta - log p of a 150-frame item is a
+  // difference of sums near -500, where a float32 step is 3e-5 (2.9e-5 measured on lavapipe)
+  add(K.CTC_LOSS_BACKWARD, `T=${T} B=${B} C=${C} blank 0, targets up to ${maxLen} (accumulating)`, 1e-4, (be) => {
+    const x = randn(T * B * C, r, 2), acc = randn(x.length, r, 0.01), dx = upAt(be, acc, [T, B, C], 3), [tg, tl, il] = ints(be);
+    run(be, K.CTC_LOSS_BACKWARD, { x: upAt(be, x, [T, B, C]), targets: tg, targetLengths: tl, inputLengths: il, blank: 0, dy: upAt(be, Float32Array.of(0.8), [1], 2), dx });
+    return { read: [dx], want: [plus(acc, ref.ctcLossBackwardRef(x, p, 0.8))] };
+  });
+}
 /** ops whose checks need a structure built elsewhere, with the test that covers them */
 // upsample2d vs its twin at odd sizes, and the 2x2 -> 4x4 example of PyTorch's nn.Upsample documentation
 // (input [[1, 2], [3, 4]]), whose values are also the formulas written out: align_corners false reads rows/columns
@@ -655,6 +676,91 @@ add(K.SIGMOID_BACKWARD, 'n=1155 (accumulating)', 1e-6, (be) => {
   run(be, K.SIGMOID_BACKWARD, { y: up(be, y, [1155]), dy: up(be, dy, [1155]), dx });
   return { read: [dx], want: [plus(acc, Float64Array.from(y, (s, i) => dy[i]! * s * (1 - s)))] };
 });
+
+// the training ops with WGSL since the WebGPU training engine covers them: odd sizes (rows of 1001 and 257, not
+// multiples of the 256-wide workgroups), some tensors as views at an element offset into a larger buffer
+/** a tensor holding `data` as a view `pad` elements into its buffer (the kernels must honour the offset) */
+function upAt(be: Backend, data: Float32Array, shape: readonly number[], pad = 5): Tensor {
+  const t = be.alloc([pad + data.length]);
+  be.write(t, Float32Array.from([...randn(pad, r), ...data]));
+  return t.view(shape, pad);
+}
+add(K.GELU, 'n=7007, scale 6 (tanh saturated at both ends)', 1e-6, (be) => {
+  const x = randn(7007, r, 6), out = be.alloc([7, 1001]);
+  run(be, K.GELU, { x: upAt(be, x, [7, 1001]), out });
+  return { read: [out], want: [ref.geluRef(x)] };
+});
+add(K.GELU_BACKWARD, 'n=7007, scale 6 (accumulating, views at offsets)', 1e-6, (be) => {
+  const { x, dy, acc } = gradPair(7007, 6), dx = upAt(be, acc, [7007], 3);
+  run(be, K.GELU_BACKWARD, { x: upAt(be, x, [7007], 7), dy: upAt(be, dy, [7007], 1), dx });
+  return { read: [dx], want: [plus(acc, ref.geluBackwardRef(x, dy))] };
+});
+for (const [rows, n] of [[7, 1001], [3, 257]] as const) {
+  add(K.LOG_SOFTMAX, `${rows}x${n} (views at offsets)`, 1e-6, (be) => {
+    const x = randn(rows * n, r, 4), out = upAt(be, new Float32Array(rows * n).fill(7), [rows, n], 9);
+    run(be, K.LOG_SOFTMAX, { x: upAt(be, x, [rows, n]), out });
+    return { read: [out], want: [ref.logSoftmaxRef(x, n)] };
+  });
+  add(K.LOG_SOFTMAX_BACKWARD, `${rows}x${n} (accumulating)`, 1e-6, (be) => {
+    const y = Float32Array.from(ref.logSoftmaxRef(randn(rows * n, r, 2), n)), { dy, acc } = gradPair(rows * n), dx = upAt(be, acc, [rows, n], 2);
+    run(be, K.LOG_SOFTMAX_BACKWARD, { y: upAt(be, y, [rows, n], 4), dy: upAt(be, dy, [rows, n], 6), dx });
+    return { read: [dx], want: [plus(acc, ref.logSoftmaxBackwardRef(y, dy, n))] };
+  });
+  add(K.SOFTMAX_BACKWARD, `${rows}x${n} (accumulating)`, 1e-6, (be) => {
+    const y = Float32Array.from(ref.softmaxF64Ref(randn(rows * n, r, 2), n)), { dy, acc } = gradPair(rows * n), dx = upAt(be, acc, [rows, n], 2);
+    run(be, K.SOFTMAX_BACKWARD, { y: upAt(be, y, [rows, n], 4), dy: upAt(be, dy, [rows, n], 6), dx });
+    return { read: [dx], want: [plus(acc, ref.softmaxBackwardRef(y, dy, n))] };
+  });
+}
+for (const [rows, C, T] of [[7, 1001, 3], [5, 257, 0.5]] as const) {
+  add(K.KL_DIV, `T=${T}, ${rows} rows x ${C}`, 1e-5, (be) => {
+    const s = randn(rows * C, r, 3), t = randn(rows * C, r, 3), ps = be.alloc([rows, C]), pt = be.alloc([rows, C]), loss = be.alloc([1]);
+    run(be, K.KL_DIV, { student: upAt(be, s, [rows, C]), teacher: upAt(be, t, [rows, C], 3), T, ps, pt, loss });
+    const sT = s.map((v) => v / T), tT = t.map((v) => v / T);
+    return { read: [ps, pt, loss], want: [ref.softmaxF64Ref(sT, C), ref.softmaxF64Ref(tT, C), [ref.klDivRef(s, t, C, T)]] };
+  });
+  add(K.KL_DIV_BACKWARD, `T=${T}, ${rows} rows x ${C} (accumulating)`, 1e-6, (be) => {
+    const s = randn(rows * C, r, 3), t = randn(rows * C, r, 3), acc = randn(rows * C, r, 0.01), ds = upAt(be, acc, [rows, C], 1);
+    const ps = Float32Array.from(ref.softmaxF64Ref(s.map((v) => v / T), C)), pt = Float32Array.from(ref.softmaxF64Ref(t.map((v) => v / T), C));
+    run(be, K.KL_DIV_BACKWARD, { ps: upAt(be, ps, [rows, C], 2), pt: upAt(be, pt, [rows, C], 3), dy: upAt(be, Float32Array.of(0.75), [1], 4), T, ds });
+    return { read: [ds], want: [plus(acc, ref.klDivBackwardRef(s, t, C, T, 0.75))] };
+  });
+}
+for (const [rows, n, bias] of [[7, 1001, false], [5, 257, true]] as const) {
+  // rows centred at 3, not 0: the mean matters (a kernel that skipped subtracting it would fail)
+  const xOf = () => randn(rows * n, r, 2).map((v) => v + 3);
+  add(K.LAYER_NORM, `${rows}x${n} ${bias ? 'with' : 'without'} bias, mean 3`, 1e-5, (be) => {
+    const x = xOf(), w = randn(n, r), b = randn(n, r), out = be.alloc([rows, n]), mean = be.alloc([rows]), rstd = be.alloc([rows]);
+    run(be, K.LAYER_NORM, { x: upAt(be, x, [rows, n]), w: upAt(be, w, [n], 3), b: bias ? upAt(be, b, [n], 2) : null, eps: 1e-5, out, mean, rstd });
+    const mu = Array.from({ length: rows }, (_, i) => x.subarray(i * n, (i + 1) * n).reduce((a, c) => a + c, 0) / n);
+    const rs = mu.map((m, i) => 1 / Math.sqrt(x.subarray(i * n, (i + 1) * n).reduce((a, c) => a + (c - m) ** 2, 0) / n + 1e-5));
+    return { read: [out, mean, rstd], want: [ref.layerNormRef(x, w, bias ? b : null, 1e-5), mu, rs] };
+  });
+  for (const which of ['all', 'dx', 'dw', 'db'] as const) {
+    add(K.LAYER_NORM_BACKWARD, `${rows}x${n}, ${which === 'all' ? 'dx dw db' : `${which} only`} (accumulating)`, 1e-5, (be) => {
+      const x = xOf(), w = randn(n, r), dy = randn(rows * n, r), ax = randn(rows * n, r), aw = randn(n, r), ab = randn(n, r);
+      const mu = Float32Array.from({ length: rows }, (_, i) => x.subarray(i * n, (i + 1) * n).reduce((a, c) => a + c, 0) / n);
+      const rs = Float32Array.from({ length: rows }, (_, i) => 1 / Math.sqrt(x.subarray(i * n, (i + 1) * n).reduce((a, c) => a + (c - mu[i]!) ** 2, 0) / n + 1e-5));
+      const dx = upAt(be, ax, [rows, n], 1), dw = upAt(be, aw, [n], 2), db = upAt(be, ab, [n], 3), want = (k: string) => which === 'all' || which === k;
+      run(be, K.LAYER_NORM_BACKWARD, { x: upAt(be, x, [rows, n]), w: upAt(be, w, [n], 4), mean: upAt(be, mu, [rows], 6), rstd: upAt(be, rs, [rows], 7), dy: upAt(be, dy, [rows, n], 8),
+        dx: want('dx') ? dx : null, dw: want('dw') ? dw : null, db: want('db') ? db : null });
+      const g = ref.layerNormBackwardRef(x, w, 1e-5, dy);
+      return { read: [dx, dw, db], want: [want('dx') ? plus(ax, g.dx) : ax, want('dw') ? plus(aw, g.dw) : aw, want('db') ? plus(ab, g.db) : ab] };
+    });
+  }
+}
+for (const [p, seed] of [[0.4, 2 ** 32 - 5], [0.1, 12345]] as const) {
+  add(K.DROPOUT, `p=${p} seed ${seed} n=70001: the twin's mask exactly`, 1e-7, (be) => {
+    const x = randn(70001, r), out = be.alloc([70001]);
+    run(be, K.DROPOUT, { x: upAt(be, x, [70001]), out, p, seed });
+    return { read: [out], want: [ref.dropoutRef(x, p, seed)] };
+  });
+  add(K.DROPOUT, `p=${p} seed ${seed} n=70001 accumulating (the backward)`, 1e-7, (be) => {
+    const dy = randn(70001, r), acc = randn(70001, r), dx = upAt(be, acc, [70001], 3);
+    run(be, K.DROPOUT, { x: upAt(be, dy, [70001]), out: dx, p, seed, accumulate: true });
+    return { read: [dx], want: [plus(acc, ref.dropoutRef(dy, p, seed))] };
+  });
+}
 
 const COVERED_ELSEWHERE: Record<string, string> = { kv_attention: 'test/kv.test.ts (the packed KV cache vs dequantize-then-attend at every step)' };
 

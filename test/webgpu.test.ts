@@ -15,6 +15,7 @@ import { packWeights } from '../src/quant/pack.js';
 import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/dtype.js';
 import { linearRef } from './reference.js';
 import { defineOp } from '../src/kernels/op.js';
+import * as K from '../src/kernels/index.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { randn, relErr, rng, seedNote } from './helpers.js';
 import { tinyWeights, writeTinyModel, type TinySpec } from './tiny-models.js';
@@ -71,7 +72,7 @@ describe('webgpu backend vs cpu backend', () => {
     }
   });
 
-  test('reductions (gemv, rmsnorm, softmax, logsumexp) through subgroups where the adapter has them, and through workgroup memory', async (t) => {
+  test('reductions (gemv, rmsnorm, softmax, logsumexp, the training ops\' row kernels) through subgroups where the adapter has them, and through workgroup memory', async (t) => {
     if (skip) return t.skip(skip);
     const modes = gpu!.features.includes('subgroups') ? [false, true] : [true];
     if (modes.length === 1) t.diagnostic(`no subgroups on ${gpu!.description}: workgroup-memory reductions only`);
@@ -83,6 +84,24 @@ describe('webgpu backend vs cpu backend', () => {
       await same(`softmax ${tag}`, (be) => { const a = up(be, x, [rows, n]); ops.softmax(be, a); return a; });
       await same(`logsumexp ${tag}`, (be) => { const o = be.alloc([rows]); ops.logsumexp(be, up(be, x, [rows, n]), o); return o; });
       await same(`gemv ${tag}`, (be) => { const o = be.alloc([1, 77]); ops.linear(be, up(be, x.subarray(0, n), [1, n]), up(be, wm, [77, n]), null, o); return o; });
+      // the training ops' row reductions (log-softmax and the softmax gradients, KL, layer norm forward and backward)
+      const y = randn(rows * n, r), dy = randn(rows * n, r), acc = randn(rows * n, r), bias = randn(n, r);
+      await same(`log_softmax ${tag}`, (be) => { const o = be.alloc([rows, n]); ops.run(be, K.LOG_SOFTMAX, { x: up(be, x, [rows, n]), out: o }); return o; });
+      for (const op of [K.SOFTMAX_BACKWARD, K.LOG_SOFTMAX_BACKWARD]) {
+        await same(`${op.name} ${tag}`, (be) => { const o = up(be, acc, [rows, n]); ops.run(be, op, { y: up(be, y, [rows, n]), dy: up(be, dy, [rows, n]), dx: o }); return o; });
+      }
+      await same(`kl_div ${tag}`, (be) => {
+        const ps = be.alloc([rows, n]), pt = be.alloc([rows, n]), loss = be.alloc([1]);
+        ops.run(be, K.KL_DIV, { student: up(be, x, [rows, n]), teacher: up(be, y, [rows, n]), T: 2, ps, pt, loss });
+        return [ps, pt, loss];
+      });
+      await same(`layer_norm and its backward ${tag}`, (be) => {
+        const xt = up(be, x, [rows, n]), wt = up(be, w, [n]), out = be.alloc([rows, n]), mean = be.alloc([rows]), rstd = be.alloc([rows]);
+        ops.run(be, K.LAYER_NORM, { x: xt, w: wt, b: up(be, bias, [n]), eps: 1e-5, out, mean, rstd });
+        const dx = up(be, acc, [rows, n]), dw = up(be, bias, [n]), db = up(be, w, [n]);
+        ops.run(be, K.LAYER_NORM_BACKWARD, { x: xt, w: wt, mean, rstd, dy: up(be, dy, [rows, n]), dx, dw, db });
+        return [out, mean, rstd, dx, dw, db];
+      });
     }
     gpu!.noSubgroups = false;
   });

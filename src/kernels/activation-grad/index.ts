@@ -3,9 +3,9 @@
  * GPT-2's) and its backward, silu_mul_backward (the SwiGLU gate), softmax_backward, log_softmax and its backward.
  * The gradient functions (GradFn) of these ops and of softmax / silu_mul live here too.
  */
-import { defineOp, lastDim, opError, requireF32, type GradFn } from '../op.js';
+import { defineOp, lastDim, opError, requireF32, type GradFn, type GpuKernels } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { RELU_BACKWARD as RELU_BACKWARD_WGSL, SILU_MUL_BACKWARD as SILU_MUL_BACKWARD_WGSL } from './wgsl.js';
+import * as W from './wgsl.js';
 
 const sameSize = (op: string, ...ts: (Tensor | null)[]) => {
   const real = ts.filter((t): t is Tensor => t !== null);
@@ -21,7 +21,7 @@ export const RELU_BACKWARD = defineOp<UnaryBackwardArgs>({
   name: 'relu_backward',
   check({ x, dy, dx }) { sameSize('relu_backward', x, dy, dx); },
   cpu(k, { x, dy, dx }) { k.call('relu_backward', [k.ptr(x), k.ptr(dy), k.ptr(dx), x.size], x.size); },
-  webgpu(k, { x, dy, dx }) { k.dispatch('relu_backward', () => RELU_BACKWARD_WGSL, [x, dy, dx], [x.size, x.offset, dy.offset, dx.offset], Math.ceil(x.size / 256)); },
+  webgpu(k, { x, dy, dx }) { k.dispatch('relu_backward', () => W.RELU_BACKWARD, [x, dy, dx], [x.size, x.offset, dy.offset, dx.offset], Math.ceil(x.size / 256)); },
 });
 
 /** The gradient of an out-of-place ReLU {x, out}. */
@@ -34,6 +34,7 @@ export const GELU_BACKWARD = defineOp<UnaryBackwardArgs>({
   name: 'gelu_backward',
   check({ x, dy, dx }) { sameSize('gelu_backward', x, dy, dx); },
   cpu(k, { x, dy, dx }) { k.call('gelu_backward', [k.ptr(x), k.ptr(dy), k.ptr(dx), x.size], 20 * x.size); },
+  webgpu(k, { x, dy, dx }) { k.dispatch('gelu_backward', () => W.GELU_BACKWARD, [x, dy, dx], [x.size, x.offset, dy.offset, dx.offset], Math.ceil(x.size / 256)); },
 });
 
 /** out = GELU(x), tanh approximation */
@@ -41,6 +42,10 @@ export const GELU = defineOp<UnaryArgs>({
   name: 'gelu',
   check({ x, out }) { sameSize('gelu', x, out); },
   cpu(k, { x, out }) { k.call('gelu', [k.ptr(x), k.ptr(out), x.size], 20 * x.size); },
+  webgpu(k, { x, out }) {
+    if (k.sameBuffer(x, out)) opError('gelu', 'runs out of place only on WebGPU (out must not share the input\'s buffer)');
+    k.dispatch('gelu', () => W.GELU, [x, out], [x.size, x.offset, out.offset], Math.ceil(x.size / 256));
+  },
   grad(r, { x, out }, grad) {
     const dy = grad(out), dx = grad(x);
     if (dy && dx) r.run(GELU_BACKWARD, { x, dy, dx });
@@ -55,7 +60,7 @@ export const SILU_MUL_BACKWARD = defineOp<SiluMulBackwardArgs>({
     k.call('silu_mul_backward', [k.ptr(g), k.ptr(u), k.ptr(dy), dg ? k.ptr(dg) : 0, du ? k.ptr(du) : 0, g.size], 12 * g.size);
   },
   webgpu(k, { g, u, dy, dg, du }) {
-    k.dispatch(`silu_mul_backward_${dg ? 'g' : ''}${du ? 'u' : ''}`, () => SILU_MUL_BACKWARD_WGSL(!!dg, !!du), [g, u, dy, ...[dg, du].filter((t): t is Tensor => t !== null)],
+    k.dispatch(`silu_mul_backward_${dg ? 'g' : ''}${du ? 'u' : ''}`, () => W.SILU_MUL_BACKWARD(!!dg, !!du), [g, u, dy, ...[dg, du].filter((t): t is Tensor => t !== null)],
       [g.size, g.offset, u.offset, dy.offset, dg?.offset ?? 0, du?.offset ?? 0], Math.ceil(g.size / 256));
   },
 });
@@ -67,6 +72,11 @@ export const siluMulGrad: GradFn<{ g: Tensor; u: Tensor; out: Tensor }> = (r, { 
 };
 
 export interface RowsBackwardArgs { y: Tensor; dy: Tensor; dx: Tensor }
+/** one workgroup per row: the row's sum (of dy y, or of dy for log-softmax) reduced in the workgroup, then dx += ... */
+function rowsBackwardGpu(k: GpuKernels, { y, dy, dx }: RowsBackwardArgs, log: boolean): void {
+  const n = lastDim(y), rows = y.size / n, sg = k.subgroups ? '_sg' : '';
+  k.dispatch(`${log ? 'log_' : ''}softmax_backward${sg}`, () => W.ROWS_BACKWARD(!!sg, log), [y, dy, dx], [rows, n, y.offset, dy.offset, dx.offset], rows);
+}
 const rowsCheck = (op: string) => ({ y, dy, dx }: RowsBackwardArgs) => sameSize(op, y, dy, dx);
 
 /** y = softmax(x) per row: dx += y (dy - sum(dy y)) */
@@ -74,6 +84,7 @@ export const SOFTMAX_BACKWARD = defineOp<RowsBackwardArgs>({
   name: 'softmax_backward',
   check: rowsCheck('softmax_backward'),
   cpu(k, { y, dy, dx }) { k.call('softmax_backward', [k.ptr(y), k.ptr(dy), k.ptr(dx), y.size / lastDim(y), lastDim(y)], 4 * y.size); },
+  webgpu(k, args) { rowsBackwardGpu(k, args, false); },
 });
 
 /** The gradient of a softmax recorded out of place: {x, out} with out = softmax(x) per row. */
@@ -86,6 +97,7 @@ export const LOG_SOFTMAX_BACKWARD = defineOp<RowsBackwardArgs>({
   name: 'log_softmax_backward',
   check: rowsCheck('log_softmax_backward'),
   cpu(k, { y, dy, dx }) { k.call('log_softmax_backward', [k.ptr(y), k.ptr(dy), k.ptr(dx), y.size / lastDim(y), lastDim(y)], 12 * y.size); },
+  webgpu(k, args) { rowsBackwardGpu(k, args, true); },
 });
 
 /** out = x - logsumexp(x) per row (last axis) */
@@ -96,6 +108,12 @@ export const LOG_SOFTMAX = defineOp<UnaryArgs>({
     if (lastDim(x) !== lastDim(out)) opError('log_softmax', `rows of x[${x.shape}] and out[${out.shape}] differ`);
   },
   cpu(k, { x, out }) { k.call('log_softmax', [k.ptr(x), k.ptr(out), x.size / lastDim(x), lastDim(x)], 12 * x.size); },
+  // one workgroup per row (the max and the sum reduced in the workgroup, with subgroups where the device has them)
+  webgpu(k, { x, out }) {
+    if (k.sameBuffer(x, out)) opError('log_softmax', 'runs out of place only on WebGPU (out must not share the input\'s buffer)');
+    const n = lastDim(x), rows = x.size / n, sg = k.subgroups ? '_sg' : '';
+    k.dispatch(`log_softmax${sg}`, () => W.LOG_SOFTMAX(!!sg), [x, out], [rows, n, x.offset, 0, out.offset], rows);
+  },
   grad(r, { x, out }, grad) {
     const dy = grad(out), dx = grad(x);
     if (dy && dx) r.run(LOG_SOFTMAX_BACKWARD, { y: out, dy, dx });

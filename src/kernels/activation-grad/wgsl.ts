@@ -1,5 +1,5 @@
 // WGSL kernels of the activation gradients (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, FLAT, storage } from '../common/wgsl.js';
+import { HEADER, FLAT, storage, REDUCE, SG } from '../common/wgsl.js';
 
 /** params: n, offX, offDY, offDX | DX[i] += X[i] > 0 ? DY[i] : 0 */
 export const RELU_BACKWARD = HEADER + FLAT + storage([['X', 'f32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + `
@@ -26,4 +26,76 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   _ = U[pu(2u) + i]; // bound in every variant (the layout is derived from the bindings used)
   ${dg ? 'DG[pu(4u) + i] += dy * U[pu(2u) + i] * s * (1.0 + g * (1.0 - s));' : ''}
   ${du ? 'DU[pu(5u) + i] += dy * g * s;' : ''}
+}`;
+
+/**
+ * tanh(sqrt(2/pi) (v + 0.044715 v^3)), GELU's tanh form as the CPU kernel computes it. The argument is clamped to
+ * [-10, 10] (tanh(10) rounds to 1 in f32) so that a tanh built from exp(2u) cannot give inf/inf = NaN for large |v|.
+ */
+const GELU_T = /* wgsl */ `
+const GELU_C = 0.7978845608028654;
+const GELU_A = 0.044715;
+fn geluT(v: f32) -> f32 { return tanh(clamp(GELU_C * (v + GELU_A * v * v * v), -10.0, 10.0)); }
+`;
+
+/** params: n, offX, offOut | O[i] = 0.5 X[i] (1 + tanh(sqrt(2/pi) (X[i] + 0.044715 X[i]^3))) */
+export const GELU = HEADER + FLAT + GELU_T + storage([['X', 'f32', false], ['O', 'f32', true]]) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let i = flat(w, nw, 256u, l);
+  if (i >= pu(0u)) { return; }
+  let v = X[pu(1u) + i];
+  O[pu(2u) + i] = 0.5 * v * (1.0 + geluT(v));
+}`;
+
+/** params: n, offX, offDY, offDX | t = geluT(x): DX[i] += (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)) DY[i] */
+export const GELU_BACKWARD = HEADER + FLAT + GELU_T + storage([['X', 'f32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let i = flat(w, nw, 256u, l);
+  if (i >= pu(0u)) { return; }
+  let v = X[pu(1u) + i];
+  let t = geluT(v);
+  let d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * v * v);
+  DX[pu(3u) + i] += d * DY[pu(2u) + i];
+}`;
+
+/**
+ * The three row kernels of softmax / log-softmax, one workgroup per row of n. params: rows, n, offA, offB, offOut.
+ * log_softmax (A = X, Out = O): O = X - (max + log sum exp(X - max)).
+ * softmax_backward (A = Y, B = DY, Out = DX): DX += Y (DY - sum(DY Y)).
+ * log_softmax_backward (A = Y, B = DY, Out = DX): DX += DY - exp(Y) sum(DY).
+ */
+export const LOG_SOFTMAX = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', false], ['O', 'f32', true]]) + REDUCE(sub) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
+  let r = w.x + w.y * nw.x;
+  let n = pu(1u);
+  let valid = r < pu(0u);
+  let xo = pu(2u) + r * n;
+  var m = -3.0e38;
+  if (valid) { for (var i = l.x; i < n; i += 256u) { m = max(m, X[xo + i]); } }
+  let mx = wgReduce(m, l.x, ${SG(sub).args}, true);
+  var s = 0.0;
+  if (valid) { for (var i = l.x; i < n; i += 256u) { s += exp(X[xo + i] - mx); } }
+  let z = wgReduce(s, l.x, ${SG(sub).args}, false);
+  if (!valid) { return; }
+  let lse = mx + log(z);
+  for (var i = l.x; i < n; i += 256u) { O[pu(4u) + r * n + i] = X[xo + i] - lse; }
+}`;
+
+export const ROWS_BACKWARD = (sub: boolean, log: boolean): string => SG(sub).enable + HEADER + storage([['Y', 'f32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + REDUCE(sub) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
+  let r = w.x + w.y * nw.x;
+  let n = pu(1u);
+  let valid = r < pu(0u);
+  let yo = pu(2u) + r * n;
+  let dyo = pu(3u) + r * n;
+  let dxo = pu(4u) + r * n;
+  var s = 0.0;
+  if (valid) { for (var i = l.x; i < n; i += 256u) { s += ${log ? 'DY[dyo + i]' : 'Y[yo + i] * DY[dyo + i]'}; } }
+  let tot = wgReduce(s, l.x, ${SG(sub).args}, false);
+  if (!valid) { return; }
+  for (var i = l.x; i < n; i += 256u) { DX[dxo + i] += ${log ? 'DY[dyo + i] - exp(Y[yo + i]) * tot' : 'Y[yo + i] * (DY[dyo + i] - tot)'}; }
 }`;

@@ -5,8 +5,10 @@
  * space, float64. Its gradient (ctc_loss_backward, accumulated into dx) recomputes alpha and beta. Lengths must fit:
  * inputLengths[b] <= T, targetLengths[b] <= maxLen, and enough frames for the labels (the data code checks).
  */
-import { defineOp, opError, requireF32 } from '../op.js';
+import { defineOp, opError, requireF32, type GpuKernels } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { CTC } from './wgsl.js';
+import { SUM_SCALED } from '../losses/wgsl.js';
 
 export interface CtcLossArgs { x: Tensor; targets: Tensor; targetLengths: Tensor; inputLengths: Tensor; blank: number; loss: Tensor }
 export interface CtcLossBackwardArgs { x: Tensor; targets: Tensor; targetLengths: Tensor; inputLengths: Tensor; blank: number; dy: Tensor; dx: Tensor }
@@ -28,6 +30,14 @@ function run(k: Parameters<NonNullable<typeof CTC_LOSS.cpu>>[0], a: CtcLossArgs 
     dx ? k.ptr(dx) : 0, dy ? k.ptr(dy) : 0, 1 / B], B >= 2 ? 1 << 20 : 0);
 }
 
+/** WebGPU: one workgroup per item (float32 recursions); nll[b] = -log p / max(1, L), and with dx its gradient added */
+function runGpu(k: GpuKernels, a: CtcLossArgs | CtcLossBackwardArgs, nll: Tensor, dx: Tensor | null, dy: Tensor | null): void {
+  const [T, B, C, maxLen] = dims('ctc_loss', a);
+  const work = k.scratch('ctc_work', B * (T * C + 2 * T * (2 * maxLen + 1)));
+  k.dispatch(`ctc_loss${dx ? '_backward' : ''}`, () => CTC(!!dx), [a.x, a.targets, a.targetLengths, a.inputLengths, work, nll, ...(dx && dy ? [dy, dx] : [])],
+    [a.x.offset, a.targets.offset, a.targetLengths.offset, a.inputLengths.offset, T, B, C, a.blank, maxLen, work.offset, nll.offset, dy?.offset ?? 0, dx?.offset ?? 0, { f: 1 / B }], B);
+}
+
 export const CTC_LOSS_BACKWARD = defineOp<CtcLossBackwardArgs>({
   name: 'ctc_loss_backward',
   check(a) {
@@ -36,6 +46,7 @@ export const CTC_LOSS_BACKWARD = defineOp<CtcLossBackwardArgs>({
     if (a.dx.size !== a.x.size || a.dy.size !== 1) opError('ctc_loss_backward', 'dx must match x and dy hold one float');
   },
   cpu(k, a) { run(k, a, k.scratch('ctc_nll', a.x.shape[1]!), a.dx, a.dy); },
+  webgpu(k, a) { runGpu(k, a, k.scratch('ctc_nll', a.x.shape[1]!), a.dx, a.dy); },
 });
 
 export const CTC_LOSS = defineOp<CtcLossArgs>({
@@ -49,6 +60,11 @@ export const CTC_LOSS = defineOp<CtcLossArgs>({
     const B = a.x.shape[1]!, nll = k.scratch('ctc_nll', B);
     run(k, a, nll, null, null);
     k.call('sum_scaled', [k.ptr(nll), B, 1 / B, k.ptr(a.loss)], 0);
+  },
+  webgpu(k, a) {
+    const B = a.x.shape[1]!, nll = k.scratch('ctc_nll', B);
+    runGpu(k, a, nll, null, null);
+    k.dispatch('sum_scaled', () => SUM_SCALED, [nll, a.loss], [B, { f: 1 / B }, nll.offset, a.loss.offset], 1);
   },
   grad(r, { x, targets, targetLengths, inputLengths, blank, loss }, grad) {
     const dy = grad(loss), dx = grad(x);

@@ -5,6 +5,7 @@
  */
 import { defineOp, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { DROPOUT as DROPOUT_WGSL } from './wgsl.js';
 
 export interface DropoutArgs { x: Tensor; out: Tensor; p: number; seed: number; accumulate?: boolean }
 
@@ -18,6 +19,10 @@ export const DROPOUT = defineOp<DropoutArgs>({
   },
   cpu(k, { x, out, p, seed, accumulate }) {
     k.call('dropout', [k.ptr(x), k.ptr(out), x.size, seed, Math.round(p * 2 ** 24), 1 / (1 - p), accumulate ? 1 : 0], 8 * x.size);
+  },
+  webgpu(k, { x, out, p, seed, accumulate }) {
+    if (k.sameBuffer(x, out)) opError('dropout', 'runs out of place only on WebGPU (out must not share the input\'s buffer)');
+    k.dispatch('dropout', () => DROPOUT_WGSL, [x, out], [x.size, seed, Math.round(p * 2 ** 24), { f: 1 / (1 - p) }, accumulate ? 1 : 0, x.offset, out.offset], Math.ceil(x.size / 256));
   },
   grad(r, { x, out, p, seed }, grad) {
     const dy = grad(out), dx = grad(x);

@@ -115,6 +115,10 @@ export const KL_DIV_BACKWARD = defineOp<KlDivBackwardArgs>({
     const rows = ps.size / lastDim(ps);
     k.call('kl_div_backward', [k.ptr(ps), k.ptr(pt), k.ptr(dy), T / rows, k.ptr(ds), ps.size], 3 * ps.size);
   },
+  webgpu(k, { ps, pt, dy, T, ds }) {
+    const rows = ps.size / lastDim(ps);
+    k.dispatch('kl_div_backward', () => W.KL_DIV_BACKWARD, [ps, pt, dy, ds], [ps.size, { f: T / rows }, ps.offset, pt.offset, dy.offset, ds.offset], Math.ceil(ps.size / 256));
+  },
 });
 
 export const KL_DIV = defineOp<KlDivArgs>({
@@ -129,6 +133,13 @@ export const KL_DIV = defineOp<KlDivArgs>({
     const C = lastDim(student), rows = student.size / C, rowLoss = k.scratch('kl_div', rows);
     k.call('kl_div_rows', [k.ptr(student), k.ptr(teacher), 1 / T, k.ptr(ps), k.ptr(pt), k.ptr(rowLoss), rows, C], 24 * student.size);
     k.call('sum_scaled', [k.ptr(rowLoss), rows, (T * T) / rows, k.ptr(loss)], 0);
+  },
+  // one workgroup per row (both softmaxes and the row's KL), then one workgroup sums the rows (no float atomics)
+  webgpu(k, { student, teacher, T, ps, pt, loss }) {
+    const C = lastDim(student), rows = student.size / C, rowLoss = k.scratch('kl_div', rows), sg = k.subgroups ? '_sg' : '';
+    k.dispatch(`kl_div_rows${sg}`, () => W.KL_DIV_ROWS(!!sg), [student, teacher, ps, pt, rowLoss],
+      [rows, C, { f: 1 / T }, student.offset, teacher.offset, ps.offset, pt.offset, rowLoss.offset], rows);
+    k.dispatch('sum_scaled', () => W.SUM_SCALED, [rowLoss, loss], [rows, { f: (T * T) / rows }, rowLoss.offset, loss.offset], 1);
   },
   grad(r, { student, T, ps, pt, loss }, grad) {
     const dy = grad(loss), ds = grad(student);

@@ -1,5 +1,5 @@
 // WGSL kernels of the losses (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, FLAT, storage } from '../common/wgsl.js';
+import { HEADER, FLAT, storage, REDUCE, SG } from '../common/wgsl.js';
 
 /**
  * params: rows, C, offX, offLabels, offProbs, offRowLoss | one invocation per row: probs = softmax(x), rowLoss =
@@ -80,4 +80,58 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   let d = DY[pu(4u)] * 2.0 * pf(1u) * (A[pu(2u) + i] - B[pu(3u) + i]);
   ${da ? 'DA[pu(5u) + i] += d;' : ''}
   ${db ? 'DB[pu(6u) + i] -= d;' : ''}
+}`;
+
+/**
+ * params: rows, C, invT, offS, offT, offPS, offPT, offRowLoss | one workgroup per row, as the CPU's kl_div_rows:
+ * PS = softmax(S invT), PT = softmax(T invT) (each max-shifted, scaled by 1 / sum), ls / lt their logsumexps, and
+ * RL[r] = sum over PT > 0 of PT ((T invT - lt) - (S invT - ls)). The reductions are workgroup trees (or subgroups).
+ */
+export const KL_DIV_ROWS = (sub: boolean): string => SG(sub).enable + HEADER +
+  storage([['S', 'f32', false], ['Tt', 'f32', false], ['PS', 'f32', true], ['PT', 'f32', true], ['RL', 'f32', true]]) + REDUCE(sub) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
+  let r = w.x + w.y * nw.x;
+  let C = pu(1u);
+  let invT = pf(2u);
+  let valid = r < pu(0u);
+  let so = pu(3u) + r * C;
+  let to = pu(4u) + r * C;
+  var ms = -3.0e38;
+  var mt = -3.0e38;
+  if (valid) { for (var i = l.x; i < C; i += 256u) { ms = max(ms, S[so + i] * invT); mt = max(mt, Tt[to + i] * invT); } }
+  let mxs = wgReduce(ms, l.x, ${SG(sub).args}, true);
+  let mxt = wgReduce(mt, l.x, ${SG(sub).args}, true);
+  var zs = 0.0;
+  var zt = 0.0;
+  if (valid) { for (var i = l.x; i < C; i += 256u) { zs += exp(S[so + i] * invT - mxs); zt += exp(Tt[to + i] * invT - mxt); } }
+  let sums = wgReduce(zs, l.x, ${SG(sub).args}, false);
+  let sumt = wgReduce(zt, l.x, ${SG(sub).args}, false);
+  let ls = mxs + log(sums);
+  let lt = mxt + log(sumt);
+  let invs = 1.0 / sums;
+  let invt = 1.0 / sumt;
+  var kl = 0.0;
+  if (valid) {
+    for (var i = l.x; i < C; i += 256u) {
+      let s = S[so + i] * invT;
+      let t = Tt[to + i] * invT;
+      let q = exp(t - mxt) * invt;
+      PS[pu(5u) + r * C + i] = exp(s - mxs) * invs;
+      PT[pu(6u) + r * C + i] = q;
+      if (q > 0.0) { kl += q * ((t - lt) - (s - ls)); }
+    }
+  }
+  let tot = wgReduce(kl, l.x, ${SG(sub).args}, false);
+  if (valid && l.x == 0u) { RL[pu(7u) + r] = tot; }
+}`;
+
+/** params: n, scale, offPS, offPT, offDY, offDS | DS[i] += (DY[0] scale) (PS[i] - PT[i]) */
+export const KL_DIV_BACKWARD = HEADER + FLAT + storage([['PS', 'f32', false], ['PT', 'f32', false], ['DY', 'f32', false], ['DS', 'f32', true]]) + `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let i = flat(w, nw, 256u, l);
+  if (i >= pu(0u)) { return; }
+  let g = DY[pu(4u)] * pf(1u);
+  DS[pu(5u) + i] += g * (PS[pu(2u) + i] - PT[pu(3u) + i]);
 }`;
