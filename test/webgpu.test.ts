@@ -2,7 +2,6 @@
 // tiny LLaMA through the unchanged model code on both. Without an adapter (no Dawn binary, no Mesa) every test is
 // skipped with the reason printed. Results are always read back: WebGPU reports errors asynchronously.
 import * as ops from '../src/ops/index.js';
-import * as K from '../src/kernels/index.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
