@@ -168,6 +168,46 @@ describe('sparse checkpoints', () => {
     }
   });
 
+  test('pack --sparse --w-bits 4 of a packed RTN int4 checkpoint: the quantizer\'s codes, scales and zeros kept exactly', () => {
+    const packed = path.join(tmp, 'rtn4');
+    const q = lithe('quantize', path.join(tmp, 'dense0.6'), '--method', 'rtn', '--w-bits', '4', '--w-group', '32', '--out', packed, '--json');
+    assert.equal(q.code, 0, q.stderr);
+    const out = path.join(tmp, 'rtn4-sparse');
+    const res = lithe('pack', packed, '--sparse', '--w-bits', '4', '--out', out, '--json');
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(res.json()['sparse'], { format: 'lithe-sparse-v1', layout: 'bitmask', values: 'q4', group: 32 });
+    // decoded here from both files: the packed codes (32-column chunks of 16 bytes, column c0 + j in the low nibble
+    // of byte j, c0 + 16 + j in the high one) at the kept positions, in row-major order, are the sparse codes
+    const a = readSafetensors(path.join(packed, 'model.safetensors')).tensors, b = readSafetensors(path.join(out, 'model.safetensors')).tensors;
+    let linears = 0;
+    for (const [name, t] of a) {
+      if (!name.endsWith('.qweight')) continue;
+      linears++;
+      const base = name.slice(0, -8), rows = t.shape[0]!, cols = t.shape[1]! * 2, qw = new Uint8Array(t.data);
+      const f32 = (m: TensorMap, n: string) => new Float32Array(new Uint8Array(m.get(n)!.data).buffer);
+      assert.deepEqual(f32(b, `${base}.sparse_scales`), f32(a, `${base}.scales`));
+      assert.deepEqual(f32(b, `${base}.sparse_zeros`), f32(a, `${base}.zeros`));
+      const zeros = f32(a, `${base}.zeros`), mask = new Uint8Array(b.get(`${base}.sparse_layout`)!.data), codes = new Uint8Array(b.get(`${base}.sparse_values`)!.data);
+      const ms = 4 * Math.ceil(cols / 32);
+      let k = 0;
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          const byte = qw[r * (cols / 2) + 16 * Math.floor(c / 32) + (c % 16)]!, code = c % 32 < 16 ? byte & 15 : byte >> 4;
+          const kept = ((mask[r * ms + (c >> 3)]! >> (c & 7)) & 1) === 1;
+          assert.equal(kept, code !== zeros[r * (cols / 32) + Math.floor(c / 32)], `${base}[${r}, ${c}]: kept ${kept}, code ${code}`);
+          if (kept) { assert.equal((codes[k >> 1]! >> (k % 2 ? 4 : 0)) & 15, code, `${base}[${r}, ${c}]`); k++; }
+        }
+      }
+      assert.equal(codes.length, Math.ceil(k / 2));
+    }
+    assert.equal(linears, 14);
+    const pp = ppl(packed), ps = ppl(out);
+    assert.ok(Math.abs(ps - pp) / pp < 1e-6, `sparse int4 ${ps} vs packed int4 ${pp}`);
+    const bad = lithe('pack', packed, '--sparse', '--w-bits', '8', '--out', path.join(tmp, 'rtn4-bad'));
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--w-bits: .*rtn4 holds packed int4 codes: pack them with --w-bits 4/);
+  });
+
   test('a damaged sparse checkpoint: exit 2 at load naming the tensor', () => {
     const src = path.join(tmp, 'sparse0.6'), nm = path.join(tmp, 'sparse2:4'), q4 = path.join(tmp, 'packed-q4');
     const copy = (from: string, to: string) => {

@@ -2,10 +2,14 @@
  * `lithe pack MODEL --sparse [--layout bitmask|nm|block8] [--w-bits 8|4 [--w-group G]] [--dtype f32|f16|bf16] --out DIR`:
  * an existing pruned checkpoint (zeros in its weights) rewritten with its linears stored sparse: float32 values, or
  * int8/int4 codes on an asymmetric per-row-and-group grid (pruned weights stay exactly 0). Everything else is copied in its
- * source type, or rounded to --dtype (the embedding is most of what stays dense).
+ * source type, or rounded to --dtype (the embedding is most of what stays dense). A packed int4 (int8) checkpoint of
+ * `lithe quantize` (RTN, GPTQ) packs with --w-bits 4 (8): its codes, scales and zeros are kept exactly, and its group.
  */
 import { DecoderModel, type FileDType, floatWeight, InputError, OptionError, SPARSE_FORMAT, type SparseFormat, SafeOutput, readModelFiles, sparseSizes, writeHfCheckpoint } from '../../index.js';
 import { CommonFlags, Context, modelForCompression } from './common.js';
+import { isSparseFormat, type PackedFormat, sparseCheckpointTensors } from '../../models/index.js';
+import { packedBytes } from '../../tensor/packed.js';
+import { sparseFromPacked, writeSparseFromPacked } from '../../export/sparse-from-packed.js';
 import { storageType } from './prune.js';
 
 export interface PackFlags extends CommonFlags {
@@ -37,6 +41,24 @@ async function exactNM(model: DecoderModel): Promise<{ n: 2 | 4; m: 4 | 8 } | nu
   return null;
 }
 
+/** A packed int4/int8 checkpoint: its codes stored sparse as they are (export/sparse-from-packed.ts). */
+async function packFromPacked(modelPath: string, fmt: PackedFormat, tensors: Parameters<typeof sparseFromPacked>[0], f: PackFlags, out: SafeOutput, ctx: Context): Promise<void> {
+  if (f.wBits !== fmt.container) throw new OptionError('--w-bits', `${modelPath} holds packed int${fmt.container} codes: pack them with --w-bits ${fmt.container} (the codes are kept as they are)`);
+  if (f.layout === 'block8') throw new OptionError('--layout', '1x8 blocks hold float32 values only; a packed checkpoint packs as bitmask or nm');
+  const { linears, format } = sparseFromPacked(tensors, fmt, modelPath, f.layout as 'bitmask' | 'nm' | undefined);
+  let sparse = 0, packed = 0;
+  for (const [base, w] of linears) {
+    sparse += sparseCheckpointTensors(base, w).reduce((a, [, t]) => a + t.data.byteLength, 0);
+    packed += packedBytes({ bits: fmt.container, rows: w.rows, cols: w.cols, group: fmt.group });
+  }
+  const layout = format.layout === 'nm' ? `${format.n}:${format.m}` : format.layout;
+  ctx.out.line(`sparse ${layout}, the packed int${fmt.container} codes kept (group ${fmt.group}): linears ${(sparse / 2 ** 20).toFixed(2)} MiB vs ${(packed / 2 ** 20).toFixed(2)} MiB packed dense (${(packed / sparse).toFixed(2)}x smaller)`);
+  writeSparseFromPacked(modelPath, tensors, linears, format, out, f.dtype as FileDType | undefined);
+  out.commit();
+  ctx.out.line(`wrote ${f.out}`);
+  ctx.out.result({ out: f.out, sparse: format, linear_bytes: sparse, packed_linear_bytes: packed });
+}
+
 export async function packCommand(modelPath: string, f: PackFlags, ctx: Context): Promise<void> {
   if (!f.sparse) throw new OptionError('--sparse', 'required: the storage to pack into (only sparse storage is packed by this command; `lithe quantize` writes packed int4/int8)');
   if (!f.out) throw new OptionError('--out', 'required: the folder to write the packed model to');
@@ -47,7 +69,11 @@ export async function packCommand(modelPath: string, f: PackFlags, ctx: Context)
   const out = SafeOutput.folder(f.out, { inputs: [modelPath, f.tokenizer] });
   try {
     const files = await readModelFiles(modelPath, { tokenizer: f.tokenizer });
-    if (files.packed) throw new InputError(`${modelPath}: already stored packed or sparse; pack the dense pruned checkpoint`);
+    if (files.packed && isSparseFormat(files.packed)) throw new InputError(`${modelPath}: already stored sparse; pack the dense pruned checkpoint`);
+    if (files.packed) {
+      await packFromPacked(modelPath, files.packed, files.tensors, f, out, ctx);
+      return;
+    }
     const model = await modelForCompression(files, f);
     try {
       const nm = f.layout === 'bitmask' || f.layout === 'block8' ? null : await exactNM(model);
