@@ -203,6 +203,16 @@ describe('sparse checkpoints', () => {
     assert.equal(linears, 14);
     const pp = ppl(packed), ps = ppl(out);
     assert.ok(Math.abs(ps - pp) / pp < 1e-6, `sparse int4 ${ps} vs packed int4 ${pp}`);
+    const lj = JSON.parse(readFileSync(path.join(out, 'lithe.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(lj['packed'], undefined);
+    assert.equal(lj['packed_from'], packed);
+    // --dtype bf16: the tensors that stay dense in bf16, the sparse linears byte for byte as before
+    const half = lithe('pack', packed, '--sparse', '--w-bits', '4', '--dtype', 'bf16', '--out', path.join(tmp, 'rtn4-sparse-bf16'), '--json');
+    assert.equal(half.code, 0, half.stderr);
+    const hb = readSafetensors(path.join(tmp, 'rtn4-sparse-bf16', 'model.safetensors')).tensors;
+    assert.equal(hb.get('model.embed_tokens.weight')!.dtype, 'bf16');
+    assert.equal(hb.get('model.norm.weight')!.dtype, 'bf16');
+    for (const [name, t] of b) if (name.includes('.sparse_')) assert.deepEqual(new Uint8Array(hb.get(name)!.data), new Uint8Array(t.data), name);
     const bad = lithe('pack', packed, '--sparse', '--w-bits', '8', '--out', path.join(tmp, 'rtn4-bad'));
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--w-bits: .*rtn4 holds packed int4 codes: pack them with --w-bits 4/);
