@@ -5,11 +5,11 @@
  * source type, or rounded to --dtype (the embedding is most of what stays dense). A packed int4 (int8) checkpoint of
  * `lithe quantize` (RTN, GPTQ) packs with --w-bits 4 (8): its codes, scales and zeros are kept exactly, and its group.
  */
-import { DecoderModel, type FileDType, floatWeight, InputError, OptionError, SPARSE_FORMAT, type SparseFormat, SafeOutput, readModelFiles, sparseSizes, writeHfCheckpoint } from '../../index.js';
+import {
+  DecoderModel, type FileDType, floatWeight, InputError, isSparseFormat, OptionError, type PackedFormat, packedBytes, SPARSE_FORMAT, type SparseFormat, SafeOutput,
+  readModelFiles, sparseCheckpointTensors, sparseFromPacked, sparseSizes, writeHfCheckpoint, writeSparseFromPacked,
+} from '../../index.js';
 import { CommonFlags, Context, modelForCompression } from './common.js';
-import { isSparseFormat, type PackedFormat, sparseCheckpointTensors } from '../../models/index.js';
-import { packedBytes } from '../../tensor/packed.js';
-import { sparseFromPacked, writeSparseFromPacked } from '../../export/sparse-from-packed.js';
 import { storageType } from './prune.js';
 
 export interface PackFlags extends CommonFlags {

@@ -20,7 +20,7 @@
 // matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits
 // (2:4 rows go four at a time, sharing the x loads; 4:8 row by row).
 // int4 (kinds 7-9) runs the int8 kernels' code (one source, specialized by a constant flag): the nibble stream is
-// widened to the int8 path's byte codes by one and, one shift and one shuffle (nibbles below) before the same
+// widened to the int8 path's byte codes by one v128.and, one shift and one shuffle (nibbles below) before the same
 // swizzles and dot products. Bitmask rows may start at an odd code (a high nibble); the code position is then a
 // nibble index into the stream and the spread pattern's lanes are shifted by one (0x80 + 1 still selects 0).
 // 1x8 blocks: the set bits of each 32-bit mask word are visited with ctz; a kept block is two f32x4 multiply-adds.
@@ -656,8 +656,8 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
 
 /**
  * The stored entries of row r as (column i32, weight f32) pairs at list, in increasing column order; returns their
- * count. int8 and int4 weights are dequantized as s * (q - z), the float32 value the dense-with-zeros checkpoint holds. N:M
- * groups with fewer than N non-zeros and 1x8 blocks list their stored zeros too (they add exactly nothing).
+ * count. int8 and int4 weights are dequantized as s * (q - z), the float32 value the dense-with-zeros checkpoint
+ * holds. N:M groups with fewer than N non-zeros and 1x8 blocks list their stored zeros too (they add exactly nothing).
  */
 function keptList(kind: i32, layout: usize, offsets: usize, values: usize, scales: usize, zeros: usize, G: i32, r: i32, cols: i32, list: usize): i32 {
   let n = 0;
