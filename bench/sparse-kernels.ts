@@ -1,7 +1,8 @@
 /**
  * Sparse GEMV micro-benchmark (`node dist/bench/sparse-kernels.js [cold|hot] [rounds] [shape filter]` after `npm run build`): one
- * input row times W [rows, cols] for TinyLlama-shaped layers, dense float32 and dense int8 (linearQ, g128) against
- * the sparse storages (bitmask f32 and int8 at 50/70/80%, 1x8 blocks f32 at 70/80%, 2:4 and 4:8 f32, 2:4 int8),
+ * input row times W [rows, cols] for TinyLlama-shaped layers, dense float32 and dense int8/int4 (linearQ, g128) against
+ * the sparse storages (bitmask f32, int8 and int4 at 50/70/80%, 1x8 blocks f32 at 70/80%, 2:4 and 4:8 f32, 2:4 int8
+ * and int4),
  * at 1 and 2 threads.
  * cold (default): every storage is uploaded in enough copies to fill 1 GiB and the calls rotate through them, so the
  * weights stream from DRAM as in decoding a model larger than the caches; hot: one copy, called repeatedly (stays
@@ -10,8 +11,8 @@
  */
 import * as ops from '../src/ops/index.js';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { packedBytes, packWeights } from '../src/quant/pack.js';
-import { packBitmask, packBitmaskQ8, packBlock8, packNM, packNMQ8, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
+import { getCode, packedBytes, packWeights } from '../src/quant/pack.js';
+import { packBitmask, packBitmaskQ4, packBitmaskQ8, packBlock8, packNM, packNMQ4, packNMQ8, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
 import { sparseTensorList, uploadSparse } from '../src/models/sparse-storage.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { machineDescription } from '../src/util/machine.js';
@@ -55,11 +56,15 @@ async function main(): Promise<void> {
     const w = Float32Array.from({ length: rows * cols }, () => (rand() - 0.5) * 0.1);
     const x = Float32Array.from({ length: cols }, () => rand() - 0.5);
     const q = packWeights(w, rows, cols, { bits: 8, sym: false }, 128);
+    const q4 = packWeights(w, rows, cols, { bits: 4, sym: false }, 128);
+    const codes4 = new Uint8Array(rows * cols); // one int4 code per weight, as the sparse packers take them
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) codes4[r * cols + c] = getCode(q4, r, c);
     const sparse: [string, SparseWeight][] = [];
     for (const s of [0.5, 0.7, 0.8]) {
       const keep = keepUnstructured(rows * cols, s);
       sparse.push([`bitmask f32 ${s * 100}%`, packBitmask(applyKeep(w, keep), rows, cols)]);
       sparse.push([`bitmask int8 ${s * 100}%`, packBitmaskQ8(q.codes, keep, rows, cols, 128, q.scales, q.zeros)]);
+      sparse.push([`bitmask int4 ${s * 100}%`, packBitmaskQ4(codes4, keep, rows, cols, 128, q4.scales, q4.zeros)]);
     }
     for (const s of [0.7, 0.8]) {
       const blocks = keepUnstructured((rows * cols) / 8, s);
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
     sparse.push(['2:4 f32', packNM(applyKeep(w, k24), rows, cols, 2, 4)]);
     sparse.push(['4:8 f32', packNM(applyKeep(w, k48), rows, cols, 4, 8)]);
     sparse.push(['2:4 int8', packNMQ8(q.codes, k24, rows, cols, 2, 4, 128, q.scales, q.zeros)]);
+    sparse.push(['2:4 int4', packNMQ4(codes4, k24, rows, cols, 2, 4, 128, q4.scales, q4.zeros)]);
     for (const threads of [1, 2]) {
       type Made = { calls: (() => void)[] };
       const storages: [string, number, (be: CpuBackend, tx: Tensor, out: Tensor) => Made][] = [
@@ -81,6 +87,11 @@ async function main(): Promise<void> {
           const up = (a: ArrayBufferView, n: number, dtype?: 'u8') => { const t = be.alloc([n], dtype); be.write(t, a); return t; };
           const tc = up(q.codes, q.codes.length, 'u8'), ts = up(q.scales, q.scales.length), tz = up(q.zeros, q.zeros.length);
           return { calls: [() => ops.linear(be, tx, { kind: 'packed', shape: [rows, cols], container: 8, group: 128, codes: tc, scales: ts, zeros: tz }, null, out)] };
+        }],
+        ['dense int4 g128', packedBytes(q4), (be, tx, out) => {
+          const up = (a: ArrayBufferView, n: number, dtype?: 'u8') => { const t = be.alloc([n], dtype); be.write(t, a); return t; };
+          const tc = up(q4.codes, q4.codes.length, 'u8'), ts = up(q4.scales, q4.scales.length), tz = up(q4.zeros, q4.zeros.length);
+          return { calls: [() => ops.linear(be, tx, { kind: 'packed', shape: [rows, cols], container: 4, group: 128, codes: tc, scales: ts, zeros: tz }, null, out)] };
         }],
         ...sparse.map(([label, sw]): [string, number, (be: CpuBackend, tx: Tensor, out: Tensor) => Made] => [label, sparseBytes(sw), (be, tx, out) => {
           const st = uploadSparse(be, sw, label);

@@ -1,13 +1,13 @@
 /**
  * `npm run bench -- sparse [--part kernels|decode|ppl|all] [--threads 1,2]` (issue 18, sparse inference).
  * kernels: GEMV (1 row) and GEMM (--rows, default 16) through ops.linear for 4096x4096, 11008x4096, 4096x11008 at
- *   50/60/70/80% unstructured (bitmask f32), 2:4 (N:M f32) and bitmask int8 at 70%, beside dense f32 and packed
+ *   50/60/70/80% unstructured (bitmask f32), 2:4 (N:M f32) and bitmask int8 and int4 at 70%, beside dense f32 and packed
  *   int8 / int4 (g128), in one run; each storage uploaded in copies filling --working-set MiB (default 1024, over
  *   the 480 MiB L3) and called in rotation, so weights stream from DRAM. [--rounds R] [--shapes 4096x4096,...]
  * decode: greedy decode tokens/s of a LLaMA shaped like TinyLlama-1.1B (tied embeddings, so dense f32 fits the
  *   4 GiB WebAssembly memory) with seeded Gaussian weights, magnitude-pruned: dense f32, 70% bitmask f32, 70%
- *   bitmask int8 (g128), 2:4 f32; the model is rebuilt per variant and thread count from the same seeds.
- *   [--tokens 8] [--prompt 8] [--layers 22 (fewer: a smoke run only)] [--variants dense,70%,70%+int8,2:4]
+ *   bitmask int8 and int4 (g128), 2:4 f32; the model is rebuilt per variant and thread count from the same seeds.
+ *   [--tokens 8] [--prompt 8] [--layers 22 (fewer: a smoke run only)] [--variants dense,70%,70%+int8,70%+int4,2:4]
  * ppl: lithe-ref-a pruned (Wanda / SparseGPT, 50% and 2:4) once, written dense-with-zeros and sparse, both
  *   reloaded and evaluated on WikiText-2 test windows of 512. [--windows 40] [--nsamples 32] [--methods wanda,sparsegpt]
  * Weights are generated here and never written to the repository (ppl's checkpoints go to a temporary folder).
@@ -129,6 +129,7 @@ function kernelStorages(rows: number, cols: number, seed: number): KernelStorage
     const pw = pruneGaussian(w.slice(), sigma, s);
     sparse(`bitmask f32 ${s * 100}%`, packBitmask(pw, rows, cols));
     if (s === 0.7) sparse('bitmask int8 g128 70%', packSparse(pw, rows, cols, { format: SPARSE_FORMAT, layout: 'bitmask', values: 'q8', group: 128 }));
+    if (s === 0.7) sparse('bitmask int4 g128 70%', packSparse(pw, rows, cols, { format: SPARSE_FORMAT, layout: 'bitmask', values: 'q4', group: 128 }));
   }
   sparse('2:4 f32', packNM(prune24(w.slice()), rows, cols, 2, 4));
   return out;
@@ -184,7 +185,7 @@ async function kernelsPart(argv: string[], flag: (n: string, d: string) => strin
     markdownTable(['threads', 'rows x cols', 'product', 'storage', 'stored MB', 'ms', 'GFLOP/s (dense-equiv.)', 'GB/s stored', 'of best GEMV GB/s', 'x dense f32'], rows),
     `ops.linear on each storage; GEMV: median of ${rounds} rounds after a warm-up round, each storage uploaded in copies filling ${ws / 2 ** 20} MiB and every copy called once per round (${ws >= 1024 * 2 ** 20 ? 'weights streamed from DRAM, not from the 480 MiB L3' : ws <= 2 ** 20 ? 'weights held in the caches: the kernels\' compute ceiling, not a streaming rate' : 'a working set the caches may partly hold'}); `
     + `GEMM: ${GEMM_CALLS} copies per round, median of ${Math.min(rounds, GEMM_ROUNDS)} rounds after a warm-up (compute-bound: its time is many times the weights' streaming time). `
-    + `GFLOP/s counts the dense product's 2 x rows x cols per input row, whatever the storage skips; GB/s counts the bytes the storage holds (values/codes, mask or N:M indices, row offsets, int8 scales and zeros, per-tensor padding) per call. `
+    + `GFLOP/s counts the dense product's 2 x rows x cols per input row, whatever the storage skips; GB/s counts the bytes the storage holds (values/codes, mask or N:M indices, row offsets, int8/int4 scales and zeros, per-tensor padding) per call. `
     + `"of best GEMV GB/s" compares with the fastest streaming GEMV of the same thread count in this run (${bestLine}), the memory-bandwidth ceiling this run reached: GEMV rows near 100% are memory-bound, lower ones are limited by decoding the mask/indices or codes. `
     + `GEMM rows reuse each weight for ${M} input rows, so their GB/s is not a bandwidth figure; packed int8/int4 with more than one row dequantize the whole matrix to float32 and run the float GEMM. `
     + `Weights: N(0, 0.02^2), pruned by magnitude (|w| below the Gaussian quantile; 2:4: the two largest |w| of every 4). Machine shared with other jobs: noisy.`);
@@ -203,9 +204,10 @@ const VARIANTS: Variant[] = [
   { label: 'dense f32', make: () => null },
   { label: '70% bitmask f32', make: (w, r, c) => packBitmask(pruneGaussian(w, SIGMA, 0.7), r, c) },
   { label: '70% bitmask int8 g128', make: (w, r, c) => packSparse(pruneGaussian(w, SIGMA, 0.7), r, c, { format: SPARSE_FORMAT, layout: 'bitmask', values: 'q8', group: 128 } satisfies SparseFormat) },
+  { label: '70% bitmask int4 g128', make: (w, r, c) => packSparse(pruneGaussian(w, SIGMA, 0.7), r, c, { format: SPARSE_FORMAT, layout: 'bitmask', values: 'q4', group: 128 } satisfies SparseFormat) },
   { label: '2:4 f32', make: (w, r, c) => packNM(prune24(w), r, c, 2, 4) },
 ];
-const VARIANT_KEYS: { [k: string]: string } = { dense: 'dense f32', '70%': '70% bitmask f32', '70%+int8': '70% bitmask int8 g128', '2:4': '2:4 f32' };
+const VARIANT_KEYS: { [k: string]: string } = { dense: 'dense f32', '70%': '70% bitmask f32', '70%+int8': '70% bitmask int8 g128', '70%+int4': '70% bitmask int4 g128', '2:4': '2:4 f32' };
 
 interface Built { model: LlamaModel; memBytes: number; fileBytes: number; linearFileBytes: number; linearDenseBytes: number; zeros: number; buildSeconds: number }
 
@@ -254,8 +256,8 @@ function buildModel(be: CpuBackend, c: DecoderConfig, v: Variant): Built {
 
 async function decodePart(argv: string[], flag: (n: string, d: string) => string, threadList: number[], record: Record): Promise<void> {
   const tokens = Number(flag('--tokens', '8')), promptLen = Number(flag('--prompt', '8')), nLayers = Number(flag('--layers', '22'));
-  const keys = flag('--variants', 'dense,70%,70%+int8,2:4').split(',');
-  const variants = keys.map((k) => { const l = VARIANT_KEYS[k]; if (!l) throw new Error(`--variants: unknown ${k} (dense, 70%, 70%+int8, 2:4)`); return VARIANTS.find((v) => v.label === l)!; });
+  const keys = flag('--variants', 'dense,70%,70%+int8,70%+int4,2:4').split(',');
+  const variants = keys.map((k) => { const l = VARIANT_KEYS[k]; if (!l) throw new Error(`--variants: unknown ${k} (dense, 70%, 70%+int8, 70%+int4, 2:4)`); return VARIANTS.find((v) => v.label === l)!; });
   const c = { ...TINYLLAMA, nLayers };
   const prompt = Array.from({ length: promptLen }, (_, i) => 3 + ((i * 7919 + 13) % (c.vocabSize - 3)));
   type Row = { threads: number; v: string; tps: number; built: Built; ids: number[]; prefill: number };
@@ -293,21 +295,22 @@ async function decodePart(argv: string[], flag: (n: string, d: string) => string
     };
     g('70% bitmask f32', 2.5); g('2:4 f32', 1.7); g('70% bitmask int8 g128', 5);
   }
-  const q8 = results.find((r) => r.v === '70% bitmask int8 g128');
-  if (q8) {
-    // `lithe pack --sparse --w-bits 8 --dtype bf16`: the tensors that stay dense (embedding, norms) in bf16
-    const bf16File = q8.built.linearFileBytes + 2 * (c.vocabSize * c.dim + c.dim * (2 * c.nLayers + 1));
-    goals.push(`file size, 70% + int8: ${(q8.built.fileBytes / denseFile).toFixed(3)}x of f32 for the whole checkpoint with the tied 32000x2048 embedding in f32 (262 MB), `
-      + `${(bf16File / denseFile).toFixed(3)}x with it in bf16 (\`lithe pack --sparse --w-bits 8 --dtype bf16\`; goal <= 0.15x: ${bf16File / denseFile <= 0.15 ? 'met' : 'not met'}), ${(q8.built.linearFileBytes / denseLinear).toFixed(3)}x for the linears alone`);
+  for (const bits of [8, 4]) {
+    const q = results.find((r) => r.v === `70% bitmask int${bits} g128`);
+    if (!q) continue;
+    // `lithe pack --sparse --w-bits 8|4 --dtype bf16`: the tensors that stay dense (embedding, norms) in bf16
+    const bf16File = q.built.linearFileBytes + 2 * (c.vocabSize * c.dim + c.dim * (2 * c.nLayers + 1));
+    goals.push(`file size, 70% + int${bits}: ${(q.built.fileBytes / denseFile).toFixed(3)}x of f32 for the whole checkpoint with the tied 32000x2048 embedding in f32 (262 MB), `
+      + `${(bf16File / denseFile).toFixed(3)}x with it in bf16 (\`lithe pack --sparse --w-bits ${bits} --dtype bf16\`${bits === 8 ? `; goal <= 0.15x: ${bf16File / denseFile <= 0.15 ? 'met' : 'not met'}` : ''}), ${(q.built.linearFileBytes / denseLinear).toFixed(3)}x for the linears alone`);
   }
   const same = variants.length > 1 ? results.filter((r) => r.threads === threadList[0]).map((r) => `${r.v}: ${r.ids.slice(0, 4).join(' ')}`).join('; ') : '';
   record('sparse decode (TinyLlama-1.1B shape, random weights)', `npm run bench -- sparse ${argv.join(' ')}`.trim(),
     markdownTable(['threads', 'weights', 'zeros in linears', 'decode tokens/s', 'x dense f32', 'GB read per token', 'GB/s', 'checkpoint GB', 'x f32 file', 'x f32 linears', 'prefill s'], rows),
     `LlamaModel with TinyLlama-1.1B's shape (hidden 2048, intermediate 5632, ${c.nLayers} layers${c.nLayers !== 22 ? ' (REDUCED: a smoke run, not the goal shape)' : ''}, 32 heads / 4 KV heads, head dim 64, vocab 32000) but tied embeddings (one 32000x2048 f32 table as embedding and lm_head, so dense f32 `
     + `fits the 4 GiB WebAssembly memory; the lm_head stays dense f32 in every variant), weights N(0, 0.02^2) from per-matrix seeds (identical across variants), pruned by magnitude: 70% = |w| below 0.02 x 1.0364 (the Gaussian 70% quantile of |w|), `
-    + `2:4 = the two largest |w| of every 4 columns; int8 = asymmetric codes per row and 128 columns. Greedy decode of ${tokens} tokens after a ${promptLen}-token prompt (tokens/s over the ${tokens - 1} steps after the first; one generation per row, no repeats), `
+    + `2:4 = the two largest |w| of every 4 columns; int8/int4 = asymmetric codes (255/15 steps) per row and 128 columns. Greedy decode of ${tokens} tokens after a ${promptLen}-token prompt (tokens/s over the ${tokens - 1} steps after the first; one generation per row, no repeats), `
     + `each (variant, threads) on a fresh backend. "GB read per token" = bytes of all weights as held in memory (every weight is read once per token; KV cache and activations not counted); GB/s = that x tokens/s, to compare with the kernels' streaming GB/s. `
-    + `Checkpoint GB = what a safetensors checkpoint would hold (linears as sparse_layout + sparse_values (+ int8 scales/zeros), no offsets or padding; embedding and norms f32), computed, not written. `
+    + `Checkpoint GB = what a safetensors checkpoint would hold (linears as sparse_layout + sparse_values (+ int8/int4 scales/zeros), no offsets or padding; embedding and norms f32), computed, not written. `
     + `First greedy tokens (${threadList[0]} thread): ${same}. Machine shared with other jobs: noisy.\n\nGoals: ${goals.join('; ')}.`);
 }
 

@@ -1,4 +1,4 @@
-// Sparse weight storage (bitmask, 2:4, 4:8; float32 and int8) and the sparse GEMV/GEMM kernels: pack/unpack
+// Sparse weight storage (bitmask, 2:4, 4:8; float32, int8 and int4) and the sparse GEMV/GEMM kernels: pack/unpack
 // round trips against the masked dense weights, the kernels against the float64 twin on fresh random inputs of odd
 // sizes with 1, 2 and 3 threads (and the SIMD128 build), and a fuzz test of the validator.
 import * as ops from '../src/ops/index.js';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { sparseLinearRef } from '../src/kernels/sparse/reference.js';
 import {
-  blockStride, maskStride, nmIndexStride, packBitmask, packBlock8, packBitmaskQ8, packNM, packNMQ8, SPARSE_PAD, sparseBytes, unpackSparse, validateSparse, type SparseWeight,
+  blockStride, maskStride, nmIndexStride, packBitmask, packBlock8, packBitmaskQ4, packBitmaskQ8, packNM, packNMQ4, packNMQ8, SPARSE_PAD, sparseBytes, unpackSparse, validateSparse, type SparseWeight,
 } from '../src/tensor/sparse-format.js';
 import { sparseTensorList, uploadSparse } from '../src/models/sparse-storage.js';
 import { FormatError } from '../src/util/errors.js';
@@ -56,11 +56,12 @@ function masked(keep: Uint8Array): Float32Array {
 }
 
 interface Q8 { codes: Uint8Array; scales: Float32Array; zeros: Float32Array; group: number }
-function randomQ8(rows: number, cols: number, group: number, integerZeros: boolean): Q8 {
-  const ng = cols / group;
-  const codes = Uint8Array.from({ length: rows * cols }, () => Math.floor(r() * 256));
+/** Random codes on a `bits`-bit grid (8 or 4), one per weight, with scales and zeros per row and group. */
+function randomQ8(rows: number, cols: number, group: number, integerZeros: boolean, bits = 8): Q8 {
+  const ng = cols / group, levels = 2 ** bits;
+  const codes = Uint8Array.from({ length: rows * cols }, () => Math.floor(r() * levels));
   const scales = Float32Array.from({ length: rows * ng }, () => 0.001 + 0.01 * r());
-  const zeros = Float32Array.from({ length: rows * ng }, () => (integerZeros ? Math.floor(r() * 256) : 255 * r()));
+  const zeros = Float32Array.from({ length: rows * ng }, () => (integerZeros ? Math.floor(r() * levels) : (levels - 1) * r()));
   return { codes, scales, zeros, group };
 }
 
@@ -107,6 +108,17 @@ function cases(): Case[] {
     const keep = randomNMKeep(rows, cols, n, m), q = randomQ8(rows, cols, group, true);
     out.push({ label: `${n}:${m} int8 ${rows}x${cols} g${group}`, w: packNMQ8(q.codes, keep, rows, cols, n, m, group, q.scales, q.zeros), dense: dequantMasked(q, keep, rows, cols) });
   }
+  // int4: odd row counts (rows start at high nibbles), groups of 32 and 24, a row block of 4 plus leftovers
+  for (const [rows, cols, group] of [[7, 96, 32], [33, 264, 24], [45, 1024, 128], [5, 8, 8]] as const) {
+    for (const s of [0.5, 0.7, 0.9]) {
+      const keep = randomKeep(rows, cols, s), q = randomQ8(rows, cols, group, false, 4);
+      out.push({ label: `bitmask int4 ${rows}x${cols} g${group} at ${s}`, w: packBitmaskQ4(q.codes, keep, rows, cols, group, q.scales, q.zeros), dense: dequantMasked(q, keep, rows, cols) });
+    }
+  }
+  for (const [n, m, rows, cols, group] of [[2, 4, 7, 96, 32], [2, 4, 33, 264, 24], [2, 4, 45, 1024, 128], [4, 8, 7, 96, 32], [4, 8, 33, 264, 24]] as const) {
+    const keep = randomNMKeep(rows, cols, n, m), q = randomQ8(rows, cols, group, true, 4);
+    out.push({ label: `${n}:${m} int4 ${rows}x${cols} g${group}`, w: packNMQ4(q.codes, keep, rows, cols, n, m, group, q.scales, q.zeros), dense: dequantMasked(q, keep, rows, cols) });
+  }
   return out;
 }
 
@@ -116,6 +128,20 @@ describe('sparse weight formats', () => {
       validateSparse(c.w, c.label);
       assert.deepEqual(unpackSparse(c.w), c.dense, `${c.label}: unpacked weights differ ${seedNote()}`);
     }
+  });
+
+  test('int4 codes: two per byte, low nibble first, in the int8 layout\'s order (worked by hand)', () => {
+    // one row of 8 columns, kept 0, 2, 3, 5, 7 with codes 1, 2, 3, 4, 5 (the pruned columns' codes are not stored)
+    const codes = Uint8Array.of(1, 9, 2, 3, 9, 4, 9, 5), keep = Uint8Array.of(1, 0, 1, 1, 0, 1, 0, 1);
+    const bm = packBitmaskQ4(codes, keep, 1, 8, 8, Float32Array.of(0.5), Float32Array.of(2));
+    assert.deepEqual([...(bm as { codes: Uint8Array }).codes], [0x21, 0x43, 0x05, ...new Array(SPARSE_PAD).fill(0)]);
+    assert.deepEqual([...unpackSparse(bm)], [-0.5, 0, 0, 0.5, 0, 1, 0, 1.5]);
+    // 2:4, the second group keeping only column 5: its padding entry (the lowest free column, 4) holds the zero point 2,
+    // so the stored sequence is 1, 2 | 2, 4
+    const nm = packNMQ4(codes, Uint8Array.of(1, 0, 1, 0, 0, 1, 0, 0), 1, 8, 2, 4, 8, Float32Array.of(0.5), Float32Array.of(2));
+    assert.deepEqual([...(nm as { codes: Uint8Array }).codes.subarray(0, 2)], [0x21, 0x42]);
+    assert.deepEqual([...unpackSparse(nm)], [-0.5, 0, 0, 0, 0, 1, 0, 0]);
+    assert.equal(sparseBytes(bm), 4 + 8 + 3 + SPARSE_PAD + 8); // mask word, offsets, 5 codes in 3 bytes + padding, scale and zero
   });
 
   test('sizes: a 70% bitmask f32 weight stores ~0.3 * 4 + 1/8 bytes per weight; 2:4 f32 stores 2.5', () => {
@@ -135,6 +161,8 @@ describe('sparse weight formats', () => {
     assert.throws(() => packBitmaskQ8(new Uint8Array(12), new Uint8Array(12), 1, 12, 12, new Float32Array(1), new Float32Array(1)), /multiple of 8/);
     const keep = new Uint8Array([1, 0, 0, 0]);
     assert.throws(() => packNMQ8(new Uint8Array(8), Uint8Array.of(...keep, ...keep), 1, 8, 2, 4, 8, new Float32Array([1]), new Float32Array([2.5])), /integer zero point/);
+    assert.throws(() => packNMQ4(new Uint8Array(8), Uint8Array.of(...keep, ...keep), 1, 8, 2, 4, 8, new Float32Array([1]), new Float32Array([16])), /integer zero point in \[0, 15\], got 16/);
+    assert.throws(() => packBitmaskQ4(Uint8Array.of(1, 2, 16, 3, 4, 5, 6, 7), new Uint8Array(8).fill(1), 1, 8, 8, new Float32Array([1]), new Float32Array([2])), /sparse int4: code 16 at weight 2 is not in 0\.\.15/);
   });
 
   test('validator fuzz: every corruption is rejected with a FormatError naming the problem', () => {
@@ -155,7 +183,7 @@ describe('sparse weight formats', () => {
 
 /** Applies one random corruption; returns its description, or '' when the chosen one does not apply. */
 function corrupt(w: SparseWeight): string {
-  const pick = Math.floor(r() * 9);
+  const pick = Math.floor(r() * 10);
   const vals = w.dtype === 'f32' ? w.values : w.codes;
   const stored = vals.length - SPARSE_PAD;
   switch (pick) {
@@ -215,6 +243,13 @@ function corrupt(w: SparseWeight): string {
       if (r() < 0.5) w.scales = w.scales.slice(1);
       else w.group = w.group + 4;
       return 'scales length / group';
+    case 8: { // int4: the unused high nibble of the last code byte set (an odd count of codes)
+      if (w.dtype !== 'q4') return '';
+      const n = w.format === 'nm' ? w.rows * (w.cols / w.m) * w.n : w.offsets[w.rows]!;
+      if (n % 2 === 0) return '';
+      w.codes[(n - 1) >> 1]! |= 0x10 << Math.floor(r() * 4);
+      return 'int4 nibble past the last code';
+    }
     default: // shape that does not match the arrays
       (w as { rows: number }).rows += 1 + Math.floor(r() * 3);
       return 'rows changed';
@@ -237,7 +272,7 @@ describe('sparse kernels vs the float64 twin', () => {
           ops.linear(be, tx, tw, tb, out);
           const got = await be.read(out), want = sparseLinearRef(c.w, x, M, bias);
           const what = `${be.description} ${c.label} M=${M} bias=${withBias}`;
-          if (c.w.dtype === 'q8' && M === 1) checkInt16Bound(c.w, c.dense, x, got, want, what);
+          if (c.w.dtype !== 'f32' && M === 1) checkInt16Bound(c.w, c.dense, x, got, want, what);
           else {
             const err = relErr(got, want);
             assert.ok(err < 1e-5, `${what}: rel err ${err} ${seedNote()}`);
@@ -276,15 +311,15 @@ describe('int8 sparse GEMV at the extremes of the integer sums', () => {
  * the float64 twin by sum_kept |w_rc| sx / 2 from that rounding, plus float32 rounding of the per-group integer
  * sums sum q x16 and z sum x16 (relative 2^-24 each, bounded here by 1e-6 of their magnitudes).
  */
-function checkInt16Bound(w: SparseWeight & { dtype: 'q8' }, dense: Float32Array, x: Float32Array, got: Float32Array, want: Float64Array, what: string): void {
-  const { rows, cols } = w, ng = cols / w.group;
+function checkInt16Bound(w: SparseWeight & { dtype: 'q8' | 'q4' }, dense: Float32Array, x: Float32Array, got: Float32Array, want: Float64Array, what: string): void {
+  const { rows, cols } = w, ng = cols / w.group, maxq = w.dtype === 'q8' ? 255 : 15;
   const sx = Math.max(...x.map(Math.abs)) / 32767;
   for (let row = 0; row < rows; row++) {
     let bound = 0, mag = 0;
     for (let c = 0; c < cols; c++) bound += Math.abs(dense[row * cols + c]!) * sx / 2;
     for (let g = 0; g < ng; g++) {
       const s = w.scales[row * ng + g]!, z = Math.abs(w.zeros[row * ng + g]!);
-      for (let c = g * w.group; c < (g + 1) * w.group; c++) mag += s * (255 + z) * Math.abs(x[c]!);
+      for (let c = g * w.group; c < (g + 1) * w.group; c++) mag += s * (maxq + z) * Math.abs(x[c]!);
     }
     const diff = Math.abs(got[row]! - want[row]!);
     assert.ok(diff <= bound * 1.01 + 1e-6 * mag, `${what} row ${row}: |diff| ${diff} > bound ${bound} + ${1e-6 * mag} ${seedNote()}`);
@@ -310,6 +345,12 @@ describe('sparse GEMM = dense GEMM on the dense-with-zeros matrix, bit for bit',
     }
     { const keep = randomKeep(48, 768, 0.7), q = randomQ8(48, 768, 128, true); // integer zeros (as RTN writes): s (q - z) rounds once, here as in the kernel
       exact.push({ label: 'bitmask int8 48x768', w: packBitmaskQ8(q.codes, keep, 48, 768, 128, q.scales, q.zeros), dense: dequantMasked(q, keep, 48, 768) }); }
+    { const keep = randomKeep(40, 264, 0.7), q = randomQ8(40, 264, 24, true, 4);
+      exact.push({ label: 'bitmask int4 40x264', w: packBitmaskQ4(q.codes, keep, 40, 264, 24, q.scales, q.zeros), dense: dequantMasked(q, keep, 40, 264) }); }
+    for (const [n, m] of [[2, 4], [4, 8]] as const) {
+      const keep = randomNMKeep(32, 96, n, m), q = randomQ8(32, 96, 32, true, 4);
+      exact.push({ label: `${n}:${m} int4 32x96`, w: packNMQ4(q.codes, keep, 32, 96, n, m, 32, q.scales, q.zeros), dense: dequantMasked(q, keep, 32, 96) });
+    }
     for (const c of exact) {
       const { w, dense } = c, { rows, cols } = w;
       for (const be of backends) {

@@ -19,6 +19,9 @@ import { DecoderModel, namedWeights } from '../models/index.js';
 import { SafeOutput } from '../io/safe-write.js';
 import { packSparse, sparseCheckpointTensors, type SparseFormat } from '../models/sparse-storage.js';
 
+/** The files of a Hugging Face folder besides its tensors that a rewritten checkpoint carries over. */
+export const HF_SIDE_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.bin'];
+
 function encode(values: Float32Array, dtype: FileDType): Uint8Array {
   if (dtype === 'f32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   const bits = Uint16Array.from(values, dtype === 'bf16' ? f32ToBf16Bits : f32ToF16Bits);
@@ -95,7 +98,7 @@ export async function writeHfCheckpoint(model: DecoderModel, sourceTensors: Tens
     dir.put('model.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
     const src = model.source.path;
     if (model.source.format === 'huggingface') {
-      for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.bin']) {
+      for (const f of HF_SIDE_FILES) {
         if (existsSync(path.join(src, f))) dir.copyIn(path.join(src, f), f);
       }
       const cfg = readJson(path.join(tmp, 'config.json')) as Record<string, unknown>;

@@ -4,7 +4,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { blockStride, keepMaskOf, maskStride, popcount8, packBitmask, packBitmaskQ8, packBlock8, packNM, packNMQ8, SPARSE_PAD, validateSparse, type SparseTensors, type SparseWeight } from '../tensor/sparse-format.js';
+import { blockStride, codeBytes, keepMaskOf, maskStride, popcount8, packBitmask, packBitmaskQ4, packBitmaskQ8, packBlock8, packNM, packNMQ4, packNMQ8, SPARSE_PAD, validateSparse, type SparseTensors, type SparseWeight } from '../tensor/sparse-format.js';
 import type { RawTensor, TensorMap } from '../io/raw-tensor.js';
 import { FormatError } from '../util/errors.js';
 import { roundHalfEven } from '../util/rounding.js';
@@ -14,9 +14,11 @@ import { floatWeight } from './decoder.js';
 
 export type { SparseTensors } from '../tensor/sparse-format.js';
 
+/** The kernels' storage code (tensor/sparse-format.ts SparseTensors). */
 export function sparseKind(w: SparseWeight): number {
-  const q = w.dtype === 'q8' ? 1 : 0;
   if (w.format === 'block8') return 6;
+  if (w.dtype === 'q4') return w.format === 'bitmask' ? 7 : w.m === 4 ? 8 : 9;
+  const q = w.dtype === 'q8' ? 1 : 0;
   if (w.format === 'bitmask') return q;
   return (w.m === 4 ? 2 : 3) + 2 * q;
 }
@@ -31,12 +33,12 @@ function put(be: Pick<Backend, 'alloc' | 'write'>, data: Float32Array | Int32Arr
 export function uploadSparse(be: Pick<Backend, 'alloc' | 'write'>, w: SparseWeight, name?: string): SparseTensors {
   validateSparse(w, name);
   return {
-    kind: 'sparse', code: sparseKind(w), shape: [w.rows, w.cols], rows: w.rows, cols: w.cols, group: w.dtype === 'q8' ? w.group : 0,
+    kind: 'sparse', code: sparseKind(w), shape: [w.rows, w.cols], rows: w.rows, cols: w.cols, group: w.dtype !== 'f32' ? w.group : 0,
     layout: put(be, w.format === 'nm' ? w.indices : w.mask),
     offsets: w.format === 'nm' ? null : put(be, w.offsets),
     values: put(be, w.dtype === 'f32' ? w.values : w.codes),
-    scales: w.dtype === 'q8' ? put(be, w.scales) : null,
-    zeros: w.dtype === 'q8' ? put(be, w.zeros) : null,
+    scales: w.dtype !== 'f32' ? put(be, w.scales) : null,
+    zeros: w.dtype !== 'f32' ? put(be, w.zeros) : null,
   };
 }
 
@@ -47,9 +49,10 @@ export function sparseTensorList(t: SparseTensors): Tensor[] {
 /**
  * Sparse checkpoints: the pruned linears of a Hugging Face folder stored sparse instead of as dense zeros. For a
  * linear `model.layers.i.mlp.up_proj`: `.sparse_layout` U8 (the bitmask or N:M index stream of tensor/sparse-format.ts),
- * `.sparse_values` F32 (kept values, no padding) or U8 (int8 codes), and for int8 `.sparse_scales` / `.sparse_zeros`
- * F32 [rows, cols / group]. Row offsets are not stored: the loader recounts them from the mask, and a values tensor
- * whose length disagrees with the mask is refused. lithe.json "sparse" names the format.
+ * `.sparse_values` F32 (kept values, no padding) or U8 (int8 codes; int4 codes two per byte, low nibble first,
+ * ceil(stored / 2) bytes), and for int8/int4 `.sparse_scales` / `.sparse_zeros` F32 [rows, cols / group]. Row
+ * offsets are not stored: the loader recounts them from the mask, and a values tensor whose length disagrees with the
+ * mask is refused. lithe.json "sparse" names the format.
  */
 export const SPARSE_FORMAT = 'lithe-sparse-v1';
 
@@ -59,8 +62,8 @@ export interface SparseFormat {
   /** N:M only */
   n?: 2 | 4;
   m?: 4 | 8;
-  values: 'f32' | 'q8';
-  /** int8 only: columns per scale/zero group */
+  values: 'f32' | 'q8' | 'q4';
+  /** int8/int4 only: columns per scale/zero group */
   group?: number;
 }
 
@@ -71,14 +74,15 @@ export function parseSparseFormat(v: unknown, file: string): SparseFormat | null
   if (typeof v !== 'object' || o.format !== SPARSE_FORMAT) throw new FormatError(file, `field "sparse.format" must be "${SPARSE_FORMAT}"`);
   if (o.layout !== 'bitmask' && o.layout !== 'nm' && o.layout !== 'block8') throw new FormatError(file, 'field "sparse.layout" must be "bitmask", "nm" or "block8"');
   if (o.layout === 'nm' && !((o.n === 2 && o.m === 4) || (o.n === 4 && o.m === 8))) throw new FormatError(file, 'fields "sparse.n" and "sparse.m" must be 2 and 4, or 4 and 8');
-  if (o.values !== 'f32' && o.values !== 'q8') throw new FormatError(file, 'field "sparse.values" must be "f32" or "q8"');
-  if (o.values === 'q8' && !(Number.isInteger(o.group) && o.group! > 0)) throw new FormatError(file, 'field "sparse.group" must be a positive integer for int8 values');
-  return { format: SPARSE_FORMAT, layout: o.layout, ...(o.layout === 'nm' ? { n: o.n, m: o.m } : {}), values: o.values, ...(o.values === 'q8' ? { group: o.group } : {}) };
+  if (o.values !== 'f32' && o.values !== 'q8' && o.values !== 'q4') throw new FormatError(file, 'field "sparse.values" must be "f32", "q8" or "q4"');
+  if (o.values !== 'f32' && !(Number.isInteger(o.group) && o.group! > 0)) throw new FormatError(file, `field "sparse.group" must be a positive integer for ${o.values === 'q8' ? 'int8' : 'int4'} values`);
+  if (o.values !== 'f32' && o.layout === 'block8') throw new FormatError(file, 'field "sparse.values" must be "f32" for the block8 layout');
+  return { format: SPARSE_FORMAT, layout: o.layout, ...(o.layout === 'nm' ? { n: o.n, m: o.m } : {}), values: o.values, ...(o.values !== 'f32' ? { group: o.group } : {}) };
 }
 
 /** The format a sparse weight is stored in. */
 export function sparseFormatOf(w: SparseWeight): SparseFormat {
-  return { format: SPARSE_FORMAT, layout: w.format, ...(w.format === 'nm' ? { n: w.n, m: w.m } : {}), values: w.dtype, ...(w.dtype === 'q8' ? { group: w.group } : {}) };
+  return { format: SPARSE_FORMAT, layout: w.format, ...(w.format === 'nm' ? { n: w.n, m: w.m } : {}), values: w.dtype, ...(w.dtype !== 'f32' ? { group: w.group } : {}) };
 }
 
 const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -90,7 +94,8 @@ export function sparseCheckpointTensors(base: string, w: SparseWeight): [string,
   if (w.dtype === 'f32') out.push([`${base}.sparse_values`, { dtype: 'f32', shape: [stored], data: bytesOf(w.values.subarray(0, stored)) }]);
   else {
     const ng = w.cols / w.group;
-    out.push([`${base}.sparse_values`, { dtype: 'u8', shape: [stored], data: w.codes.subarray(0, stored) }],
+    const bytes = codeBytes(w.dtype, stored) - SPARSE_PAD;
+    out.push([`${base}.sparse_values`, { dtype: 'u8', shape: [bytes], data: w.codes.subarray(0, bytes) }],
       [`${base}.sparse_scales`, { dtype: 'f32', shape: [w.rows, ng], data: bytesOf(w.scales) }], [`${base}.sparse_zeros`, { dtype: 'f32', shape: [w.rows, ng], data: bytesOf(w.zeros) }]);
   }
   return out;
@@ -133,22 +138,27 @@ export function readSparseLinear(tensors: TensorMap, base: string, rows: number,
     w = block ? { format: 'block8', rows, cols, mask: layout, offsets, dtype: 'f32', values: new Float32Array(0) }
       : { format: 'bitmask', rows, cols, mask: layout, offsets, dtype: 'f32', values: new Float32Array(0) };
   }
-  const count = vt.data.byteLength / (fmt.values === 'f32' ? 4 : 1);
-  if (count !== stored) throw new FormatError(file, `tensor ${base}.sparse_values holds ${count} values, but its layout keeps ${stored}`);
+  if (fmt.values === 'q4') {
+    const want = codeBytes('q4', stored) - SPARSE_PAD;
+    if (vt.data.byteLength !== want) throw new FormatError(file, `tensor ${base}.sparse_values holds ${vt.data.byteLength} bytes, but its layout keeps ${stored} int4 codes (${want} bytes)`);
+  } else {
+    const count = vt.data.byteLength / (fmt.values === 'f32' ? 4 : 1);
+    if (count !== stored) throw new FormatError(file, `tensor ${base}.sparse_values holds ${count} values, but its layout keeps ${stored}`);
+  }
   if (fmt.values === 'f32') {
     const values = new Float32Array(stored + SPARSE_PAD);
     values.set(new Float32Array(new Uint8Array(vt.data).buffer, 0, stored));
     Object.assign(w, { dtype: 'f32', values });
   } else {
-    const codes = new Uint8Array(stored + SPARSE_PAD);
-    codes.set(vt.data.subarray(0, stored));
+    const codes = new Uint8Array(codeBytes(fmt.values, stored));
+    codes.set(vt.data);
     const ng = rows * (cols / fmt.group!);
     const f32 = (suffix: string) => {
       const t = get(suffix, 'f32');
       if (t.data.byteLength !== 4 * ng) throw new FormatError(file, `tensor ${base}${suffix} holds ${t.data.byteLength / 4} values, expected ${ng}`);
       return new Float32Array(new Uint8Array(t.data).buffer);
     };
-    Object.assign(w, { dtype: 'q8', codes, group: fmt.group!, scales: f32('.sparse_scales'), zeros: f32('.sparse_zeros') });
+    Object.assign(w, { dtype: fmt.values, codes, group: fmt.group!, scales: f32('.sparse_scales'), zeros: f32('.sparse_zeros') });
     delete (w as { values?: unknown }).values;
   }
   validateSparse(w, name);
@@ -163,9 +173,9 @@ export function isSparseFormat(f: LinearStorageFormat | null): f is SparseFormat
 }
 
 /**
- * A pruned dense weight [rows, cols] (exact zeros where pruned) in `fmt`: f32 values as they are, or int8 codes on
- * GPTQ's asymmetric grid per row and `group` columns (round to nearest; a pruned weight is the grid's zero point,
- * so it stays exactly 0 and is not stored).
+ * A pruned dense weight [rows, cols] (exact zeros where pruned) in `fmt`: f32 values as they are, or int8 (int4)
+ * codes on GPTQ's asymmetric grid with 255 (15) steps per row and `group` columns (round to nearest, as RTN; a pruned
+ * weight is the grid's zero point, so it stays exactly 0 and is not stored).
  */
 export function packSparse(dense: Float32Array, rows: number, cols: number, fmt: SparseFormat): SparseWeight {
   if (fmt.values === 'f32') {
@@ -176,17 +186,19 @@ export function packSparse(dense: Float32Array, rows: number, cols: number, fmt:
   const keep = keepMaskOf(dense), g = fmt.group!;
   if (cols % g) throw new FormatError('sparse', `group ${g} does not divide ${cols} columns`);
   const ng = cols / g, codes = new Uint8Array(rows * cols), scales = new Float32Array(rows * ng), zeros = new Float32Array(rows * ng);
+  const maxq = fmt.values === 'q8' ? 255 : 15;
   for (let r = 0; r < rows; r++) {
     for (let gi = 0; gi < ng; gi++) {
       let lo = 0, hi = 0;
       for (let c = gi * g; c < (gi + 1) * g; c++) { lo = Math.min(lo, dense[r * cols + c]!); hi = Math.max(hi, dense[r * cols + c]!); }
       if (lo === 0 && hi === 0) { lo = -1; hi = 1; }
-      const scale = Math.fround((hi - lo) / 255), zero = roundHalfEven(Math.fround(-lo / scale));
+      const scale = Math.fround((hi - lo) / maxq), zero = roundHalfEven(Math.fround(-lo / scale));
       scales[r * ng + gi] = scale;
       zeros[r * ng + gi] = zero;
-      for (let c = gi * g; c < (gi + 1) * g; c++) codes[r * cols + c] = Math.min(255, Math.max(0, roundHalfEven(Math.fround(dense[r * cols + c]! / scale)) + zero));
+      for (let c = gi * g; c < (gi + 1) * g; c++) codes[r * cols + c] = Math.min(maxq, Math.max(0, roundHalfEven(Math.fround(dense[r * cols + c]! / scale)) + zero));
     }
   }
+  if (fmt.values === 'q4') return fmt.layout === 'nm' ? packNMQ4(codes, keep, rows, cols, fmt.n!, fmt.m!, g, scales, zeros) : packBitmaskQ4(codes, keep, rows, cols, g, scales, zeros);
   return fmt.layout === 'nm' ? packNMQ8(codes, keep, rows, cols, fmt.n!, fmt.m!, g, scales, zeros) : packBitmaskQ8(codes, keep, rows, cols, g, scales, zeros);
 }
 

@@ -19,9 +19,12 @@
  *   of a row (bit (b & 7) of byte r * blockStride + (b >> 3) for block b = c >> 3, blockStride = 4 * ceil(cols / 256));
  *   offsets count kept blocks; values [8 * offsets[rows] + SPARSE_PAD] hold the 8 weights of every kept block
  *   (zeros inside a kept block included). A block is kept when any of its weights is non-zero.
- * values are either float32 (dtype 'f32') or int8 codes (dtype 'q8'): u8 codes q with w = s (q - z) for the
- *   quantizer's f32 scale s and zero z per row and group of `group` columns (scales, zeros [rows, cols / group]);
- *   pruned weights are exactly 0 and not stored. q8 needs group % 8 == 0 and cols % group == 0.
+ * values are either float32 (dtype 'f32'), int8 codes (dtype 'q8') or int4 codes (dtype 'q4'): codes q with
+ *   w = s (q - z) for the quantizer's f32 scale s and zero z per row and group of `group` columns (scales, zeros
+ *   [rows, cols / group]); pruned weights are exactly 0 and not stored. q8 stores one u8 code per stored entry, in
+ *   the order the values would have; q4 stores the same sequence of codes (0..15) two per byte, entry i in byte
+ *   i >> 1, low nibble first (codes [ceil(stored / 2) + SPARSE_PAD]; an odd count leaves the last high nibble 0).
+ *   Both need group % 8 == 0 and cols % group == 0 (block8 is float32 only).
  */
 import { FormatError } from '../util/errors.js';
 import type { Tensor } from './tensor.js';
@@ -30,7 +33,8 @@ import type { Tensor } from './tensor.js';
 export const SPARSE_PAD = 16;
 
 export interface QuantValues {
-  dtype: 'q8';
+  /** q8: one code per byte; q4: two codes per byte, low nibble first */
+  dtype: 'q8' | 'q4';
   codes: Uint8Array;
   group: number;
   /** [rows, cols / group] */
@@ -121,21 +125,55 @@ export function packBitmask(dense: Float32Array, rows: number, cols: number): Bi
   return { format: 'bitmask', rows, cols, mask, offsets, dtype: 'f32', values };
 }
 
+/** Bytes of the codes array for `stored` entries (padding included). */
+export function codeBytes(dtype: 'q8' | 'q4', stored: number): number {
+  return (dtype === 'q8' ? stored : Math.ceil(stored / 2)) + SPARSE_PAD;
+}
+
+/** Stored entry i of a codes array. */
+export function codeAt(dtype: 'q8' | 'q4', codes: Uint8Array, i: number): number {
+  return dtype === 'q8' ? codes[i]! : (codes[i >> 1]! >> (4 * (i & 1))) & 15;
+}
+
+/** The codes array holding `seq` (one code per stored entry, in order) as `dtype` lays it out. */
+function storeCodes(dtype: 'q8' | 'q4', seq: Uint8Array): Uint8Array {
+  const out = new Uint8Array(codeBytes(dtype, seq.length));
+  if (dtype === 'q8') out.set(seq);
+  else for (let i = 0; i < seq.length; i++) out[i >> 1]! |= seq[i]! << (4 * (i & 1));
+  return out;
+}
+
+function checkCodes(codes: Uint8Array, dtype: 'q8' | 'q4'): void {
+  if (dtype === 'q8') return;
+  const bad = codes.findIndex((q) => q > 15);
+  if (bad >= 0) throw new RangeError(`sparse int4: code ${codes[bad]} at weight ${bad} is not in 0..15`);
+}
+
 /**
  * Unstructured int8: `codes` u8 [rows, cols] (one code per weight, as the quantizer produced them), `keep`
  * [rows, cols] (1 = kept; e.g. keepMaskOf(pruned weights)); scales/zeros [rows, cols / group].
  */
 export function packBitmaskQ8(codes: Uint8Array, keep: Uint8Array, rows: number, cols: number, group: number, scales: Float32Array, zeros: Float32Array): BitmaskSparse {
-  checkGroup(cols, group);
-  const { mask, offsets } = bitmaskLayout(keep, rows, cols);
-  const packed = new Uint8Array(offsets[rows]! + SPARSE_PAD);
-  let j = 0;
-  for (let i = 0; i < rows * cols; i++) if (keep[i]) packed[j++] = codes[i]!;
-  return { format: 'bitmask', rows, cols, mask, offsets, dtype: 'q8', codes: packed, group, scales: scales.slice(), zeros: zeros.slice() };
+  return packBitmaskQuant('q8', codes, keep, rows, cols, group, scales, zeros);
 }
 
-function checkGroup(cols: number, group: number): void {
-  if (!(group > 0 && group % 8 === 0 && cols % group === 0)) throw new RangeError(`sparse int8: group ${group} must be a positive multiple of 8 dividing ${cols} columns`);
+/** Unstructured int4: as packBitmaskQ8 with codes 0..15 (one per byte in `codes`), stored two per byte. */
+export function packBitmaskQ4(codes: Uint8Array, keep: Uint8Array, rows: number, cols: number, group: number, scales: Float32Array, zeros: Float32Array): BitmaskSparse {
+  return packBitmaskQuant('q4', codes, keep, rows, cols, group, scales, zeros);
+}
+
+function packBitmaskQuant(dtype: 'q8' | 'q4', codes: Uint8Array, keep: Uint8Array, rows: number, cols: number, group: number, scales: Float32Array, zeros: Float32Array): BitmaskSparse {
+  checkGroup(cols, group, dtype);
+  checkCodes(codes, dtype);
+  const { mask, offsets } = bitmaskLayout(keep, rows, cols);
+  const seq = new Uint8Array(offsets[rows]!);
+  let j = 0;
+  for (let i = 0; i < rows * cols; i++) if (keep[i]) seq[j++] = codes[i]!;
+  return { format: 'bitmask', rows, cols, mask, offsets, dtype, codes: storeCodes(dtype, seq), group, scales: scales.slice(), zeros: zeros.slice() };
+}
+
+function checkGroup(cols: number, group: number, dtype: 'q8' | 'q4'): void {
+  if (!(group > 0 && group % 8 === 0 && cols % group === 0)) throw new RangeError(`sparse ${dtype === 'q8' ? 'int8' : 'int4'}: group ${group} must be a positive multiple of 8 dividing ${cols} columns`);
 }
 
 /** Kept columns of every N:M group (rows * groups * n entries), from keep [rows, cols]. */
@@ -189,20 +227,32 @@ export function packNM(dense: Float32Array, rows: number, cols: number, n: 2 | 4
  */
 export function packNMQ8(codes: Uint8Array, keep: Uint8Array, rows: number, cols: number, n: 2 | 4, m: 4 | 8, group: number,
   scales: Float32Array, zeros: Float32Array): NMSparse {
+  return packNMQuant('q8', codes, keep, rows, cols, n, m, group, scales, zeros);
+}
+
+/** N:M int4: as packNMQ8 with codes 0..15 stored two per byte (padding entries need integer zeros in [0, 15]). */
+export function packNMQ4(codes: Uint8Array, keep: Uint8Array, rows: number, cols: number, n: 2 | 4, m: 4 | 8, group: number,
+  scales: Float32Array, zeros: Float32Array): NMSparse {
+  return packNMQuant('q4', codes, keep, rows, cols, n, m, group, scales, zeros);
+}
+
+function packNMQuant(dtype: 'q8' | 'q4', codes: Uint8Array, keep: Uint8Array, rows: number, cols: number, n: 2 | 4, m: 4 | 8, group: number,
+  scales: Float32Array, zeros: Float32Array): NMSparse {
   checkNM(n, m);
-  checkGroup(cols, group);
-  const sel = nmColumns(keep, rows, cols, n, m);
-  const groups = cols / m, ng = cols / group, packed = new Uint8Array(rows * groups * n + SPARSE_PAD);
+  checkGroup(cols, group, dtype);
+  checkCodes(codes, dtype);
+  const sel = nmColumns(keep, rows, cols, n, m), maxq = dtype === 'q8' ? 255 : 15;
+  const groups = cols / m, ng = cols / group, seq = new Uint8Array(rows * groups * n);
   for (let i = 0; i < sel.length; i++) {
     const r = Math.floor(i / (groups * n)), g = Math.floor((i % (groups * n)) / n), c = g * m + sel[i]!;
-    if (keep[r * cols + c]) packed[i] = codes[r * cols + c]!;
+    if (keep[r * cols + c]) seq[i] = codes[r * cols + c]!;
     else {
       const z = zeros[r * ng + Math.floor(c / group)]!;
-      if (!Number.isInteger(z) || z < 0 || z > 255) throw new RangeError(`row ${r}, column ${c}: an N:M padding entry needs an integer zero point in [0, 255], got ${z}`);
-      packed[i] = z;
+      if (!Number.isInteger(z) || z < 0 || z > maxq) throw new RangeError(`row ${r}, column ${c}: an N:M padding entry needs an integer zero point in [0, ${maxq}], got ${z}`);
+      seq[i] = z;
     }
   }
-  return { format: 'nm', rows, cols, n, m, indices: nmIndices(sel, rows, cols, n, m), dtype: 'q8', codes: packed, group, scales: scales.slice(), zeros: zeros.slice() };
+  return { format: 'nm', rows, cols, n, m, indices: nmIndices(sel, rows, cols, n, m), dtype, codes: storeCodes(dtype, seq), group, scales: scales.slice(), zeros: zeros.slice() };
 }
 
 function checkNM(n: number, m: number): void {
@@ -212,7 +262,7 @@ function checkNM(n: number, m: number): void {
 function valueAt(w: SparseWeight, i: number, r: number, c: number): number {
   if (w.dtype === 'f32') return w.values[i]!;
   const gi = r * (w.cols / w.group) + Math.floor(c / w.group);
-  return w.scales[gi]! * (w.codes[i]! - w.zeros[gi]!);
+  return w.scales[gi]! * (codeAt(w.dtype, w.codes, i) - w.zeros[gi]!);
 }
 
 /** Calls fn(row, column, index into values/codes) for every stored entry, row by row in increasing column order. */
@@ -245,7 +295,7 @@ export function forEachStored(w: SparseWeight, fn: (r: number, c: number, i: num
   }
 }
 
-/** The dense weights [rows, cols] (dequantized for int8), zeros where pruned. */
+/** The dense weights [rows, cols] (dequantized for int8 and int4), zeros where pruned. */
 export function unpackSparse(w: SparseWeight): Float32Array {
   const out = new Float32Array(w.rows * w.cols);
   forEachStored(w, (r, c, i) => { out[r * w.cols + c] = valueAt(w, i, r, c); });
@@ -313,11 +363,20 @@ export function validateSparse(w: SparseWeight, name = 'sparse weight'): void {
     for (let i = rows * stride; i < w.indices.length; i++) need(w.indices[i] === 0, name, 'the 4 trailing index bytes are not zero');
     stored = rows * groups * w.n;
   }
+  need(w.dtype === 'f32' || w.dtype === 'q8' || w.dtype === 'q4', name, `values type ${w.dtype} is not f32, q8 or q4`);
+  need(w.format !== 'block8' || w.dtype === 'f32', name, '1x8 blocks hold float32 values only');
   const arr = w.dtype === 'f32' ? w.values : w.codes;
   const kind = w.dtype === 'f32' ? 'values' : 'codes';
   need(w.dtype === 'f32' ? arr instanceof Float32Array : arr instanceof Uint8Array, name, `${kind} has the wrong element type`);
-  need(arr.length === stored + SPARSE_PAD, name, `${kind} has ${arr.length} entries, expected ${stored} stored + ${SPARSE_PAD} padding`);
-  for (let i = stored; i < arr.length; i++) need(arr[i] === 0, name, `${kind} padding entry ${i - stored} is not zero`);
+  if (w.dtype === 'q4') {
+    const used = Math.ceil(stored / 2);
+    need(arr.length === used + SPARSE_PAD, name, `codes has ${arr.length} bytes, expected ${used} for ${stored} int4 codes + ${SPARSE_PAD} padding`);
+    need(stored % 2 === 0 || (arr[used - 1]! >> 4) === 0, name, 'the unused high nibble of the last code byte is not zero');
+    for (let i = used; i < arr.length; i++) need(arr[i] === 0, name, `codes padding byte ${i - used} is not zero`);
+  } else {
+    need(arr.length === stored + SPARSE_PAD, name, `${kind} has ${arr.length} entries, expected ${stored} stored + ${SPARSE_PAD} padding`);
+    for (let i = stored; i < arr.length; i++) need(arr[i] === 0, name, `${kind} padding entry ${i - stored} is not zero`);
+  }
   if (w.dtype === 'f32') {
     for (let i = 0; i < stored; i++) need(Number.isFinite(w.values[i]!), name, `values[${i}] is not finite`);
   } else {
@@ -331,7 +390,8 @@ export function validateSparse(w: SparseWeight, name = 'sparse weight'): void {
 
 /**
  * A sparse weight held on a backend, as the sparse kernels take it: `code` 0 bitmask f32, 1 bitmask int8, 2 2:4 f32,
- * 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32 (models/sparse-storage.ts uploads one).
+ * 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32, 7 bitmask int4, 8 2:4 int4, 9 4:8 int4
+ * (models/sparse-storage.ts uploads one).
  */
 export interface SparseTensors {
   readonly kind: 'sparse';
@@ -339,7 +399,7 @@ export interface SparseTensors {
   readonly shape: readonly [number, number];
   readonly rows: number;
   readonly cols: number;
-  /** int8 group size (0 for float32) */
+  /** int8/int4 group size (0 for float32) */
   readonly group: number;
   /** mask (bitmask, block8) or index stream (N:M), u8 */
   readonly layout: Tensor;

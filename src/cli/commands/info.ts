@@ -26,7 +26,7 @@ export async function infoCommand(modelPath: string, flags: CommonFlags, ctx: Co
   const linearParams = params - otherParams;
   const p = f.packed;
   const linearStorage = !p ? `dense ${[...linearDtypes].join('/')}`
-    : 'layout' in p ? `sparse ${p.layout === 'nm' ? `${p.n}:${p.m}` : p.layout}, ${p.values === 'q8' ? `int8 codes, group ${p.group}` : 'float32 values'}`
+    : 'layout' in p ? `sparse ${p.layout === 'nm' ? `${p.n}:${p.m}` : p.layout}, ${p.values === 'f32' ? 'float32 values' : `${p.values === 'q8' ? 'int8' : 'int4'} codes, group ${p.group}`}`
       : `packed int${p.container} codes (${p.bits}-bit grid), group ${p.group > 0 ? p.group : 'per channel'}`;
   const c = f.config;
   const rows: [string, string | number][] = [

@@ -1,8 +1,9 @@
 // Sparse matrix-vector and matrix-matrix products for pruned linears, y = W x (+ bias), W [rows, cols] stored as
-// src/tensor/sparse-format.ts describes (bitmask or N:M; float32 values or int8 codes). Argument `kind`:
-//   0 bitmask f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32.
+// src/tensor/sparse-format.ts describes (bitmask or N:M; float32 values, int8 or int4 codes). Argument `kind`:
+//   0 bitmask f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32,
+//   7 bitmask int4, 8 2:4 int4, 9 4:8 int4.
 // `layout` is the mask (bitmask, 1x8 blocks) or the index stream (N:M); `offsets` is unused (0) for N:M;
-// scales/zeros/group only for int8.
+// scales/zeros/group only for int8/int4.
 // bitmask f32, per 8 columns (one mask byte), branch-free: the byte's 64-byte table entry holds two swizzle
 // patterns, popcount(low nibble) and popcount(byte); the next values are loaded unaligned at p and at
 // p + 4 popcount(low nibble) and spread to their columns by one byte swizzle each (unselected lanes become 0),
@@ -18,6 +19,10 @@
 // N:M, per 8 columns (two 2:4 groups or one 4:8 group): the 4 stored values are loaded as they are and the 4
 // matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits
 // (2:4 rows go four at a time, sharing the x loads; 4:8 row by row).
+// int4 (kinds 7-9) runs the int8 kernels' code (one source, specialized by a constant flag): the nibble stream is
+// widened to the int8 path's byte codes by one v128.and, one shift and one shuffle (nibbles below) before the same
+// swizzles and dot products. Bitmask rows may start at an odd code (a high nibble); the code position is then a
+// nibble index into the stream and the spread pattern's lanes are shifted by one (0x80 + 1 still selects 0).
 // 1x8 blocks: the set bits of each 32-bit mask word are visited with ctz; a kept block is two f32x4 multiply-adds.
 // GEMM (M input rows): sparse times dense with the input rows in the lanes (sparse_gemm below); only stored weights
 // cost work, and the result equals the dense GEMM's on the dense-with-zeros matrix bit for bit.
@@ -108,6 +113,41 @@ function buildTables(): void {
   return v128.or(i8x16.swizzle(v128.load(xp), pat), i8x16.swizzle(v128.load(xp, 16), i8x16.sub(pat, i8x16.splat(16))));
 }
 
+/** 16 int4 codes from the low 8 bytes of v (low nibble first) as 16 bytes: byte j = code j. */
+@inline function nibbles(v: v128): v128 {
+  return i8x16.shuffle(v128.and(v, i8x16.splat(15)), i8x16.shr_u(v, 4), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+
+/**
+ * The byte codes from code p on, spread by `pat` (byte indices < 8 or 0x80). int8: p is the code's address. int4:
+ * p is the code's index in the nibble stream at cb (an odd p starts at a high nibble: one more in every index).
+ */
+@inline function spreadCodes(q4: bool, cb: usize, p: usize, pat: v128): v128 {
+  if (!q4) return spread(v128.load(p), pat);
+  return spread(nibbles(v128.load64_zero(cb + (p >> 1))), i8x16.add(pat, i8x16.splat(<i8>(p & 1))));
+}
+
+/** The 4 N:M codes at p (int8: 4 bytes; int4: 2 bytes) as i16 lanes 0-3 (lanes 4-7 meet zero x lanes). */
+@inline function nmCodes4(q4: bool, p: usize): v128 {
+  const v = v128.load32_zero(p);
+  return i16x8.extend_low_i8x16_u(q4 ? nibbles(v) : v);
+}
+
+/** Code i of a codes array (int8 bytes or int4 nibbles, low first). */
+@inline function codeAt(q4: bool, codes: usize, i: usize): f32 {
+  if (!q4) return <f32>load<u8>(codes + i);
+  return <f32>((<u32>load<u8>(codes + (i >> 1)) >> (<u32>(i & 1) << 2)) & 15);
+}
+
+@inline function isQuant(kind: i32): bool {
+  return kind == 1 || kind == 4 || kind == 5 || kind >= 7;
+}
+
+/** 2:4 kinds (f32, int8, int4). */
+@inline function is24(kind: i32): bool {
+  return kind == 2 || kind == 4 || kind == 8;
+}
+
 /** Sum of the four i32 lanes, in float (the lanes may each be near 2^31). */
 @inline function hsumI(v: v128): f32 {
   return hsum(f32x4.convert_i32x4_s(v));
@@ -118,8 +158,8 @@ function buildTables(): void {
 }
 
 @inline function nmStride(cols: i32, kind: i32): usize {
-  const bits = (kind == 2 || kind == 4) ? 4 : 12; // index bits per group
-  return <usize>(((cols / ((kind == 2 || kind == 4) ? 4 : 8)) * bits + 7) >> 3);
+  const bits = is24(kind) ? 4 : 12; // index bits per group
+  return <usize>(((cols / (is24(kind) ? 4 : 8)) * bits + 7) >> 3);
 }
 
 @inline function spreadStep(p: usize, n: u32, xp: usize, acc: v128): v128 {
@@ -322,8 +362,17 @@ function prepareX16(x: usize, cols: i32, x16: usize): f32 {
   return sx;
 }
 
-/** Row of a bitmask int8 matrix times x16 (before the factor sx). */
+/** Row of a bitmask int8 matrix times x16 (before the factor sx); p = the address of the row's first code. */
 function rowBitmaskQ8(mrow: usize, p: usize, x16: usize, cols: i32, G: i32, ps: usize, pz: usize): f32 {
+  return rowBitmaskQ(false, mrow, 0, p, x16, cols, G, ps, pz);
+}
+
+/** Row of a bitmask int4 matrix times x16 (before the factor sx); p = the index of the row's first code at cb. */
+function rowBitmaskQ4(mrow: usize, cb: usize, p: usize, x16: usize, cols: i32, G: i32, ps: usize, pz: usize): f32 {
+  return rowBitmaskQ(true, mrow, cb, p, x16, cols, G, ps, pz);
+}
+
+@inline function rowBitmaskQ(q4: bool, mrow: usize, cb: usize, p: usize, x16: usize, cols: i32, G: i32, ps: usize, pz: usize): f32 {
   let sum: f32 = 0;
   let c = 0;
   for (let g = 0; c < cols; g++) {
@@ -336,17 +385,17 @@ function rowBitmaskQ8(mrow: usize, p: usize, x16: usize, cols: i32, G: i32, ps: 
         const b2 = <u32>load<u16>(mrow + (<usize>c >> 3));
         const b0 = b2 & 255, b1 = b2 >> 8;
         const xv0 = v128.load(x16 + (<usize>c << 1)), xv1 = v128.load(x16 + (<usize>c << 1), 16);
-        aq = i32x4.add(aq, i32x4.dot_i16x8_s(spread(v128.load(p), v128.load(EXPAND8Q + (<usize>b0 << 4))), xv0));
+        aq = i32x4.add(aq, i32x4.dot_i16x8_s(spreadCodes(q4, cb, p, v128.load(EXPAND8Q + (<usize>b0 << 4))), xv0));
         ax = i32x4.add(ax, i32x4.dot_i16x8_s(v128.load(SEL8 + (<usize>b0 << 4)), xv0));
         p += <usize>popcnt(b0);
-        bq = i32x4.add(bq, i32x4.dot_i16x8_s(spread(v128.load(p), v128.load(EXPAND8Q + (<usize>b1 << 4))), xv1));
+        bq = i32x4.add(bq, i32x4.dot_i16x8_s(spreadCodes(q4, cb, p, v128.load(EXPAND8Q + (<usize>b1 << 4))), xv1));
         bx = i32x4.add(bx, i32x4.dot_i16x8_s(v128.load(SEL8 + (<usize>b1 << 4)), xv1));
         p += <usize>popcnt(b1);
       }
       if (c < cEnd) { // 8 columns left
         const b0 = <u32>load<u8>(mrow + (<usize>c >> 3));
         const xv0 = v128.load(x16 + (<usize>c << 1));
-        aq = i32x4.add(aq, i32x4.dot_i16x8_s(spread(v128.load(p), v128.load(EXPAND8Q + (<usize>b0 << 4))), xv0));
+        aq = i32x4.add(aq, i32x4.dot_i16x8_s(spreadCodes(q4, cb, p, v128.load(EXPAND8Q + (<usize>b0 << 4))), xv0));
         ax = i32x4.add(ax, i32x4.dot_i16x8_s(v128.load(SEL8 + (<usize>b0 << 4)), xv0));
         p += <usize>popcnt(b0);
         c += 8;
@@ -359,9 +408,9 @@ function rowBitmaskQ8(mrow: usize, p: usize, x16: usize, cols: i32, G: i32, ps: 
   return sum;
 }
 
-/** One mask byte of one int8 row: the byte's QTAB entry at e spreads the codes at p onto x16 lanes xv. */
-@inline function q8Step(p: usize, e: usize, xv: v128, aq: v128): v128 {
-  return i32x4.add(aq, i32x4.dot_i16x8_s(spread(v128.load(p), v128.load(e)), xv));
+/** One mask byte of one int8/int4 row: the byte's QTAB entry at e spreads the codes from p on onto x16 lanes xv. */
+@inline function q8Step(q4: bool, cb: usize, p: usize, e: usize, xv: v128, aq: v128): v128 {
+  return i32x4.add(aq, i32x4.dot_i16x8_s(spreadCodes(q4, cb, p, v128.load(e)), xv));
 }
 @inline function q8Sel(e: usize, xv: v128, ax: v128): v128 {
   return i32x4.add(ax, i32x4.dot_i16x8_s(v128.load(e, 16), xv));
@@ -381,8 +430,20 @@ function rowBitmaskQ8(mrow: usize, p: usize, x16: usize, cols: i32, G: i32, ps: 
 /** Four consecutive rows of a bitmask int8 matrix times x16 (before the factor sx), sharing the x16 loads. */
 function rows4BitmaskQ8(mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
   r: i32, sx: f32, y: usize, bias: usize): void {
-  let p0 = codes + <usize>load<i32>(offsets + (<usize>r << 2)), p1 = codes + <usize>load<i32>(offsets + (<usize>(r + 1) << 2));
-  let p2 = codes + <usize>load<i32>(offsets + (<usize>(r + 2) << 2)), p3 = codes + <usize>load<i32>(offsets + (<usize>(r + 3) << 2));
+  rows4BitmaskQ(false, mrow, ms, offsets, codes, x16, cols, G, scales, zeros, r, sx, y, bias);
+}
+
+/** As rows4BitmaskQ8 for int4 codes. */
+function rows4BitmaskQ4(mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
+  r: i32, sx: f32, y: usize, bias: usize): void {
+  rows4BitmaskQ(true, mrow, ms, offsets, codes, x16, cols, G, scales, zeros, r, sx, y, bias);
+}
+
+@inline function rows4BitmaskQ(q4: bool, mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
+  r: i32, sx: f32, y: usize, bias: usize): void {
+  const base: usize = q4 ? 0 : codes; // int8: code addresses; int4: code indices into the stream at codes
+  let p0 = base + <usize>load<i32>(offsets + (<usize>r << 2)), p1 = base + <usize>load<i32>(offsets + (<usize>(r + 1) << 2));
+  let p2 = base + <usize>load<i32>(offsets + (<usize>(r + 2) << 2)), p3 = base + <usize>load<i32>(offsets + (<usize>(r + 3) << 2));
   const ng = cols / G;
   const gs = <usize>ng << 2;
   const ps = scales + (<usize>(r * ng) << 2), pz = zeros + (<usize>(r * ng) << 2);
@@ -399,13 +460,13 @@ function rows4BitmaskQ8(mrow: usize, ms: usize, offsets: usize, codes: usize, x1
         const xv = v128.load(x16 + (<usize>c << 1));
         const mp = mrow + (<usize>c >> 3);
         let e = QTAB + (<usize>load<u8>(mp) << 6);
-        aq0 = q8Step(p0, e, xv, aq0); ax0 = q8Sel(e, xv, ax0); p0 += <usize>load<u32>(e, 32);
+        aq0 = q8Step(q4, codes, p0, e, xv, aq0); ax0 = q8Sel(e, xv, ax0); p0 += <usize>load<u32>(e, 32);
         e = QTAB + (<usize>load<u8>(mp + ms) << 6);
-        aq1 = q8Step(p1, e, xv, aq1); ax1 = q8Sel(e, xv, ax1); p1 += <usize>load<u32>(e, 32);
+        aq1 = q8Step(q4, codes, p1, e, xv, aq1); ax1 = q8Sel(e, xv, ax1); p1 += <usize>load<u32>(e, 32);
         e = QTAB + (<usize>load<u8>(mp + 2 * ms) << 6);
-        aq2 = q8Step(p2, e, xv, aq2); ax2 = q8Sel(e, xv, ax2); p2 += <usize>load<u32>(e, 32);
+        aq2 = q8Step(q4, codes, p2, e, xv, aq2); ax2 = q8Sel(e, xv, ax2); p2 += <usize>load<u32>(e, 32);
         e = QTAB + (<usize>load<u8>(mp + 3 * ms) << 6);
-        aq3 = q8Step(p3, e, xv, aq3); ax3 = q8Sel(e, xv, ax3); p3 += <usize>load<u32>(e, 32);
+        aq3 = q8Step(q4, codes, p3, e, xv, aq3); ax3 = q8Sel(e, xv, ax3); p3 += <usize>load<u32>(e, 32);
       }
       q0 += hsumI(aq0); q1 += hsumI(aq1); q2 += hsumI(aq2); q3 += hsumI(aq3);
       d0 += hsumI(ax0); d1 += hsumI(ax1); d2 += hsumI(ax2); d3 += hsumI(ax3);
@@ -422,7 +483,18 @@ function rows4BitmaskQ8(mrow: usize, ms: usize, offsets: usize, codes: usize, x1
 /** Four consecutive rows of a 2:4 int8 matrix times x16 (before the factor sx), sharing the x16 loads. */
 function rows4NM24Q8(irow: usize, is: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
   r: i32, sx: f32, y: usize, bias: usize): void {
-  const cs = <usize>(cols >> 1); // code bytes per row
+  rows4NM24Q(false, irow, is, codes, x16, cols, G, scales, zeros, r, sx, y, bias);
+}
+
+/** As rows4NM24Q8 for int4 codes. */
+function rows4NM24Q4(irow: usize, is: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
+  r: i32, sx: f32, y: usize, bias: usize): void {
+  rows4NM24Q(true, irow, is, codes, x16, cols, G, scales, zeros, r, sx, y, bias);
+}
+
+@inline function rows4NM24Q(q4: bool, irow: usize, is: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
+  r: i32, sx: f32, y: usize, bias: usize): void {
+  const cs = <usize>(q4 ? cols >> 2 : cols >> 1); // code bytes per row
   const p0 = codes + <usize>r * cs, p1 = p0 + cs, p2 = p1 + cs, p3 = p2 + cs;
   const ng = cols / G;
   const gs = <usize>ng << 2;
@@ -439,18 +511,18 @@ function rows4NM24Q8(irow: usize, is: usize, codes: usize, x16: usize, cols: i32
       let ax0 = i32x4.splat(0), ax1 = i32x4.splat(0), ax2 = i32x4.splat(0), ax3 = i32x4.splat(0);
       for (; c < cEnd; c += 8) {
         const xv = v128.load(x16 + (<usize>c << 1));
-        const ib = irow + (<usize>c >> 3), co = <usize>c >> 1;
+        const ib = irow + (<usize>c >> 3), co = q4 ? <usize>c >> 2 : <usize>c >> 1;
         let xg = spread(xv, v128.load(GATHER24Q + (<usize>load<u8>(ib) << 4)));
-        aq0 = i32x4.add(aq0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v128.load32_zero(p0 + co)), xg));
+        aq0 = i32x4.add(aq0, i32x4.dot_i16x8_s(nmCodes4(q4, p0 + co), xg));
         ax0 = i32x4.add(ax0, i32x4.dot_i16x8_s(ones, xg));
         xg = spread(xv, v128.load(GATHER24Q + (<usize>load<u8>(ib + is) << 4)));
-        aq1 = i32x4.add(aq1, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v128.load32_zero(p1 + co)), xg));
+        aq1 = i32x4.add(aq1, i32x4.dot_i16x8_s(nmCodes4(q4, p1 + co), xg));
         ax1 = i32x4.add(ax1, i32x4.dot_i16x8_s(ones, xg));
         xg = spread(xv, v128.load(GATHER24Q + (<usize>load<u8>(ib + 2 * is) << 4)));
-        aq2 = i32x4.add(aq2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v128.load32_zero(p2 + co)), xg));
+        aq2 = i32x4.add(aq2, i32x4.dot_i16x8_s(nmCodes4(q4, p2 + co), xg));
         ax2 = i32x4.add(ax2, i32x4.dot_i16x8_s(ones, xg));
         xg = spread(xv, v128.load(GATHER24Q + (<usize>load<u8>(ib + 3 * is) << 4)));
-        aq3 = i32x4.add(aq3, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v128.load32_zero(p3 + co)), xg));
+        aq3 = i32x4.add(aq3, i32x4.dot_i16x8_s(nmCodes4(q4, p3 + co), xg));
         ax3 = i32x4.add(ax3, i32x4.dot_i16x8_s(ones, xg));
       }
       q0 += hsumI(aq0); q1 += hsumI(aq1); q2 += hsumI(aq2); q3 += hsumI(aq3);
@@ -467,6 +539,15 @@ function rows4NM24Q8(irow: usize, is: usize, codes: usize, x16: usize, cols: i32
 
 /** Row of an N:M int8 matrix (kind 4 = 2:4, 5 = 4:8) times x16 (before the factor sx). */
 function rowNMQ8(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32, ps: usize, pz: usize): f32 {
+  return rowNMQ(false, irow, p, x16, cols, kind == 4, G, ps, pz);
+}
+
+/** Row of an N:M int4 matrix (kind 8 = 2:4, 9 = 4:8) times x16 (before the factor sx). */
+function rowNMQ4(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32, ps: usize, pz: usize): f32 {
+  return rowNMQ(true, irow, p, x16, cols, kind == 8, G, ps, pz);
+}
+
+@inline function rowNMQ(q4: bool, irow: usize, p: usize, x16: usize, cols: i32, nm24: bool, G: i32, ps: usize, pz: usize): f32 {
   let sum: f32 = 0;
   let c = 0;
   let bit: usize = 0;
@@ -479,7 +560,7 @@ function rowNMQ8(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32
       let aq = i32x4.splat(0), ax = i32x4.splat(0);
       for (; c < cEnd; c += 8) {
         let pat: v128;
-        if (kind == 4) {
+        if (nm24) {
           pat = v128.load(GATHER24Q + (<usize>load<u8>(irow + (<usize>c >> 3)) << 4));
         } else {
           const code = <usize>(load<u32>(irow + (bit >> 3)) >> <u32>(bit & 7)) & 0xfff;
@@ -487,10 +568,9 @@ function rowNMQ8(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32
           bit += 12;
         }
         const xg = i8x16.swizzle(v128.load(x16 + (<usize>c << 1)), pat);
-        const q = i16x8.extend_low_i8x16_u(v128.load32_zero(p));
-        aq = i32x4.add(aq, i32x4.dot_i16x8_s(q, xg));
+        aq = i32x4.add(aq, i32x4.dot_i16x8_s(nmCodes4(q4, p), xg));
         ax = i32x4.add(ax, i32x4.dot_i16x8_s(ones, xg));
-        p += 4;
+        p += q4 ? 2 : 4;
       }
       dq += hsumI(aq);
       dx += hsumI(ax);
@@ -516,12 +596,21 @@ export function sparse_scratch_bytes(cols: i32): i32 {
     return sx * rowBitmaskQ8(layout + <usize>r * maskStride(cols), values + <usize>load<i32>(offsets + (<usize>r << 2)), x16, cols, G,
       scales + (<usize>(r * ng) << 2), zeros + (<usize>(r * ng) << 2));
   }
+  if (kind == 7) {
+    const ng = cols / G;
+    return sx * rowBitmaskQ4(layout + <usize>r * maskStride(cols), values, <usize>load<i32>(offsets + (<usize>r << 2)), x16, cols, G,
+      scales + (<usize>(r * ng) << 2), zeros + (<usize>(r * ng) << 2));
+  }
   if (kind == 6) {
     return rowBlock8F32(layout + <usize>r * (<usize>((cols + 255) >> 8) << 2), values + (<usize>load<i32>(offsets + (<usize>r << 2)) << 5), x, cols >> 3);
   }
   const perRow = <usize>(cols >> 1); // N / M = 1/2 for both 2:4 and 4:8
   if (kind <= 3) return rowNMF32(layout + <usize>r * nmStride(cols, kind), values + ((<usize>r * perRow) << 2), x, cols, kind);
   const ng = cols / G;
+  if (kind >= 8) { // int4: cols / 4 code bytes a row
+    return sx * rowNMQ4(layout + <usize>r * nmStride(cols, kind), values + <usize>r * (perRow >> 1), x16, cols, kind, G,
+      scales + (<usize>(r * ng) << 2), zeros + (<usize>(r * ng) << 2));
+  }
   return sx * rowNMQ8(layout + <usize>r * nmStride(cols, kind), values + <usize>r * perRow, x16, cols, kind, G,
     scales + (<usize>(r * ng) << 2), zeros + (<usize>(r * ng) << 2));
 }
@@ -534,7 +623,7 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
   if (r0 >= r1) return;
   let x16: usize = 0;
   let sx: f32 = 1;
-  if (kind == 1 || kind >= 4) {
+  if (isQuant(kind)) {
     x16 = (scratch + <usize>tid * <usize>sparse_scratch_bytes(cols) + 15) & ~(<usize>15);
     sx = prepareX16(x, cols, x16);
   }
@@ -551,6 +640,12 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
   } else if (kind == 4) {
     const is = nmStride(cols, 4);
     for (; r + 4 <= r1; r += 4) rows4NM24Q8(layout + <usize>r * is, is, values, x16, cols, G, scales, zeros, r, sx, y, bias);
+  } else if (kind == 7) {
+    const ms = maskStride(cols);
+    for (; r + 4 <= r1; r += 4) rows4BitmaskQ4(layout + <usize>r * ms, ms, offsets, values, x16, cols, G, scales, zeros, r, sx, y, bias);
+  } else if (kind == 8) {
+    const is = nmStride(cols, 8);
+    for (; r + 4 <= r1; r += 4) rows4NM24Q4(layout + <usize>r * is, is, values, x16, cols, G, scales, zeros, r, sx, y, bias);
   }
   for (; r < r1; r++) {
     let v = rowDot(kind, layout, offsets, values, scales, zeros, G, x, x16, sx, r, cols);
@@ -561,8 +656,8 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
 
 /**
  * The stored entries of row r as (column i32, weight f32) pairs at list, in increasing column order; returns their
- * count. int8 weights are dequantized as s * (q - z), the float32 value the dense-with-zeros checkpoint holds. N:M
- * groups with fewer than N non-zeros and 1x8 blocks list their stored zeros too (they add exactly nothing).
+ * count. int8 and int4 weights are dequantized as s * (q - z), the float32 value the dense-with-zeros checkpoint
+ * holds. N:M groups with fewer than N non-zeros and 1x8 blocks list their stored zeros too (they add exactly nothing).
  */
 function keptList(kind: i32, layout: usize, offsets: usize, values: usize, scales: usize, zeros: usize, G: i32, r: i32, cols: i32, list: usize): i32 {
   let n = 0;
@@ -585,10 +680,10 @@ function keptList(kind: i32, layout: usize, offsets: usize, values: usize, scale
     }
     return n;
   }
-  if (kind == 0 || kind == 1) {
+  if (kind == 0 || kind == 1 || kind == 7) {
     const mrow = layout + <usize>r * maskStride(cols);
     const i0 = load<i32>(offsets + (<usize>r << 2));
-    const ng = kind == 1 ? cols / G : 0;
+    const ng = kind != 0 ? cols / G : 0;
     for (let c0 = 0; c0 < cols; c0 += 32) {
       let wd = load<u32>(mrow + (<usize>c0 >> 3));
       while (wd != 0) {
@@ -599,7 +694,7 @@ function keptList(kind: i32, layout: usize, offsets: usize, values: usize, scale
         if (kind == 0) w = load<f32>(values + (i << 2));
         else {
           const gi = <usize>(r * ng + c / G) << 2;
-          w = load<f32>(scales + gi) * (<f32>load<u8>(values + i) - load<f32>(zeros + gi));
+          w = load<f32>(scales + gi) * (codeAt(kind == 7, values, i) - load<f32>(zeros + gi));
         }
         const e = list + (<usize>n << 3);
         store<i32>(e, c);
@@ -609,7 +704,7 @@ function keptList(kind: i32, layout: usize, offsets: usize, values: usize, scale
     }
     return n;
   }
-  const m = (kind == 2 || kind == 4) ? 4 : 8, nn = m >> 1, bits = m == 4 ? 2 : 3;
+  const m = is24(kind) ? 4 : 8, nn = m >> 1, bits = m == 4 ? 2 : 3;
   const irow = layout + <usize>r * nmStride(cols, kind);
   const groups = cols / m, ng = kind >= 4 ? cols / G : 0;
   if (kind == 2) { // 2:4 float32: one index byte per 8 columns (two groups, four entries), values in order
@@ -640,7 +735,7 @@ function keptList(kind: i32, layout: usize, offsets: usize, values: usize, scale
     if (kind <= 3) w = load<f32>(values + (i << 2));
     else {
       const gi = <usize>(r * ng + c / G) << 2;
-      w = load<f32>(scales + gi) * (<f32>load<u8>(values + i) - load<f32>(zeros + gi));
+      w = load<f32>(scales + gi) * (codeAt(kind >= 8, values, i) - load<f32>(zeros + gi));
     }
     const le = list + (<usize>e << 3);
     store<i32>(le, c);

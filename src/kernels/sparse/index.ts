@@ -1,6 +1,6 @@
 /**
  * linear_sparse: out[M, rows] = x[M, cols] W^T (+ bias) for a sparse W held as tensor/sparse-format.ts lays it out
- * (bitmask or N:M, f32 values or int8 codes with a scale and zero per row and group). CPU: one row through the sparse
+ * (bitmask or N:M, f32 values or int8/int4 codes with a scale and zero per row and group). CPU: one row through the sparse
  * GEMV (decode: only kept weights are read), more rows through the sparse GEMM (assembly.ts). WebGPU: a GEMV per
  * input row for bitmask, 2:4 and 4:8 float32 weights (wgsl.ts); other storages are not on WebGPU yet.
  */
@@ -29,7 +29,7 @@ export const LINEAR_SPARSE = defineOp<LinearSparseArgs>({
     else k.call('sparse_gemm', [...args, M, w.rows, w.cols, k.ptr(scratch)], 2 * M * w.rows * w.cols);
   },
   webgpu(k, { x, w, bias, out }) {
-    if (w.code !== 0 && w.code !== 2 && w.code !== 3) opError('linear_sparse', `storage code ${w.code} (int8 values or 1x8 blocks) has no WebGPU kernel yet; bitmask, 2:4 and 4:8 float32 do`);
+    if (w.code !== 0 && w.code !== 2 && w.code !== 3) opError('linear_sparse', `storage code ${w.code} (int8/int4 codes or 1x8 blocks) has no WebGPU kernel yet; bitmask, 2:4 and 4:8 float32 do`);
     for (const t of [w.layout, w.values, ...(w.offsets ? [w.offsets] : [])]) if (t.offset) opError('linear_sparse', 'sparse tensors must not be views');
     const M = x.size / w.cols, sg = k.subgroups ? '_sg' : '';
     const b = bias ?? x;
