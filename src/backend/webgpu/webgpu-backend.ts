@@ -20,8 +20,8 @@ class GpuStorage implements Storage {
 }
 
 const MAX_GROUPS = 65535;
-/** dispatches per submitted command buffer (see dispatch) */
-const MAX_BATCH = 256;
+/** dispatches per submitted command buffer (see dispatch); LITHE_WEBGPU_BATCH overrides it in Node (tuning) */
+const MAX_BATCH = Math.max(1, Math.min(256, Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env['LITHE_WEBGPU_BATCH']) || 256));
 /** bytes per dispatch's parameter block in a batch's uniform buffer (minUniformBufferOffsetAlignment is at most 256) */
 const UNIFORM_SLOT = 256;
 
