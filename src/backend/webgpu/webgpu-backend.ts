@@ -20,8 +20,12 @@ class GpuStorage implements Storage {
 }
 
 const MAX_GROUPS = 65535;
-/** dispatches per submitted command buffer (see dispatch); LITHE_WEBGPU_BATCH overrides it in Node (tuning) */
-const MAX_BATCH = Math.max(1, Math.min(256, Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env['LITHE_WEBGPU_BATCH']) || 256));
+/**
+ * dispatches per submitted command buffer (see dispatch); LITHE_WEBGPU_BATCH (1-256) overrides it in Node. 32: the
+ * GPU starts on a step's first kernels while the host still records the rest (on an H200 the LLaMA block's training
+ * step ran at 121-160 steps/s with 8-64, 98-106 with 256; bench/RESULTS.md)
+ */
+const MAX_BATCH = Math.max(1, Math.min(256, Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env['LITHE_WEBGPU_BATCH']) || 32));
 /** bytes per dispatch's parameter block in a batch's uniform buffer (minUniformBufferOffsetAlignment is at most 256) */
 const UNIFORM_SLOT = 256;
 
