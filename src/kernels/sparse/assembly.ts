@@ -19,10 +19,11 @@
 // N:M, per 8 columns (two 2:4 groups or one 4:8 group): the 4 stored values are loaded as they are and the 4
 // matching inputs are gathered from x[c..c+8) by two swizzles from a table indexed by the group's index bits
 // (2:4 rows go four at a time, sharing the x loads; 4:8 row by row).
-// int4 (kinds 7-9) runs the int8 kernels' code (one source, specialized by a constant flag): the nibble stream is
-// widened to the int8 path's byte codes by one v128.and, one shift and one shuffle (nibbles below) before the same
-// swizzles and dot products. Bitmask rows may start at an odd code (a high nibble); the code position is then a
-// nibble index into the stream and the spread pattern's lanes are shifted by one (0x80 + 1 still selects 0).
+// int4 (kinds 7-9) runs the int8 kernels' code. The bitmask GEMV widens each four rows' nibbles to bytes in one
+// streaming pass (widenNibbles: 16 codes per v128.and, shift and shuffle) and runs the int8 four-row kernel on them;
+// elsewhere (N:M, single rows; one source specialized by a constant flag) the nibbles are widened where they are
+// read. Bitmask rows may start at an odd code (a high nibble); the code position is then a nibble index into the
+// stream and the spread pattern's lanes are shifted by one (0x80 + 1 still selects 0).
 // 1x8 blocks: the set bits of each 32-bit mask word are visited with ctz; a kept block is two f32x4 multiply-adds.
 // GEMM (M input rows): sparse times dense with the input rows in the lanes (sparse_gemm below); only stored weights
 // cost work, and the result equals the dense GEMM's on the dense-with-zeros matrix bit for bit.
@@ -408,9 +409,9 @@ function rowBitmaskQ4(mrow: usize, cb: usize, p: usize, x16: usize, cols: i32, G
   return sum;
 }
 
-/** One mask byte of one int8/int4 row: the byte's QTAB entry at e spreads the codes from p on onto x16 lanes xv. */
-@inline function q8Step(q4: bool, cb: usize, p: usize, e: usize, xv: v128, aq: v128): v128 {
-  return i32x4.add(aq, i32x4.dot_i16x8_s(spreadCodes(q4, cb, p, v128.load(e)), xv));
+/** One mask byte of one int8 row: the byte's QTAB entry at e spreads the codes from p on onto x16 lanes xv. */
+@inline function q8Step(p: usize, e: usize, xv: v128, aq: v128): v128 {
+  return i32x4.add(aq, i32x4.dot_i16x8_s(spread(v128.load(p), v128.load(e)), xv));
 }
 @inline function q8Sel(e: usize, xv: v128, ax: v128): v128 {
   return i32x4.add(ax, i32x4.dot_i16x8_s(v128.load(e, 16), xv));
@@ -427,23 +428,24 @@ function rowBitmaskQ4(mrow: usize, cb: usize, p: usize, x16: usize, cols: i32, G
   store<f32>(y + (<usize>r << 2), s2, 8); store<f32>(y + (<usize>r << 2), s3, 12);
 }
 
-/** Four consecutive rows of a bitmask int8 matrix times x16 (before the factor sx), sharing the x16 loads. */
+/**
+ * Codes start .. start + n of the int4 stream at codes (two per byte, low nibble first) as bytes at dst; writes up to
+ * 16 bytes past n and reads up to 8 bytes past the last code's byte (the stream's padding).
+ */
+function widenNibbles(codes: usize, start: i32, n: i32, dst: usize): void {
+  let i = start, d: usize = 0;
+  if (n > 0 && (i & 1) != 0) { store<u8>(dst, load<u8>(codes + (<usize>i >> 1)) >> 4); i++; d = 1; }
+  for (; d < <usize>n; d += 16, i += 16) v128.store(dst + d, nibbles(v128.load64_zero(codes + (<usize>i >> 1))));
+}
+
+/**
+ * Four consecutive rows of a bitmask int8 matrix times x16 (before the factor sx), sharing the x16 loads (int4 rows
+ * come here as bytes widened by widenNibbles, `codes` shifted so that offsets still index them).
+ */
 function rows4BitmaskQ8(mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
   r: i32, sx: f32, y: usize, bias: usize): void {
-  rows4BitmaskQ(false, mrow, ms, offsets, codes, x16, cols, G, scales, zeros, r, sx, y, bias);
-}
-
-/** As rows4BitmaskQ8 for int4 codes. */
-function rows4BitmaskQ4(mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
-  r: i32, sx: f32, y: usize, bias: usize): void {
-  rows4BitmaskQ(true, mrow, ms, offsets, codes, x16, cols, G, scales, zeros, r, sx, y, bias);
-}
-
-@inline function rows4BitmaskQ(q4: bool, mrow: usize, ms: usize, offsets: usize, codes: usize, x16: usize, cols: i32, G: i32, scales: usize, zeros: usize,
-  r: i32, sx: f32, y: usize, bias: usize): void {
-  const base: usize = q4 ? 0 : codes; // int8: code addresses; int4: code indices into the stream at codes
-  let p0 = base + <usize>load<i32>(offsets + (<usize>r << 2)), p1 = base + <usize>load<i32>(offsets + (<usize>(r + 1) << 2));
-  let p2 = base + <usize>load<i32>(offsets + (<usize>(r + 2) << 2)), p3 = base + <usize>load<i32>(offsets + (<usize>(r + 3) << 2));
+  let p0 = codes + <usize>load<i32>(offsets + (<usize>r << 2)), p1 = codes + <usize>load<i32>(offsets + (<usize>(r + 1) << 2));
+  let p2 = codes + <usize>load<i32>(offsets + (<usize>(r + 2) << 2)), p3 = codes + <usize>load<i32>(offsets + (<usize>(r + 3) << 2));
   const ng = cols / G;
   const gs = <usize>ng << 2;
   const ps = scales + (<usize>(r * ng) << 2), pz = zeros + (<usize>(r * ng) << 2);
@@ -460,13 +462,13 @@ function rows4BitmaskQ4(mrow: usize, ms: usize, offsets: usize, codes: usize, x1
         const xv = v128.load(x16 + (<usize>c << 1));
         const mp = mrow + (<usize>c >> 3);
         let e = QTAB + (<usize>load<u8>(mp) << 6);
-        aq0 = q8Step(q4, codes, p0, e, xv, aq0); ax0 = q8Sel(e, xv, ax0); p0 += <usize>load<u32>(e, 32);
+        aq0 = q8Step(p0, e, xv, aq0); ax0 = q8Sel(e, xv, ax0); p0 += <usize>load<u32>(e, 32);
         e = QTAB + (<usize>load<u8>(mp + ms) << 6);
-        aq1 = q8Step(q4, codes, p1, e, xv, aq1); ax1 = q8Sel(e, xv, ax1); p1 += <usize>load<u32>(e, 32);
+        aq1 = q8Step(p1, e, xv, aq1); ax1 = q8Sel(e, xv, ax1); p1 += <usize>load<u32>(e, 32);
         e = QTAB + (<usize>load<u8>(mp + 2 * ms) << 6);
-        aq2 = q8Step(q4, codes, p2, e, xv, aq2); ax2 = q8Sel(e, xv, ax2); p2 += <usize>load<u32>(e, 32);
+        aq2 = q8Step(p2, e, xv, aq2); ax2 = q8Sel(e, xv, ax2); p2 += <usize>load<u32>(e, 32);
         e = QTAB + (<usize>load<u8>(mp + 3 * ms) << 6);
-        aq3 = q8Step(q4, codes, p3, e, xv, aq3); ax3 = q8Sel(e, xv, ax3); p3 += <usize>load<u32>(e, 32);
+        aq3 = q8Step(p3, e, xv, aq3); ax3 = q8Sel(e, xv, ax3); p3 += <usize>load<u32>(e, 32);
       }
       q0 += hsumI(aq0); q1 += hsumI(aq1); q2 += hsumI(aq2); q3 += hsumI(aq3);
       d0 += hsumI(ax0); d1 += hsumI(ax1); d2 += hsumI(ax2); d3 += hsumI(ax3);
@@ -641,8 +643,14 @@ export function sparse_gemv(kind: i32, layout: usize, offsets: usize, values: us
     const is = nmStride(cols, 4);
     for (; r + 4 <= r1; r += 4) rows4NM24Q8(layout + <usize>r * is, is, values, x16, cols, G, scales, zeros, r, sx, y, bias);
   } else if (kind == 7) {
-    const ms = maskStride(cols);
-    for (; r + 4 <= r1; r += 4) rows4BitmaskQ4(layout + <usize>r * ms, ms, offsets, values, x16, cols, G, scales, zeros, r, sx, y, bias);
+    // int4: each four rows' nibbles widened to bytes in one streaming pass, then the int8 kernel on those bytes
+    // (widening per mask byte inside the kernel cost more instructions than the int8 kernel's whole step)
+    const ms = maskStride(cols), bytes = (x16 + (<usize>cols << 1) + 64) & ~(<usize>15);
+    for (; r + 4 <= r1; r += 4) {
+      const o0 = load<i32>(offsets + (<usize>r << 2));
+      widenNibbles(values, o0, load<i32>(offsets + (<usize>(r + 4) << 2)) - o0, bytes);
+      rows4BitmaskQ8(layout + <usize>r * ms, ms, offsets, bytes - <usize>o0, x16, cols, G, scales, zeros, r, sx, y, bias);
+    }
   } else if (kind == 8) {
     const is = nmStride(cols, 8);
     for (; r + 4 <= r1; r += 4) rows4NM24Q4(layout + <usize>r * is, is, values, x16, cols, G, scales, zeros, r, sx, y, bias);
