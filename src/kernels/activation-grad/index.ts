@@ -6,6 +6,7 @@
 import { defineOp, lastDim, opError, requireF32, type GradFn, type GpuKernels } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import * as W from './wgsl.js';
+import { ROW_SOFTMAX } from '../softmax/wgsl.js';
 
 const sameSize = (op: string, ...ts: (Tensor | null)[]) => {
   const real = ts.filter((t): t is Tensor => t !== null);
@@ -112,7 +113,7 @@ export const LOG_SOFTMAX = defineOp<UnaryArgs>({
   webgpu(k, { x, out }) {
     if (k.sameBuffer(x, out)) opError('log_softmax', 'runs out of place only on WebGPU (out must not share the input\'s buffer)');
     const n = lastDim(x), rows = x.size / n, sg = k.subgroups ? '_sg' : '';
-    k.dispatch(`log_softmax${sg}`, () => W.LOG_SOFTMAX(!!sg), [x, out], [rows, n, x.offset, 0, out.offset], rows);
+    k.dispatch(`row_softmax${sg}`, () => ROW_SOFTMAX(!!sg), [x, out], [rows, n, x.offset, out.offset, 2], rows);
   },
   grad(r, { x, out }, grad) {
     const dy = grad(out), dx = grad(x);

@@ -61,29 +61,11 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
 }`;
 
 /**
- * The three row kernels of softmax / log-softmax, one workgroup per row of n. params: rows, n, offA, offB, offOut.
- * log_softmax (A = X, Out = O): O = X - (max + log sum exp(X - max)).
- * softmax_backward (A = Y, B = DY, Out = DX): DX += Y (DY - sum(DY Y)).
- * log_softmax_backward (A = Y, B = DY, Out = DX): DX += DY - exp(Y) sum(DY).
+ * The two backward row kernels of softmax / log-softmax, one workgroup per row of n (log-softmax itself is the
+ * softmax op's row kernel, mode 2). params: rows, n, offY, offDY, offDX.
+ * softmax_backward: DX += Y (DY - sum(DY Y)).
+ * log_softmax_backward: DX += DY - exp(Y) sum(DY).
  */
-export const LOG_SOFTMAX = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', false], ['O', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
-  let n = pu(1u);
-  let valid = r < pu(0u);
-  let xo = pu(2u) + r * n;
-  var m = -3.0e38;
-  if (valid) { for (var i = l.x; i < n; i += 256u) { m = max(m, X[xo + i]); } }
-  let mx = wgReduce(m, l.x, ${SG(sub).args}, true);
-  var s = 0.0;
-  if (valid) { for (var i = l.x; i < n; i += 256u) { s += exp(X[xo + i] - mx); } }
-  let z = wgReduce(s, l.x, ${SG(sub).args}, false);
-  if (!valid) { return; }
-  let lse = mx + log(z);
-  for (var i = l.x; i < n; i += 256u) { O[pu(4u) + r * n + i] = X[xo + i] - lse; }
-}`;
-
 export const ROWS_BACKWARD = (sub: boolean, log: boolean): string => SG(sub).enable + HEADER + storage([['Y', 'f32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + REDUCE(sub) + `
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {

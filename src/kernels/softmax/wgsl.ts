@@ -1,7 +1,10 @@
 // WGSL kernels of the softmax op (see kernels/common/wgsl.ts for the conventions).
 import { HEADER, storage, REDUCE, SG } from '../common/wgsl.js';
 
-/** params: rows, n, offX, offOut, mode (0 softmax in place on X, 1 logsumexp -> O) | one workgroup per row */
+/**
+ * params: rows, n, offX, offOut, mode (0 softmax in place on X, 1 logsumexp -> O, 2 log-softmax X - logsumexp -> O
+ * rows) | one workgroup per row
+ */
 export const ROW_SOFTMAX = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', true], ['O', 'f32', true]]) + REDUCE(sub) + `
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
@@ -18,6 +21,9 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   if (!valid) { return; }
   if (pu(4u) == 1u) {
     if (l.x == 0u) { O[pu(3u) + r] = mx + log(z); }
+  } else if (pu(4u) == 2u) {
+    let lse = mx + log(z);
+    for (var i = l.x; i < n; i += 256u) { O[pu(3u) + r * n + i] = X[xo + i] - lse; }
   } else {
     for (var i = l.x; i < n; i += 256u) { X[xo + i] = exp(X[xo + i] - mx) / z; }
   }
