@@ -27,6 +27,9 @@ export function storage(bindings: [string, 'f32' | 'u32' | 'i32', boolean][]): s
 export const REDUCE = (sub: boolean) => `
 var<workgroup> red: array<f32, 256>;
 fn wgReduce(v: f32, lid: u32, lane: u32, size: u32, isMax: bool) -> f32 {
+  // every invocation has read the last call's red[0] (on Mesa 22's OpenGL ES, layer norm's two reductions in a row
+  // raced without this barrier and the second one's result came out wrong)
+  workgroupBarrier();
   ${sub ? `let s = select(subgroupAdd(v), subgroupMax(v), isMax);
   if (lane == 0u) { red[lid / size] = s; }
   workgroupBarrier();
