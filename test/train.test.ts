@@ -73,6 +73,11 @@ describe('training loop', () => {
       const rest = await trainClassifier(be, new TinyMlp(be, 77), data, held, { ...cfg, resume: path.join(dir, 'ck') });
       assert.equal(rest.losses.length, full.losses.length - 7);
       assert.deepEqual(rest.losses, full.losses.slice(7));
+      // another seed or shift would draw other shifts (and, in the CLI, another split): refused
+      await assert.rejects(trainClassifier(be, new TinyMlp(be, 1), data, held, { ...cfg, seed: 10, resume: path.join(dir, 'ck') }),
+        /--seed: .*ck was trained with --seed 9; resume with the same seed, got 10/);
+      await assert.rejects(trainClassifier(be, new TinyMlp(be, 1), data, held, { ...cfg, augmentShift: 2, resume: path.join(dir, 'ck') }),
+        /--augment-shift: .*ck was trained with --augment-shift 1; resume with the same shift, got 2/);
       rmSync(dir, { recursive: true });
     });
   }

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import { InputError } from '../src/util/errors.js';
 import type { Backend } from '../src/backend/backend.js';
 import { BlockMask } from '../src/attention/mask.js';
 import { loadModel } from '../src/load/load-model.js';
@@ -203,6 +204,18 @@ describe('webgpu backend vs cpu backend', () => {
     for (let i = 0; i < ids.length; i++) {
       const step = await gpu!.read(mg.forward([ids[i]!], { cache }));
       assert.ok(relErr(step, want.subarray(i * spec.vocab, (i + 1) * spec.vocab)) < 1e-4, `cached step ${i}`);
+    }
+  });
+
+  test('LITHE_WEBGPU_BATCH: anything but an integer from 1 to 256 is refused in one line', async (t) => {
+    if (skip) return t.skip(skip);
+    for (const v of ['2.5', '0', '257', 'abc']) {
+      process.env['LITHE_WEBGPU_BATCH'] = v;
+      try {
+        await assert.rejects(WebGpuBackend.create(), (e: Error) => e instanceof InputError && e.message === `LITHE_WEBGPU_BATCH: expected an integer from 1 to 256, got "${v}"`);
+      } finally {
+        delete process.env['LITHE_WEBGPU_BATCH'];
+      }
     }
   });
 

@@ -104,13 +104,16 @@ export async function trainClassifier(be: Backend, net: TrainableNet, train: Lab
   let rng = new Rng(c.seed), epoch = 0, firstBatch = 0, step = 0;
   if (c.resume) {
     const s = loadCheckpoint(be, c.resume, net.arch, net.params, opt);
+    // the seed also drew the split, the initialization and the shifts: a resumed run must keep it, and the shift
+    if (s.extra['seed'] !== undefined && s.extra['seed'] !== c.seed) throw new OptionError('--seed', `${c.resume} was trained with --seed ${String(s.extra['seed'])}; resume with the same seed, got ${c.seed}`);
+    if (Number(s.extra['augmentShift'] ?? 0) !== shift) throw new OptionError('--augment-shift', `${c.resume} was trained with --augment-shift ${Number(s.extra['augmentShift'] ?? 0)}; resume with the same shift, got ${shift}`);
     rng = new Rng(s.rng);
     epoch = s.epoch;
     firstBatch = Number(s.extra['batchInEpoch'] ?? 0);
     step = s.step;
   }
   const save = async (ep: number, batchInEpoch: number, epochRng: Rng, extra: Record<string, unknown> = {}) => {
-    if (c.out) await saveCheckpoint(be, c.out, net.arch, net.params, opt, { step, epoch: ep, rng: epochRng.state, extra: { batchInEpoch, seed: c.seed, ...extra } });
+    if (c.out) await saveCheckpoint(be, c.out, net.arch, net.params, opt, { step, epoch: ep, rng: epochRng.state, extra: { batchInEpoch, seed: c.seed, augmentShift: shift, ...extra } });
   };
   const losses: number[] = [];
   let trainMs = 0, acc = NaN;

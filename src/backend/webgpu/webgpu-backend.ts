@@ -21,11 +21,18 @@ class GpuStorage implements Storage {
 
 const MAX_GROUPS = 65535;
 /**
- * dispatches per submitted command buffer (see dispatch); LITHE_WEBGPU_BATCH (1-256) overrides it in Node. 32: the
- * GPU starts on a step's first kernels while the host still records the rest (on an H200 the LLaMA block's training
- * step ran at 121-160 steps/s with 8-64, 98-106 with 256; bench/RESULTS.md)
+ * Dispatches per submitted command buffer (see dispatch); LITHE_WEBGPU_BATCH (an integer 1-256) overrides it in Node.
+ * 32: the GPU starts on a step's first kernels while the host still records the rest (on an H200 the LLaMA block's
+ * training step ran at 121-160 steps/s with 8-64 per submit, 98-137 with 256; bench/RESULTS.md)
  */
-const MAX_BATCH = Math.max(1, Math.min(256, Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env['LITHE_WEBGPU_BATCH']) || 32));
+const envBatch = (): string | undefined => (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env['LITHE_WEBGPU_BATCH'];
+
+function batchSize(v: string | undefined): number {
+  if (v === undefined || v === '') return 32;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InputError(`LITHE_WEBGPU_BATCH: expected an integer from 1 to 256, got "${v}"`);
+  return n;
+}
 /** bytes per dispatch's parameter block in a batch's uniform buffer (minUniformBufferOffsetAlignment is at most 256) */
 const UNIFORM_SLOT = 256;
 
@@ -34,6 +41,8 @@ export interface KernelTime { ms: number; calls: number }
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  /** dispatches per submit (see batchSize) */
+  private readonly maxBatch = batchSize(envBatch());
   readonly threads = 1;
   readonly device: GPUDevice;
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; module: GPUShaderModule }>();
@@ -78,6 +87,7 @@ export class WebGpuBackend implements Backend {
 
   /** A backend on the first adapter found; throws an InputError naming why there is none. */
   static async create(o: DeviceOptions = {}): Promise<WebGpuBackend> {
+    batchSize(envBatch()); // a bad setting is refused before a device is made
     const r = await acquireDevice(o);
     if ('reason' in r) throw new InputError(`--backend webgpu: ${r.reason}`);
     return new WebGpuBackend(r);
@@ -85,6 +95,7 @@ export class WebGpuBackend implements Backend {
 
   /** A backend, or the reason there is none (tests skip with it). */
   static async tryCreate(o: DeviceOptions = {}): Promise<WebGpuBackend | string> {
+    batchSize(envBatch());
     const r = await acquireDevice(o);
     return 'reason' in r ? r.reason : new WebGpuBackend(r);
   }
@@ -184,7 +195,7 @@ export class WebGpuBackend implements Backend {
   /**
    * One dispatch: bindings 1.. = tensors or placeholders, the parameter block, `groups` workgroups (a count, or x and
    * y). Dispatches are recorded into one compute pass (WebGPU orders them and makes each one's writes visible to the
-   * next) and submitted together by flush(): before a write or read, at finish, and every MAX_BATCH dispatches.
+   * next) and submitted together by flush(): before a write or read, at finish, and every maxBatch dispatches.
    * Submitting each dispatch alone cost more than the small kernels of a training step.
    */
   private dispatch(key: string, code: () => string, bindings: GpuBinding[], params: GpuParam[], groups: number | [number, number]): void {
@@ -194,8 +205,8 @@ export class WebGpuBackend implements Backend {
       d.pushErrorScope('validation');
       const enc = d.createCommandEncoder();
       // the batch's parameter blocks: one 256-byte slot per dispatch in one uniform buffer, written once at flush
-      const uniforms = d.createBuffer({ size: MAX_BATCH * UNIFORM_SLOT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      this.batch = { enc, pass: this.profile ? null : enc.beginComputePass(), keys: [], modules: [], uniforms, words: new Uint32Array((MAX_BATCH * UNIFORM_SLOT) / 4) };
+      const uniforms = d.createBuffer({ size: this.maxBatch * UNIFORM_SLOT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.batch = { enc, pass: this.profile ? null : enc.beginComputePass(), keys: [], modules: [], uniforms, words: new Uint32Array((this.maxBatch * UNIFORM_SLOT) / 4) };
     }
     const b = this.batch;
     // profiling: a pass of its own per dispatch, timestamps written at its beginning and end
@@ -214,7 +225,7 @@ export class WebGpuBackend implements Backend {
     if (!b.pass) pass.end();
     b.keys.push(key);
     if (!b.modules.includes(module)) b.modules.push(module);
-    if (b.keys.length >= MAX_BATCH) this.flush();
+    if (b.keys.length >= this.maxBatch) this.flush();
   }
 
   /** Submits the open batch; its errors (naming the kernels and their shader messages) reach checkErrors. */
@@ -250,8 +261,8 @@ export class WebGpuBackend implements Backend {
     if (this.profile) return;
     this.flush();
     this.profile = {
-      queries: this.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_BATCH }),
-      resolved: this.device.createBuffer({ size: 16 * MAX_BATCH, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      queries: this.device.createQuerySet({ type: 'timestamp', count: 2 * this.maxBatch }),
+      resolved: this.device.createBuffer({ size: 16 * this.maxBatch, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
       totals: new Map(), reads: [],
     };
   }

@@ -2,7 +2,8 @@
  * ctc_loss: the connectionist temporal classification loss of logits x [T, B, C] (a log-softmax is taken per frame)
  * against padded targets [B, maxLen] (i32, without blanks) with their lengths and the inputs' lengths (i32 [B]):
  * loss = mean over items of -log p(target | x) / max(1, target length), PyTorch's reduction 'mean'. Recursions in log
- * space, float64. Its gradient (ctc_loss_backward, accumulated into dx) recomputes alpha and beta. Lengths must fit:
+ * space, float64 on the CPU; float32 on WebGPU (WGSL has no float64), where -1e30 stands for log 0, so an alignment
+ * that cannot exist gives a loss near 1e30 / length instead of +inf. Its gradient (ctc_loss_backward, accumulated into dx) recomputes alpha and beta. Lengths must fit:
  * inputLengths[b] <= T, targetLengths[b] <= maxLen, and enough frames for the labels (the data code checks).
  */
 import { defineOp, opError, requireF32, type GpuKernels } from '../op.js';

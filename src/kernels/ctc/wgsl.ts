@@ -24,10 +24,11 @@ fn label(b: u32, s: u32) -> u32 {
   return u32(Tg[pu(1u) + b * pu(8u) + (s - 1u) / 2u]);
 }
 @compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  let b = w.x;
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let b = w.x + w.y * nw.x; // past 65535 items the dispatch is two-dimensional
   let T = pu(4u);
   let B = pu(5u);
+  if (b >= B) { return; } // the whole workgroup: uniform
   let C = pu(6u);
   let Smax = 2u * pu(8u) + 1u;
   let Tb = u32(IL[pu(3u) + b]);

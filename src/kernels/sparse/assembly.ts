@@ -128,7 +128,10 @@ function buildTables(): void {
   return spread(nibbles(v128.load64_zero(cb + (p >> 1))), i8x16.add(pat, i8x16.splat(<i8>(p & 1))));
 }
 
-/** The 4 N:M codes at p (int8: 4 bytes; int4: 2 bytes) as i16 lanes 0-3 (lanes 4-7 meet zero x lanes). */
+/**
+ * The 4 N:M codes at p (int8: 4 bytes; int4: 2 bytes) as i16 lanes 0-3. Lanes 4-7 hold the next codes (int4) or
+ * zeros (int8); they count for nothing because the gather patterns give zero x16 lanes there.
+ */
 @inline function nmCodes4(q4: bool, p: usize): v128 {
   const v = v128.load32_zero(p);
   return i16x8.extend_low_i8x16_u(q4 ? nibbles(v) : v);
@@ -584,7 +587,7 @@ function rowNMQ4(irow: usize, p: usize, x16: usize, cols: i32, kind: i32, G: i32
 
 /** Per-thread scratch bytes that sparse_gemv / sparse_gemm need for `cols` input columns. */
 export function sparse_scratch_bytes(cols: i32): i32 {
-  return 136 * cols + 128; // GEMM: x block [cols, 32] f32 + the row's (column, weight) list; GEMV: x16 (int8 kinds)
+  return 136 * cols + 128; // GEMM: x block [cols, 32] f32 + the row's (column, weight) list; GEMV: x16 (int8/int4), then four rows of widened int4 codes
 }
 
 /** One row r of W times the input at x (f32) / x16 (int8 kinds, with factor sx). */
