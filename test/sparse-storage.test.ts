@@ -3,7 +3,7 @@
 // the tensor (never a wrong answer or an out-of-bounds read).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import type { TensorMap } from '../src/io/raw-tensor.js';
@@ -216,6 +216,10 @@ describe('sparse checkpoints', () => {
     const bad = lithe('pack', packed, '--sparse', '--w-bits', '8', '--out', path.join(tmp, 'rtn4-bad'));
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--w-bits: .*rtn4 holds packed int4 codes: pack them with --w-bits 4/);
+    const group = lithe('pack', packed, '--sparse', '--w-bits', '4', '--w-group', '64', '--out', path.join(tmp, 'rtn4-bad-group'));
+    assert.equal(group.code, 2, group.stderr);
+    assert.match(group.stderr, /--w-group: .*rtn4 holds codes quantized in groups of \d+, which are kept as they are; got 64/);
+    assert.equal(existsSync(path.join(tmp, 'rtn4-bad-group')), false);
   });
 
   test('a damaged sparse checkpoint: exit 2 at load naming the tensor', () => {

@@ -169,7 +169,7 @@ program.command('pack').description('rewrite a pruned checkpoint with its linear
   .option('--sparse', 'store the linears sparse')
   .option('--layout <l>', 'bitmask (per row) | nm (2:4 or 4:8, when every linear follows it) | block8 (1x8 blocks); default: nm when it fits, else bitmask')
   .option('--w-bits <b>', '8 or 4: int8/int4 codes on an asymmetric grid per row and --w-group columns (default: float32 values)', intOption('--w-bits', 1, 32))
-  .option('--w-group <g>', 'int8/int4: columns per scale/zero group (a multiple of 8 dividing every width)', intOption('--w-group', 8, 1 << 20), 128)
+  .option('--w-group <g>', 'int8/int4: columns per scale/zero group (a multiple of 8 dividing every width; default 128; a packed input keeps its own)', intOption('--w-group', 8, 1 << 20))
   .option('--dtype <t>', 'type of the tensors that stay dense (embeddings, norms): f32 | f16 | bf16 (default: as in the source)')
   .option('--out <dir>', 'output folder (must not exist or be empty)')
   .addOption(tokenizer()).addOption(threads()).addOption(json())

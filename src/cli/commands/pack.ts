@@ -16,7 +16,8 @@ export interface PackFlags extends CommonFlags {
   sparse?: boolean;
   layout?: string;
   wBits?: number;
-  wGroup: number;
+  /** default 128; a packed input's group stays */
+  wGroup?: number;
   dtype?: string;
   out?: string;
 }
@@ -45,6 +46,7 @@ async function exactNM(model: DecoderModel): Promise<{ n: 2 | 4; m: 4 | 8 } | nu
 async function packFromPacked(modelPath: string, fmt: PackedFormat, tensors: Parameters<typeof sparseFromPacked>[0], f: PackFlags, out: SafeOutput, ctx: Context): Promise<void> {
   if (f.wBits !== fmt.container) throw new OptionError('--w-bits', `${modelPath} holds packed int${fmt.container} codes: pack them with --w-bits ${fmt.container} (the codes are kept as they are)`);
   if (f.layout === 'block8') throw new OptionError('--layout', '1x8 blocks hold float32 values only; a packed checkpoint packs as bitmask or nm');
+  if (f.wGroup !== undefined && f.wGroup !== fmt.group) throw new OptionError('--w-group', `${modelPath} holds codes quantized in groups of ${fmt.group}, which are kept as they are; got ${f.wGroup}`);
   const { linears, format } = sparseFromPacked(tensors, fmt, modelPath, f.layout as 'bitmask' | 'nm' | undefined);
   let sparse = 0, packed = 0;
   for (const [base, w] of linears) {
@@ -79,10 +81,10 @@ export async function packCommand(modelPath: string, f: PackFlags, ctx: Context)
       const nm = f.layout === 'bitmask' || f.layout === 'block8' ? null : await exactNM(model);
       if (f.layout === 'nm' && !nm) throw new InputError(`${modelPath}: --layout nm needs every linear to keep at most 2 of every 4 (or 4 of every 8) weights`);
       const layout = f.layout as SparseFormat['layout'] | undefined ?? (nm ? 'nm' : 'bitmask');
-      const format: SparseFormat = { format: SPARSE_FORMAT, layout, ...(layout === 'nm' ? { n: nm!.n, m: nm!.m } : {}), values: f.wBits === 8 ? 'q8' : f.wBits === 4 ? 'q4' : 'f32', ...(f.wBits ? { group: f.wGroup } : {}) };
+      const format: SparseFormat = { format: SPARSE_FORMAT, layout, ...(layout === 'nm' ? { n: nm!.n, m: nm!.m } : {}), values: f.wBits === 8 ? 'q8' : f.wBits === 4 ? 'q4' : 'f32', ...(f.wBits ? { group: f.wGroup ?? 128 } : {}) };
       const dtype = storageType(files.tensors);
       const sizes = await sparseSizes(model, format, dtype === 'f32' ? 4 : 2);
-      ctx.out.line(`sparse ${layout === 'nm' ? `${format.n}:${format.m}` : layout}, ${format.values === 'f32' ? 'float32 values' : `${format.values === 'q8' ? 'int8' : 'int4'} codes (group ${f.wGroup})`}: linears ${(sizes.sparse / 2 ** 20).toFixed(2)} MiB vs ${(sizes.dense / 2 ** 20).toFixed(2)} MiB dense (${(sizes.dense / sizes.sparse).toFixed(2)}x smaller)`);
+      ctx.out.line(`sparse ${layout === 'nm' ? `${format.n}:${format.m}` : layout}, ${format.values === 'f32' ? 'float32 values' : `${format.values === 'q8' ? 'int8' : 'int4'} codes (group ${f.wGroup ?? 128})`}: linears ${(sizes.sparse / 2 ** 20).toFixed(2)} MiB vs ${(sizes.dense / 2 ** 20).toFixed(2)} MiB dense (${(sizes.dense / sizes.sparse).toFixed(2)}x smaller)`);
       await writeHfCheckpoint(model, files.tensors, out, { lithe_version: 1, source: files.source, packed_from: modelPath, sparse: format }, f.dtype as FileDType | undefined, undefined, format);
       ctx.out.line(`wrote ${f.out}`);
       ctx.out.result({ out: f.out, sparse: format, linear_bytes: sizes.sparse, dense_linear_bytes: sizes.dense });
