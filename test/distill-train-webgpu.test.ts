@@ -4,26 +4,16 @@
 // log-softmax of the logits and of the softmax of their groups of 7 against targets, so every WGSL training op of that path runs forward
 // and backward (layer_norm, gelu, dropout, log_softmax, softmax, kl_div and their gradients). The loss and every
 // parameter's gradient agree within 1e-4 (relative). Sizes are odd (rows 37, features 41, hidden 73, classes 259).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import { cpuAndGpu } from './backends.js';
 import type { Backend } from '../src/backend/backend.js';
 import { F, Param, Tape } from '../src/autograd/index.js';
 import { Rng } from '../src/train/index.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { relErr } from './helpers.js';
 
-let cpu: CpuBackend;
-let gpu: WebGpuBackend | string;
-before(async () => {
-  cpu = await CpuBackend.create({ threads: 1 });
-  gpu = await WebGpuBackend.tryCreate();
-});
-after(async () => {
-  await cpu.dispose();
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const backends = cpuAndGpu(1);
 
 const rows = 37, d = 41, hidden = 73, classes = 259;
 const shapes = { lnW: [d], lnB: [d], w1: [hidden, d], b1: [hidden], w2: [classes, hidden], b2: [classes] } as const;
@@ -62,6 +52,7 @@ async function step(be: Backend, v: Data): Promise<{ loss: number; grads: Float3
 }
 
 test('layer norm, GELU, dropout, log-softmax, softmax and KL: a WebGPU step gives the CPU loss and gradients (1e-4)', async (tc) => {
+  const { cpu, gpu } = backends;
   if (typeof gpu === 'string') return tc.skip(`no WebGPU adapter: ${gpu}`);
   const v = data(5);
   const want = await step(cpu, v), got = await step(gpu, v);

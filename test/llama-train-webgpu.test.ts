@@ -2,10 +2,9 @@
 // same weights and data: the MSE loss, every parameter's gradient and the weights after one AdamW step agree within
 // 1e-4 (relative), for one block keeping its activations and for two blocks under gradient checkpointing. The
 // sequence (71) passes one 64-wide tile of the attention kernels; heads are grouped (6 query / 2 KV heads).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CpuBackend } from '../src/backend/cpu/cpu-backend.js';
-import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
+import { cpuAndGpu } from './backends.js';
 import type { Backend } from '../src/backend/backend.js';
 import { F, Param, Tape } from '../src/autograd/index.js';
 import { blockStack, type BlockWeights } from '../src/train/llama-block.js';
@@ -13,16 +12,7 @@ import { AdamW, Rng } from '../src/train/index.js';
 import { ropeTables } from '../src/models/llama/rope.js';
 import { relErr } from './helpers.js';
 
-let cpu: CpuBackend;
-let gpu: WebGpuBackend | string;
-before(async () => {
-  cpu = await CpuBackend.create({ threads: 1 });
-  gpu = await WebGpuBackend.tryCreate();
-});
-after(async () => {
-  await cpu.dispose();
-  if (typeof gpu !== 'string') await gpu.dispose();
-});
+const backends = cpuAndGpu(1);
 
 const shape = { hidden: 48, heads: 6, kvHeads: 2, eps: 1e-5, neox: true }, mlp = 40, T = 71, hd = 8;
 const names = ['attnNorm', 'wq', 'wk', 'wv', 'wo', 'ffnNorm', 'wGate', 'wUp', 'wDown'] as const;
@@ -62,6 +52,7 @@ async function step(be: Backend, values: Float32Array[][], x: Float32Array, y: F
 
 for (const [blocks, checkpointing] of [[1, false], [2, true]] as const) {
   test(`${blocks} LLaMA block(s)${checkpointing ? ' under gradient checkpointing' : ''}: a WebGPU training step equals the CPU one`, async (tc) => {
+    const { cpu, gpu } = backends;
     if (typeof gpu === 'string') return tc.skip(`no WebGPU adapter: ${gpu}`);
     const r = new Rng(7 + blocks), values = weightValues(blocks, 11 + blocks);
     const x = Float32Array.from({ length: T * 48 }, () => r.normal()), y = Float32Array.from({ length: T * 48 }, () => r.normal());

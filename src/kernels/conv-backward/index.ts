@@ -11,7 +11,7 @@
 import { defineOp, opError, requireF32, type GpuKernels, type GradFn } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { conv1dAs2d, type Conv1dArgs, type Conv2dArgs, type Conv2dParams } from '../conv/index.js';
-import { GEMM_STRIDED } from '../gemm/wgsl.js';
+import { COL_SUM, GEMM_STRIDED } from '../gemm/wgsl.js';
 import * as W from './wgsl.js';
 
 export interface Conv2dBackwardArgs { x: Tensor; w: Tensor; dy: Tensor; dx: Tensor | null; dw: Tensor | null; db: Tensor | null; p: Conv2dParams }
@@ -88,7 +88,7 @@ function conv2dBackwardGpu(k: GpuKernels, { x, w, dy, dx, dw, db, p }: Conv2dBac
     // the bias gradient: sums over N x P values per channel, in slices of 4096 (workgroups side by side), then added up
     const span = 4096, S = Math.ceil(N * P / span), part = k.scratch('conv_bwd_bias_part', S * O);
     k.dispatch('conv_bias_grad', () => W.BIAS_GRAD, [dy, part], [N, O, P, dy.offset, part.offset, span], [O, S]);
-    k.dispatch('conv_sum_parts', () => W.SUM_PARTS, [part, db], [O, S, part.offset, db.offset], Math.ceil(O / 256));
+    k.dispatch('col_sum', () => COL_SUM, [part, db], [S, O, part.offset, db.offset], Math.ceil(O / 256)); // the S slices as rows
   }
   if (!dx && !dw) return;
   const geometry = [C, pair(H, Wd), pair(OH, OW), G, pair(kh, kw), pair(p.stride[0], p.stride[1]), pair(p.dilation[0], p.dilation[1]), pair(p.pad[0], p.pad[1])];
@@ -125,7 +125,7 @@ function splitK(k: GpuKernels, a: Tensor, offA: number, sai: number, sak: number
   const kc = Math.ceil(Kd / slices / 16) * 16, S = Math.ceil(Kd / kc);
   const part = k.scratch('conv_bwd_part', S * M * N);
   k.dispatch('conv_gemm_split_k', () => W.GEMM_SPLIT_K, [a, b, part], [M, N, Kd, sai, sak, sbn, sbk, offA, offB, part.offset, kc, tilesM], [tilesN, tilesM * S]);
-  k.dispatch('conv_sum_parts', () => W.SUM_PARTS, [part, out], [M * N, S, part.offset, offOut], Math.ceil(M * N / 256));
+  k.dispatch('col_sum', () => COL_SUM, [part, out], [S, M * N, part.offset, offOut], Math.ceil(M * N / 256)); // the S slices as rows
 }
 
 export const conv2dGrad: GradFn<Conv2dArgs> = (r, { x, w, bias, out, p }, grad) => {

@@ -1,7 +1,7 @@
 // WGSL kernels of conv2d_backward (see kernels/common/wgsl.ts for the conventions). The products go through tiled
 // GEMMs over an im2col patch matrix, as on the CPU: dyr [NP, O] = dy rearranged (NP = images x output pixels),
 // col [G, NP, K] = the patches (K = Cg kh kw), dW[g] += dyr[g]^T col[g] (split over NP: GEMM_SPLIT_K, then
-// SUM_PARTS), dcol[g] = dyr[g] W[g] (gemm/wgsl.ts GEMM_STRIDED), dx += col2im(dcol) (COL2IM, a gather: no atomics).
+// gemm/wgsl.ts COL_SUM over the slices), dcol[g] = dyr[g] W[g] (gemm/wgsl.ts GEMM_STRIDED), dx += col2im(dcol) (COL2IM, a gather: no atomics).
 import { HEADER, FLAT, REDUCE, storage } from '../common/wgsl.js';
 import { gemmTileLoop } from '../gemm/wgsl.js';
 
@@ -23,7 +23,7 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
 
 /**
  * params: N, O, P, offDy, offPart, span | Part[s][o] = the sum of dy[n, o, p] over the values s span <= n P + p <
- * (s+1) span: workgroup (o, s); SUM_PARTS adds the slices into the bias gradient
+ * (s+1) span: workgroup (o, s); COL_SUM (gemm/wgsl.ts) adds the slices into the bias gradient
  */
 export const BIAS_GRAD = HEADER + storage([['D', 'f32', false], ['Part', 'f32', true]]) + REDUCE(false) + `
 @compute @workgroup_size(256)
@@ -113,14 +113,3 @@ ${gemmTileLoop('kBegin', 'kEnd')}  for (var r = 0u; r < 4u; r++) {
   }
 }`;
 
-/** params: total, S, offPart, offOut | out[e] += sum over s < S of Part[s * total + e] */
-export const SUM_PARTS = HEADER + FLAT + storage([['Part', 'f32', false], ['O', 'f32', true]]) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  let e = flat(w, nw, 256u, l);
-  let total = pu(0u);
-  if (e >= total) { return; }
-  var s = 0.0;
-  for (var i = 0u; i < pu(1u); i++) { s += Part[pu(2u) + i * total + e]; }
-  O[pu(3u) + e] += s;
-}`;
