@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- gpu-sparse [--torch FILE]`: the WGSL sparse GEMV (bitmask 50% / 70%, 2:4 and 4:8, float32 values) against
+ * `npm run bench -- gpu-sparse [--torch FILE]`: the WGSL sparse GEMV (bitmask 50% / 70%, 2:4 and 4:8 with float32 values;
+ * bitmask 70% with int8 and int4 codes, 2:4 with int8 codes, group 128) against
  * the dense WGSL GEMV on the first WebGPU adapter, one input row at the shapes 4096x4096, 11008x4096 and 4096x11008,
  * beside PyTorch's dense f32 / bf16 GEMV measured in the same device call (bench/device/torch_gemv.py). Batches of 50
  * calls then finish(), the storages' batches interleaved in 9 rounds, median per storage; GB/s of the bytes each storage holds. `--shapes RxC,...` for other shapes
@@ -8,7 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { WebGpuBackend } from '../src/backend/webgpu/webgpu-backend.js';
 import * as ops from '../src/ops/index.js';
-import { packBitmask, packNM, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
+import { packBitmask, packBitmaskQ4, packBitmaskQ8, packNM, packNMQ8, sparseBytes, type SparseWeight } from '../src/tensor/sparse-format.js';
+import { getCode, packWeights } from '../src/quant/pack.js';
 import { uploadSparse } from '../src/models/sparse-storage.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import type { SparseTensors } from '../src/tensor/sparse-format.js';
@@ -27,6 +29,12 @@ function keepLargest(dense: Float32Array, n: number, m: number): Float32Array {
   return d;
 }
 
+/** asymmetric int8/int4 codes of dense per row and 128 columns, one code per byte */
+function codesOf(dense: Float32Array, R: number, C: number, bits: 4 | 8): { codes: Uint8Array; scales: Float32Array; zeros: Float32Array } {
+  const q = packWeights(dense, R, C, { bits, sym: false }, 128);
+  return { codes: Uint8Array.from({ length: R * C }, (_, i) => getCode(q, Math.floor(i / C), i % C)), scales: q.scales, zeros: q.zeros };
+}
+
 export async function gpuSparseBench(argv: string[], record: Record): Promise<void> {
   const flag = (n: string) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
   const torchFile = flag('--torch');
@@ -42,11 +50,17 @@ export async function gpuSparseBench(argv: string[], record: Record): Promise<vo
     gpu.write(x, Float32Array.from({ length: C }, () => rand() - 0.5));
     const tw = gpu.alloc([R, C]);
     gpu.write(tw, dense);
+    const keep70 = Uint8Array.from(dense, (v) => +(Math.abs(v) >= 0.35));
+    let q8c: ReturnType<typeof codesOf> | undefined;
+    const q8 = () => (q8c ??= codesOf(dense, R, C, 8));
     const variants: [string, () => SparseWeight][] = [
       ['bitmask 50%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.25 ? 0 : v)), R, C)],
       ['bitmask 70%', () => packBitmask(dense.map((v) => (Math.abs(v) < 0.35 ? 0 : v)), R, C)],
       ['2:4', () => packNM(keepLargest(dense, 2, 4), R, C, 2, 4)],
       ['4:8', () => packNM(keepLargest(dense, 4, 8), R, C, 4, 8)],
+      ['bitmask 70% int8', () => packBitmaskQ8(q8().codes, keep70, R, C, 128, q8().scales, q8().zeros)],
+      ['bitmask 70% int4', () => { const q = codesOf(dense, R, C, 4); return packBitmaskQ4(q.codes, keep70, R, C, 128, q.scales, q.zeros); }],
+      ['2:4 int8', () => packNMQ8(q8().codes, Uint8Array.from(keepLargest(dense, 2, 4), (v) => +(v !== 0)), R, C, 2, 4, 128, q8().scales, q8().zeros)],
     ];
     const weights: { name: string; bytes: number; w: Tensor | SparseTensors }[] = [{ name: 'dense f32 (WGSL gemv)', bytes: 4 * R * C, w: tw }];
     for (const [name, make] of variants) { const sw = make(); weights.push({ name, bytes: sparseBytes(sw), w: uploadSparse(gpu, sw) }); }

@@ -17,7 +17,9 @@ import { linearRef } from './reference.js';
 import { defineOp } from '../src/kernels/op.js';
 import * as K from '../src/kernels/index.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { randn, relErr, rng, seedNote } from './helpers.js';
+import { randn, relErr, rng, runLithe, seedNote } from './helpers.js';
+import { tempDir } from './temp-dir.js';
+import path from 'node:path';
 import { tinyWeights, writeTinyModel, type TinySpec } from './tiny-models.js';
 
 const r = rng();
@@ -204,6 +206,32 @@ describe('webgpu backend vs cpu backend', () => {
     for (let i = 0; i < ids.length; i++) {
       const step = await gpu!.read(mg.forward([ids[i]!], { cache }));
       assert.ok(relErr(step, want.subarray(i * spec.vocab, (i + 1) * spec.vocab)) < 1e-4, `cached step ${i}`);
+    }
+  });
+
+  test('sparse checkpoints (lithe pack --sparse: bitmask int8 and int4, 1x8 blocks, 2:4 int8) give the cpu backend\'s logits and cached decoding', async (t) => {
+    if (skip) return t.skip(skip);
+    const spec: TinySpec = { modelType: 'llama', dtype: 'f32', dim: 64, hidden: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 61, tied: false };
+    const dense = writeTinyModel(spec, tinyWeights(spec, r)), root = tempDir('lithe-webgpu-sparse-');
+    const pruned = path.join(root, 'pruned'), pruned24 = path.join(root, 'pruned24');
+    for (const [out, extra] of [[pruned, ['--sparsity', '0.6']], [pruned24, ['--nm', '2:4']]] as const) {
+      const res = runLithe(['prune', dense, '--method', 'magnitude', ...extra, '--storage', 'dense', '--out', out, '--json']);
+      assert.equal(res.code, 0, res.stderr);
+    }
+    const ids = Array.from({ length: 7 }, () => Math.floor(r() * spec.vocab));
+    for (const [label, src, flags] of [['bitmask int8', pruned, ['--layout', 'bitmask', '--w-bits', '8', '--w-group', '32']], ['bitmask int4', pruned, ['--layout', 'bitmask', '--w-bits', '4', '--w-group', '64']],
+      ['1x8 blocks f32', pruned, ['--layout', 'block8']], ['2:4 int8', pruned24, ['--layout', 'nm', '--w-bits', '8', '--w-group', '16']]] as const) {
+      const dir = path.join(root, label.replace(/\W+/g, '-'));
+      const res = runLithe(['pack', src, '--sparse', ...flags, '--out', dir, '--json']);
+      assert.equal(res.code, 0, res.stderr);
+      const mc = await loadModel(cpu, dir), mg = await loadModel(gpu!, dir);
+      const want = await cpu.read(mc.forward(ids)), got = await gpu!.read(mg.forward(ids));
+      assert.ok(relErr(got, want) < 1e-4, `${label}: logits rel err ${relErr(got, want)} ${seedNote()}`);
+      const cache = mg.newCache(8);
+      for (let i = 0; i < ids.length; i++) {
+        const step = await gpu!.read(mg.forward([ids[i]!], { cache }));
+        assert.ok(relErr(step, want.subarray(i * spec.vocab, (i + 1) * spec.vocab)) < 1e-4, `${label}: cached step ${i}`);
+      }
     }
   });
 

@@ -2,15 +2,17 @@
  * linear_sparse: out[M, rows] = x[M, cols] W^T (+ bias) for a sparse W held as tensor/sparse-format.ts lays it out
  * (bitmask or N:M, f32 values or int8/int4 codes with a scale and zero per row and group). CPU: one row through the sparse
  * GEMV (decode: only kept weights are read), more rows through the sparse GEMM (assembly.ts). WebGPU: a GEMV per
- * input row for bitmask, 2:4 and 4:8 float32 weights (wgsl.ts); other storages are not on WebGPU yet.
+ * input row (wgsl.ts), for every storage.
  */
-import { defineOp, requireF32 } from '../op.js';
+import { defineOp, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { SparseTensors } from '../../tensor/sparse-format.js';
 import { linearRows } from '../linear/index.js';
-import { opError } from '../op.js';
-import { maskStride, nmIndexStride } from '../../tensor/sparse-format.js';
+import { blockStride, maskStride, nmIndexStride } from '../../tensor/sparse-format.js';
 import { SPARSE_GEMV } from './wgsl.js';
+
+/** N and M of the N:M storage codes */
+const NM: { [code: number]: [2 | 4, 4 | 8] } = { 2: [2, 4], 3: [4, 8], 4: [2, 4], 5: [4, 8], 8: [2, 4], 9: [4, 8] };
 
 export interface LinearSparseArgs { x: Tensor; w: SparseTensors; bias: Tensor | null; out: Tensor }
 
@@ -29,13 +31,15 @@ export const LINEAR_SPARSE = defineOp<LinearSparseArgs>({
     else k.call('sparse_gemm', [...args, M, w.rows, w.cols, k.ptr(scratch)], 2 * M * w.rows * w.cols);
   },
   webgpu(k, { x, w, bias, out }) {
-    if (w.code !== 0 && w.code !== 2 && w.code !== 3) opError('linear_sparse', `storage code ${w.code} (int8/int4 codes or 1x8 blocks) has no WebGPU kernel yet; bitmask, 2:4 and 4:8 float32 do`);
-    for (const t of [w.layout, w.values, ...(w.offsets ? [w.offsets] : [])]) if (t.offset) opError('linear_sparse', 'sparse tensors must not be views');
-    const M = x.size / w.cols, sg = k.subgroups ? '_sg' : '';
-    const b = bias ?? x;
+    const quant = w.scales !== null && w.zeros !== null;
+    for (const t of [w.layout, w.offsets, w.values, w.scales, w.zeros]) if (t?.offset) opError('linear_sparse', 'sparse tensors must not be views');
+    const M = x.size / w.cols, sg = k.subgroups ? '_sg' : '', b = bias ?? x;
+    const words = (w.code === 6 ? blockStride(w.cols) : maskStride(w.cols)) / 4;
+    const nm = NM[w.code], idxStride = nm ? nmIndexStride(w.cols, nm[0], nm[1]) : 0;
     for (let m = 0; m < M; m++) {
-      k.dispatch(`sparse_gemv${sg}`, () => SPARSE_GEMV(!!sg), [w.layout, w.offsets ?? w.layout, w.values, x, b, out],
-        [w.rows, w.cols, bias ? 1 : 0, x.offset + m * w.cols, out.offset + m * w.rows, b.offset, w.code, maskStride(w.cols) / 4, w.code === 2 ? nmIndexStride(w.cols, 2, 4) : w.code === 3 ? nmIndexStride(w.cols, 4, 8) : 0], w.rows);
+      k.dispatch(`sparse_gemv${quant ? '_q' : ''}${sg}`, () => SPARSE_GEMV(!!sg, quant),
+        [w.layout, w.offsets ?? w.layout, w.values, x, b, out, ...(quant ? [w.scales!, w.zeros!] : [])],
+        [w.rows, w.cols, bias ? 1 : 0, x.offset + m * w.cols, out.offset + m * w.rows, b.offset, w.code, words, idxStride, w.group], w.rows);
     }
   },
 });

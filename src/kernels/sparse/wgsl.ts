@@ -2,22 +2,37 @@
 import { HEADER, REDUCE, SG, storage } from '../common/wgsl.js';
 
 /**
- * params: rows, cols, hasBias, offX, offOut, offBias, mode (0 bitmask f32, 2 2:4 f32, 3 4:8 f32), maskWords (u32 words per mask
- * row), idxStride (bytes per N:M index row) | y[r] = sum over kept weights of row r of value * x[column] (+ bias).
- * Bitmask: the row's mask words are taken 256 at a time; each thread counts its word's bits, a workgroup prefix sum
- * gives where its values start, then it walks its set bits. 2:4: each thread takes groups of 4 columns, reading the
- * two in-group indices from the row's 4-bit fields; 4:8: groups of 8 columns, four 3-bit indices in a 12-bit field.
+ * params: rows, cols, hasBias, offX, offOut, offBias, mode (the storage code of models/sparse-storage.ts: 0 bitmask
+ * f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32, 7 bitmask int4, 8 2:4 int4,
+ * 9 4:8 int4), maskWords (u32 words per mask row), idxStride (bytes per N:M index row), group (int8/int4: columns per
+ * scale and zero) | y[r] = sum over kept weights of row r of w * x[column] (+ bias).
+ * Bitmask and 1x8 blocks: the row's mask words are taken 256 at a time; each thread counts its word's bits, a
+ * workgroup prefix sum gives where its entries start, then it walks its set bits (a 1x8 block bit stands for 8
+ * stored weights). 2:4: each thread takes groups of 4 columns, reading the two in-group indices from the row's 4-bit
+ * fields; 4:8: groups of 8 columns, four 3-bit indices in a 12-bit field.
+ * `quant`: the values are int8 codes (one byte each) or int4 codes (two per byte, low nibble first) read from u32
+ * words, and stored entry i at column c of row r weighs s (q - z) with the scale and zero of (r, c / group).
  */
-export const SPARSE_GEMV = (sub: boolean): string => SG(sub).enable + HEADER + storage([['L', 'u32', false], ['Of', 'i32', false], ['V', 'f32', false], ['X', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true]]) + REDUCE(sub) + `
+export const SPARSE_GEMV = (sub: boolean, quant: boolean): string => SG(sub).enable + HEADER +
+  storage([['L', 'u32', false], ['Of', 'i32', false], ['V', quant ? 'u32' : 'f32', false], ['X', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true],
+    ...(quant ? [['Sc', 'f32', false], ['Zr', 'f32', false]] as [string, 'f32', boolean][] : [])]) + REDUCE(sub) + `
 var<workgroup> scan: array<u32, 256>;
+// stored entry i, at column c of row r
+fn wv(i: u32, r: u32, c: u32) -> f32 {
+  ${quant ? `var q: u32;
+  if (pu(6u) >= 7u) { q = (V[i / 8u] >> (4u * (i % 8u))) & 15u; } else { q = (V[i / 4u] >> (8u * (i % 4u))) & 255u; }
+  let g = r * (pu(1u) / pu(9u)) + c / pu(9u);
+  return Sc[g] * (f32(q) - Zr[g]);` : 'return V[i];'}
+}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
   let r = w.x + w.y * nw.x;
   let valid = r < pu(0u);
   let cols = pu(1u);
   let xo = pu(3u);
+  let mode = pu(6u);
   var acc = 0.0;
-  if (pu(6u) == 0u) {
+  if (mode == 0u || mode == 1u || mode == 6u || mode == 7u) {
     let words = pu(7u);
     var base = 0u;
     if (valid) { base = u32(Of[r]); }
@@ -38,15 +53,19 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
       var idx = base + scan[l.x] - c;
       var bits = word;
       while (bits != 0u) {
-        let b = firstTrailingBit(bits);
-        acc += V[idx] * X[xo + wi * 32u + b];
+        let b = wi * 32u + firstTrailingBit(bits);
+        if (mode == 6u) {
+          for (var k = 0u; k < 8u; k++) { acc += wv(8u * idx + k, r, 8u * b + k) * X[xo + 8u * b + k]; }
+        } else {
+          acc += wv(idx, r, b) * X[xo + b];
+        }
         idx += 1u;
         bits &= bits - 1u;
       }
       base += scan[255u];
       workgroupBarrier();
     }
-  } else if (pu(6u) == 3u) {
+  } else if (mode == 3u || mode == 5u || mode == 9u) {
     let groups = cols / 8u;
     let vb = r * groups * 4u;
     if (valid) {
@@ -54,7 +73,10 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
         let bit = (r * pu(8u)) * 8u + g * 12u; // the group's 12-bit field in the row's little-endian bit stream
         let wi = bit / 32u; let sh = bit % 32u;
         let field = ((L[wi] >> sh) | select(L[wi + 1u] << (32u - sh), 0u, sh == 0u)) & 4095u;
-        for (var k = 0u; k < 4u; k++) { acc += V[vb + 4u * g + k] * X[xo + 8u * g + ((field >> (3u * k)) & 7u)]; }
+        for (var k = 0u; k < 4u; k++) {
+          let c = 8u * g + ((field >> (3u * k)) & 7u);
+          acc += wv(vb + 4u * g + k, r, c) * X[xo + c];
+        }
       }
     }
   } else {
@@ -65,7 +87,8 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
       for (var g = l.x; g < groups; g += 256u) {
         let byte = rowByte + g / 2u;
         let nib = (L[byte / 4u] >> ((byte % 4u) * 8u + (g % 2u) * 4u)) & 15u;
-        acc += V[vb + 2u * g] * X[xo + 4u * g + (nib & 3u)] + V[vb + 2u * g + 1u] * X[xo + 4u * g + (nib >> 2u)];
+        let c0 = 4u * g + (nib & 3u); let c1 = 4u * g + (nib >> 2u);
+        acc += wv(vb + 2u * g, r, c0) * X[xo + c0] + wv(vb + 2u * g + 1u, r, c1) * X[xo + c1];
       }
     }
   }
