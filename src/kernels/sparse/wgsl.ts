@@ -11,19 +11,20 @@ import { HEADER, REDUCE, SG, storage } from '../common/wgsl.js';
  * stored weights). 2:4: each thread takes groups of 4 columns, reading the two in-group indices from the row's 4-bit
  * fields; 4:8: groups of 8 columns, four 3-bit indices in a 12-bit field.
  * `quant`: the values are int8 codes (one byte each) or int4 codes (two per byte, low nibble first) read from u32
- * words, and stored entry i at column c of row r weighs s (q - z) with the scale and zero of (r, c / group).
+ * words, and stored entry i at column c of row r weighs s (q - z) with the scale and zero of (r, c / group). Entries
+ * that share a group (an N:M group; a bitmask word's 32 columns when group % 32 == 0) are summed as
+ * s (sum q x - z sum x): one scale and zero read per group instead of per weight.
  */
 export const SPARSE_GEMV = (sub: boolean, quant: boolean): string => SG(sub).enable + HEADER +
   storage([['L', 'u32', false], ['Of', 'i32', false], ['V', quant ? 'u32' : 'f32', false], ['X', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true],
     ...(quant ? [['Sc', 'f32', false], ['Zr', 'f32', false]] as [string, 'f32', boolean][] : [])]) + REDUCE(sub) + `
 var<workgroup> scan: array<u32, 256>;
-// stored entry i, at column c of row r
-fn wv(i: u32, r: u32, c: u32) -> f32 {
-  ${quant ? `var q: u32;
-  if (pu(6u) >= 7u) { q = (V[i / 8u] >> (4u * (i % 8u))) & 15u; } else { q = (V[i / 4u] >> (8u * (i % 4u))) & 255u; }
-  let g = r * (pu(1u) / pu(9u)) + c / pu(9u);
-  return Sc[g] * (f32(q) - Zr[g]);` : 'return V[i];'}
+${quant ? `// code of stored entry i; the scale and zero index of column c of row r
+fn code(i: u32) -> f32 {
+  if (pu(6u) >= 7u) { return f32((V[i / 8u] >> (4u * (i % 8u))) & 15u); }
+  return f32((V[i / 4u] >> (8u * (i % 4u))) & 255u);
 }
+fn grp(r: u32, c: u32) -> u32 { return r * (pu(1u) / pu(9u)) + c / pu(9u); }` : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
   let r = w.x + w.y * nw.x;
@@ -52,16 +53,33 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
       }
       var idx = base + scan[l.x] - c;
       var bits = word;
+${quant ? `if (pu(9u) % 32u == 0u) {
+        // the word's 32 columns share one scale and zero: sum q x and x, then s (sum q x - z sum x)
+        var sq = 0.0; var sx = 0.0;
+        while (bits != 0u) {
+          let xv = X[xo + wi * 32u + firstTrailingBit(bits)];
+          sq += code(idx) * xv; sx += xv;
+          idx += 1u;
+          bits &= bits - 1u;
+        }
+        if (word != 0u) { let g = grp(r, wi * 32u); acc += Sc[g] * (sq - Zr[g] * sx); }
+      }
       while (bits != 0u) {
         let b = wi * 32u + firstTrailingBit(bits);
+        let g = grp(r, b);
+        acc += Sc[g] * (code(idx) - Zr[g]) * X[xo + b];
+        idx += 1u;
+        bits &= bits - 1u;
+      }` : `while (bits != 0u) {
+        let b = wi * 32u + firstTrailingBit(bits);
         if (mode == 6u) {
-          for (var k = 0u; k < 8u; k++) { acc += wv(8u * idx + k, r, 8u * b + k) * X[xo + 8u * b + k]; }
+          for (var k = 0u; k < 8u; k++) { acc += V[8u * idx + k] * X[xo + 8u * b + k]; }
         } else {
-          acc += wv(idx, r, b) * X[xo + b];
+          acc += V[idx] * X[xo + b];
         }
         idx += 1u;
         bits &= bits - 1u;
-      }
+      }`}
       base += scan[255u];
       workgroupBarrier();
     }
@@ -73,10 +91,10 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
         let bit = (r * pu(8u)) * 8u + g * 12u; // the group's 12-bit field in the row's little-endian bit stream
         let wi = bit / 32u; let sh = bit % 32u;
         let field = ((L[wi] >> sh) | select(L[wi + 1u] << (32u - sh), 0u, sh == 0u)) & 4095u;
-        for (var k = 0u; k < 4u; k++) {
-          let c = 8u * g + ((field >> (3u * k)) & 7u);
-          acc += wv(vb + 4u * g + k, r, c) * X[xo + c];
-        }
+        ${quant ? `var sq = 0.0; var sx = 0.0;
+        for (var k = 0u; k < 4u; k++) { let xv = X[xo + 8u * g + ((field >> (3u * k)) & 7u)]; sq += code(vb + 4u * g + k) * xv; sx += xv; }
+        let gi = grp(r, 8u * g);
+        acc += Sc[gi] * (sq - Zr[gi] * sx);` : `for (var k = 0u; k < 4u; k++) { acc += V[vb + 4u * g + k] * X[xo + 8u * g + ((field >> (3u * k)) & 7u)]; }`}
       }
     }
   } else {
@@ -87,8 +105,9 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
       for (var g = l.x; g < groups; g += 256u) {
         let byte = rowByte + g / 2u;
         let nib = (L[byte / 4u] >> ((byte % 4u) * 8u + (g % 2u) * 4u)) & 15u;
-        let c0 = 4u * g + (nib & 3u); let c1 = 4u * g + (nib >> 2u);
-        acc += wv(vb + 2u * g, r, c0) * X[xo + c0] + wv(vb + 2u * g + 1u, r, c1) * X[xo + c1];
+        let x0 = X[xo + 4u * g + (nib & 3u)]; let x1 = X[xo + 4u * g + (nib >> 2u)];
+        ${quant ? `let gi = grp(r, 4u * g);
+        acc += Sc[gi] * (code(vb + 2u * g) * x0 + code(vb + 2u * g + 1u) * x1 - Zr[gi] * (x0 + x1));` : 'acc += V[vb + 2u * g] * x0 + V[vb + 2u * g + 1u] * x1;'}
       }
     }
   }
