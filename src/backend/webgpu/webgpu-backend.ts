@@ -33,8 +33,10 @@ function batchSize(v: string | undefined): number {
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new InputError(`LITHE_WEBGPU_BATCH: expected an integer from 1 to 256, got "${v}"`);
   return n;
 }
-/** bytes per dispatch's parameter block in a batch's uniform buffer (minUniformBufferOffsetAlignment is at most 256) */
+/** bytes per dispatch's parameter block in the uniform buffer (minUniformBufferOffsetAlignment is at most 256) */
 const UNIFORM_SLOT = 256;
+/** bind groups kept for reuse before the cache is emptied (a decode step or a training step repeats its dispatches) */
+const BIND_GROUP_CACHE = 8192;
 
 /** GPU time of one kernel (a dispatch key) over a profile */
 export interface KernelTime { ms: number; calls: number }
@@ -45,11 +47,20 @@ export class WebGpuBackend implements Backend {
   private readonly maxBatch = batchSize(envBatch());
   readonly threads = 1;
   readonly device: GPUDevice;
-  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; module: GPUShaderModule }>();
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; module: GPUShaderModule; layout: GPUBindGroupLayout }>();
+  /**
+   * Bind groups by (kernel, parameter slot, buffers). createBindGroup was most of a dispatch's host time (18 of about
+   * 30 us on the H200's driver); the buffers outlive their tensors (pooled, never destroyed) and every batch writes
+   * its parameter blocks into the same uniform buffer, so a bind group stays valid for as long as the device.
+   */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new Map<GPUBuffer, number>();
+  /** the parameter blocks of the open batch, one 256-byte slot per dispatch; written at flush, before its submit */
+  private readonly uniforms: GPUBuffer;
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pending: Promise<string | null>[] = [];
   /** the open batch: dispatches recorded into one compute pass, submitted together by flush() */
-  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder | null; keys: string[]; modules: GPUShaderModule[]; uniforms: GPUBuffer; words: Uint32Array<ArrayBuffer> } | null = null;
+  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder | null; keys: string[]; modules: GPUShaderModule[]; words: Uint32Array<ArrayBuffer> } | null = null;
   /** while profiling: the timestamp queries (begin, end of each dispatch of a batch), totals per kernel, pending reads */
   private profile: { queries: GPUQuerySet; resolved: GPUBuffer; totals: Map<string, KernelTime>; reads: Promise<void>[] } | null = null;
   /** placeholders for bindings a call does not use: one read-only, one written (they must not alias) */
@@ -62,6 +73,9 @@ export class WebGpuBackend implements Backend {
     this.device = info.device;
     this.dummy = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     this.dummyOut = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    // one uniform buffer for every batch: queue.writeBuffer at a flush is ordered after the earlier submits, which
+    // have read their own parameters by then
+    this.uniforms = this.device.createBuffer({ size: this.maxBatch * UNIFORM_SLOT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const be = this;
     this.kernels = {
       get features() { return be.features; },
@@ -133,6 +147,12 @@ export class WebGpuBackend implements Backend {
     this.pool.set(s.bytes, list);
   }
 
+  private bufferId(g: GPUBuffer): number {
+    let id = this.bufferIds.get(g);
+    if (id === undefined) this.bufferIds.set(g, (id = this.bufferIds.size));
+    return id;
+  }
+
   private buf(t: Tensor): GPUBuffer {
     const s = t.storage as GpuStorage;
     if (s.freed) throw new Error('use of a freed tensor');
@@ -182,11 +202,12 @@ export class WebGpuBackend implements Backend {
     await this.checkErrors();
   }
 
-  private pipeline(key: string, code: () => string): { pipeline: GPUComputePipeline; module: GPUShaderModule } {
+  private pipeline(key: string, code: () => string): { pipeline: GPUComputePipeline; module: GPUShaderModule; layout: GPUBindGroupLayout } {
     let p = this.pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ code: code(), label: key });
-      p = { module, pipeline: this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key }) };
+      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      p = { module, pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.pipelines.set(key, p);
     }
     return p;
@@ -204,20 +225,25 @@ export class WebGpuBackend implements Backend {
       d.pushErrorScope('out-of-memory');
       d.pushErrorScope('validation');
       const enc = d.createCommandEncoder();
-      // the batch's parameter blocks: one 256-byte slot per dispatch in one uniform buffer, written once at flush
-      const uniforms = d.createBuffer({ size: this.maxBatch * UNIFORM_SLOT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      this.batch = { enc, pass: this.profile ? null : enc.beginComputePass(), keys: [], modules: [], uniforms, words: new Uint32Array((this.maxBatch * UNIFORM_SLOT) / 4) };
+      this.batch = { enc, pass: this.profile ? null : enc.beginComputePass(), keys: [], modules: [], words: new Uint32Array((this.maxBatch * UNIFORM_SLOT) / 4) };
     }
     const b = this.batch;
     // profiling: a pass of its own per dispatch, timestamps written at its beginning and end
     const q = b.keys.length, pass = b.pass ?? b.enc.beginComputePass({ timestampWrites: { querySet: this.profile!.queries, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } });
-    const { pipeline, module } = this.pipeline(key, code);
+    const { pipeline, module, layout } = this.pipeline(key, code);
     const slot = b.keys.length * UNIFORM_SLOT;
     const view = new DataView(b.words.buffer, slot, 64);
     params.forEach((p, i) => (typeof p === 'number' ? view.setUint32(4 * i, p, true) : view.setFloat32(4 * i, p.f, true)));
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.uniforms, offset: slot, size: 64 } }];
-    bindings.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: t === 'unused' ? this.dummy : t === 'unusedOut' ? this.dummyOut : this.buf(t) } }));
-    const bind = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const buffers = bindings.map((t) => (t === 'unused' ? this.dummy : t === 'unusedOut' ? this.dummyOut : this.buf(t)));
+    const cacheKey = `${key}|${slot}|${buffers.map((g) => this.bufferId(g)).join(',')}`;
+    let bind = this.bindGroups.get(cacheKey);
+    if (!bind) {
+      if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniforms, offset: slot, size: 64 } }];
+      buffers.forEach((g, i) => entries.push({ binding: i + 1, resource: { buffer: g } }));
+      bind = d.createBindGroup({ layout, entries });
+      this.bindGroups.set(cacheKey, bind);
+    }
     const [gx, gy] = typeof groups === 'number' ? [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)] : groups;
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
@@ -235,7 +261,7 @@ export class WebGpuBackend implements Backend {
     this.batch = null;
     b.pass?.end();
     const readback = this.profile ? this.resolveTimestamps(b.enc, b.keys) : null;
-    this.device.queue.writeBuffer(b.uniforms, 0, b.words, 0, (b.keys.length * UNIFORM_SLOT) / 4);
+    this.device.queue.writeBuffer(this.uniforms, 0, b.words, 0, (b.keys.length * UNIFORM_SLOT) / 4);
     this.device.queue.submit([b.enc.finish()]);
     readback?.();
     const scope = async (e: GPUError | null) => {
