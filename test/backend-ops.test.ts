@@ -234,6 +234,8 @@ for (const [M, label, make] of [
   [3, '4:8 int8 g16', () => packNMQ8(...((c) => [c[0], keepNM(23, 2064, 4, 8), 23, 2064, 4, 8, 16, c[1], c[2]] as const)(codes(23, 2064, false, 16)))],
   [3, '2:4 int4 g8', () => packNMQ4(...((c) => [c[0], keepNM(27, 40, 2, 4), 27, 40, 2, 4, 8, c[1], c[2]] as const)(codes(27, 40, true, 8)))],
   [2, '4:8 int4 g24', () => packNMQ4(...((c) => [c[0], keepNM(19, 72, 4, 8), 19, 72, 4, 8, 24, c[1], c[2]] as const)(codes(19, 72, true, 24)))],
+  // more than 65535 weight rows: the dispatch's y dimension holds both the row groups and the input rows
+  [2, '2:4 int8 g8, 65541 rows', () => packNMQ8(...((c) => [c[0], keepNM(65541, 8, 2, 4), 65541, 8, 2, 4, 8, c[1], c[2]] as const)(codes(65541, 8, false, 8)))],
   [2, '1x8 blocks f32 70%', () => { const b = keepRandom(33 * 13, 0.3); return packBlock8(randn(33 * 104, r).map((v, i) => (b[i >> 3] ? v : 0)), 33, 104); }]] as const) {
   // M >= 2: the CPU runs the sparse GEMM on s (q - z) exactly (its one-row GEMV rounds x to int16, which the twin
   // does not model: test/sparse-kernels.test.ts covers it); WebGPU runs the GEMV row by row either way

@@ -1,8 +1,8 @@
 /**
  * linear_sparse: out[M, rows] = x[M, cols] W^T (+ bias) for a sparse W held as tensor/sparse-format.ts lays it out
  * (bitmask or N:M, f32 values or int8/int4 codes with a scale and zero per row and group). CPU: one row through the sparse
- * GEMV (decode: only kept weights are read), more rows through the sparse GEMM (assembly.ts). WebGPU: a GEMV per
- * input row (wgsl.ts), for every storage.
+ * GEMV (decode: only kept weights are read), more rows through the sparse GEMM (assembly.ts). WebGPU: the GEMV
+ * kernel over every input row in one dispatch (wgsl.ts), for every storage.
  */
 import { defineOp, opError, requireF32 } from '../op.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -36,10 +36,9 @@ export const LINEAR_SPARSE = defineOp<LinearSparseArgs>({
     const M = x.size / w.cols, sg = k.subgroups ? '_sg' : '', b = bias ?? x;
     const words = (w.code === 6 ? blockStride(w.cols) : maskStride(w.cols)) / 4;
     const nm = NM[w.code], idxStride = nm ? nmIndexStride(w.cols, nm[0], nm[1]) : 0;
-    for (let m = 0; m < M; m++) {
-      k.dispatch(`sparse_gemv${quant ? '_q' : ''}${sg}`, () => SPARSE_GEMV(!!sg, quant),
-        [w.layout, w.offsets ?? w.layout, w.values, x, b, out, ...(quant ? [w.scales!, w.zeros!] : [])],
-        [w.rows, w.cols, bias ? 1 : 0, x.offset + m * w.cols, out.offset + m * w.rows, b.offset, w.code, words, idxStride, w.group], w.rows);
-    }
+    const gx = Math.min(w.rows, 65535), rowGroups = Math.ceil(w.rows / gx);
+    k.dispatch(`sparse_gemv${quant ? '_q' : ''}${sg}`, () => SPARSE_GEMV(!!sg, quant),
+      [w.layout, w.offsets ?? w.layout, w.values, x, b, out, ...(quant ? [w.scales!, w.zeros!] : [])],
+      [w.rows, w.cols, bias ? 1 : 0, x.offset, out.offset, b.offset, w.code, words, idxStride, w.group, rowGroups], [gx, rowGroups * M]);
   },
 });

@@ -5,7 +5,9 @@ import { HEADER, REDUCE, SG, storage } from '../common/wgsl.js';
  * params: rows, cols, hasBias, offX, offOut, offBias, mode (the storage code of models/sparse-storage.ts: 0 bitmask
  * f32, 1 bitmask int8, 2 2:4 f32, 3 4:8 f32, 4 2:4 int8, 5 4:8 int8, 6 1x8 blocks f32, 7 bitmask int4, 8 2:4 int4,
  * 9 4:8 int4), maskWords (u32 words per mask row), idxStride (bytes per N:M index row), group (int8/int4: columns per
- * scale and zero) | y[r] = sum over kept weights of row r of w * x[column] (+ bias).
+ * scale and zero), rowGroups (workgroups per input row along y) | for every input row m (x at offX + m cols, y at
+ * offOut + m rows): y[r] = sum over kept weights of row r of w * x[column] (+ bias). Workgroup (gx, gy) takes weight
+ * row gx + (gy % rowGroups) * 65535 of input row gy / rowGroups: one dispatch for all input rows.
  * Bitmask and 1x8 blocks: the row's mask words are taken 256 at a time; each thread counts its word's bits, a
  * workgroup prefix sum gives where its entries start, then it walks its set bits (a 1x8 block bit stands for 8
  * stored weights). 2:4: each thread takes groups of 4 columns, reading the two in-group indices from the row's 4-bit
@@ -27,10 +29,11 @@ fn code(i: u32) -> f32 {
 fn grp(r: u32, c: u32) -> u32 { return r * (pu(1u) / pu(9u)) + c / pu(9u); }` : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+  let r = w.x + (w.y % pu(10u)) * nw.x;
+  let m = w.y / pu(10u);
   let valid = r < pu(0u);
   let cols = pu(1u);
-  let xo = pu(3u);
+  let xo = pu(3u) + m * cols;
   let mode = pu(6u);
   var acc = 0.0;
   if (mode == 0u || mode == 1u || mode == 6u || mode == 7u) {
@@ -112,5 +115,5 @@ ${quant ? `if (pu(9u) % 32u == 0u) {
     }
   }
   let t = wgReduce(acc, l.x, ${SG(sub).args}, false);
-  if (l.x == 0u && valid) { Y[pu(4u) + r] = t + select(0.0, Bs[pu(5u) + r], pu(2u) == 1u); }
+  if (l.x == 0u && valid) { Y[pu(4u) + m * pu(0u) + r] = t + select(0.0, Bs[pu(5u) + r], pu(2u) == 1u); }
 }`;
