@@ -60,7 +60,7 @@ export class WebGpuBackend implements Backend {
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pending: Promise<string | null>[] = [];
   /** the open batch: dispatches recorded into one compute pass, submitted together by flush() */
-  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder | null; keys: string[]; modules: GPUShaderModule[]; words: Uint32Array<ArrayBuffer> } | null = null;
+  private batch: { enc: GPUCommandEncoder; pass: GPUComputePassEncoder | null; keys: string[]; modules: GPUShaderModule[]; words: Uint32Array<ArrayBuffer>; view: DataView } | null = null;
   /** while profiling: the timestamp queries (begin, end of each dispatch of a batch), totals per kernel, pending reads */
   private profile: { queries: GPUQuerySet; resolved: GPUBuffer; totals: Map<string, KernelTime>; reads: Promise<void>[] } | null = null;
   /** placeholders for bindings a call does not use: one read-only, one written (they must not alias) */
@@ -225,17 +225,26 @@ export class WebGpuBackend implements Backend {
       d.pushErrorScope('out-of-memory');
       d.pushErrorScope('validation');
       const enc = d.createCommandEncoder();
-      this.batch = { enc, pass: this.profile ? null : enc.beginComputePass(), keys: [], modules: [], words: new Uint32Array((this.maxBatch * UNIFORM_SLOT) / 4) };
+      const words = new Uint32Array((this.maxBatch * UNIFORM_SLOT) / 4);
+      this.batch = { enc, pass: this.profile ? null : enc.beginComputePass(), keys: [], modules: [], words, view: new DataView(words.buffer) };
     }
     const b = this.batch;
     // profiling: a pass of its own per dispatch, timestamps written at its beginning and end
     const q = b.keys.length, pass = b.pass ?? b.enc.beginComputePass({ timestampWrites: { querySet: this.profile!.queries, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } });
     const { pipeline, module, layout } = this.pipeline(key, code);
     const slot = b.keys.length * UNIFORM_SLOT;
-    const view = new DataView(b.words.buffer, slot, 64);
-    params.forEach((p, i) => (typeof p === 'number' ? view.setUint32(4 * i, p, true) : view.setFloat32(4 * i, p.f, true)));
-    const buffers = bindings.map((t) => (t === 'unused' ? this.dummy : t === 'unusedOut' ? this.dummyOut : this.buf(t)));
-    const cacheKey = `${key}|${slot}|${buffers.map((g) => this.bufferId(g)).join(',')}`;
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i]!;
+      if (typeof p === 'number') b.view.setUint32(slot + 4 * i, p, true);
+      else b.view.setFloat32(slot + 4 * i, p.f, true);
+    }
+    const buffers: GPUBuffer[] = [];
+    let cacheKey = `${key}|${slot}`;
+    for (const t of bindings) {
+      const g = t === 'unused' ? this.dummy : t === 'unusedOut' ? this.dummyOut : this.buf(t);
+      buffers.push(g);
+      cacheKey += `,${this.bufferId(g)}`;
+    }
     let bind = this.bindGroups.get(cacheKey);
     if (!bind) {
       if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
