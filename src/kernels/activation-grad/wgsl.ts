@@ -1,5 +1,5 @@
 // WGSL kernels of the activation gradients (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, FLAT, storage, REDUCE, SG } from '../common/wgsl.js';
+import { HEADER, FLAT, storage, REDUCE, SG, ROW_MAIN } from '../common/wgsl.js';
 
 /** params: n, offX, offDY, offDX | DX[i] += X[i] > 0 ? DY[i] : 0 */
 export const RELU_BACKWARD = HEADER + FLAT + storage([['X', 'f32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + `
@@ -67,11 +67,8 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
  * log_softmax_backward: DX += DY - exp(Y) sum(DY).
  */
 export const ROWS_BACKWARD = (sub: boolean, log: boolean): string => SG(sub).enable + HEADER + storage([['Y', 'f32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+${ROW_MAIN(sub)}
   let n = pu(1u);
-  let valid = r < pu(0u);
   let yo = pu(2u) + r * n;
   let dyo = pu(3u) + r * n;
   let dxo = pu(4u) + r * n;

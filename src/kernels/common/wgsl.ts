@@ -49,6 +49,15 @@ fn wgReduce(v: f32, lid: u32, lane: u32, size: u32, isMax: bool) -> f32 {
   return r;
 }`;
 
+/**
+ * Entry point of a kernel with one workgroup of 256 per row (wgReduce over the row): `r` is the row (a grid of more than
+ * 65535 workgroups is 2-D, flattened here) and `valid` says r < pu(0) (the row count); the body follows, then `}`.
+ */
+export const ROW_MAIN = (sub: boolean) => `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
+  let r = w.x + w.y * nw.x;
+  let valid = r < pu(0u);`;
+
 /** The entry point's extra builtins and the (lane, size) arguments of wgReduce, with or without subgroups. */
 export const SG = (sub: boolean) => ({
   enable: sub ? 'enable subgroups;\n' : '',

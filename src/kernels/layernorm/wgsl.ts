@@ -1,5 +1,5 @@
 // WGSL kernels of layer_norm and layer_norm_backward (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, FLAT, storage, REDUCE, SG } from '../common/wgsl.js';
+import { HEADER, FLAT, storage, REDUCE, SG, ROW_MAIN } from '../common/wgsl.js';
 
 /**
  * params: rows, n, eps, hasB, offX, offW, offB, offOut, offMean, offRstd | one workgroup per row, as the CPU kernel:
@@ -8,11 +8,8 @@ import { HEADER, FLAT, storage, REDUCE, SG } from '../common/wgsl.js';
  */
 export const LAYER_NORM = (sub: boolean): string => SG(sub).enable + HEADER +
   storage([['X', 'f32', false], ['Wt', 'f32', false], ['B', 'f32', false], ['O', 'f32', true], ['Mean', 'f32', true], ['Rstd', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+${ROW_MAIN(sub)}
   let n = pu(1u);
-  let valid = r < pu(0u);
   let xo = pu(4u) + r * n;
   var s = 0.0;
   if (valid) { for (var i = l.x; i < n; i += 256u) { s += X[xo + i]; } }
@@ -36,11 +33,8 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
  */
 export const LAYER_NORM_BACKWARD_X = (sub: boolean): string => SG(sub).enable + HEADER +
   storage([['X', 'f32', false], ['Wt', 'f32', false], ['Mean', 'f32', false], ['Rstd', 'f32', false], ['DY', 'f32', false], ['DX', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+${ROW_MAIN(sub)}
   let n = pu(1u);
-  let valid = r < pu(0u);
   let xo = pu(2u) + r * n;
   let dyo = pu(6u) + r * n;
   var mu = 0.0;

@@ -1,5 +1,5 @@
 // WGSL kernels of the linear op (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, storage, REDUCE, SG } from '../common/wgsl.js';
+import { HEADER, storage, REDUCE, SG, ROW_MAIN } from '../common/wgsl.js';
 
 /**
  * params: M, N, K, hasBias, offA, offW, offBias, offOut | C[M,N] = A[M,K] W[N,K]^T (+ bias): 64x64 tiles, 16 deep,
@@ -116,12 +116,10 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: ve
 
 /** params: N, K, hasBias, offX, offW, offBias, offOut | y[n] = W[n] . x (+ bias): one workgroup of 256 per row */
 export const GEMV = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', false], ['Wt', 'f32', false], ['Bs', 'f32', false], ['Y', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+${ROW_MAIN(sub)}
   let K = pu(1u);
   var s = 0.0;
-  if (r < pu(0u)) { for (var k = l.x; k < K; k += 256u) { s += Wt[pu(4u) + r * K + k] * X[pu(3u) + k]; } }
+  if (valid) { for (var k = l.x; k < K; k += 256u) { s += Wt[pu(4u) + r * K + k] * X[pu(3u) + k]; } }
   let t = wgReduce(s, l.x, ${SG(sub).args}, false);
-  if (l.x == 0u && r < pu(0u)) { Y[pu(6u) + r] = t + select(0.0, Bs[pu(5u) + r], pu(2u) == 1u); }
+  if (l.x == 0u && valid) { Y[pu(6u) + r] = t + select(0.0, Bs[pu(5u) + r], pu(2u) == 1u); }
 }`;

@@ -1,5 +1,5 @@
 // WGSL kernels of the losses (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, FLAT, storage, REDUCE, SG } from '../common/wgsl.js';
+import { HEADER, FLAT, storage, REDUCE, SG, ROW_MAIN } from '../common/wgsl.js';
 
 /**
  * params: rows, C, offX, offLabels, offProbs, offRowLoss | one invocation per row: probs = softmax(x), rowLoss =
@@ -89,12 +89,9 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
  */
 export const KL_DIV_ROWS = (sub: boolean): string => SG(sub).enable + HEADER +
   storage([['S', 'f32', false], ['Tt', 'f32', false], ['PS', 'f32', true], ['PT', 'f32', true], ['RL', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+${ROW_MAIN(sub)}
   let C = pu(1u);
   let invT = pf(2u);
-  let valid = r < pu(0u);
   let so = pu(3u) + r * C;
   let to = pu(4u) + r * C;
   var ms = -3.0e38;

@@ -1,13 +1,10 @@
 // WGSL kernels of the rmsnorm op (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, storage, REDUCE, SG } from '../common/wgsl.js';
+import { HEADER, storage, REDUCE, SG, ROW_MAIN } from '../common/wgsl.js';
 
 /** params: rows, n, eps, offX, offW, offOut | one workgroup per row */
 export const RMSNORM = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', false], ['Wt', 'f32', false], ['O', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+${ROW_MAIN(sub)}
   let n = pu(1u);
-  let valid = r < pu(0u);
   let xo = pu(3u) + r * n;
   var s = 0.0;
   if (valid) { for (var i = l.x; i < n; i += 256u) { let v = X[xo + i]; s += v * v; } }

@@ -1,16 +1,13 @@
 // WGSL kernels of the softmax op (see kernels/common/wgsl.ts for the conventions).
-import { HEADER, storage, REDUCE, SG } from '../common/wgsl.js';
+import { HEADER, storage, REDUCE, SG, ROW_MAIN } from '../common/wgsl.js';
 
 /**
  * params: rows, n, offX, offOut, mode (0 softmax in place on X, 1 logsumexp -> O, 2 log-softmax X - logsumexp -> O
  * rows) | one workgroup per row
  */
 export const ROW_SOFTMAX = (sub: boolean): string => SG(sub).enable + HEADER + storage([['X', 'f32', true], ['O', 'f32', true]]) + REDUCE(sub) + `
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>${SG(sub).params}) {
-  let r = w.x + w.y * nw.x;
+${ROW_MAIN(sub)}
   let n = pu(1u);
-  let valid = r < pu(0u);
   let xo = pu(2u) + r * n;
   var m = -3.0e38;
   if (valid) { for (var i = l.x; i < n; i += 256u) { m = max(m, X[xo + i]); } }
