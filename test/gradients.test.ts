@@ -56,6 +56,35 @@ add({
   backward: ([, w], dy) => [ref.gemmRef(dy, w!, 5, 9, 7, false, false)],
   run: (t, [x, w]) => F.linear(t, x!, w!, null),
 });
+{
+  // gradients that reach one tensor from two ops: the first writes the accumulator, the second must add to it
+  const [M, Kd, H, N] = [5, 7, 6, 3];
+  const plus = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]!);
+  add({
+    name: 'an intermediate read by two linears (x -> h -> h a^T + h b^T)', ops: [K.LINEAR, K.GEMM, K.ADD, K.COPY_COLUMNS],
+    inputs: [{ shape: [M, Kd], diff: true }, { shape: [H, Kd], diff: true }, { shape: [N, H], diff: true }, { shape: [N, H], diff: true }],
+    forward: ([x, w, a, b]) => {
+      const h = ref.gemmRef(x!, w!, M, H, Kd, false, true);
+      return plus(ref.gemmRef(h, a!, M, N, H, false, true), ref.gemmRef(h, b!, M, N, H, false, true));
+    },
+    backward: ([x, w, a, b], dy) => {
+      const h = ref.gemmRef(x!, w!, M, H, Kd, false, true), dh = plus(ref.gemmRef(dy, a!, M, H, N, false, false), ref.gemmRef(dy, b!, M, H, N, false, false));
+      const dab = ref.gemmRef(dy, h, N, H, M, true, false);
+      return [ref.gemmRef(dh, w!, M, Kd, H, false, false), ref.gemmRef(dh, x!, H, Kd, M, true, false), dab, dab];
+    },
+    run: (t, [x, w, a, b]) => { const h = F.linear(t, x!, w!, null); return F.add(t, F.linear(t, h, a!, null), F.linear(t, h, b!, null)); },
+  });
+  add({
+    name: 'a weight used by two linears (x w^T w^T)', ops: [K.LINEAR, K.GEMM],
+    inputs: [{ shape: [M, Kd], diff: true }, { shape: [Kd, Kd], diff: true }],
+    forward: ([x, w]) => ref.gemmRef(ref.gemmRef(x!, w!, M, Kd, Kd, false, true), w!, M, Kd, Kd, false, true),
+    backward: ([x, w], dy) => {
+      const h = ref.gemmRef(x!, w!, M, Kd, Kd, false, true), dh = ref.gemmRef(dy, w!, M, Kd, Kd, false, false);
+      return [ref.gemmRef(dh, w!, M, Kd, Kd, false, false), plus(ref.gemmRef(dy, h, Kd, Kd, M, true, false), ref.gemmRef(dh, x!, Kd, Kd, M, true, false))];
+    },
+    run: (t, [x, w]) => F.linear(t, F.linear(t, x!, w!, null), w!, null),
+  });
+}
 add({
   name: 'matmul 7x5 . 5x9', ops: [K.GEMM],
   inputs: [{ shape: [7, 5], diff: true }, { shape: [5, 9], diff: true }],

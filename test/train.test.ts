@@ -196,6 +196,26 @@ describe('autograd scopes and parameters', () => {
     t.release();
   });
 
+  test('a zeroed gradient is overwritten by the next backward; a weight used by two linears gets both contributions', async () => {
+    const { x } = setup();
+    const y = be.alloc([3, 4]);
+    be.write(y, Float32Array.from({ length: 12 }, (_, i) => (i % 4) / 3));
+    const loss = (t: Tape, first: Tensor, second: Tensor) => F.mse(t, F.linear(t, F.linear(t, x, first, null), second, null), y);
+    const sq = param(be, 'sq', [4, 4], Float32Array.from({ length: 16 }, (_, i) => ((i * 7) % 5) / 4 - 0.5));
+    const twice = async () => { const t = new Tape(be); t.backward(loss(t, sq.value, sq.value)); t.release(); return be.read(sq.grad!); };
+    const g1 = await twice();
+    sq.zeroGrad(be);
+    assert.deepEqual([...(await twice())], [...g1]); // the second backward starts from zero, not from g1
+    // expected: two parameters holding the same values, one per linear; the shared one's gradient is their sum
+    const a = param(be, 'a', [4, 4], await be.read(sq.value)), b = param(be, 'b', [4, 4], await be.read(sq.value));
+    const t = new Tape(be);
+    t.backward(loss(t, a.value, b.value));
+    t.release();
+    const [ga, gb] = [await be.read(a.grad!), await be.read(b.grad!)];
+    g1.forEach((v, i) => assert.ok(Math.abs(v - (ga[i]! + gb[i]!)) <= 1e-6 * (1 + Math.abs(v)), `${i}: ${v} vs ${ga[i]! + gb[i]!}`));
+    assert.ok(ga.some((v, i) => Math.abs(v - gb[i]!) > 1e-3), 'the two contributions differ (the sum tests both)');
+  });
+
   test('noGrad records nothing; a mask hook zeroes the pruned entries of the gradient', async () => {
     const { x, w, y } = setup();
     const t = new Tape(be);

@@ -19,12 +19,13 @@ export function linear(t: Tape, x: Tensor, w: Tensor, bias: Tensor | null): Tens
   return out;
 }
 
-const matmulGrad: GradFn<K.GemmArgs> = (r, { a, b, out, M, N, K: Kd }, grad) => {
+const matmulGrad: GradFn<K.GemmArgs> = (r, { a, b, out, M, N, K: Kd }, grad, into) => {
   const dy = grad(out);
   if (!dy) return;
-  const da = grad(a), db = grad(b);
-  if (da) r.run(K.GEMM, { a: dy, b, out: da, M, N: Kd, K: N, transA: false, transB: true, accumulate: true });
-  if (db) r.run(K.GEMM, { a, b: dy, out: db, M: Kd, N, K: M, transA: true, transB: false, accumulate: true });
+  const da = into(a);
+  if (da) r.run(K.GEMM, { a: dy, b, out: da.g, M, N: Kd, K: N, transA: false, transB: true, accumulate: da.accumulate });
+  const db = into(b);
+  if (db) r.run(K.GEMM, { a, b: dy, out: db.g, M: Kd, N, K: M, transA: true, transB: false, accumulate: db.accumulate });
 };
 
 /** a[M, K] b[K, N] */

@@ -3,10 +3,13 @@
  * the first backward, kept across backward calls until zeroed: gradient accumulation), `requiresGrad` (false =
  * frozen) and gradient hooks run after each backward (a pruning mask, a gradient scale). A buffer (batch-norm running
  * statistics, a mask) is state that is saved and loaded but never differentiated or updated by an optimizer.
+ * Zeroing is lazy: a zeroed (or new) gradient is only marked blank; the first op of the next backward that writes
+ * it whole (a GEMM through `gradInto`) overwrites it, and any other reader (`grad`, `gradOn`) gets it zero-filled.
  */
 import type { Backend } from '../backend/backend.js';
 import { FILL, MUL } from '../kernels/index.js';
 import { run } from '../ops/index.js';
+import type { GradTarget } from '../kernels/op.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Runs on a parameter's gradient after backward (in place). */
@@ -15,9 +18,11 @@ export type GradHook = (be: Backend, grad: Tensor, p: Param) => void;
 const owners = new WeakMap<Tensor, Param>();
 
 export class Param {
-  grad: Tensor | null = null;
   readonly hooks: GradHook[] = [];
   private value_: Tensor;
+  private grad_: Tensor | null = null;
+  /** set while the gradient is logically zero but not filled: the backend to fill it on */
+  private blankOn: Backend | null = null;
 
   constructor(
     readonly name: string,
@@ -45,22 +50,42 @@ export class Param {
     return owners.get(t);
   }
 
-  /** the gradient accumulator (zeroed when first made) */
-  gradOn(be: Backend): Tensor {
-    if (!this.grad) {
-      this.grad = be.alloc(this.value.shape);
-      run(be, FILL, { x: this.grad, value: 0 });
+  /** the accumulated gradient (null before the first backward or after dropGrad) */
+  get grad(): Tensor | null {
+    if (this.blankOn) {
+      run(this.blankOn, FILL, { x: this.grad_!, value: 0 });
+      this.blankOn = null;
     }
-    return this.grad;
+    return this.grad_;
+  }
+
+  set grad(t: Tensor | null) {
+    this.grad_ = t;
+    this.blankOn = null;
+  }
+
+  /** the gradient accumulator, zero-filled when new or zeroed */
+  gradOn(be: Backend): Tensor {
+    const { g, accumulate } = this.gradInto(be);
+    if (!accumulate) run(be, FILL, { x: g, value: 0 });
+    return g;
+  }
+
+  /** the gradient accumulator for an op that writes all of it: accumulate false (overwrite) when new or zeroed */
+  gradInto(be: Backend): GradTarget {
+    if (!this.grad_) this.grad_ = be.alloc(this.value.shape);
+    else if (!this.blankOn) return { g: this.grad_, accumulate: true };
+    this.blankOn = null;
+    return { g: this.grad_, accumulate: false };
   }
 
   zeroGrad(be: Backend): void {
-    if (this.grad) run(be, FILL, { x: this.grad, value: 0 });
+    if (this.grad_) this.blankOn = be;
   }
 
   /** Frees the gradient (a frozen parameter keeps none). */
   dropGrad(be: Backend): void {
-    if (this.grad) be.free(this.grad);
+    if (this.grad_) be.free(this.grad_);
     this.grad = null;
   }
 }

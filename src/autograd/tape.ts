@@ -5,12 +5,13 @@
  * requiresGrad, or the output of a recorded op), records (op, args, outputs). `backward(loss)` walks the records
  * backwards and calls each op's gradient (its OpDef `grad` slot, kernels/<op>/index.ts; or the custom one it was
  * recorded with), whose `grad(t)` lookup returns the incoming gradient for an output and a zero-initialised
- * accumulator for an input that needs one (a parameter's accumulator is `Param.grad`, kept across backward calls).
+ * accumulator for an input that needs one (a parameter's accumulator is `Param.grad`, kept across backward calls);
+ * `into(t)` returns the accumulator unfilled while nothing was written to it, for ops that overwrite it (GEMMs).
  * Ops must be recorded out of place: an op's inputs are still intact when its gradient runs.
  */
 import type { Backend } from '../backend/backend.js';
 import { FILL } from '../kernels/index.js';
-import type { GradFn, OpDef, OpRunner } from '../kernels/op.js';
+import type { GradFn, GradTarget, OpDef, OpRunner } from '../kernels/op.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Param } from './param.js';
@@ -125,15 +126,18 @@ export class Tape implements OpRunner {
   backward(loss: Tensor, seed?: Tensor, keep: Tensor[] = []): Map<Tensor, Tensor> {
     if (!this.tracked.has(loss)) throw new Error('backward: the loss was not computed by ops recorded on this tape (or nothing it depends on needs a gradient)');
     const grads = new Map<Tensor, Tensor>();
-    const accumulator = (t: Tensor): Tensor => {
+    const target = (t: Tensor): GradTarget => {
       const p = Param.of(t);
-      if (p) return p.gradOn(this.be);
-      let g = grads.get(t);
-      if (!g) {
-        g = this.be.alloc(t.shape);
-        this.run(FILL, { x: g, value: 0 });
-        grads.set(t, g);
-      }
+      if (p) return p.gradInto(this.be);
+      const g = grads.get(t);
+      if (g) return { g, accumulate: true };
+      const fresh = this.be.alloc(t.shape);
+      grads.set(t, fresh);
+      return { g: fresh, accumulate: false };
+    };
+    const accumulator = (t: Tensor): Tensor => {
+      const { g, accumulate } = target(t);
+      if (!accumulate) this.run(FILL, { x: g, value: 0 });
       return g;
     };
     if (seed) {
@@ -146,12 +150,15 @@ export class Tape implements OpRunner {
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i]!;
       if (!e.outputs.some((t) => grads.has(t))) continue;
-      e.grad(this, e.args, (t) => {
-        if (e.outputs.includes(t)) return grads.get(t) ?? null;
+      const lookup = <T>(t: Tensor, get: (t: Tensor) => T): T | null => {
         if (!this.requiresGrad(t)) return null;
         const p = Param.of(t);
         if (p) touched.add(p);
-        return accumulator(t);
+        return get(t);
+      };
+      e.grad(this, e.args, (t) => (e.outputs.includes(t) ? grads.get(t) ?? null : lookup(t, accumulator)), (t) => {
+        if (e.outputs.includes(t)) throw new Error(`${e.name}: into() is for inputs, not the output's incoming gradient`);
+        return lookup(t, target);
       });
       // every consumer of these outputs came later on the tape: their gradients are complete and spent
       for (const t of e.outputs) {

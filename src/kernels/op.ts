@@ -64,11 +64,20 @@ export interface OpRunner {
   run<A>(op: OpDef<A>, args: A): void;
 }
 
+/** An input's gradient accumulator as `into` hands it out: `accumulate` is false while it holds nothing yet. */
+export interface GradTarget {
+  g: Tensor;
+  accumulate: boolean;
+}
+
 /**
  * The gradient slot (autograd): given the forward arguments and a lookup of each tensor's gradient (null where
  * none flows), accumulate the gradients of the op's inputs from those of its outputs, by running other ops.
+ * `grad(t)` gives an input's accumulator zero-filled; `into(t)` gives it for an op that writes the whole tensor
+ * (a GEMM): with accumulate false the first time, so the op overwrites it and neither the zero fill nor the read
+ * of zeros is paid. A function that takes a target from `into` must write it before asking for another.
  */
-export type GradFn<A> = (r: OpRunner, args: A, grad: (t: Tensor) => Tensor | null) => void;
+export type GradFn<A> = (r: OpRunner, args: A, grad: (t: Tensor) => Tensor | null, into: (t: Tensor) => GradTarget | null) => void;
 
 export interface OpDef<A> {
   readonly name: string;

@@ -75,7 +75,7 @@ function conv2dGpu(k: GpuKernels, { x, w, bias, out, p }: Conv2dArgs): void {
 
 export const CONV2D = defineOp<Conv2dArgs>({
   name: 'conv2d',
-  grad: (r, a, g) => conv2dGrad(r, a, g), // kernels/conv-backward (called late: the two modules import each other)
+  grad: (r, a, g, i) => conv2dGrad(r, a, g, i), // kernels/conv-backward (called late: the two modules import each other)
   check: (a) => checkConv2d('conv2d', a),
   cpu: conv2dCpu,
   webgpu: conv2dGpu,
@@ -92,7 +92,7 @@ export function conv1dAs2d({ x, w, bias, out, p }: Conv1dArgs): Conv2dArgs {
 
 export const CONV1D = defineOp<Conv1dArgs>({
   name: 'conv1d',
-  grad: (r, a, g) => conv1dGrad(r, a, g),
+  grad: (r, a, g, i) => conv1dGrad(r, a, g, i),
   check(a) {
     if (a.x.shape.length !== 3 || a.w.shape.length !== 3 || a.out.shape.length !== 3) opError('conv1d', `expected 3-D tensors, got x[${a.x.shape}] w[${a.w.shape}] out[${a.out.shape}]`);
     checkConv2d('conv1d', conv1dAs2d(a));

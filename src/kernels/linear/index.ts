@@ -56,14 +56,16 @@ export const LINEAR = defineOp<LinearArgs>({
       [M, N, K, bias ? 1 : 0, x.offset, w.offset, b.offset, out.offset], [Math.ceil(N / t), Math.ceil(M / t)]);
   },
   // dx += dy w, dw += dy^T x (two GEMMs reading the transposes through strides), dbias += column sums of dy
-  grad(r, { x, w, bias, out }, grad) {
+  grad(r, { x, w, bias, out }, grad, into) {
     const dy = grad(out);
     if (!dy) return;
     const [N, K] = w.shape as [number, number];
     const M = x.size / K;
-    const dx = grad(x), dw = grad(w), db = bias ? grad(bias) : null;
-    if (dx) r.run(GEMM, { a: dy, b: w, out: dx, M, N: K, K: N, transA: false, transB: false, accumulate: true });
-    if (dw) r.run(GEMM, { a: dy, b: x, out: dw, M: N, N: K, K: M, transA: true, transB: false, accumulate: true });
+    const dx = into(x);
+    if (dx) r.run(GEMM, { a: dy, b: w, out: dx.g, M, N: K, K: N, transA: false, transB: false, accumulate: dx.accumulate });
+    const dw = into(w);
+    if (dw) r.run(GEMM, { a: dy, b: x, out: dw.g, M: N, N: K, K: M, transA: true, transB: false, accumulate: dw.accumulate });
+    const db = bias ? grad(bias) : null;
     if (db) r.run(COL_SUM, { x: dy, out: db });
   },
 });

@@ -32,7 +32,7 @@ const geometry = (x: Tensor, out: Tensor, p: Pool2dParams) => [pair(x.shape[2]!,
 
 export const MAX_POOL2D = defineOp<MaxPool2dArgs>({
   name: 'max_pool2d',
-  grad: (r, a, g) => maxPool2dGrad(r, a, g), // kernels/pool-backward
+  grad: (r, a, g, i) => maxPool2dGrad(r, a, g, i), // kernels/pool-backward
   check({ x, out, indices, p }) {
     checkPool('max_pool2d', x, out, p);
     if (indices && (indices.dtype !== 'i32' || indices.size !== out.size)) opError('max_pool2d', `indices must be i32 [${out.shape}], got ${indices.dtype} [${indices.shape}]`);
@@ -49,7 +49,7 @@ export const MAX_POOL2D = defineOp<MaxPool2dArgs>({
 
 export const AVG_POOL2D = defineOp<AvgPool2dArgs>({
   name: 'avg_pool2d',
-  grad: (r, a, g) => avgPool2dGrad(r, a, g),
+  grad: (r, a, g, i) => avgPool2dGrad(r, a, g, i),
   check({ x, out, p }) { checkPool('avg_pool2d', x, out, p); },
   cpu(k, { x, out, p }) {
     const planes = x.shape[0]! * x.shape[1]!;

@@ -8,7 +8,7 @@ export interface ReluArgs { x: Tensor; out: Tensor }
 
 export const RELU = defineOp<ReluArgs>({
   name: 'relu',
-  grad: (r, a, g) => reluGrad(r, a, g), // kernels/activation-grad (recorded out of place)
+  grad: (r, a, g, i) => reluGrad(r, a, g, i), // kernels/activation-grad (recorded out of place)
   check({ x, out }) {
     requireF32('relu', x, out);
     if (x.size !== out.size) opError('relu', `x[${x.shape}] out[${out.shape}] differ in size`);
