@@ -1,9 +1,10 @@
 /**
- * `npm run bench -- train [--only throughput|mnist|webgpu] [--steps 20] [--profile]`: the training engine.
+ * `npm run bench -- train [--only throughput|mnist|webgpu] [--steps 20] [--rounds 3] [--profile]`: the training engine.
  * throughput: AdamW steps/s of (a) the MLP 784-1024-1024-10 at batch 256, (b) LeNet-5 at batch 128 (both with
  * cross-entropy), (c) one LLaMA block (hidden 384, 6 heads / 2 KV heads, MLP 1152, RMSNorm, RoPE, seq 512, MSE),
  * Lithe and PyTorch (bench/train_peer.py, Debian's python3-torch with OpenBLAS) at 1 and 2 threads in the same
- * run; median of N timed steps after 3 warm-ups on both sides. Also the peak memory of a LLaMA fine-tuning step over
+ * run, in R rounds that alternate the two (`--rounds 3`; a shared machine's load changes between them); median of N
+ * timed steps after 3 warm-ups on both sides, then the median over the rounds. Also the peak memory of a LLaMA fine-tuning step over
  * four blocks with and without gradient checkpointing.
  * mnist: LeNet-5 trained on the MNIST test set's images split 8k/2k (seeded), held-out accuracy per epoch, steps/s;
  * [--augment-shift N | --select 0,1,2] the random-shift amount, fixed or picked on a validation split of the training
@@ -148,25 +149,39 @@ function torchPeer(threads: number, steps: number, device = 'cpu', which = 'mlp,
 }
 
 async function throughput(argv: string[], record: Record): Promise<void> {
-  const steps = Number(flag(argv, '--steps', '20'));
+  const steps = Number(flag(argv, '--steps', '20')), rounds = Number(flag(argv, '--rounds', '3'));
   const rows: (string | number)[][] = [];
   const notes: string[] = [];
+  const workloads = [['mlp', '(a) MLP 784-1024-1024-10, batch 256'], ['lenet', '(b) LeNet-5, batch 128'], ['llama', '(c) LLaMA block 384/6/2/1152, seq 512']] as const;
+  type Side = { [k in (typeof workloads)[number][0]]: number };
+  // rounds alternate Lithe and PyTorch, so a change in the shared machine's load reaches both sides
+  const runs = new Map<number, { lithe: Side[]; torch: Side[] }>([[1, { lithe: [], torch: [] }], [2, { lithe: [], torch: [] }]]);
+  for (let round = 0; round < rounds; round++) {
+    for (const threads of [1, 2]) {
+      const be = await CpuBackend.create({ threads });
+      const lithe = { mlp: await classifierStep(be, 'mlp', 256, steps), lenet: await classifierStep(be, 'lenet', 128, steps), llama: await llamaStep(be, Math.max(5, Math.floor(steps / 4))) };
+      await be.dispose();
+      const torch = torchPeer(threads, steps);
+      runs.get(threads)!.lithe.push(lithe);
+      if (typeof torch === 'string') notes.push(`${threads} thread(s), round ${round + 1}: ${torch}`);
+      else runs.get(threads)!.torch.push(torch as Side);
+    }
+  }
   for (const threads of [1, 2]) {
-    const be = await CpuBackend.create({ threads });
-    const lithe = { mlp: await classifierStep(be, 'mlp', 256, steps), lenet: await classifierStep(be, 'lenet', 128, steps), llama: await llamaStep(be, Math.max(5, Math.floor(steps / 4))) };
-    await be.dispose();
-    const torch = torchPeer(threads, steps);
-    if (typeof torch === 'string') notes.push(`${threads} thread(s): ${torch}`);
-    for (const [k, label] of [['mlp', '(a) MLP 784-1024-1024-10, batch 256'], ['lenet', '(b) LeNet-5, batch 128'], ['llama', '(c) LLaMA block 384/6/2/1152, seq 512']] as const) {
-      const t = typeof torch === 'string' ? undefined : torch[k];
-      rows.push([label, threads, lithe[k].toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (lithe[k] / t).toFixed(2) : 'n/a']);
+    const { lithe, torch } = runs.get(threads)!;
+    for (const [k, label] of workloads) {
+      const l = median(lithe.map((s) => s[k])), t = torch.length ? median(torch.map((s) => s[k])) : undefined;
+      const per = torch.length === lithe.length ? lithe.map((s, i) => s[k] / torch[i]![k]) : [];
+      rows.push([label, threads, l.toFixed(1), t !== undefined ? t.toFixed(1) : 'n/a', t !== undefined ? (l / t).toFixed(2) : 'n/a',
+        per.length ? `${Math.min(...per).toFixed(2)}-${Math.max(...per).toFixed(2)}` : 'n/a']);
     }
   }
   const peak1 = await llamaPeak(1, false), peak4 = await llamaPeak(4, false), peak4ck = await llamaPeak(4, true);
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-  record('train (throughput)', `npm run bench -- train --only throughput --steps ${steps}`,
-    markdownTable(['workload (AdamW step)', 'threads', 'Lithe steps/s', 'PyTorch steps/s', 'Lithe / PyTorch'], rows),
-    `Median of ${steps} timed steps after 3 warm-ups (the LLaMA block: ${Math.max(5, Math.floor(steps / 4))}); PyTorch: Debian python3-torch with OpenBLAS ` +
+  record('train (throughput)', `npm run bench -- train --only throughput --steps ${steps} --rounds ${rounds}`,
+    markdownTable(['workload (AdamW step)', 'threads', 'Lithe steps/s', 'PyTorch steps/s', 'Lithe / PyTorch', 'per round'], rows),
+    `${rounds} rounds, each Lithe then PyTorch at 1 and then 2 threads; each side's steps/s is the median over the rounds of the median of ${steps} ` +
+    `timed steps after 3 warm-ups (the LLaMA block: ${Math.max(5, Math.floor(steps / 4))}); "per round" is the range of the rounds' own ratios. PyTorch: Debian python3-torch with OpenBLAS ` +
     `(bench/train_peer.py, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset, OMP/OpenBLAS/torch threads equal). The machine was shared with other jobs: ` +
     `indicative numbers. ${notes.join(' ')}\n\nPeak memory of one LLaMA fine-tuning step (forward + backward, above the weights and their gradients; ` +
     `seq 512): one block ${mib(peak1)} MiB; four blocks ${mib(peak4)} MiB keeping activations, ${mib(peak4ck)} MiB with gradient checkpointing per block.`);
