@@ -238,7 +238,7 @@ for (const [M, label, make] of [
   [2, '2:4 int8 g8, 65541 rows', () => packNMQ8(...((c) => [c[0], keepNM(65541, 8, 2, 4), 65541, 8, 2, 4, 8, c[1], c[2]] as const)(codes(65541, 8, false, 8)))],
   [2, '1x8 blocks f32 70%', () => { const b = keepRandom(33 * 13, 0.3); return packBlock8(randn(33 * 104, r).map((v, i) => (b[i >> 3] ? v : 0)), 33, 104); }]] as const) {
   // M >= 2: the CPU runs the sparse GEMM on s (q - z) exactly (its one-row GEMV rounds x to int16, which the twin
-  // does not model: test/sparse-kernels.test.ts covers it); WebGPU runs the GEMV row by row either way
+  // does not model: test/sparse-kernels.test.ts covers it); WebGPU runs its GEMV over all M rows in one dispatch
   add(K.LINEAR_SPARSE, `M=${M} ${label}`, 1e-5, (be) => {
     const w = make(), x = randn(M * w.cols, r), out = be.alloc([M, w.rows]), bias = randn(w.rows, r);
     run(be, K.LINEAR_SPARSE, { x: up(be, x, [M, w.cols]), w: uploadSparse(be, w), bias: up(be, bias, [w.rows]), out });

@@ -147,15 +147,16 @@ export class Tape implements OpRunner {
       this.run(FILL, { x: accumulator(loss), value: 1 });
     }
     const touched = new Set<Param>();
+    // an input's accumulator (zero-filled, or as a GradTarget); null when no gradient flows to it
+    const lookup = <T>(t: Tensor, get: (t: Tensor) => T): T | null => {
+      if (!this.requiresGrad(t)) return null;
+      const p = Param.of(t);
+      if (p) touched.add(p);
+      return get(t);
+    };
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i]!;
       if (!e.outputs.some((t) => grads.has(t))) continue;
-      const lookup = <T>(t: Tensor, get: (t: Tensor) => T): T | null => {
-        if (!this.requiresGrad(t)) return null;
-        const p = Param.of(t);
-        if (p) touched.add(p);
-        return get(t);
-      };
       e.grad(this, e.args, (t) => (e.outputs.includes(t) ? grads.get(t) ?? null : lookup(t, accumulator)), (t) => {
         if (e.outputs.includes(t)) throw new Error(`${e.name}: into() is for inputs, not the output's incoming gradient`);
         return lookup(t, target);

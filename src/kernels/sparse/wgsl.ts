@@ -66,13 +66,14 @@ ${quant ? `if (pu(9u) % 32u == 0u) {
           bits &= bits - 1u;
         }
         if (word != 0u) { let g = grp(r, wi * 32u); acc += Sc[g] * (sq - Zr[g] * sx); }
-      }
-      while (bits != 0u) {
-        let b = wi * 32u + firstTrailingBit(bits);
-        let g = grp(r, b);
-        acc += Sc[g] * (code(idx) - Zr[g]) * X[xo + b];
-        idx += 1u;
-        bits &= bits - 1u;
+      } else {
+        while (bits != 0u) {
+          let b = wi * 32u + firstTrailingBit(bits);
+          let g = grp(r, b);
+          acc += Sc[g] * (code(idx) - Zr[g]) * X[xo + b];
+          idx += 1u;
+          bits &= bits - 1u;
+        }
       }` : `while (bits != 0u) {
         let b = wi * 32u + firstTrailingBit(bits);
         if (mode == 6u) {
