@@ -246,7 +246,10 @@ for (const [M, label, make] of [
   });
 }
 // training ops (their gradients through the tape: test/gradients.test.ts)
-for (const [M, N, Kd, tA, tB] of [[13, 29, 37, false, true], [70, 33, 9, true, false], [5, 41, 300, true, true]] as const) {
+// the last two go past one block of the CPU kernel in every dimension: 48-row blocks of A' (and a 1-row rest), more
+// than 64 panels of B' (and a partial one), depth past 512 (and a short last slice)
+for (const [M, N, Kd, tA, tB] of [[13, 29, 37, false, true], [70, 33, 9, true, false], [5, 41, 300, true, true],
+  [50, 530, 1030, false, false], [97, 523, 515, true, true]] as const) {
   add(K.GEMM, `${M}x${N}x${Kd} transA=${tA} transB=${tB} accumulate`, 1e-5, (be) => {
     const a = randn(M * Kd, r), b = randn(Kd * N, r), c = randn(M * N, r), out = up(be, c, [M, N]);
     run(be, K.GEMM, { a: up(be, a, tA ? [Kd, M] : [M, Kd]), b: up(be, b, tB ? [N, Kd] : [Kd, N]), out, M, N, K: Kd, transA: tA, transB: tB, accumulate: true });

@@ -1,13 +1,20 @@
 // gemm: C[M,N] (+)= A'[M,K] . B'[K,N] (+ bias[N]) where A' is A or A^T and B' is B or B^T, addressed through strides:
 // the linear layer's forward (B' = W^T) and the products of its backward pass (dX = dY W, dW = dY^T X).
-// Goto-style blocking: each thread owns a range of 8-column panels of B'; for every KC-deep slice it packs them into
-// [k][8] order in its scratch, then 6x8 register tiles (12 f32x4 accumulators) stream rows of A' through them; M
-// tails use 4x8 and 1x8 tiles, N tails (N % 8) a scalar edge tile.
+// Goto-style blocking (Goto & van de Geijn 2008, "Anatomy of High-Performance Matrix Multiplication"): each thread owns
+// a range of 8-column panels of B'; for every KC-deep slice it packs up to NCP of them into [k][8] order, then packs
+// MC-row blocks of A' into [six rows][k][6] order, and 6x8 register tiles (12 f32x4 accumulators) run over the packed
+// pair. Packing A' lets the tile address its six rows by constant offsets from one pointer: without it, the row
+// addresses cost V8 an lea each per k, and the loop becomes issue-bound below the two FMA ports' rate. The same
+// packing reads a transposed A' (a stored [K,M]) directly. M tails (fewer than six rows of a block) use unpacked 4x8
+// and 1x8 tiles, N tails (N % 8) a scalar edge tile. The sum over k runs in one FMA chain per output whatever the
+// blocking, so results do not depend on KC, MC or the thread count.
 import { fma4 } from '../common/simd';
 
-const KC: i32 = 256;
-const NCP: i32 = 16;
-const SCRATCH: i32 = KC * NCP * 8 * 4;
+const KC: i32 = 512;
+const NCP: i32 = 64;
+const MC: i32 = 48;
+const B_BYTES: i32 = KC * NCP * 8 * 4;
+const SCRATCH: i32 = B_BYTES + MC * KC * 4;
 /** bytes of packing scratch one thread needs */
 export const GEMM_SCRATCH_BYTES: i32 = SCRATCH;
 
@@ -54,7 +61,46 @@ function pack(b: usize, sbn: i32, sbk: i32, N: i32, pFirst: i32, pEnd: i32, kc: 
 }
 
 
-function tile6x8(a: usize, sai: usize, sak: usize, bp: usize, kb: i32, c0: usize, rowBytes: usize, first: bool, bj: usize): void {
+/** Rows [0, rows) of A' (rows a multiple of 6) at depth [0, kb), into dst as [row / 6][k][6]. */
+function packA(a: usize, sai: i32, sak: i32, rows: i32, kb: i32, dst: usize): void {
+  for (let i0 = 0; i0 < rows; i0 += 6) {
+    const base = dst + (<usize>(i0 * kb) << 2);
+    if (sai == 1) {
+      let src = a + (<usize>i0 << 2), d = base;
+      const sk = <usize>sak << 2;
+      for (let k = 0; k < kb; k++) { v128.store(d, v128.load(src)); store<u64>(d, load<u64>(src, 16), 16); src += sk; d += 24; }
+    } else if (sak == 1) {
+      // rows contiguous along k: four k of each of the six rows, transposed in registers
+      const rs = <usize>sai << 2;
+      let src = a + (<usize>(i0 * sai) << 2), d = base, k = 0;
+      for (; k + 4 <= kb; k += 4) {
+        const r0 = v128.load(src), r1 = v128.load(src + rs), r2 = v128.load(src + 2 * rs), r3 = v128.load(src + 3 * rs);
+        const r4 = v128.load(src + 4 * rs), r5 = v128.load(src + 5 * rs);
+        const t01l = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t01h = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t23l = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t23h = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const t45l = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), t45h = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t01l, t23l, 0, 1, 4, 5)); v128.store64_lane(d + 16, t45l, 0);
+        v128.store(d, v128.shuffle<f32>(t01l, t23l, 2, 3, 6, 7), 24); v128.store64_lane(d + 40, t45l, 1);
+        v128.store(d, v128.shuffle<f32>(t01h, t23h, 0, 1, 4, 5), 48); v128.store64_lane(d + 64, t45h, 0);
+        v128.store(d, v128.shuffle<f32>(t01h, t23h, 2, 3, 6, 7), 72); v128.store64_lane(d + 88, t45h, 1);
+        src += 16; d += 96;
+      }
+      for (; k < kb; k++) {
+        for (let r = 0; r < 6; r++) store<f32>(d + (<usize>r << 2), load<f32>(src + <usize>r * rs));
+        src += 4; d += 24;
+      }
+    } else {
+      for (let r = 0; r < 6; r++) {
+        let src = a + (<usize>((i0 + r) * sai) << 2), d = base + (<usize>r << 2);
+        const sk = <usize>sak << 2;
+        for (let k = 0; k < kb; k++) { store<f32>(d, load<f32>(src)); src += sk; d += 24; }
+      }
+    }
+  }
+}
+
+/** six packed rows of A' times one packed panel of B' */
+function tile6x8(ap0: usize, bp: usize, kb: i32, c0: usize, rowBytes: usize, first: bool, bj: usize): void {
   let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128, c40: v128, c41: v128, c50: v128, c51: v128;
   if (first) {
     c00 = bj != 0 ? v128.load(bj) : f32x4.splat(0); c01 = bj != 0 ? v128.load(bj, 16) : f32x4.splat(0); c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01; c40 = c00; c41 = c01; c50 = c00; c51 = c01;
@@ -66,24 +112,25 @@ function tile6x8(a: usize, sai: usize, sak: usize, bp: usize, kb: i32, c0: usize
     c40 = v128.load(c0 + 4 * rowBytes); c41 = v128.load(c0 + 4 * rowBytes, 16);
     c50 = v128.load(c0 + 5 * rowBytes); c51 = v128.load(c0 + 5 * rowBytes, 16);
   }
-  let ap = a;
+  let ap = ap0;
   let p = bp;
-  for (let k = 0; k < kb; k++) {
+  const end = bp + (<usize>kb << 5);
+  while (p < end) {
     const b0 = v128.load(p);
     const b1 = v128.load(p, 16);
     let av = v128.load32_splat(ap);
     c00 = fma4(av, b0, c00); c01 = fma4(av, b1, c01);
-    av = v128.load32_splat(ap + sai);
+    av = v128.load32_splat(ap, 4);
     c10 = fma4(av, b0, c10); c11 = fma4(av, b1, c11);
-    av = v128.load32_splat(ap + 2 * sai);
+    av = v128.load32_splat(ap, 8);
     c20 = fma4(av, b0, c20); c21 = fma4(av, b1, c21);
-    av = v128.load32_splat(ap + 3 * sai);
+    av = v128.load32_splat(ap, 12);
     c30 = fma4(av, b0, c30); c31 = fma4(av, b1, c31);
-    av = v128.load32_splat(ap + 4 * sai);
+    av = v128.load32_splat(ap, 16);
     c40 = fma4(av, b0, c40); c41 = fma4(av, b1, c41);
-    av = v128.load32_splat(ap + 5 * sai);
+    av = v128.load32_splat(ap, 20);
     c50 = fma4(av, b0, c50); c51 = fma4(av, b1, c51);
-    ap += sak;
+    ap += 24;
     p += 32;
   }
   v128.store(c0, c00); v128.store(c0, c01, 16);
@@ -170,7 +217,7 @@ export function gemm(a: usize, sai: i32, sak: i32, b: usize, sbn: i32, sbk: i32,
   const pBegin = min(panels, tid * per);
   const pStop = min(panels, pBegin + per);
   if (pBegin >= pStop) return;
-  const pk = scratch + <usize>tid * <usize>SCRATCH;
+  const pk = scratch + <usize>tid * <usize>SCRATCH, pa = pk + <usize>B_BYTES;
   const saiB = <usize>sai << 2, sakB = <usize>sak << 2, rowBytes = <usize>N << 2;
   if (K == 0) {
     if (accumulate == 0) for (let i = 0; i < M; i++) for (let j = pBegin * 8; j < min(N, pStop * 8); j++) store<f32>(c + (<usize>(i * N + j) << 2), bias != 0 ? load<f32>(bias + (<usize>j << 2)) : 0);
@@ -183,19 +230,23 @@ export function gemm(a: usize, sai: i32, sak: i32, b: usize, sbn: i32, sbk: i32,
       pack(b, sbn, sbk, N, jb, jbEnd, kc, kb, pk);
       const first = kc == 0 && accumulate == 0;
       const aK = a + <usize>kc * sakB;
-      for (let p = jb; p < jbEnd; p++) {
-        const bp = pk + (<usize>((p - jb) * kb * 8) << 2);
-        const j = p * 8;
-        if (j + 8 > N) {
-          tileEdge(aK, saiB, sakB, bp, kb, c, N, M, j, N - j, first, bias);
-          continue;
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic), m6 = mc - mc % 6;
+        const aI = aK + <usize>ic * saiB;
+        packA(aI, sai, sak, m6, kb, pa);
+        for (let p = jb; p < jbEnd; p++) {
+          const j = p * 8;
+          if (j + 8 > N) continue;
+          const bp = pk + (<usize>((p - jb) * kb * 8) << 2);
+          const cj = c + (<usize>j << 2) + <usize>ic * rowBytes, bj = bias != 0 ? bias + (<usize>j << 2) : 0;
+          let i = 0;
+          for (; i < m6; i += 6) tile6x8(pa + (<usize>(i * kb) << 2), bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
+          for (; i + 4 <= mc; i += 4) tile4x8(aI + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
+          for (; i < mc; i++) tile1x8(aI + <usize>i * saiB, sakB, bp, kb, cj + <usize>i * rowBytes, first, bj);
         }
-        const cj = c + (<usize>j << 2), bj = bias != 0 ? bias + (<usize>j << 2) : 0;
-        let i = 0;
-        for (; i + 6 <= M; i += 6) tile6x8(aK + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
-        for (; i + 4 <= M; i += 4) tile4x8(aK + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
-        for (; i < M; i++) tile1x8(aK + <usize>i * saiB, sakB, bp, kb, cj + <usize>i * rowBytes, first, bj);
       }
+      const pe = jbEnd - 1;
+      if (pe * 8 + 8 > N) tileEdge(aK, saiB, sakB, pk + (<usize>((pe - jb) * kb * 8) << 2), kb, c, N, M, pe * 8, N - pe * 8, first, bias);
     }
   }
 }

@@ -33,14 +33,9 @@ export const GEMM = defineOp<GemmArgs>({
   },
   cpu(k, g) {
     const scratch = k.scratch('gemm', Math.ceil(k.exported('gemm_scratch_bytes')() * k.threads / 4));
-    let a = k.ptr(g.a), [sai, sak] = strides(g);
-    if (g.transA && g.M > 1) {
-      // rows of A' lie M floats apart: stepping k by M floats thrashes the caches and TLB, so transpose A first (O(MK))
-      const at = k.scratch('gemm_at', g.M * g.K);
-      k.call('transpose', [a, g.K, g.M, k.ptr(at)], g.M * g.K);
-      [a, sai, sak] = [k.ptr(at), g.K, 1];
-    }
-    k.call('gemm', [a, sai, sak, k.ptr(g.b), ...strides(g).slice(2), 0, k.ptr(g.out), g.M, g.N, g.K, g.accumulate ? 1 : 0, k.ptr(scratch)], 2 * g.M * g.N * g.K);
+    // a transposed A' is read in place: the kernel packs A' blocks whatever their strides
+    const [sai, sak, sbn, sbk] = strides(g);
+    k.call('gemm', [k.ptr(g.a), sai, sak, k.ptr(g.b), sbn, sbk, 0, k.ptr(g.out), g.M, g.N, g.K, g.accumulate ? 1 : 0, k.ptr(scratch)], 2 * g.M * g.N * g.K);
   },
   webgpu(k, g) {
     k.dispatch('gemm_strided', () => GEMM_STRIDED, [g.a, g.b, g.out], [g.M, g.N, g.K, ...strides(g), g.a.offset, g.b.offset, g.out.offset, g.accumulate ? 1 : 0],
