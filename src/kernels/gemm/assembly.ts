@@ -6,7 +6,7 @@
 // pair. Packing A' lets the tile address its six rows by constant offsets from one pointer: without it, the row
 // addresses cost V8 an lea each per k, and the loop becomes issue-bound below the two FMA ports' rate. The same
 // packing reads a transposed A' (a stored [K,M]) directly. M tails (fewer than six rows of a block) use unpacked 4x8
-// and 1x8 tiles, N tails (N % 8) a scalar edge tile. The sum over k runs in one FMA chain per output whatever the
+// and 1x8 tiles; the N tail (N % 8) runs the same tiles through an 8-wide copy of its columns. The sum over k runs in one FMA chain per output whatever the
 // blocking, so results do not depend on KC, MC or the thread count.
 import { fma4 } from '../common/simd';
 
@@ -14,7 +14,8 @@ const KC: i32 = 512;
 const NCP: i32 = 64;
 const MC: i32 = 48;
 const B_BYTES: i32 = KC * NCP * 8 * 4;
-const SCRATCH: i32 = B_BYTES + MC * KC * 4;
+const A_BYTES: i32 = MC * KC * 4;
+const SCRATCH: i32 = B_BYTES + A_BYTES + 6 * 8 * 4;
 /** bytes of packing scratch one thread needs */
 export const GEMM_SCRATCH_BYTES: i32 = SCRATCH;
 
@@ -189,22 +190,22 @@ function tile1x8(a: usize, sak: usize, bp: usize, kb: i32, c0: usize, first: boo
   v128.store(c0, c00); v128.store(c0, c01, 16);
 }
 
-/** Columns j..j+nv-1 (nv < 8) of every row, scalar. */
-function tileEdge(a: usize, sai: usize, sak: usize, bp: usize, kb: i32, c: usize, N: i32, M: i32, j: i32, nv: i32, first: bool, bias: usize): void {
-  for (let i = 0; i < M; i++) {
-    for (let col = 0; col < nv; col++) {
-      const cp = c + (<usize>(i * N + j + col) << 2);
-      let acc: f32 = first ? (bias != 0 ? load<f32>(bias + (<usize>(j + col) << 2)) : 0) : load<f32>(cp);
-      let ap = a + <usize>i * sai;
-      let p = bp + (<usize>col << 2);
-      for (let k = 0; k < kb; k++) {
-        acc += load<f32>(ap) * load<f32>(p);
-        ap += sak;
-        p += 32;
-      }
-      store<f32>(cp, acc);
+/**
+ * The last panel when N % 8 != 0 (nv < 8 columns): rows' C values (or bias / 0 when first) are copied into an
+ * 8-wide buffer ce, the same tiles run on it, and the nv columns go back.
+ */
+function edgeRows(tile: i32, a: usize, sai: usize, sak: usize, bp: usize, kb: i32, c0: usize, rowBytes: usize, first: bool, bias: usize, nv: i32, ce: usize): void {
+  const rows = tile == 1 ? 1 : tile == 4 ? 4 : 6;
+  for (let r = 0; r < rows; r++) {
+    for (let col = 0; col < 8; col++) {
+      const v: f32 = col >= nv ? 0 : !first ? load<f32>(c0 + <usize>r * rowBytes + (<usize>col << 2)) : bias != 0 ? load<f32>(bias + (<usize>col << 2)) : 0;
+      store<f32>(ce + (<usize>(r * 8 + col) << 2), v);
     }
   }
+  if (tile == 6) tile6x8(a, bp, kb, ce, 32, false, 0);
+  else if (tile == 4) tile4x8(a, sai, sak, bp, kb, ce, 32, false, 0);
+  else tile1x8(a, sak, bp, kb, ce, false, 0);
+  for (let r = 0; r < rows; r++) for (let col = 0; col < nv; col++) store<f32>(c0 + <usize>r * rowBytes + (<usize>col << 2), load<f32>(ce + (<usize>(r * 8 + col) << 2)));
 }
 
 /**
@@ -217,7 +218,7 @@ export function gemm(a: usize, sai: i32, sak: i32, b: usize, sbn: i32, sbk: i32,
   const pBegin = min(panels, tid * per);
   const pStop = min(panels, pBegin + per);
   if (pBegin >= pStop) return;
-  const pk = scratch + <usize>tid * <usize>SCRATCH, pa = pk + <usize>B_BYTES;
+  const pk = scratch + <usize>tid * <usize>SCRATCH, pa = pk + <usize>B_BYTES, ce = pa + <usize>A_BYTES;
   const saiB = <usize>sai << 2, sakB = <usize>sak << 2, rowBytes = <usize>N << 2;
   if (K == 0) {
     if (accumulate == 0) for (let i = 0; i < M; i++) for (let j = pBegin * 8; j < min(N, pStop * 8); j++) store<f32>(c + (<usize>(i * N + j) << 2), bias != 0 ? load<f32>(bias + (<usize>j << 2)) : 0);
@@ -235,18 +236,21 @@ export function gemm(a: usize, sai: i32, sak: i32, b: usize, sbn: i32, sbk: i32,
         const aI = aK + <usize>ic * saiB;
         packA(aI, sai, sak, m6, kb, pa);
         for (let p = jb; p < jbEnd; p++) {
-          const j = p * 8;
-          if (j + 8 > N) continue;
+          const j = p * 8, nv = N - j;
           const bp = pk + (<usize>((p - jb) * kb * 8) << 2);
           const cj = c + (<usize>j << 2) + <usize>ic * rowBytes, bj = bias != 0 ? bias + (<usize>j << 2) : 0;
           let i = 0;
+          if (nv < 8) {
+            for (; i < m6; i += 6) edgeRows(6, pa + (<usize>(i * kb) << 2), 0, 0, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj, nv, ce);
+            for (; i + 4 <= mc; i += 4) edgeRows(4, aI + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj, nv, ce);
+            for (; i < mc; i++) edgeRows(1, aI + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj, nv, ce);
+            continue;
+          }
           for (; i < m6; i += 6) tile6x8(pa + (<usize>(i * kb) << 2), bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
           for (; i + 4 <= mc; i += 4) tile4x8(aI + <usize>i * saiB, saiB, sakB, bp, kb, cj + <usize>i * rowBytes, rowBytes, first, bj);
           for (; i < mc; i++) tile1x8(aI + <usize>i * saiB, sakB, bp, kb, cj + <usize>i * rowBytes, first, bj);
         }
       }
-      const pe = jbEnd - 1;
-      if (pe * 8 + 8 > N) tileEdge(aK, saiB, sakB, pk + (<usize>((pe - jb) * kb * 8) << 2), kb, c, N, M, pe * 8, N - pe * 8, first, bias);
     }
   }
 }
