@@ -299,6 +299,16 @@ add(K.SILU_MUL_BACKWARD, 'n=1001', 1e-6, (be) => {
   const w = ref.siluMulBackwardRef(g, u, dy);
   return { read: [dg, du], want: [plus(acc, w.dg), plus(acc, w.du)] };
 });
+// overwrite: dg (bit 1) and / or du (bit 2) are set, not accumulated, and not read (they start as NaN here)
+for (const overwrite of [3, 1]) {
+  add(K.SILU_MUL_BACKWARD, `n=1001 overwrite=${overwrite}`, 1e-6, (be) => {
+    const { x: g, dy, acc } = gradPair(1001, 3), u = randn(1001, r), nan = new Float32Array(1001).fill(NaN);
+    const dg = up(be, nan, [1001]), du = up(be, overwrite & 2 ? nan : acc, [1001]);
+    run(be, K.SILU_MUL_BACKWARD, { g: up(be, g, [1001]), u: up(be, u, [1001]), dy: up(be, dy, [1001]), dg, du, overwrite });
+    const w = ref.siluMulBackwardRef(g, u, dy);
+    return { read: [dg, du], want: [w.dg, overwrite & 2 ? w.du : plus(acc, w.du)] };
+  });
+}
 add(K.SOFTMAX_BACKWARD, '7x131', 1e-6, (be) => {
   const y = ref.softmaxF64Ref(randn(7 * 131, r, 2), 131), { dy, acc } = gradPair(7 * 131), dx = up(be, acc, [7, 131]);
   run(be, K.SOFTMAX_BACKWARD, { y: up(be, Float32Array.from(y), [7, 131]), dy: up(be, dy, [7, 131]), dx });

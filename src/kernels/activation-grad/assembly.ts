@@ -43,8 +43,10 @@ export function gelu_backward(x: usize, dy: usize, dx: usize, n: i32, tid: i32, 
 }
 
 /** out = silu(g) u: dg += dy u s (1 + g (1 - s)), du += dy g s with s = sigmoid(g); dg or du may be 0 (not wanted) */
-export function silu_mul_backward(g: usize, u: usize, dy: usize, dg: usize, du: usize, n: i32, tid: i32, nt: i32): void {
+export function silu_mul_backward(g: usize, u: usize, dy: usize, dg: usize, du: usize, n: i32, overwrite: i32, tid: i32, nt: i32): void {
   const i0 = chunkStart(n, 4, tid, nt), i1 = chunkEnd(n, 4, tid, nt);
+  // overwrite bit 1: dg = ..., bit 2: du = ... (the accumulator holds nothing yet and is not read)
+  const setG = (overwrite & 1) != 0, setU = (overwrite & 2) != 0;
   const one = f32x4.splat(1);
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
@@ -53,16 +55,19 @@ export function silu_mul_backward(g: usize, u: usize, dy: usize, dg: usize, du: 
     const s = f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(gv))));
     if (dg != 0) {
       const d = f32x4.mul(f32x4.mul(f32x4.mul(dv, v128.load(u + o)), s), f32x4.add(one, f32x4.mul(gv, f32x4.sub(one, s))));
-      v128.store(dg + o, f32x4.add(v128.load(dg + o), d));
+      v128.store(dg + o, setG ? d : f32x4.add(v128.load(dg + o), d));
     }
-    if (du != 0) v128.store(du + o, f32x4.add(v128.load(du + o), f32x4.mul(f32x4.mul(dv, gv), s)));
+    if (du != 0) {
+      const d = f32x4.mul(f32x4.mul(dv, gv), s);
+      v128.store(du + o, setU ? d : f32x4.add(v128.load(du + o), d));
+    }
   }
   for (; i < i1; i++) {
     const o = <usize>i << 2;
     const gv = load<f32>(g + o), dv = load<f32>(dy + o);
     const s: f32 = 1 / (1 + exp1(-gv));
-    if (dg != 0) store<f32>(dg + o, load<f32>(dg + o) + dv * load<f32>(u + o) * s * (1 + gv * (1 - s)));
-    if (du != 0) store<f32>(du + o, load<f32>(du + o) + dv * gv * s);
+    if (dg != 0) { const d = dv * load<f32>(u + o) * s * (1 + gv * (1 - s)); store<f32>(dg + o, setG ? d : load<f32>(dg + o) + d); }
+    if (du != 0) { const d = dv * gv * s; store<f32>(du + o, setU ? d : load<f32>(du + o) + d); }
   }
 }
 

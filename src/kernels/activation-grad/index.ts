@@ -53,23 +53,29 @@ export const GELU = defineOp<UnaryArgs>({
   },
 });
 
-export interface SiluMulBackwardArgs { g: Tensor; u: Tensor; dy: Tensor; dg: Tensor | null; du: Tensor | null }
+export interface SiluMulBackwardArgs {
+  g: Tensor; u: Tensor; dy: Tensor; dg: Tensor | null; du: Tensor | null;
+  /** bit 1: dg = (instead of +=) its gradient, bit 2: du =; the accumulator is then not read (it may hold anything) */
+  overwrite?: number;
+}
 export const SILU_MUL_BACKWARD = defineOp<SiluMulBackwardArgs>({
   name: 'silu_mul_backward',
   check({ g, u, dy, dg, du }) { sameSize('silu_mul_backward', g, u, dy, dg, du); },
-  cpu(k, { g, u, dy, dg, du }) {
-    k.call('silu_mul_backward', [k.ptr(g), k.ptr(u), k.ptr(dy), dg ? k.ptr(dg) : 0, du ? k.ptr(du) : 0, g.size], 12 * g.size);
+  cpu(k, { g, u, dy, dg, du, overwrite }) {
+    k.call('silu_mul_backward', [k.ptr(g), k.ptr(u), k.ptr(dy), dg ? k.ptr(dg) : 0, du ? k.ptr(du) : 0, g.size, overwrite ?? 0], 12 * g.size);
   },
-  webgpu(k, { g, u, dy, dg, du }) {
+  webgpu(k, { g, u, dy, dg, du, overwrite }) {
     k.dispatch(`silu_mul_backward_${dg ? 'g' : ''}${du ? 'u' : ''}`, () => W.SILU_MUL_BACKWARD(!!dg, !!du), [g, u, dy, ...[dg, du].filter((t): t is Tensor => t !== null)],
-      [g.size, g.offset, u.offset, dy.offset, dg?.offset ?? 0, du?.offset ?? 0], Math.ceil(g.size / 256));
+      [g.size, g.offset, u.offset, dy.offset, dg?.offset ?? 0, du?.offset ?? 0, overwrite ?? 0], Math.ceil(g.size / 256));
   },
 });
 
 /** The gradient of silu_mul {g, u, out} recorded out of place (out is neither g nor u). */
-export const siluMulGrad: GradFn<{ g: Tensor; u: Tensor; out: Tensor }> = (r, { g, u, out }, grad) => {
-  const dy = grad(out), dg = grad(g), du = grad(u);
-  if (dy && (dg || du)) r.run(SILU_MUL_BACKWARD, { g, u, dy, dg, du });
+export const siluMulGrad: GradFn<{ g: Tensor; u: Tensor; out: Tensor }> = (r, { g, u, out }, grad, into) => {
+  const dy = grad(out);
+  if (!dy) return;
+  const dg = into(g), du = into(u);
+  if (dg || du) r.run(SILU_MUL_BACKWARD, { g, u, dy, dg: dg?.g ?? null, du: du?.g ?? null, overwrite: (dg && !dg.accumulate ? 1 : 0) | (du && !du.accumulate ? 2 : 0) });
 };
 
 export interface RowsBackwardArgs { y: Tensor; dy: Tensor; dx: Tensor }

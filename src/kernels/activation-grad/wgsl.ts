@@ -11,8 +11,8 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
 }`;
 
 /**
- * params: n, offG, offU, offDY, offDG, offDU | s = sigmoid(G[i]): DG[i] += DY[i] U[i] s (1 + G[i] (1 - s)),
- * DU[i] += DY[i] G[i] s (a variant per pair of gradients wanted)
+ * params: n, offG, offU, offDY, offDG, offDU, overwrite | s = sigmoid(G[i]): DG[i] += DY[i] U[i] s (1 + G[i] (1 - s)),
+ * DU[i] += DY[i] G[i] s (a variant per pair of gradients wanted; overwrite bit 1 / 2 makes DG / DU = instead of +=)
  */
 export const SILU_MUL_BACKWARD = (dg: boolean, du: boolean): string => HEADER + FLAT + storage([['G', 'f32', false], ['U', 'f32', false], ['DY', 'f32', false],
   ...(dg ? [['DG', 'f32', true] as ['DG', 'f32', true]] : []), ...(du ? [['DU', 'f32', true] as ['DU', 'f32', true]] : [])]) + `
@@ -24,8 +24,8 @@ fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u
   let dy = DY[pu(3u) + i];
   let s = 1.0 / (1.0 + exp(-g));
   _ = U[pu(2u) + i]; // bound in every variant (the layout is derived from the bindings used)
-  ${dg ? 'DG[pu(4u) + i] += dy * U[pu(2u) + i] * s * (1.0 + g * (1.0 - s));' : ''}
-  ${du ? 'DU[pu(5u) + i] += dy * g * s;' : ''}
+  ${dg ? 'let dgv = dy * U[pu(2u) + i] * s * (1.0 + g * (1.0 - s)); if ((pu(6u) & 1u) != 0u) { DG[pu(4u) + i] = dgv; } else { DG[pu(4u) + i] += dgv; }' : ''}
+  ${du ? 'let duv = dy * g * s; if ((pu(6u) & 2u) != 0u) { DU[pu(5u) + i] = duv; } else { DU[pu(5u) + i] += duv; }' : ''}
 }`;
 
 /**

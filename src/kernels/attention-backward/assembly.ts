@@ -7,7 +7,7 @@
 // head's whole probability matrix and runs the five products as GEMMs (kernels/gemm; T x S floats three times per
 // thread of scratch), each over blocks of 64 rows restricted to the causal (and window) band those rows can see.
 // nc > 0: non-causal (pos0 = window = 0), every query sees keys [0, nc), S = nc; the band is then all S keys.
-import { exp1, exp4, fma4, hsum } from '../common/simd';
+import { exp1, exp4, fma4, hmax, hsum } from '../common/simd';
 import { gemm, GEMM_SCRATCH_BYTES } from '../gemm/assembly';
 
 /** query rows (and key rows) per block of the banded products */
@@ -91,23 +91,8 @@ export function attention_backward_gemm(q: usize, k: usize, v: usize, o: usize, 
         for (let i = r0; i < r1; i++) memory.copy(P + (<usize>(i * S + c0) << 2), dP + (<usize>((i - r0) * w) << 2), <usize>w << 2);
       }
       for (let i = 0; i < T; i++) {
-        const row = P + (<usize>(i * S) << 2), last = nc > 0 ? nc - 1 : pos0 + i, first = window > 0 ? max(0, last - window + 1) : 0;
-        let m: f32 = -Infinity;
-        for (let j = first; j <= last; j++) m = max(m, scale * load<f32>(row + (<usize>j << 2)));
-        let z: f32 = 0;
-        for (let j = 0; j < first; j++) store<f32>(row + (<usize>j << 2), 0);
-        for (let j = last + 1; j < S; j++) store<f32>(row + (<usize>j << 2), 0);
-        const vs = f32x4.splat(scale), vm = f32x4.splat(m);
-        let zv = f32x4.splat(0), j = first;
-        for (; j + 4 <= last + 1; j += 4) {
-          const e = exp4(f32x4.sub(f32x4.mul(vs, v128.load(row + (<usize>j << 2))), vm));
-          v128.store(row + (<usize>j << 2), e);
-          zv = f32x4.add(zv, e);
-        }
-        z = hsum(zv);
-        for (; j <= last; j++) { const e = exp1(scale * load<f32>(row + (<usize>j << 2)) - m); store<f32>(row + (<usize>j << 2), e); z += e; }
-        const inv: f32 = 1 / z;
-        for (let j = first; j <= last; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) * inv);
+        const last = nc > 0 ? nc - 1 : pos0 + i;
+        softmaxSpan(P + (<usize>(i * S) << 2), window > 0 ? max(0, last - window + 1) : 0, last, S, scale);
       }
       // dV_g += P^T dO_h
       if (dv != 0) {
@@ -161,12 +146,18 @@ function bandTransposedProduct(X: usize, y: usize, ys: i32, tmp: usize, T: i32, 
 
 /** row [0, n) = softmax over [lo, hi] of scale row (zero outside), in place */
 function softmaxSpan(row: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
-  let m: f32 = -Infinity;
-  for (let j = lo; j <= hi; j++) m = max(m, scale * load<f32>(row + (<usize>j << 2)));
-  for (let j = 0; j < lo; j++) store<f32>(row + (<usize>j << 2), 0);
-  for (let j = hi + 1; j < n; j++) store<f32>(row + (<usize>j << 2), 0);
+  // the largest scaled score is scale times the largest score (or the smallest when scale < 0): rounding is monotone
+  const sgn = f32x4.splat(scale < 0 ? -1 : 1);
+  let vmax = f32x4.splat(-Infinity), j = lo;
+  for (; j + 4 <= hi + 1; j += 4) vmax = f32x4.max(vmax, f32x4.mul(sgn, v128.load(row + (<usize>j << 2))));
+  let mx = hmax(vmax);
+  for (; j <= hi; j++) mx = max(mx, f32x4.extract_lane(sgn, 0) * load<f32>(row + (<usize>j << 2)));
+  const m: f32 = abs(scale) * mx;
+  memory.fill(row, 0, <usize>lo << 2);
+  memory.fill(row + (<usize>(hi + 1) << 2), 0, <usize>(n - hi - 1) << 2);
   const vs = f32x4.splat(scale), vm = f32x4.splat(m);
-  let zv = f32x4.splat(0), j = lo;
+  let zv = f32x4.splat(0);
+  j = lo;
   for (; j + 4 <= hi + 1; j += 4) {
     const e = exp4(f32x4.sub(f32x4.mul(vs, v128.load(row + (<usize>j << 2))), vm));
     v128.store(row + (<usize>j << 2), e);
@@ -174,8 +165,10 @@ function softmaxSpan(row: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
   }
   let z = hsum(zv);
   for (; j <= hi; j++) { const e = exp1(scale * load<f32>(row + (<usize>j << 2)) - m); store<f32>(row + (<usize>j << 2), e); z += e; }
-  const inv: f32 = 1 / z;
-  for (let j = lo; j <= hi; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) * inv);
+  const inv = f32x4.splat(1 / z);
+  j = lo;
+  for (; j + 4 <= hi + 1; j += 4) v128.store(row + (<usize>j << 2), f32x4.mul(v128.load(row + (<usize>j << 2)), inv));
+  for (; j <= hi; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) * f32x4.extract_lane(inv, 0));
 }
 
 /** floats of scratch one thread of attention_forward_gemm needs */
