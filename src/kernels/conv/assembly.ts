@@ -73,8 +73,8 @@ export function conv2d_batch(x: usize, w: usize, out: usize, col: usize, gemm: u
 // plane xp [C, Hp, Wp] (Hp = OH + kh - 1, Wp = OW + kw - 1), the eight patch rows of output pixels (oh, ow..ow+7)
 // at tap k = (c kh + i) kw + j are the eight consecutive floats xp[c, oh + i, ow + j ..]. So the 6x8 / 4x8 / 1x8
 // register tiles of the GEMM (kernels/gemm) read them straight from xp: same products, same order over k (0..K-1,
-// one accumulator per output), then the bias, so the same bits as im2col + sgemm + channel_affine, except for the
-// last P mod 8 pixels of an image, which the GEMM computes in its scalar edge tile (unfused where fma4 fuses).
+// one accumulator per output), then the bias, so the same bits as im2col + sgemm + channel_affine (whose last
+// P mod 8 pixels run through the same tiles too).
 
 /** v, plus what is at p when a */
 @inline function addTo(a: bool, p: usize, v: f32): f32 {
